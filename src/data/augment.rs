@@ -1,0 +1,250 @@
+//! Image transforms: train-time augmentation (random resized crop, horizontal flip, rotation,
+//! colour jitter) and the plain eval resize, both ending in a normalised CHW float buffer.
+//! Every random draw comes from an RNG seeded by (seed, epoch, sample), so a run is
+//! reproducible whatever order rayon's threads finish in.
+use image::{imageops, imageops::FilterType, RgbImage};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AugmentConfig {
+    /// RandomResizedCrop area fraction range.
+    pub crop_scale: (f32, f32),
+    /// RandomResizedCrop aspect ratio range.
+    pub crop_ratio: (f32, f32),
+    pub flip_prob: f32,
+    /// Uniform rotation in [-deg, deg].
+    pub rotate_deg: f32,
+    pub brightness: f32,
+    pub contrast: f32,
+    pub saturation: f32,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        AugmentConfig { crop_scale: (0.8, 1.0), crop_ratio: (0.75, 4.0 / 3.0), flip_prob: 0.5, rotate_deg: 15.0, brightness: 0.2, contrast: 0.2, saturation: 0.2 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transform {
+    pub size: u32,
+    /// None at eval time.
+    pub augment: Option<AugmentConfig>,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl Transform {
+    pub fn eval(size: u32) -> Self {
+        Transform { size, augment: None, mean: IMAGENET_MEAN, std: IMAGENET_STD }
+    }
+    pub fn train(size: u32, aug: AugmentConfig) -> Self {
+        Transform { size, augment: Some(aug), mean: IMAGENET_MEAN, std: IMAGENET_STD }
+    }
+
+    /// The RNG for one sample of one epoch.
+    pub fn rng(seed: u64, epoch: u64, index: usize) -> StdRng {
+        // splitmix-style mixing so neighbouring (epoch, index) pairs give unrelated streams
+        let mut z = seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (index as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        StdRng::seed_from_u64(z ^ (z >> 31))
+    }
+
+    /// Apply to one image; returns `size*size*3` floats in CHW order, normalised.
+    pub fn apply(&self, img: &RgbImage, rng: &mut StdRng) -> Vec<f32> {
+        let img = match &self.augment {
+            None => imageops::resize(img, self.size, self.size, FilterType::Triangle),
+            Some(a) => {
+                let cropped = random_resized_crop(img, self.size, a, rng);
+                let flipped = if rng.random::<f32>() < a.flip_prob { imageops::flip_horizontal(&cropped) } else { cropped };
+                let angle = rng.random_range(-a.rotate_deg..=a.rotate_deg);
+                rotate(&flipped, angle)
+            }
+        };
+        let mut chw = to_chw_unit(&img);
+        if let Some(a) = &self.augment {
+            colour_jitter(&mut chw, a, rng);
+        }
+        self.normalise(&mut chw);
+        chw
+    }
+
+    fn normalise(&self, chw: &mut [f32]) {
+        let plane = (self.size * self.size) as usize;
+        for c in 0..3 {
+            for v in &mut chw[c * plane..(c + 1) * plane] {
+                *v = (*v - self.mean[c]) / self.std[c];
+            }
+        }
+    }
+
+    /// Undo normalisation of a CHW buffer back to RGB bytes (for showing samples).
+    pub fn denormalise_to_rgb(&self, chw: &[f32]) -> Vec<u8> {
+        let plane = (self.size * self.size) as usize;
+        let mut out = vec![0u8; plane * 3];
+        for c in 0..3 {
+            for i in 0..plane {
+                let v = chw[c * plane + i] * self.std[c] + self.mean[c];
+                out[i * 3 + c] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+            }
+        }
+        out
+    }
+}
+
+fn random_resized_crop(img: &RgbImage, size: u32, a: &AugmentConfig, rng: &mut StdRng) -> RgbImage {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let area = w * h;
+    for _ in 0..10 {
+        let target = area * rng.random_range(a.crop_scale.0..=a.crop_scale.1);
+        let log_ratio = rng.random_range(a.crop_ratio.0.ln()..=a.crop_ratio.1.ln());
+        let ratio = log_ratio.exp();
+        let cw = (target * ratio).sqrt().round();
+        let ch = (target / ratio).sqrt().round();
+        if cw >= 1.0 && ch >= 1.0 && cw <= w && ch <= h {
+            let x = rng.random_range(0..=(w - cw) as u32);
+            let y = rng.random_range(0..=(h - ch) as u32);
+            let crop = imageops::crop_imm(img, x, y, cw as u32, ch as u32).to_image();
+            return imageops::resize(&crop, size, size, FilterType::Triangle);
+        }
+    }
+    imageops::resize(img, size, size, FilterType::Triangle)
+}
+
+/// Rotate about the centre with bilinear sampling; uncovered corners are black (torchvision's fill=0).
+pub fn rotate(img: &RgbImage, degrees: f32) -> RgbImage {
+    if degrees == 0.0 {
+        return img.clone();
+    }
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
+    let (s, c) = degrees.to_radians().sin_cos();
+    let mut out = RgbImage::new(w as u32, h as u32);
+    let px = |x: i64, y: i64| -> [f32; 3] {
+        if x < 0 || y < 0 || x >= w || y >= h {
+            [0.0; 3]
+        } else {
+            let p = img.get_pixel(x as u32, y as u32).0;
+            [p[0] as f32, p[1] as f32, p[2] as f32]
+        }
+    };
+    for (ox, oy, pix) in out.enumerate_pixels_mut() {
+        // inverse map: where in the source does this output pixel come from
+        let (dx, dy) = (ox as f32 - cx, oy as f32 - cy);
+        let sx = c * dx + s * dy + cx;
+        let sy = -s * dx + c * dy + cy;
+        let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
+        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+        let (a, b, cc, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+        for k in 0..3 {
+            let v = a[k] * (1.0 - fx) * (1.0 - fy) + b[k] * fx * (1.0 - fy) + cc[k] * (1.0 - fx) * fy + d[k] * fx * fy;
+            pix.0[k] = v.round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
+fn to_chw_unit(img: &RgbImage) -> Vec<f32> {
+    let plane = (img.width() * img.height()) as usize;
+    let mut out = vec![0f32; plane * 3];
+    for (i, p) in img.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * plane + i] = p.0[c] as f32 / 255.0;
+        }
+    }
+    out
+}
+
+/// torchvision-style ColorJitter on a CHW [0,1] buffer, in a random order of the three ops.
+fn colour_jitter(chw: &mut [f32], a: &AugmentConfig, rng: &mut StdRng) {
+    let plane = chw.len() / 3;
+    let factor = |rng: &mut StdRng, amount: f32| if amount > 0.0 { rng.random_range((1.0 - amount).max(0.0)..=1.0 + amount) } else { 1.0 };
+    let grey = |chw: &[f32], i: usize| 0.299 * chw[i] + 0.587 * chw[plane + i] + 0.114 * chw[2 * plane + i];
+    let mut order = [0u8, 1, 2];
+    for i in (1..3).rev() {
+        order.swap(i, rng.random_range(0..=i));
+    }
+    for op in order {
+        match op {
+            0 => {
+                let f = factor(rng, a.brightness);
+                chw.iter_mut().for_each(|v| *v = (*v * f).clamp(0.0, 1.0));
+            }
+            1 => {
+                let f = factor(rng, a.contrast);
+                let mean = (0..plane).map(|i| grey(chw, i)).sum::<f32>() / plane as f32;
+                chw.iter_mut().for_each(|v| *v = (mean + f * (*v - mean)).clamp(0.0, 1.0));
+            }
+            _ => {
+                let f = factor(rng, a.saturation);
+                for i in 0..plane {
+                    let g = grey(chw, i);
+                    for c in 0..3 {
+                        let v = &mut chw[c * plane + i];
+                        *v = (g + f * (*v - g)).clamp(0.0, 1.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gradient(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 128]))
+    }
+
+    #[test]
+    fn eval_is_deterministic_resize_and_normalise() {
+        let img = RgbImage::from_pixel(10, 10, image::Rgb([255, 0, 128]));
+        let t = Transform::eval(4);
+        let out = t.apply(&img, &mut Transform::rng(0, 0, 0));
+        assert_eq!(out.len(), 48);
+        assert!((out[0] - (1.0 - IMAGENET_MEAN[0]) / IMAGENET_STD[0]).abs() < 1e-5);
+        assert!((out[16] - (0.0 - IMAGENET_MEAN[1]) / IMAGENET_STD[1]).abs() < 1e-5);
+        assert_eq!(t.denormalise_to_rgb(&out)[..3], [255, 0, 128]);
+        // no randomness at eval: a different rng gives the same output
+        assert_eq!(out, t.apply(&img, &mut Transform::rng(9, 9, 9)));
+    }
+
+    #[test]
+    fn train_augmentation_is_seeded_and_varies() {
+        let img = gradient(48, 48);
+        let t = Transform::train(32, AugmentConfig::default());
+        let a = t.apply(&img, &mut Transform::rng(1, 0, 5));
+        let b = t.apply(&img, &mut Transform::rng(1, 0, 5));
+        let c = t.apply(&img, &mut Transform::rng(1, 1, 5));
+        assert_eq!(a, b, "same seed/epoch/index must give the same sample");
+        assert_ne!(a, c, "a new epoch must give a new augmentation");
+        assert_eq!(a.len(), 32 * 32 * 3);
+    }
+
+    #[test]
+    fn rotation_by_180_reverses_pixels_and_90_keeps_centre() {
+        let img = gradient(9, 9);
+        let r = rotate(&img, 180.0);
+        assert_eq!(r.get_pixel(0, 0), img.get_pixel(8, 8));
+        assert_eq!(r.get_pixel(8, 3), img.get_pixel(0, 5));
+        let q = rotate(&img, 90.0);
+        assert_eq!(q.get_pixel(4, 4), img.get_pixel(4, 4));
+    }
+
+    #[test]
+    fn flip_only_config_flips_exactly() {
+        let img = gradient(8, 8);
+        let aug = AugmentConfig { crop_scale: (1.0, 1.0), crop_ratio: (1.0, 1.0), flip_prob: 1.0, rotate_deg: 0.0, brightness: 0.0, contrast: 0.0, saturation: 0.0 };
+        let t = Transform::train(8, aug);
+        let out = t.apply(&img, &mut Transform::rng(0, 0, 0));
+        let back = t.denormalise_to_rgb(&out);
+        let flipped = imageops::flip_horizontal(&img);
+        assert_eq!(back, flipped.into_raw());
+    }
+}

@@ -1,0 +1,180 @@
+//! Batches for the training loop. One trait over image and text data; image batches are
+//! decoded and augmented on a background thread (rayon inside) so the model sets the pace.
+use crate::data::augment::Transform;
+use crate::data::faces::{self, FaceItem};
+use crate::error::Result;
+use rand::{seq::SliceRandom, SeedableRng};
+use rayon::prelude::*;
+use std::sync::{mpsc, Arc};
+use tch::{Kind, Tensor};
+
+pub struct Batch {
+    pub x: Tensor,
+    pub y: Tensor,
+    /// Positions of the batch's samples in the source, for per-sample reporting.
+    pub index: Vec<usize>,
+}
+
+pub trait BatchSource {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn labels(&self) -> Vec<i64>;
+    /// All batches of one epoch. `train` shuffles (seeded by `seed`, `epoch`) and augments.
+    fn batches(&self, epoch: u64, train: bool, batch_size: usize) -> Box<dyn Iterator<Item = Result<Batch>>>;
+}
+
+fn order(n: usize, shuffle: bool, seed: u64, epoch: u64) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    if shuffle {
+        idx.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed.wrapping_add(epoch.wrapping_mul(0x9E37_79B9))));
+    }
+    idx
+}
+
+/// Images on disk plus the transforms for training and evaluation.
+#[derive(Clone)]
+pub struct ImageSource {
+    pub items: Arc<Vec<FaceItem>>,
+    pub train_tf: Transform,
+    pub eval_tf: Transform,
+    pub seed: u64,
+    /// Batches decoded ahead of the model.
+    pub prefetch: usize,
+}
+
+impl ImageSource {
+    pub fn new(items: Vec<FaceItem>, train_tf: Transform, eval_tf: Transform, seed: u64) -> Self {
+        ImageSource { items: Arc::new(items), train_tf, eval_tf, seed, prefetch: 3 }
+    }
+
+    /// Decode and transform samples `idx` into one NCHW buffer.
+    fn assemble(items: &[FaceItem], idx: &[usize], tf: &Transform, seed: u64, epoch: u64) -> Result<(Vec<f32>, Vec<i64>)> {
+        let per: Vec<Vec<f32>> = idx
+            .par_iter()
+            .map(|&i| {
+                let img = faces::decode(&items[i].path)?;
+                Ok(tf.apply(&img, &mut Transform::rng(seed, epoch, i)))
+            })
+            .collect::<Result<_>>()?;
+        Ok((per.concat(), idx.iter().map(|&i| items[i].label).collect()))
+    }
+}
+
+impl BatchSource for ImageSource {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    fn labels(&self) -> Vec<i64> {
+        self.items.iter().map(|i| i.label).collect()
+    }
+    fn batches(&self, epoch: u64, train: bool, batch_size: usize) -> Box<dyn Iterator<Item = Result<Batch>>> {
+        let idx = order(self.items.len(), train, self.seed, epoch);
+        let tf = if train { self.train_tf.clone() } else { self.eval_tf.clone() };
+        let (items, seed) = (self.items.clone(), self.seed);
+        let (tx, rx) = mpsc::sync_channel(self.prefetch.max(1));
+        std::thread::spawn(move || {
+            for chunk in idx.chunks(batch_size.max(1)) {
+                let out = Self::assemble(&items, chunk, &tf, seed, epoch).map(|(x, y)| (x, y, chunk.to_vec()));
+                let stop = out.is_err();
+                if tx.send(out).is_err() || stop {
+                    return; // receiver dropped (early stop) or an error was delivered
+                }
+            }
+        });
+        let s = self.eval_tf.size as i64;
+        Box::new(rx.into_iter().map(move |r| {
+            r.map(|(x, y, index)| {
+                let n = y.len() as i64;
+                Batch { x: Tensor::from_slice(&x).view([n, 3, s, s]), y: Tensor::from_slice(&y), index }
+            })
+        }))
+    }
+}
+
+/// Token id sequences (already encoded, unpadded) with labels; batches are padded to their longest.
+#[derive(Clone)]
+pub struct TokenSource {
+    pub ids: Arc<Vec<Vec<i64>>>,
+    pub labels: Arc<Vec<i64>>,
+    pub pad_id: i64,
+    pub seed: u64,
+}
+
+impl TokenSource {
+    pub fn new(ids: Vec<Vec<i64>>, labels: Vec<i64>, pad_id: i64, seed: u64) -> Self {
+        assert_eq!(ids.len(), labels.len(), "ids and labels differ in length");
+        TokenSource { ids: Arc::new(ids), labels: Arc::new(labels), pad_id, seed }
+    }
+
+    /// Pad `rows` of `ids` into an `[N,L]` tensor, L = longest row (at least 1).
+    pub fn pad(ids: &[Vec<i64>], rows: &[usize], pad_id: i64) -> Tensor {
+        let l = rows.iter().map(|&i| ids[i].len()).max().unwrap_or(0).max(1);
+        let mut flat = vec![pad_id; rows.len() * l];
+        for (r, &i) in rows.iter().enumerate() {
+            flat[r * l..r * l + ids[i].len()].copy_from_slice(&ids[i]);
+        }
+        Tensor::from_slice(&flat).view([rows.len() as i64, l as i64])
+    }
+}
+
+impl BatchSource for TokenSource {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+    fn labels(&self) -> Vec<i64> {
+        self.labels.to_vec()
+    }
+    fn batches(&self, epoch: u64, train: bool, batch_size: usize) -> Box<dyn Iterator<Item = Result<Batch>>> {
+        let idx = order(self.ids.len(), train, self.seed, epoch);
+        let (ids, labels, pad) = (self.ids.clone(), self.labels.clone(), self.pad_id);
+        let chunks: Vec<Vec<usize>> = idx.chunks(batch_size.max(1)).map(|c| c.to_vec()).collect();
+        Box::new(chunks.into_iter().map(move |rows| {
+            let y: Vec<i64> = rows.iter().map(|&i| labels[i]).collect();
+            Ok(Batch { x: Self::pad(&ids, &rows, pad), y: Tensor::from_slice(&y).to_kind(Kind::Int64), index: rows })
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_batches_pad_and_cover_every_sample_once() {
+        let src = TokenSource::new(vec![vec![5, 6, 7], vec![8], vec![9, 10]], vec![1, 0, 1], 0, 3);
+        let batches: Vec<Batch> = src.batches(0, true, 2).collect::<Result<_>>().unwrap();
+        let mut seen: Vec<usize> = batches.iter().flat_map(|b| b.index.clone()).collect();
+        seen.sort();
+        assert_eq!(seen, vec![0, 1, 2]);
+        let eval: Vec<Batch> = src.batches(0, false, 3).collect::<Result<_>>().unwrap();
+        assert_eq!(eval[0].x.size(), vec![3, 3]);
+        assert_eq!(Vec::<i64>::try_from(eval[0].x.view([-1])).unwrap(), vec![5, 6, 7, 8, 0, 0, 9, 10, 0]);
+    }
+
+    #[test]
+    fn shuffling_depends_on_epoch_and_is_reproducible() {
+        assert_eq!(order(50, true, 1, 2), order(50, true, 1, 2));
+        assert_ne!(order(50, true, 1, 2), order(50, true, 1, 3));
+        assert_eq!(order(5, false, 1, 2), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn image_batches_from_real_faces() {
+        let root = crate::testing::require(crate::paths::FACES);
+        let ds = faces::load(&root, Default::default()).unwrap();
+        let items: Vec<FaceItem> = ds.test.iter().take(10).cloned().collect();
+        let src = ImageSource::new(items, Transform::train(32, Default::default()), Transform::eval(32), 7);
+        let b: Vec<Batch> = src.batches(0, false, 4).collect::<Result<_>>().unwrap();
+        assert_eq!(b.len(), 3);
+        assert_eq!(b[0].x.size(), vec![4, 3, 32, 32]);
+        assert_eq!(b[2].x.size(), vec![2, 3, 32, 32]);
+        // grey faces: the three channels carry the same picture before normalisation
+        let a1: Vec<Batch> = src.batches(1, true, 10).collect::<Result<_>>().unwrap();
+        let a2: Vec<Batch> = src.batches(1, true, 10).collect::<Result<_>>().unwrap();
+        assert!(a1[0].x.equal(&a2[0].x), "augmented epoch must be reproducible");
+        let a3: Vec<Batch> = src.batches(2, true, 10).collect::<Result<_>>().unwrap();
+        assert!(!a1[0].x.equal(&a3[0].x), "a new epoch draws new augmentations");
+    }
+}

@@ -1,0 +1,173 @@
+//! Exploratory numbers for the drug reviews: the Pearson correlation matrix of the numeric
+//! columns (computed with polars) and the class distribution before and after binning.
+use crate::data::text::Review;
+use crate::error::{Error, Result};
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Column names of `review_frame`, in matrix order.
+pub const EDA_COLUMNS: [&str; 5] = ["rating", "usefulCount", "review_words", "date_days", "label"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationMatrix {
+    pub names: Vec<String>,
+    /// `values[i][j]` = Pearson r of columns i and j; NaN (JSON null) where a column is constant.
+    pub values: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distribution {
+    pub labels: Vec<String>,
+    pub counts: Vec<u64>,
+}
+
+/// One row per review, Float64 columns `EDA_COLUMNS` (null where a review lacks the value):
+/// rating, usefulCount, review length in words, date as days since 1970-01-01, binned label.
+pub fn review_frame(reviews: &[Review]) -> Result<DataFrame> {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or_else(|| Error::Config("epoch".into()))?;
+    let rating: Vec<Option<f64>> = reviews.iter().map(|r| r.rating.map(f64::from)).collect();
+    let useful: Vec<Option<f64>> = reviews.iter().map(|r| r.useful_count).collect();
+    let words: Vec<Option<f64>> = reviews.iter().map(|r| Some(r.text.split_whitespace().count() as f64)).collect();
+    let days: Vec<Option<f64>> = reviews.iter().map(|r| r.date.map(|d| (d - epoch).num_days() as f64)).collect();
+    let label: Vec<Option<f64>> = reviews.iter().map(|r| Some(f64::from(r.label))).collect();
+    let cols = [rating, useful, words, days, label].into_iter().zip(EDA_COLUMNS).map(|(v, n)| Column::new(n.into(), v)).collect();
+    Ok(DataFrame::new(reviews.len(), cols)?)
+}
+
+/// Pearson correlations of `names` in `df`, over the rows where none of them is null.
+pub fn correlation_matrix(df: &DataFrame, names: &[&str]) -> Result<CorrelationMatrix> {
+    let k = names.len();
+    let centred: Vec<Expr> = names.iter().map(|n| (col(*n).cast(DataType::Float64) - col(*n).cast(DataType::Float64).mean()).alias(*n)).collect();
+    let sums: Vec<Expr> = (0..k)
+        .flat_map(|i| (i..k).map(move |j| (i, j)))
+        .map(|(i, j)| (col(names[i]) * col(names[j])).sum().alias(format!("s{i}_{j}")))
+        .collect();
+    let subset: Vec<Expr> = names.iter().map(|n| col(*n)).collect();
+    let out = df.clone().lazy().select(subset).drop_nulls(None).select(centred).select(sums).collect()?;
+    let s = |i: usize, j: usize| -> Result<f64> {
+        let (a, b) = (i.min(j), i.max(j));
+        Ok(out.column(&format!("s{a}_{b}"))?.f64()?.get(0).unwrap_or(f64::NAN))
+    };
+    let mut values = vec![vec![f64::NAN; k]; k];
+    for i in 0..k {
+        for j in 0..k {
+            let den = (s(i, i)? * s(j, j)?).sqrt();
+            // A constant column has no correlation; NaN says so rather than a made-up 0.
+            values[i][j] = if den > 0.0 { (s(i, j)? / den).clamp(-1.0, 1.0) } else { f64::NAN };
+        }
+    }
+    Ok(CorrelationMatrix { names: names.iter().map(|n| n.to_string()).collect(), values })
+}
+
+/// The correlation matrix of `EDA_COLUMNS` for Drugs.com reviews.
+pub fn review_correlations(reviews: &[Review]) -> Result<CorrelationMatrix> {
+    correlation_matrix(&review_frame(reviews)?, &EDA_COLUMNS)
+}
+
+/// Counts per rating 1..=10 (reviews without an integer rating in range are not counted).
+pub fn rating_distribution(reviews: &[Review]) -> Distribution {
+    let mut counts = vec![0u64; 10];
+    for r in reviews {
+        if let Some(x) = r.rating.filter(|x| x.fract() == 0.0 && (1.0..=10.0).contains(x)) {
+            counts[x as usize - 1] += 1;
+        }
+    }
+    Distribution { labels: (1..=10).map(|i| i.to_string()).collect(), counts }
+}
+
+/// Counts of the binned labels.
+pub fn label_distribution(reviews: &[Review]) -> Distribution {
+    let pos = reviews.iter().filter(|r| r.label == 1).count() as u64;
+    Distribution { labels: vec!["negative".into(), "positive".into()], counts: vec![reviews.len() as u64 - pos, pos] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::text::{LoadOptions, Source};
+
+    #[test]
+    fn correlation_known_answers() {
+        let df = df!(
+            "x" => [1.0, 2.0, 3.0, 4.0, 5.0],
+            "twice" => [2.0, 4.0, 6.0, 8.0, 10.0],
+            "anti" => [10.0, 8.0, 6.0, 4.0, 2.0],
+            "sq" => [1.0, 4.0, 9.0, 16.0, 25.0],
+            "flat" => [3.0, 3.0, 3.0, 3.0, 3.0]
+        )
+        .unwrap();
+        let m = correlation_matrix(&df, &["x", "twice", "anti", "sq", "flat"]).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(m.values[0][0], 1.0) && close(m.values[0][1], 1.0) && close(m.values[0][2], -1.0));
+        assert!(close(m.values[1][2], -1.0) && close(m.values[2][1], -1.0));
+        // Pearson r of x and x^2 for x = 1..5, by hand: 60 / sqrt(10 * 374) = 0.98110...
+        assert!(close(m.values[0][3], 60.0 / (10.0f64 * 374.0).sqrt()), "{}", m.values[0][3]);
+        assert!(m.values[4][0].is_nan() && m.values[4][4].is_nan());
+        assert_eq!(m.names[3], "sq");
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains("null"), "{json}");
+    }
+
+    #[test]
+    fn correlation_drops_rows_with_nulls() {
+        let df = df!("a" => [Some(1.0), Some(2.0), None, Some(3.0)], "b" => [Some(3.0), Some(2.0), Some(100.0), Some(1.0)]).unwrap();
+        let m = correlation_matrix(&df, &["a", "b"]).unwrap();
+        assert!((m.values[0][1] + 1.0).abs() < 1e-12, "{:?}", m.values);
+    }
+
+    fn r(rating: f32, useful: f64, text: &str, day: u32) -> Review {
+        Review {
+            id: day.to_string(),
+            text: text.into(),
+            rating: Some(rating),
+            label: u8::from(rating >= 7.0),
+            date: NaiveDate::from_ymd_opt(1970, 1, day),
+            useful_count: Some(useful),
+            drug: None,
+            condition: None,
+            source: Source::DrugsCom,
+        }
+    }
+
+    #[test]
+    fn review_frame_columns_and_distributions() {
+        let rs = vec![r(1.0, 0.0, "a b", 1), r(7.0, 3.0, "a b c d", 2), r(10.0, 5.0, "a", 11), r(6.0, 1.0, "a b c", 4)];
+        let df = review_frame(&rs).unwrap();
+        assert_eq!(df.get_column_names_str(), EDA_COLUMNS);
+        let days: Vec<Option<f64>> = df.column("date_days").unwrap().f64().unwrap().into_iter().collect();
+        assert_eq!(days, [Some(0.0), Some(1.0), Some(10.0), Some(3.0)]);
+        let words: Vec<Option<f64>> = df.column("review_words").unwrap().f64().unwrap().into_iter().collect();
+        assert_eq!(words, [Some(2.0), Some(4.0), Some(1.0), Some(3.0)]);
+        let m = review_correlations(&rs).unwrap();
+        // rating and label: ratings [1,7,10,6], labels [0,1,1,0] -> r = 5 / sqrt(42 * 1) by hand.
+        assert!((m.values[0][4] - 5.0 / 42.0f64.sqrt()).abs() < 1e-12, "{}", m.values[0][4]);
+        let d = rating_distribution(&rs);
+        assert_eq!(d.counts, [1, 0, 0, 0, 0, 1, 1, 0, 0, 1]);
+        assert_eq!(d.labels[0], "1");
+        assert_eq!(label_distribution(&rs).counts, [2, 2]);
+    }
+
+    #[test]
+    fn real_drugs_com_eda() {
+        let dir = crate::testing::require(crate::paths::DRUGS_COM);
+        let d = crate::data::drugs_com::load(&dir, &LoadOptions::default()).unwrap();
+        let m = review_correlations(&d.train).unwrap();
+        for i in 0..5 {
+            assert!((m.values[i][i] - 1.0).abs() < 1e-12);
+            for j in 0..5 {
+                assert!((m.values[i][j] - m.values[j][i]).abs() < 1e-12);
+            }
+        }
+        eprintln!("drugs.com train correlations {:?}", m.names);
+        for row in &m.values {
+            eprintln!("  {}", row.iter().map(|v| format!("{v:+.3}")).collect::<Vec<_>>().join(" "));
+        }
+        // The slide's finding: usefulCount goes with rating; and rating determines the label.
+        assert!(m.values[0][1] > 0.2, "rating~usefulCount {}", m.values[0][1]);
+        assert!(m.values[0][4] > 0.8, "rating~label {}", m.values[0][4]);
+        assert_eq!(rating_distribution(&d.train).counts, [624, 213, 209, 177, 245, 205, 296, 572, 872, 1670]);
+        // 1-6 negative: 624+213+209+177+245+205 = 1673.
+        assert_eq!(label_distribution(&d.train).counts, [1673, 5083 - 1673]);
+    }
+}

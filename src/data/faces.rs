@@ -1,0 +1,267 @@
+//! Face-emotion images in a Roboflow classification export.
+//!
+//! Two layouts are read: folders (`{train,valid,test}/<class>/*.jpg|png`) and the CSV export
+//! (`{split}/_classes.csv` with `filename` then one one-hot column per class, images beside it).
+//! Class names come from the train split in a stable order (sorted folder names, or the CSV's
+//! column order) and valid/test may not introduce a class train lacks.
+use crate::error::{Error, Result};
+use image::RgbImage;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const SPLITS: [&str; 3] = ["train", "valid", "test"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceItem {
+    pub path: PathBuf,
+    pub label: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaceDataset {
+    pub root: PathBuf,
+    pub classes: Vec<String>,
+    pub train: Vec<FaceItem>,
+    pub valid: Vec<FaceItem>,
+    pub test: Vec<FaceItem>,
+    /// Images that failed to decode and were skipped (only with `skip_bad_images`).
+    pub skipped: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    pub skip_bad_images: bool,
+}
+
+fn is_image(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(), Some("jpg" | "jpeg" | "png"))
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    v.sort();
+    Ok(v)
+}
+
+/// Read the split folders under `root`, then decode every image once to prove it is readable.
+pub fn load(root: &Path, opts: LoadOptions) -> Result<FaceDataset> {
+    let csv_layout = root.join("train/_classes.csv").is_file();
+    let mut classes: Vec<String> = Vec::new();
+    let mut splits: Vec<Vec<FaceItem>> = Vec::new();
+    for split in SPLITS {
+        let dir = root.join(split);
+        if !dir.is_dir() {
+            return Err(Error::data(&dir, None, "split folder is missing"));
+        }
+        let items = if csv_layout { read_csv_split(&dir, &mut classes, split == "train")? } else { read_folder_split(&dir, &mut classes, split == "train")? };
+        if items.is_empty() {
+            return Err(Error::data(&dir, None, "split holds no images"));
+        }
+        splits.push(items);
+    }
+    let mut skipped = Vec::new();
+    for items in splits.iter_mut() {
+        skipped.extend(validate(items, opts)?);
+        if items.is_empty() {
+            return Err(Error::data(root, None, "a split has no readable images left"));
+        }
+    }
+    let test = splits.pop().unwrap_or_default();
+    let valid = splits.pop().unwrap_or_default();
+    let train = splits.pop().unwrap_or_default();
+    Ok(FaceDataset { root: root.to_path_buf(), classes, train, valid, test, skipped })
+}
+
+fn read_folder_split(dir: &Path, classes: &mut Vec<String>, is_train: bool) -> Result<Vec<FaceItem>> {
+    let class_dirs: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()).collect();
+    if is_train {
+        *classes = class_dirs.iter().map(|d| d.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+        if classes.len() < 2 {
+            return Err(Error::data(dir, None, format!("found {} class folders; need at least 2", classes.len())));
+        }
+    }
+    let mut items = Vec::new();
+    for cdir in class_dirs {
+        let name = cdir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let label = classes.iter().position(|c| *c == name).ok_or_else(|| {
+            Error::data(&cdir, None, format!("class folder `{name}` is not a training class ({})", classes.join(", ")))
+        })?;
+        for f in sorted_entries(&cdir)?.into_iter().filter(|p| is_image(p)) {
+            items.push(FaceItem { path: f, label: label as i64 });
+        }
+    }
+    Ok(items)
+}
+
+fn read_csv_split(dir: &Path, classes: &mut Vec<String>, is_train: bool) -> Result<Vec<FaceItem>> {
+    let path = dir.join("_classes.csv");
+    let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let text = String::from_utf8_lossy(&text);
+    let mut lines = text.lines().enumerate();
+    let (_, header) = lines.next().ok_or_else(|| Error::data(&path, Some(1), "empty file"))?;
+    // Roboflow writes headers like `filename, angry, disgust`: trim the padding.
+    let cols: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
+    if cols.first().map(|c| c.as_str()) != Some("filename") || cols.len() < 3 {
+        return Err(Error::data(&path, Some(1), "header must be `filename,<class>,<class>,...`"));
+    }
+    let split_classes = &cols[1..];
+    if is_train {
+        *classes = split_classes.to_vec();
+    } else if split_classes != classes.as_slice() {
+        return Err(Error::data(&path, Some(1), format!("class columns [{}] differ from train's [{}]", split_classes.join(", "), classes.join(", "))));
+    }
+    let mut items = Vec::new();
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let lineno = Some(i + 1);
+        if fields.len() != cols.len() {
+            return Err(Error::data(&path, lineno, format!("expected {} fields, found {}", cols.len(), fields.len())));
+        }
+        let hot: Vec<usize> = fields[1..].iter().enumerate().filter(|(_, v)| **v == "1").map(|(k, _)| k).collect();
+        if hot.len() != 1 || fields[1..].iter().any(|v| *v != "0" && *v != "1") {
+            return Err(Error::data(&path, lineno, "expected exactly one `1` among the class columns (single-label)"));
+        }
+        let file = dir.join(fields[0]);
+        if !file.is_file() {
+            return Err(Error::data(&path, lineno, format!("image `{}` does not exist", fields[0])));
+        }
+        items.push(FaceItem { path: file, label: hot[0] as i64 });
+    }
+    Ok(items)
+}
+
+/// Decode every image in parallel. A bad one is an error naming it, or (with `skip_bad_images`)
+/// is dropped and returned.
+fn validate(items: &mut Vec<FaceItem>, opts: LoadOptions) -> Result<Vec<PathBuf>> {
+    let bad: Vec<(usize, String)> = items
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, it)| decode(&it.path).err().map(|e| (i, e.to_string())))
+        .collect();
+    if let Some((i, msg)) = bad.first().filter(|_| !opts.skip_bad_images) {
+        let _ = i;
+        return Err(Error::data(&items[*i].path, None, format!("unreadable image: {msg}")));
+    }
+    let bad_idx: std::collections::HashSet<usize> = bad.iter().map(|(i, _)| *i).collect();
+    let skipped = bad.iter().map(|(i, _)| items[*i].path.clone()).collect();
+    let mut k = 0;
+    items.retain(|_| {
+        k += 1;
+        !bad_idx.contains(&(k - 1))
+    });
+    Ok(skipped)
+}
+
+/// Decode one image as RGB (grey images are replicated to 3 channels).
+pub fn decode(path: &Path) -> Result<RgbImage> {
+    let img = image::ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?
+        .decode()
+        .map_err(|e| Error::data(path, None, format!("cannot decode image: {e}")))?;
+    Ok(img.to_rgb8())
+}
+
+impl FaceDataset {
+    pub fn class_counts(&self, items: &[FaceItem]) -> Vec<u64> {
+        let mut c = vec![0u64; self.classes.len()];
+        items.iter().for_each(|it| c[it.label as usize] += 1);
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_png(path: &Path, v: u8) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        image::GrayImage::from_pixel(6, 6, image::Luma([v])).save(path).unwrap();
+    }
+
+    fn folder_fixture(root: &Path) {
+        for split in SPLITS {
+            for (k, class) in ["sad", "happy"].iter().enumerate() {
+                write_png(&root.join(split).join(class).join(format!("{k}a.png")), 10 * k as u8);
+            }
+        }
+    }
+
+    #[test]
+    fn folder_layout_sorted_classes() {
+        let dir = tempfile::tempdir().unwrap();
+        folder_fixture(dir.path());
+        let ds = load(dir.path(), LoadOptions::default()).unwrap();
+        assert_eq!(ds.classes, vec!["happy", "sad"]);
+        assert_eq!(ds.train.len(), 2);
+        assert!(ds.train.iter().all(|it| ds.classes[it.label as usize] == it.path.parent().unwrap().file_name().unwrap().to_str().unwrap()));
+    }
+
+    #[test]
+    fn class_only_in_test_is_an_error_naming_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        folder_fixture(dir.path());
+        write_png(&dir.path().join("test/angry/x.png"), 3);
+        let err = load(dir.path(), LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("test/angry") && err.contains("not a training class"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_image_errors_or_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        folder_fixture(dir.path());
+        let bad = dir.path().join("train/sad/zz.jpg");
+        std::fs::write(&bad, b"not a jpeg").unwrap();
+        let err = load(dir.path(), LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("zz.jpg"), "{err}");
+        let ds = load(dir.path(), LoadOptions { skip_bad_images: true }).unwrap();
+        assert_eq!(ds.skipped, vec![bad]);
+        assert_eq!(ds.train.len(), 2);
+    }
+
+    #[test]
+    fn empty_split_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        folder_fixture(dir.path());
+        for class in ["sad", "happy"] {
+            std::fs::remove_dir_all(dir.path().join("valid").join(class)).unwrap();
+        }
+        let err = load(dir.path(), LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("valid") && err.contains("no images"), "{err}");
+    }
+
+    #[test]
+    fn csv_layout_and_mismatched_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        for split in SPLITS {
+            let d = dir.path().join(split);
+            write_png(&d.join("a.png"), 1);
+            write_png(&d.join("b.png"), 2);
+            std::fs::write(d.join("_classes.csv"), "filename, neutral, angry\na.png,0,1\nb.png,1,0\n").unwrap();
+        }
+        let ds = load(dir.path(), LoadOptions::default()).unwrap();
+        assert_eq!(ds.classes, vec!["neutral", "angry"]);
+        assert_eq!(ds.test[0].label, 1);
+        std::fs::write(dir.path().join("valid/_classes.csv"), "filename,angry,neutral\na.png,0,1\n").unwrap();
+        let err = load(dir.path(), LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("valid/_classes.csv:1"), "{err}");
+        std::fs::write(dir.path().join("valid/_classes.csv"), "filename,neutral,angry\na.png,1,1\n").unwrap();
+        let err = load(dir.path(), LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("valid/_classes.csv:2") && err.contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn real_faces_counts() {
+        let root = crate::testing::require(crate::paths::FACES);
+        let ds = load(&root, LoadOptions::default()).unwrap();
+        assert_eq!(ds.classes, vec!["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]);
+        assert_eq!((ds.train.len(), ds.valid.len(), ds.test.len()), (3500, 1000, 500));
+        assert_eq!(ds.class_counts(&ds.train), vec![466, 54, 499, 872, 605, 613, 391]);
+    }
+}

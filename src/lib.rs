@@ -1,0 +1,21 @@
+//! affect-lab: scratch vs transfer learning on face emotions, and direct vs indirect training
+//! data for drug-review sentiment, with tch (libtorch).
+pub mod atomic;
+pub mod bench;
+pub mod data;
+pub mod device;
+pub mod metrics;
+pub mod error;
+pub mod info;
+pub mod models;
+pub mod paths;
+pub mod plots;
+pub mod profile;
+pub mod run;
+pub mod train;
+pub mod weights;
+#[doc(hidden)]
+pub mod testing;
+
+pub use error::{Error, Result};
+pub use profile::Profile;

@@ -1,0 +1,133 @@
+//! `affect-lab`: run the experiment headless.
+use affect_lab::{device, paths, run, Profile};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "affect-lab", version, about = "Scratch vs transfer (faces) and direct vs indirect data (drug reviews)")]
+struct Cli {
+    /// auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps
+    #[arg(long, global = true, default_value = "auto", env = "AFFECT_LAB_DEVICE")]
+    device: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct RunArgs {
+    #[arg(long, value_enum, default_value_t = Profile::Quick)]
+    profile: Profile,
+    /// Data root holding faces/, drug_reviews/, druglib/, imdb/
+    #[arg(long, env = paths::DATA_ENV, default_value = "data")]
+    data_dir: PathBuf,
+    /// Run directory (default: runs/<profile>)
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Skip unreadable images / malformed rows (and count them) instead of failing
+    #[arg(long)]
+    skip_bad_inputs: bool,
+    /// Part 1 only: comma-separated model names to run (default: all)
+    #[arg(long, value_delimiter = ',')]
+    models: Vec<String>,
+    /// Do not render figures
+    #[arg(long)]
+    no_figures: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Part 1: custom CNNs from scratch vs ImageNet transfer on face emotions
+    Part1(RunArgs),
+    /// Part 2: direct vs indirect training data for drug-review sentiment
+    Part2(RunArgs),
+    /// Both parts (the main job)
+    All(RunArgs),
+    /// Download torchvision ImageNet weights where a network allows, and convert them
+    FetchWeights,
+    /// Print device, versions, and which data and weights were found
+    Info {
+        #[arg(long, env = paths::DATA_ENV, default_value = "data")]
+        data_dir: PathBuf,
+    },
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let dev = device::parse(&cli.device)?;
+    eprintln!("affect-lab {}: {}", env!("CARGO_PKG_VERSION"), device::describe(dev));
+    match cli.command {
+        Command::Part1(a) => run_parts(&a, dev, true, false),
+        Command::Part2(a) => run_parts(&a, dev, false, true),
+        Command::All(a) => run_parts(&a, dev, true, true),
+        Command::FetchWeights => fetch_weights(),
+        Command::Info { data_dir } => {
+            print!("{}", affect_lab::info::report(&data_dir));
+            Ok(())
+        }
+    }
+}
+
+fn run_parts(a: &RunArgs, dev: tch::Device, part1: bool, part2: bool) -> anyhow::Result<()> {
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(a.profile.name()));
+    let config = run::RunConfig {
+        profile: a.profile,
+        seed: a.seed,
+        data_root: a.data_dir.clone(),
+        out: out.clone(),
+        device: format!("{dev:?}"),
+        threads: tch::get_num_threads(),
+        skip_bad_inputs: a.skip_bad_inputs,
+        models: a.models.clone(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started: run::now_utc(),
+    };
+    let mut needed = Vec::new();
+    if part1 {
+        needed.push(paths::FACES);
+    }
+    if part2 {
+        needed.extend([paths::DRUGS_COM, paths::DRUGLIB, paths::IMDB]);
+    }
+    paths::require(&a.data_dir, &needed)?;
+    let r = run::Run::new(config, dev)?;
+    eprintln!("profile {}, seed {}, data {}, out {}", a.profile, a.seed, a.data_dir.display(), out.display());
+    if part1 {
+        let res = affect_lab::part1::run(&r).context("part 1 failed")?;
+        if !a.no_figures {
+            affect_lab::part1::figures(&r, &res).context("part 1 figures failed")?;
+        }
+        eprintln!("{}", affect_lab::part1::summary(&res));
+    }
+    if part2 {
+        let res = affect_lab::part2::run(&r).context("part 2 failed")?;
+        if !a.no_figures {
+            affect_lab::part2::figures(&r, &res).context("part 2 figures failed")?;
+        }
+        eprintln!("{}", affect_lab::part2::summary(&res));
+    }
+    eprintln!("results in {}", out.display());
+    Ok(())
+}
+
+fn fetch_weights() -> anyhow::Result<()> {
+    let root = paths::project_root();
+    let python = root.join(".venv/bin/python");
+    anyhow::ensure!(python.is_file(), "{} not found: run scripts/setup.sh first", python.display());
+    let status = std::process::Command::new(&python)
+        .arg(root.join("scripts/convert_weights.py"))
+        .arg("--fetch")
+        .status()
+        .with_context(|| format!("running {}", python.display()))?;
+    anyhow::ensure!(status.success(), "convert_weights.py failed");
+    Ok(())
+}

@@ -1,0 +1,423 @@
+//! A BERT encoder (the all-MiniLM-L6-v2 sentence-transformer) with a linear classification head.
+//!
+//! Variables carry Hugging Face's `BertModel` names with no `bert.` prefix (`embeddings.…`,
+//! `encoder.layer.{i}.…`), which is how all-MiniLM-L6-v2's `model.safetensors` names them, so the
+//! model must be built at the root of its VarStore. The head is `classifier.{weight,bias}`.
+//!
+//! Loading the pretrained file is strict (via [`crate::weights::load_strict`]): every encoder
+//! tensor must be present with the right shape. Three things are skipped on purpose
+//! ([`PRETRAINED_SKIP`]): `classifier.` (ours, new, left at its initial values), the file's
+//! `pooler.` (BERT's tanh pooler, which sentence-transformers does not use: it mean-pools) and
+//! the `embeddings.position_ids` buffer (always `arange(max_position)`; we compute it).
+//!
+//! The sentence embedding is sentence-transformers' mean pooling over the attention mask, not
+//! normalised. The mask is `ids != pad_token_id`, computed inside, so callers pass ids only.
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tch::nn::{self, Module, ModuleT};
+use tch::{Kind, Tensor};
+
+/// Tensor-name prefixes of the pretrained file that are not loaded (see the module docs).
+pub const PRETRAINED_SKIP: &[&str] = &["classifier.", "pooler.", "embeddings.position_ids"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pooling {
+    /// Masked mean over tokens, as sentence-transformers does for all-MiniLM-L6-v2.
+    Mean,
+    /// The `[CLS]` token's final hidden state.
+    Cls,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub hidden: i64,
+    pub layers: i64,
+    pub heads: i64,
+    pub intermediate: i64,
+    pub vocab: i64,
+    pub max_position: i64,
+    pub type_vocab: i64,
+    pub pad_token_id: i64,
+    pub layer_norm_eps: f64,
+    pub pooling: Pooling,
+    /// Dropout on embeddings, sub-layer outputs and before the classifier (`hidden_dropout_prob`).
+    pub dropout: f64,
+    /// Dropout on attention probabilities (`attention_probs_dropout_prob`).
+    pub attention_dropout: f64,
+    pub num_classes: i64,
+}
+
+/// The fields we read from a Hugging Face `config.json`.
+#[derive(Deserialize)]
+struct HfConfig {
+    hidden_size: i64,
+    num_hidden_layers: i64,
+    num_attention_heads: i64,
+    intermediate_size: i64,
+    vocab_size: i64,
+    max_position_embeddings: i64,
+    #[serde(default = "two")]
+    type_vocab_size: i64,
+    #[serde(default)]
+    pad_token_id: i64,
+    #[serde(default = "bert_eps")]
+    layer_norm_eps: f64,
+    #[serde(default = "point_one")]
+    hidden_dropout_prob: f64,
+    #[serde(default = "point_one")]
+    attention_probs_dropout_prob: f64,
+    #[serde(default = "gelu")]
+    hidden_act: String,
+    #[serde(default = "absolute")]
+    position_embedding_type: String,
+}
+fn two() -> i64 {
+    2
+}
+fn bert_eps() -> f64 {
+    1e-12
+}
+fn point_one() -> f64 {
+    0.1
+}
+fn gelu() -> String {
+    "gelu".into()
+}
+fn absolute() -> String {
+    "absolute".into()
+}
+
+impl Config {
+    /// Read a BERT `config.json`; the head size and pooling are ours to choose.
+    pub fn from_hf_json(path: &Path, num_classes: i64, pooling: Pooling) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let hf: HfConfig = serde_json::from_slice(&bytes).map_err(|e| Error::Json { path: path.into(), source: e })?;
+        // Only what this file implements: exact-erf GELU and absolute position embeddings.
+        if hf.hidden_act != "gelu" || hf.position_embedding_type != "absolute" {
+            return Err(Error::weights(
+                path,
+                format!("unsupported hidden_act {:?} / position_embedding_type {:?}", hf.hidden_act, hf.position_embedding_type),
+            ));
+        }
+        let cfg = Config {
+            hidden: hf.hidden_size,
+            layers: hf.num_hidden_layers,
+            heads: hf.num_attention_heads,
+            intermediate: hf.intermediate_size,
+            vocab: hf.vocab_size,
+            max_position: hf.max_position_embeddings,
+            type_vocab: hf.type_vocab_size,
+            pad_token_id: hf.pad_token_id,
+            layer_norm_eps: hf.layer_norm_eps,
+            pooling,
+            dropout: hf.hidden_dropout_prob,
+            attention_dropout: hf.attention_probs_dropout_prob,
+            num_classes,
+        };
+        cfg.validate().map_err(|e| Error::weights(path, e.to_string()))?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let positive = [self.hidden, self.layers, self.heads, self.intermediate, self.vocab, self.max_position, self.type_vocab, self.num_classes];
+        if positive.iter().any(|&v| v <= 0) {
+            return Err(Error::Config(format!("MiniLM sizes must be positive: {self:?}")));
+        }
+        if self.hidden % self.heads != 0 {
+            return Err(Error::Config(format!("hidden {} is not divisible by heads {}", self.hidden, self.heads)));
+        }
+        if !(0.0..1.0).contains(&self.dropout) || !(0.0..1.0).contains(&self.attention_dropout) {
+            return Err(Error::Config(format!("dropout must be in [0,1): {} / {}", self.dropout, self.attention_dropout)));
+        }
+        if !(0..self.vocab).contains(&self.pad_token_id) {
+            return Err(Error::Config(format!("pad_token_id {} outside vocab {}", self.pad_token_id, self.vocab)));
+        }
+        Ok(())
+    }
+}
+
+fn layer_norm(p: nn::Path, cfg: &Config) -> nn::LayerNorm {
+    nn::layer_norm(p, vec![cfg.hidden], nn::LayerNormConfig { eps: cfg.layer_norm_eps, ..Default::default() })
+}
+
+fn linear(p: nn::Path, i: i64, o: i64) -> nn::Linear {
+    // BERT's initialisation (N(0, 0.02), zero bias); overwritten when pretrained weights load.
+    let c = nn::LinearConfig { ws_init: nn::Init::Randn { mean: 0.0, stdev: 0.02 }, bs_init: Some(nn::Init::Const(0.0)), bias: true };
+    nn::linear(p, i, o, c)
+}
+
+#[derive(Debug)]
+struct Embeddings {
+    word: nn::Embedding,
+    position: nn::Embedding,
+    token_type: nn::Embedding,
+    norm: nn::LayerNorm,
+}
+
+impl Embeddings {
+    fn new(p: nn::Path, cfg: &Config) -> Self {
+        let init = nn::EmbeddingConfig { ws_init: nn::Init::Randn { mean: 0.0, stdev: 0.02 }, ..Default::default() };
+        Embeddings {
+            word: nn::embedding(&p / "word_embeddings", cfg.vocab, cfg.hidden, init),
+            position: nn::embedding(&p / "position_embeddings", cfg.max_position, cfg.hidden, init),
+            token_type: nn::embedding(&p / "token_type_embeddings", cfg.type_vocab, cfg.hidden, init),
+            norm: layer_norm(&p / "LayerNorm", cfg),
+        }
+    }
+
+    /// Single-segment input: every token has token type 0.
+    fn forward(&self, ids: &Tensor) -> Tensor {
+        let len = ids.size()[1];
+        let positions = Tensor::arange(len, (Kind::Int64, ids.device()));
+        let x = self.word.forward(ids) + self.position.forward(&positions).unsqueeze(0) + self.token_type.ws.get(0);
+        self.norm.forward(&x)
+    }
+}
+
+#[derive(Debug)]
+struct Layer {
+    query: nn::Linear,
+    key: nn::Linear,
+    value: nn::Linear,
+    attn_out: nn::Linear,
+    attn_norm: nn::LayerNorm,
+    intermediate: nn::Linear,
+    output: nn::Linear,
+    out_norm: nn::LayerNorm,
+}
+
+impl Layer {
+    fn new(p: nn::Path, cfg: &Config) -> Self {
+        let (h, i) = (cfg.hidden, cfg.intermediate);
+        let att = &p / "attention";
+        Layer {
+            query: linear(&att / "self" / "query", h, h),
+            key: linear(&att / "self" / "key", h, h),
+            value: linear(&att / "self" / "value", h, h),
+            attn_out: linear(&att / "output" / "dense", h, h),
+            attn_norm: layer_norm(&att / "output" / "LayerNorm", cfg),
+            intermediate: linear(&p / "intermediate" / "dense", h, i),
+            output: linear(&p / "output" / "dense", i, h),
+            out_norm: layer_norm(&p / "output" / "LayerNorm", cfg),
+        }
+    }
+
+    /// `x` [N,L,H]; `attend` [N,1,1,L] bool, true where a key is a real token.
+    fn forward(&self, x: &Tensor, attend: &Tensor, cfg: &Config, train: bool) -> Tensor {
+        let (n, l) = (x.size()[0], x.size()[1]);
+        let heads = |t: Tensor| t.view([n, l, cfg.heads, cfg.hidden / cfg.heads]).transpose(1, 2);
+        let (q, k, v) = (heads(self.query.forward(x)), heads(self.key.forward(x)), heads(self.value.forward(x)));
+        let p_drop = if train { cfg.attention_dropout } else { 0.0 };
+        // Same maths as BERT's masked softmax(QK^T/sqrt(d))V, through libtorch's fused kernel.
+        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(attend), p_drop, false, None, false);
+        let ctx = ctx.transpose(1, 2).contiguous().view([n, l, cfg.hidden]);
+        let x = self.attn_norm.forward(&(self.attn_out.forward(&ctx).dropout(cfg.dropout, train) + x));
+        let h = self.intermediate.forward(&x).gelu("none");
+        self.out_norm.forward(&(self.output.forward(&h).dropout(cfg.dropout, train) + x))
+    }
+}
+
+#[derive(Debug)]
+pub struct MiniLm {
+    embeddings: Embeddings,
+    layers: Vec<Layer>,
+    classifier: nn::Linear,
+    cfg: Config,
+}
+
+impl MiniLm {
+    /// Build with fresh weights under `p` (use the VarStore root to load pretrained names).
+    pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
+        cfg.validate()?;
+        let enc = p / "encoder" / "layer";
+        Ok(MiniLm {
+            embeddings: Embeddings::new(p / "embeddings", cfg),
+            layers: (0..cfg.layers).map(|i| Layer::new(&enc / i, cfg)).collect(),
+            classifier: linear(p / "classifier", cfg.hidden, cfg.num_classes),
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// Config from `dir/config.json`, model at the root of `vs`, encoder weights from
+    /// `dir/model.safetensors`. The classifier stays freshly initialised.
+    pub fn pretrained(vs: &mut nn::VarStore, dir: &Path, num_classes: i64, pooling: Pooling) -> Result<Self> {
+        let cfg = Config::from_hf_json(&dir.join("config.json"), num_classes, pooling)?;
+        let model = MiniLm::new(&vs.root(), &cfg)?;
+        Self::load_pretrained(vs, dir)?;
+        Ok(model)
+    }
+
+    /// Strictly load `dir/model.safetensors` into a VarStore holding a MiniLm at its root.
+    /// Returns the variables left at their initial values (the classifier's).
+    pub fn load_pretrained(vs: &mut nn::VarStore, dir: &Path) -> Result<Vec<String>> {
+        crate::weights::load_strict(vs, &dir.join("model.safetensors"), PRETRAINED_SKIP)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Final hidden states [N,L,H] and the token mask [N,L] (bool).
+    pub fn hidden_states(&self, ids: &Tensor, train: bool) -> (Tensor, Tensor) {
+        let len = ids.size()[1];
+        assert!(
+            len <= self.cfg.max_position,
+            "MiniLM got {len} tokens but has {} positions: truncate when tokenising",
+            self.cfg.max_position
+        );
+        let mask = ids.ne(self.cfg.pad_token_id);
+        let attend = mask.unsqueeze(1).unsqueeze(1);
+        let mut x = self.embeddings.forward(ids).dropout(self.cfg.dropout, train);
+        for layer in &self.layers {
+            x = layer.forward(&x, &attend, &self.cfg, train);
+        }
+        (x, mask)
+    }
+
+    /// Pooled sentence embedding [N,H] (mean over real tokens, or `[CLS]`), not normalised.
+    pub fn embed(&self, ids: &Tensor, train: bool) -> Tensor {
+        let (h, mask) = self.hidden_states(ids, train);
+        match self.cfg.pooling {
+            Pooling::Cls => h.select(1, 0),
+            Pooling::Mean => {
+                let m = mask.unsqueeze(-1).to_kind(h.kind());
+                // clamp as sentence-transformers does, so an all-padding row gives zeros, not NaN.
+                (h * &m).sum_dim_intlist(1, false, None) / m.sum_dim_intlist(1, false, None).clamp_min(1e-9)
+            }
+        }
+    }
+}
+
+impl ModuleT for MiniLm {
+    fn forward_t(&self, ids: &Tensor, train: bool) -> Tensor {
+        self.classifier.forward(&self.embed(ids, train).dropout(self.cfg.dropout, train))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::review_sample::balanced_reviews;
+    use crate::data::tokenize::HfTokenizer;
+    use crate::testing::param_count;
+    use crate::weights::minilm_dir;
+    use tch::{nn::OptimizerConfig, Device};
+
+    fn tiny(pooling: Pooling) -> Config {
+        Config {
+            hidden: 32,
+            layers: 2,
+            heads: 4,
+            intermediate: 64,
+            vocab: 100,
+            max_position: 40,
+            type_vocab: 2,
+            pad_token_id: 0,
+            layer_norm_eps: 1e-12,
+            pooling,
+            dropout: 0.1,
+            attention_dropout: 0.1,
+            num_classes: 3,
+        }
+    }
+
+    /// Count from BERT's architecture, not from the VarStore.
+    fn bert_params(c: &Config) -> i64 {
+        let (h, i) = (c.hidden, c.intermediate);
+        let emb = (c.vocab + c.max_position + c.type_vocab) * h + 2 * h;
+        let layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h;
+        emb + c.layers * layer + h * c.num_classes + c.num_classes
+    }
+
+    #[test]
+    fn shapes_and_param_count() {
+        for pooling in [Pooling::Mean, Pooling::Cls] {
+            let cfg = tiny(pooling);
+            let vs = nn::VarStore::new(Device::Cpu);
+            let m = MiniLm::new(&vs.root(), &cfg).unwrap();
+            let ids = Tensor::randint_low(1, 100, [5, 17], (Kind::Int64, Device::Cpu));
+            assert_eq!(m.forward_t(&ids, true).size(), [5, 3]);
+            assert_eq!(m.embed(&ids, false).size(), [5, 32]);
+            assert_eq!(param_count(&vs), bert_params(&cfg));
+        }
+    }
+
+    #[test]
+    fn reads_hf_config() {
+        let cfg = Config::from_hf_json(&minilm_dir().unwrap().join("config.json"), 2, Pooling::Mean).unwrap();
+        assert_eq!((cfg.hidden, cfg.layers, cfg.heads, cfg.intermediate), (384, 6, 12, 1536));
+        assert_eq!((cfg.vocab, cfg.max_position, cfg.type_vocab, cfg.pad_token_id), (30522, 512, 2, 0));
+        assert_eq!((cfg.layer_norm_eps, cfg.dropout), (1e-12, 0.1));
+        // all-MiniLM-L6-v2 is about 22.7M parameters (+ our 2-class head).
+        assert_eq!(bert_params(&cfg), 22_713_216 - 384 * 384 - 384 + 384 * 2 + 2);
+    }
+
+    #[test]
+    fn invalid_config_is_an_error() {
+        let mut c = tiny(Pooling::Mean);
+        c.heads = 5;
+        let vs = nn::VarStore::new(Device::Cpu);
+        assert!(MiniLm::new(&vs.root(), &c).unwrap_err().to_string().contains("divisible"));
+    }
+
+    #[test]
+    fn padding_does_not_change_outputs() {
+        tch::manual_seed(1);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let m = MiniLm::new(&vs.root(), &tiny(Pooling::Mean)).unwrap();
+        let ids = Tensor::from_slice2(&[[5i64, 6, 7, 8, 0], [9, 10, 0, 0, 0]]);
+        let padded = Tensor::cat(&[&ids, &Tensor::zeros([2, 9], (Kind::Int64, Device::Cpu))], 1);
+        let diff = (m.forward_t(&ids, false) - m.forward_t(&padded, false)).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "extra padding changed logits by {diff}");
+        // Sanity: the mask matters (changing a real token changes the output).
+        let other = Tensor::from_slice2(&[[5i64, 6, 7, 9, 0], [9, 10, 0, 0, 0]]);
+        let moved = (m.embed(&ids, false) - m.embed(&other, false)).abs().max().double_value(&[]);
+        assert!(moved > 1e-4);
+    }
+
+    #[test]
+    fn pretrained_loads_strictly_and_skips_only_the_head() {
+        let dir = minilm_dir().unwrap();
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let _m = MiniLm::pretrained(&mut vs, &dir, 2, Pooling::Mean).unwrap();
+        let skipped = MiniLm::load_pretrained(&mut vs, &dir).unwrap();
+        assert_eq!(skipped, ["classifier.bias", "classifier.weight"]);
+    }
+
+    #[test]
+    fn missing_tensor_fails_and_names_it() {
+        let dir = minilm_dir().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let mut file = crate::weights::read_safetensors(&dir.join("model.safetensors")).unwrap();
+        file.remove("encoder.layer.3.attention.self.key.weight").unwrap();
+        let named: Vec<(String, Tensor)> = file.into_iter().collect();
+        Tensor::write_safetensors(&named, tmp.path().join("model.safetensors")).unwrap();
+        std::fs::copy(dir.join("config.json"), tmp.path().join("config.json")).unwrap();
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let e = MiniLm::pretrained(&mut vs, tmp.path(), 2, Pooling::Mean).unwrap_err().to_string();
+        assert!(e.contains("missing tensor `encoder.layer.3.attention.self.key.weight`"), "{e}");
+        assert!(e.contains(&tmp.path().join("model.safetensors").display().to_string()), "{e}");
+    }
+
+    /// Fine-tuning the pretrained encoder on 32 real reviews: the training loss falls.
+    #[test]
+    fn loss_drops_on_real_reviews() {
+        tch::manual_seed(0);
+        let dir = minilm_dir().unwrap();
+        let (texts, labels) = balanced_reviews(16);
+        let ids = HfTokenizer::from_dir(&dir, 64).unwrap().encode(&texts).unwrap();
+        let ys = Tensor::from_slice(&labels);
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let m = MiniLm::pretrained(&mut vs, &dir, 2, Pooling::Mean).unwrap();
+        let mut opt = nn::AdamW::default().build(&vs, 5e-5).unwrap();
+        let mut losses = Vec::new();
+        for _ in 0..20 {
+            let loss = m.forward_t(&ids, true).cross_entropy_for_logits(&ys);
+            opt.backward_step(&loss);
+            losses.push(loss.double_value(&[]));
+        }
+        let (first, last) = (losses[0], *losses.last().unwrap());
+        assert!(last < 0.5 * first, "loss did not drop: {losses:?}");
+    }
+}

@@ -1,0 +1,6 @@
+//! Models: one file per model, each with its own config struct. Every model is a
+//! `tch::nn::ModuleT`: images `[N,3,H,W]` float or token ids `[N,L]` int64 in, logits `[N,C]` out.
+pub mod blocks;
+pub mod emotionnet_v1;
+pub mod bilstm;
+pub mod minilm;

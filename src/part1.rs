@@ -1,0 +1,392 @@
+//! Part 1: training from scratch (EmotionNet V1-V3) vs transfer learning (ImageNet ResNet18,
+//! ResNet50, MobileNetV2) on face emotions, plus the same ResNet18/MobileNetV2 from random
+//! init as an ablation that separates pretraining from architecture.
+use crate::bench::{self, LatencyConfig};
+use crate::data::augment::{AugmentConfig, Transform};
+use crate::data::batches::{BatchSource, ImageSource};
+use crate::data::faces::{self, FaceDataset, FaceItem};
+use crate::error::{Error, Result};
+use crate::metrics::{self, ClassMetrics};
+use crate::models;
+use crate::profile::Profile;
+use crate::run::Run;
+use crate::train::{self, EpochRecord, Monitor, Schedule, TrainConfig};
+use crate::weights::{self, TorchvisionWeights};
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::ModuleT, Device};
+
+pub const PART: &str = "part1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    EmotionNetV1,
+    EmotionNetV2,
+    EmotionNetV3,
+    ResNet18,
+    ResNet50,
+    MobileNetV2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    Random,
+    Imagenet,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub name: String,
+    pub arch: Arch,
+    pub init: Init,
+}
+
+/// The experiment's rows, in presentation order.
+pub fn model_specs() -> Vec<ModelSpec> {
+    let s = |name: &str, arch, init| ModelSpec { name: name.into(), arch, init };
+    vec![
+        s("emotionnet_v1", Arch::EmotionNetV1, Init::Random),
+        s("emotionnet_v2", Arch::EmotionNetV2, Init::Random),
+        s("emotionnet_v3", Arch::EmotionNetV3, Init::Random),
+        s("resnet18", Arch::ResNet18, Init::Imagenet),
+        s("resnet50", Arch::ResNet50, Init::Imagenet),
+        s("mobilenet_v2", Arch::MobileNetV2, Init::Imagenet),
+        s("resnet18_random", Arch::ResNet18, Init::Random),
+        s("mobilenet_v2_random", Arch::MobileNetV2, Init::Random),
+    ]
+}
+
+impl Arch {
+    fn imagenet(self) -> Option<TorchvisionWeights> {
+        match self {
+            Arch::ResNet18 => Some(weights::RESNET18_IMAGENET),
+            Arch::ResNet50 => Some(weights::RESNET50_IMAGENET),
+            Arch::MobileNetV2 => Some(weights::MOBILENET_V2_IMAGENET),
+            _ => None,
+        }
+    }
+    fn torchvision_name(self) -> Option<&'static str> {
+        self.imagenet().map(|w| w.model)
+    }
+    pub fn is_custom(self) -> bool {
+        matches!(self, Arch::EmotionNetV1 | Arch::EmotionNetV2 | Arch::EmotionNetV3)
+    }
+}
+
+/// Budgets per profile. Every row of one profile sees the same images at the same size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub image_size: u32,
+    pub custom: TrainConfig,
+    pub transfer: TrainConfig,
+    /// Subsets for smoke runs (None = the whole split).
+    pub max_valid: Option<usize>,
+    pub max_test: Option<usize>,
+    pub augment: AugmentConfig,
+    pub latency: LatencyConfig,
+}
+
+impl Plan {
+    pub fn for_profile(profile: Profile, seed: u64) -> Plan {
+        let base = TrainConfig { seed, monitor: Monitor::ValidLoss, ..Default::default() };
+        match profile {
+            Profile::Smoke => Plan {
+                image_size: 32,
+                custom: TrainConfig { epochs: 1, batch_size: 16, lr: 1e-3, max_batches_per_epoch: Some(2), ..base.clone() },
+                transfer: TrainConfig { epochs: 1, batch_size: 16, lr: 5e-4, max_batches_per_epoch: Some(2), ..base },
+                max_valid: Some(48),
+                max_test: Some(48),
+                augment: AugmentConfig::default(),
+                latency: LatencyConfig { warmup: 1, repeats: 2 },
+            },
+            Profile::Quick => Plan {
+                image_size: 64,
+                custom: TrainConfig { epochs: 4, batch_size: 32, lr: 2e-3, schedule: Schedule::OneCycle { pct_start: 0.25 }, ..base.clone() },
+                transfer: TrainConfig { epochs: 4, batch_size: 32, lr: 1e-3, schedule: Schedule::OneCycle { pct_start: 0.25 }, ..base },
+                max_valid: None,
+                max_test: None,
+                augment: AugmentConfig::default(),
+                latency: LatencyConfig { warmup: 2, repeats: 5 },
+            },
+            Profile::Full => Plan {
+                image_size: 224,
+                custom: TrainConfig { epochs: 30, batch_size: 64, lr: 1e-3, patience: Some(6), ..base.clone() },
+                transfer: TrainConfig { epochs: 15, batch_size: 64, lr: 3e-4, patience: Some(4), freeze_backbone_epochs: 1, ..base },
+                max_valid: None,
+                max_test: None,
+                augment: AugmentConfig::default(),
+                latency: LatencyConfig::default(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sample {
+    pub path: String,
+    pub truth: String,
+    pub pred: String,
+    pub confidence: f32,
+    pub loss: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub model: String,
+    pub arch: Arch,
+    pub init: Init,
+    pub weights_source: String,
+    pub params: i64,
+    pub size_bytes: u64,
+    pub flops: Option<f64>,
+    pub latency_ms_b1: f64,
+    pub latency_ms_b64: f64,
+    /// The torchvision model in PyTorch on the same input and threads (ms/image), where one exists.
+    pub pytorch_latency_ms_b1: Option<f64>,
+    pub pytorch_latency_ms_b64: Option<f64>,
+    pub train_seconds: f64,
+    pub seconds_per_epoch: f64,
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub test_accuracy: f64,
+    pub test_macro_f1: f64,
+    pub per_class: Vec<ClassMetrics>,
+    pub confusion: Vec<Vec<u64>>,
+    pub most_confused: Vec<(String, String, u64)>,
+    pub samples: Vec<Sample>,
+    pub top_losses: Vec<Sample>,
+    pub history: Vec<EpochRecord>,
+    pub train_config: TrainConfig,
+    pub seed: u64,
+    pub profile: Profile,
+    pub image_size: u32,
+    pub checkpoint: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub profile: Profile,
+    pub seed: u64,
+    pub device: String,
+    pub image_size: u32,
+    pub data_root: String,
+    pub classes: Vec<String>,
+    pub split_sizes: [usize; 3],
+    pub class_counts: Vec<Vec<u64>>,
+    pub skipped_images: Vec<String>,
+    /// Rows that could not run and why (e.g. ImageNet weights not installed).
+    pub skipped_models: Vec<(String, String)>,
+    pub plan: Plan,
+    pub rows: Vec<Row>,
+}
+
+/// A constructed model with its variables.
+pub struct Built {
+    pub vs: nn::VarStore,
+    pub model: Box<dyn ModuleT>,
+    pub head_prefix: Option<&'static str>,
+    pub weights_source: String,
+}
+
+/// Build `arch` for `classes` outputs at `image_size`, loading ImageNet weights for `Init::Imagenet`.
+pub fn build(arch: Arch, init: Init, classes: i64, image_size: u32, device: Device) -> Result<Built> {
+    let mut vs = nn::VarStore::new(device);
+    let p = vs.root();
+    let (model, head): (Box<dyn ModuleT>, Option<&'static str>) = match arch {
+        Arch::EmotionNetV1 => {
+            let cfg = models::emotionnet_v1::Config { num_classes: classes, image_size: image_size as i64, ..Default::default() };
+            (Box::new(models::emotionnet_v1::EmotionNetV1::new(&p, &cfg)), None)
+        }
+        Arch::EmotionNetV2 => {
+            let cfg = models::emotionnet_v2::Config { num_classes: classes, ..Default::default() };
+            (Box::new(models::emotionnet_v2::EmotionNetV2::new(&p, &cfg)), None)
+        }
+        Arch::EmotionNetV3 => {
+            let cfg = models::emotionnet_v3::Config { num_classes: classes, ..Default::default() };
+            (Box::new(models::emotionnet_v3::EmotionNetV3::new(&p, &cfg)), None)
+        }
+        Arch::ResNet18 | Arch::ResNet50 => {
+            let depth = if arch == Arch::ResNet18 { models::resnet::Depth::D18 } else { models::resnet::Depth::D50 };
+            let cfg = models::resnet::Config { depth, num_classes: classes };
+            (Box::new(models::resnet::ResNet::new(&p, &cfg)), Some(models::resnet::HEAD_PREFIX))
+        }
+        Arch::MobileNetV2 => {
+            let cfg = models::mobilenet_v2::Config { num_classes: classes, ..Default::default() };
+            (Box::new(models::mobilenet_v2::MobileNetV2::new(&p, &cfg)), Some(models::mobilenet_v2::HEAD_PREFIX))
+        }
+    };
+    let weights_source = match (init, arch.imagenet()) {
+        (Init::Random, _) => "random init (seeded)".to_string(),
+        (Init::Imagenet, None) => return Err(Error::Config(format!("{arch:?} has no ImageNet weights"))),
+        (Init::Imagenet, Some(w)) => {
+            let path = w.find().ok_or_else(|| {
+                Error::weights(weights::weights_dir().join(w.safetensors_name()), format!("ImageNet weights for {} not installed: download {} and run `affect-lab fetch-weights`", w.model, w.url))
+            })?;
+            weights::load_strict(&mut vs, &path, &[head.unwrap_or("")])?;
+            format!("torchvision ImageNet {} ({})", w.pth, path.display())
+        }
+    };
+    Ok(Built { vs, model, head_prefix: head, weights_source })
+}
+
+fn take(items: &[FaceItem], max: Option<usize>) -> Vec<FaceItem> {
+    match max {
+        // every k-th item keeps the class mix of the split
+        Some(m) if m < items.len() => {
+            let step = items.len() as f64 / m as f64;
+            (0..m).map(|i| items[(i as f64 * step) as usize].clone()).collect()
+        }
+        _ => items.to_vec(),
+    }
+}
+
+fn sample(ds: &FaceDataset, items: &[FaceItem], p: &train::Predictions, i: usize) -> Sample {
+    Sample {
+        path: items[i].path.display().to_string(),
+        truth: ds.classes[p.truth[i] as usize].clone(),
+        pred: ds.classes[p.pred[i] as usize].clone(),
+        confidence: p.confidence[i],
+        loss: p.loss[i],
+    }
+}
+
+/// Train, evaluate and benchmark one model.
+fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources: &(ImageSource, ImageSource, ImageSource), test_items: &[FaceItem]) -> Result<Row> {
+    let mut built = build(spec.arch, spec.init, ds.classes.len() as i64, plan.image_size, run.device)?;
+    let params = train::param_count(&built.vs);
+    eprintln!("[{}] {} params, init: {}", spec.name, params, built.weights_source);
+    let mut cfg = if spec.arch.is_custom() || spec.init == Init::Random { plan.custom.clone() } else { plan.transfer.clone() };
+    cfg.head_prefix = built.head_prefix.map(str::to_string);
+    if cfg.head_prefix.is_none() {
+        cfg.freeze_backbone_epochs = 0;
+    }
+    if spec.init == Init::Random {
+        cfg.freeze_backbone_epochs = 0; // nothing pretrained to protect
+    }
+    let ckpt = run.checkpoint(PART, &spec.name);
+    let (train_src, valid_src, test_src) = sources;
+    let outcome = train::fit(&spec.name, built.model.as_ref(), &mut built.vs, train_src, valid_src, &cfg, &ckpt)?;
+    let preds = train::predict(built.model.as_ref(), test_src, run.device, 64)?;
+    let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, ds.classes.len()), &ds.classes);
+
+    let size = plan.image_size as i64;
+    let lat1 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(1, size, run.device), plan.latency);
+    let lat64 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(64, size, run.device), plan.latency);
+    let reference = bench::reference(built.model.as_ref(), &bench::image_input(1, size, Device::Cpu), spec.arch.torchvision_name().map(|n| (n, ds.classes.len() as i64)), &[1, 64])
+        .unwrap_or_else(|e| {
+            eprintln!("[{}] reference benchmark failed: {e}", spec.name);
+            None
+        })
+        .unwrap_or_default();
+    let py = |b: i64| reference.pytorch_latency_ms.iter().find(|(bb, _)| *bb == b).map(|(_, v)| *v);
+    let epochs = outcome.history.len();
+    let step = (test_items.len() / 10).max(1);
+    Ok(Row {
+        model: spec.name.clone(),
+        arch: spec.arch,
+        init: spec.init,
+        weights_source: built.weights_source,
+        params,
+        size_bytes: std::fs::metadata(&ckpt).map(|m| m.len()).unwrap_or(0),
+        flops: reference.flops,
+        latency_ms_b1: lat1,
+        latency_ms_b64: lat64,
+        pytorch_latency_ms_b1: py(1),
+        pytorch_latency_ms_b64: py(64),
+        train_seconds: outcome.train_seconds,
+        seconds_per_epoch: outcome.history.iter().map(|h| h.seconds).sum::<f64>() / epochs.max(1) as f64,
+        epochs,
+        best_epoch: outcome.best_epoch,
+        test_accuracy: report.accuracy,
+        test_macro_f1: report.macro_f1,
+        most_confused: metrics::most_confused(&report.confusion, 5).into_iter().map(|(t, p, c)| (ds.classes[t].clone(), ds.classes[p].clone(), c)).collect(),
+        per_class: report.per_class,
+        confusion: report.confusion,
+        // the same 10 images for every model: evenly spaced through the (class-sorted) test split
+        samples: (0..10.min(test_items.len())).map(|k| sample(ds, test_items, &preds, k * step)).collect(),
+        top_losses: preds.top_losses(10).into_iter().map(|i| sample(ds, test_items, &preds, i)).collect(),
+        history: outcome.history,
+        train_config: cfg,
+        seed: run.config.seed,
+        profile: run.config.profile,
+        image_size: plan.image_size,
+        checkpoint: ckpt.display().to_string(),
+    })
+}
+
+/// Run Part 1 and write `<out>/part1/results.json`.
+pub fn run(run: &Run) -> Result<Results> {
+    run.write_config(PART)?;
+    let root = run.config.data_root.join(crate::paths::FACES.dir);
+    let ds = faces::load(&root, faces::LoadOptions { skip_bad_images: run.config.skip_bad_inputs })?;
+    if !ds.skipped.is_empty() {
+        eprintln!("skipped {} unreadable images", ds.skipped.len());
+    }
+    let plan = Plan::for_profile(run.config.profile, run.config.seed);
+    let (valid_items, test_items) = (take(&ds.valid, plan.max_valid), take(&ds.test, plan.max_test));
+    let size = plan.image_size;
+    let train_tf = Transform::train(size, plan.augment.clone());
+    let eval_tf = Transform::eval(size);
+    let seed = run.config.seed;
+    let sources = (
+        ImageSource::new(ds.train.clone(), train_tf.clone(), eval_tf.clone(), seed),
+        ImageSource::new(valid_items, train_tf.clone(), eval_tf.clone(), seed),
+        ImageSource::new(test_items.clone(), train_tf, eval_tf, seed),
+    );
+    eprintln!("faces: {} classes, {}/{}/{} images (train/valid/test), {} px", ds.classes.len(), sources.0.len(), sources.1.len(), sources.2.len(), size);
+
+    let wanted = &run.config.models;
+    let mut results = Results {
+        profile: run.config.profile,
+        seed,
+        device: format!("{:?}", run.device),
+        image_size: size,
+        data_root: run.config.data_root.display().to_string(),
+        classes: ds.classes.clone(),
+        split_sizes: [ds.train.len(), ds.valid.len(), ds.test.len()],
+        class_counts: vec![ds.class_counts(&ds.train), ds.class_counts(&ds.valid), ds.class_counts(&ds.test)],
+        skipped_images: ds.skipped.iter().map(|p| p.display().to_string()).collect(),
+        skipped_models: Vec::new(),
+        plan: plan.clone(),
+        rows: Vec::new(),
+    };
+    for spec in model_specs().iter().filter(|s| wanted.is_empty() || wanted.contains(&s.name)) {
+        if spec.init == Init::Imagenet && spec.arch.imagenet().and_then(|w| w.find()).is_none() {
+            let w = spec.arch.imagenet().map(|w| format!("{} ({})", w.pth, w.url)).unwrap_or_default();
+            let why = format!("ImageNet weights not installed: {w}; run `affect-lab fetch-weights` where a network allows. Not run rather than mislabelled.");
+            eprintln!("[{}] skipped: {why}", spec.name);
+            results.skipped_models.push((spec.name.clone(), why));
+            continue;
+        }
+        tch::manual_seed(seed as i64);
+        let row = run_model(run, &ds, spec, &plan, &sources, &test_items)?;
+        eprintln!("[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s", row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds);
+        results.rows.push(row);
+        // written after every model so an interrupted run keeps what it finished
+        crate::atomic::write_json(&run.results_path(PART), &results)?;
+    }
+    crate::atomic::write_json(&run.results_path(PART), &results)?;
+    Ok(results)
+}
+
+/// A plain-text table of the rows.
+pub fn summary(r: &Results) -> String {
+    let mut s = format!("Part 1 ({} profile, seed {}, {} px, {})\n", r.profile, r.seed, r.image_size, r.device);
+    s += &format!("{:<22} {:>8} {:>11} {:>9} {:>9} {:>9} {:>8} {:>8}\n", "model", "init", "params", "size MB", "ms/img@1", "ms/img@64", "acc", "macroF1");
+    for row in &r.rows {
+        s += &format!(
+            "{:<22} {:>8} {:>11} {:>9.2} {:>9.2} {:>9.2} {:>8.3} {:>8.3}\n",
+            row.model, format!("{:?}", row.init).to_lowercase(), row.params, row.size_bytes as f64 / 1e6, row.latency_ms_b1, row.latency_ms_b64, row.test_accuracy, row.test_macro_f1
+        );
+    }
+    for (m, why) in &r.skipped_models {
+        s += &format!("{m:<22} skipped: {why}\n");
+    }
+    s
+}
+
+/// Every Part 1 figure, into `<out>/part1/figures/`.
+pub fn figures(run: &Run, r: &Results) -> Result<()> {
+    crate::report::part1_figures(&run.figures_dir(PART), r)
+}

@@ -1,0 +1,384 @@
+//! Part 2: direct vs indirect training data for drug-review sentiment. MiniLM (pretrained,
+//! fine-tuned) and a BiLSTM (from scratch) are trained on Drugs.com (direct), IMDB (far
+//! indirect) or Druglib.com (near indirect), and all are tested on the same date-sorted
+//! Drugs.com test split.
+use crate::data::batches::{BatchSource, TokenSource};
+use crate::data::text::{self, Fractions, LoadOptions, Review, Source};
+use crate::data::tokenize::HfTokenizer;
+use crate::data::vocab::{self, Vocab};
+use crate::data::{druglib, drugs_com, eda, imdb};
+use crate::error::{Error, Result};
+use crate::metrics;
+use crate::models::{bilstm, minilm};
+use crate::profile::Profile;
+use crate::run::Run;
+use crate::train::{self, EpochRecord, Monitor, Schedule, TrainConfig};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use tch::{nn, nn::ModuleT};
+
+pub const PART: &str = "part2";
+pub const CLASSES: [&str; 2] = ["negative", "positive"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    MiniLm,
+    BiLstm,
+}
+
+impl Model {
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::MiniLm => "minilm",
+            Model::BiLstm => "bilstm",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub max_len: usize,
+    /// Caps on training examples per source (None = all), drawn with class shares kept.
+    pub max_train: Option<usize>,
+    pub max_valid: Option<usize>,
+    pub max_test: Option<usize>,
+    pub fractions: Fractions,
+    pub threshold: f32,
+    pub minilm: TrainConfig,
+    pub bilstm: TrainConfig,
+    pub vocab_min_freq: usize,
+    pub vocab_max_size: usize,
+}
+
+impl Plan {
+    pub fn for_profile(profile: Profile, seed: u64) -> Plan {
+        let base = TrainConfig { seed, monitor: Monitor::ValidLoss, schedule: Schedule::WarmupCosine { warmup_frac: 0.1 }, ..Default::default() };
+        let minilm = TrainConfig { lr: 5e-5, weight_decay: 0.01, batch_size: 16, grad_clip_norm: Some(1.0), ..base.clone() };
+        let bilstm = TrainConfig { lr: 2e-3, weight_decay: 1e-4, batch_size: 32, ..base };
+        let fractions = Fractions::default();
+        match profile {
+            Profile::Smoke => Plan {
+                max_len: 32,
+                max_train: Some(64),
+                max_valid: Some(32),
+                max_test: Some(64),
+                fractions,
+                threshold: text::DEFAULT_THRESHOLD,
+                minilm: TrainConfig { epochs: 1, max_batches_per_epoch: Some(2), ..minilm },
+                bilstm: TrainConfig { epochs: 1, max_batches_per_epoch: Some(2), ..bilstm },
+                vocab_min_freq: 1,
+                vocab_max_size: 5000,
+            },
+            Profile::Quick => Plan {
+                max_len: 128,
+                max_train: Some(1200),
+                max_valid: Some(300),
+                max_test: None,
+                fractions,
+                threshold: text::DEFAULT_THRESHOLD,
+                minilm: TrainConfig { epochs: 2, ..minilm },
+                bilstm: TrainConfig { epochs: 6, ..bilstm },
+                vocab_min_freq: 2,
+                vocab_max_size: 20_000,
+            },
+            Profile::Full => Plan {
+                max_len: 256,
+                max_train: None,
+                max_valid: None,
+                max_test: None,
+                fractions,
+                threshold: text::DEFAULT_THRESHOLD,
+                minilm: TrainConfig { epochs: 5, patience: Some(2), ..minilm },
+                bilstm: TrainConfig { epochs: 15, patience: Some(4), ..bilstm },
+                vocab_min_freq: 2,
+                vocab_max_size: 30_000,
+            },
+        }
+    }
+}
+
+/// One training source after dedup and splitting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub source: Source,
+    pub loaded: usize,
+    pub duplicates_removed: usize,
+    /// Training texts dropped because they also occur in the Drugs.com test split.
+    pub overlap_with_test_removed: usize,
+    pub skipped_bad_rows: usize,
+    pub train: usize,
+    pub valid: usize,
+    pub split: String,
+    pub train_dates: Option<(String, String)>,
+    pub class_weights: [f32; 2],
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Eda {
+    /// Over the Drugs.com training split (the data the slides' correlation matrix was drawn on).
+    pub correlation: eda::CorrelationMatrix,
+    pub rating_distribution: eda::Distribution,
+    pub label_distribution: eda::Distribution,
+    pub test_label_distribution: eda::Distribution,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub model: Model,
+    pub train_source: Source,
+    pub valid_source: Source,
+    pub test_source: Source,
+    pub init: String,
+    pub weights_source: String,
+    pub params: i64,
+    pub train_examples: usize,
+    pub test_examples: usize,
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub train_seconds: f64,
+    pub accuracy: f64,
+    /// Positive class.
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub macro_f1: f64,
+    pub confusion: Vec<Vec<u64>>,
+    pub history: Vec<EpochRecord>,
+    pub train_config: TrainConfig,
+    pub seed: u64,
+    pub profile: Profile,
+    pub max_len: usize,
+    pub vocab_size: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub profile: Profile,
+    pub seed: u64,
+    pub device: String,
+    pub plan: Plan,
+    pub test_examples: usize,
+    pub test_dates: Option<(String, String)>,
+    pub sources: Vec<SourceInfo>,
+    pub eda: Eda,
+    pub rows: Vec<Row>,
+}
+
+struct Prepared {
+    info: SourceInfo,
+    train: Vec<Review>,
+    valid: Vec<Review>,
+}
+
+fn date_range(r: &[Review]) -> Option<(String, String)> {
+    let lo = r.iter().filter_map(|r| r.date).min()?;
+    let hi = r.iter().filter_map(|r| r.date).max()?;
+    Some((lo.to_string(), hi.to_string()))
+}
+
+fn cap(reviews: Vec<Review>, max: Option<usize>, seed: u64) -> Vec<Review> {
+    match max {
+        Some(m) => text::subsample(reviews, m, seed),
+        None => reviews,
+    }
+}
+
+/// Dedup, drop texts seen in the test split, split off validation, subsample.
+fn prepare(source: Source, all: Vec<Review>, skipped: usize, test_texts: &HashSet<String>, plan: &Plan, seed: u64) -> Result<Prepared> {
+    let loaded = all.len();
+    let (all, dups) = text::dedup(all);
+    let before = all.len();
+    let all: Vec<Review> = all.into_iter().filter(|r| !test_texts.contains(&r.text)).collect();
+    let overlap = before - all.len();
+    // the indirect sources have no test role here: everything not validation trains
+    let fr = Fractions::new(1.0 - plan.fractions.valid, plan.fractions.valid, 0.0)?;
+    let split = text::random_split(all, fr, seed)?;
+    let train = cap(split.train, plan.max_train, seed);
+    let valid = cap(split.valid, plan.max_valid, seed);
+    let info = SourceInfo {
+        source,
+        loaded,
+        duplicates_removed: dups,
+        overlap_with_test_removed: overlap,
+        skipped_bad_rows: skipped,
+        train: train.len(),
+        valid: valid.len(),
+        split: "random (seeded)".into(),
+        train_dates: None,
+        class_weights: text::class_weights(&train)?,
+    };
+    Ok(Prepared { info, train, valid })
+}
+
+fn labels(r: &[Review]) -> Vec<i64> {
+    r.iter().map(|r| r.label as i64).collect()
+}
+
+fn texts(r: &[Review]) -> Vec<&str> {
+    r.iter().map(|r| r.text.as_str()).collect()
+}
+
+/// Train and evaluate one (model, source) pair.
+fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]) -> Result<Row> {
+    let seed = run.config.seed;
+    tch::manual_seed(seed as i64);
+    let mut vs = nn::VarStore::new(run.device);
+    let label = format!("{}_{}", model.name(), src.info.source.name());
+    let (net, sources, weights_source, init, cfg, vocab_size): (Box<dyn ModuleT>, (TokenSource, TokenSource, TokenSource), String, &str, TrainConfig, Option<usize>) = match model {
+        Model::MiniLm => {
+            let dir = crate::weights::minilm_dir()?;
+            let tok = HfTokenizer::from_dir(&dir, plan.max_len)?;
+            let net = minilm::MiniLm::pretrained(&mut vs, &dir, 2, minilm::Pooling::Mean)?;
+            let enc = |r: &[Review]| -> Result<TokenSource> { Ok(TokenSource::new(tok.encode_ids(&texts(r))?, labels(r), tok.pad_id(), seed)) };
+            let s = (enc(&src.train)?, enc(&src.valid)?, enc(test)?);
+            (Box::new(net), s, format!("all-MiniLM-L6-v2 ({})", dir.display()), "pretrained", plan.minilm.clone(), None)
+        }
+        Model::BiLstm => {
+            let voc = Vocab::build(texts(&src.train), plan.vocab_min_freq, plan.vocab_max_size)?;
+            voc.save(&run.part_dir(PART).join("checkpoints").join(format!("{label}.vocab.json")))?;
+            let net = bilstm::BiLstm::new(&vs.root(), &bilstm::Config::new(voc.len() as i64, 2))?;
+            let enc = |r: &[Review]| TokenSource::new(r.iter().map(|r| voc.encode_ids(&r.text, plan.max_len)).collect(), labels(r), vocab::PAD_ID, seed);
+            let s = (enc(&src.train), enc(&src.valid), enc(test));
+            (Box::new(net), s, "random init (seeded)".into(), "random", plan.bilstm.clone(), Some(voc.len()))
+        }
+    };
+    let cfg = TrainConfig { class_weights: Some(src.info.class_weights.to_vec()), ..cfg };
+    let params = train::param_count(&vs);
+    eprintln!("[{label}] {params} params, {} train / {} valid ({}) / {} test (drugscom), init: {weights_source}", sources.0.len(), sources.1.len(), src.info.source.name(), sources.2.len());
+    let ckpt = run.checkpoint(PART, &label);
+    let outcome = train::fit(&label, net.as_ref(), &mut vs, &sources.0, &sources.1, &cfg, &ckpt)?;
+    let preds = train::predict(net.as_ref(), &sources.2, run.device, 64)?;
+    let names: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
+    let rep = metrics::report(metrics::confusion(&preds.truth, &preds.pred, 2), &names);
+    let pos = &rep.per_class[1];
+    Ok(Row {
+        model,
+        train_source: src.info.source,
+        valid_source: src.info.source,
+        test_source: Source::DrugsCom,
+        init: init.into(),
+        weights_source,
+        params,
+        train_examples: sources.0.len(),
+        test_examples: sources.2.len(),
+        epochs: outcome.history.len(),
+        best_epoch: outcome.best_epoch,
+        train_seconds: outcome.train_seconds,
+        accuracy: rep.accuracy,
+        precision: pos.precision,
+        recall: pos.recall,
+        f1: pos.f1,
+        macro_f1: rep.macro_f1,
+        confusion: rep.confusion.clone(),
+        history: outcome.history,
+        train_config: cfg,
+        seed,
+        profile: run.config.profile,
+        max_len: plan.max_len,
+        vocab_size,
+    })
+}
+
+/// Run Part 2 and write `<out>/part2/results.json`.
+pub fn run(run: &Run) -> Result<Results> {
+    run.write_config(PART)?;
+    let seed = run.config.seed;
+    let plan = Plan::for_profile(run.config.profile, seed);
+    let opts = LoadOptions { skip_bad_rows: run.config.skip_bad_inputs, threshold: plan.threshold };
+    let root = &run.config.data_root;
+
+    // Drugs.com: pool the published files, dedup, then our own date-sorted split.
+    let dc = drugs_com::load(&root.join(crate::paths::DRUGS_COM.dir), &opts)?;
+    let dc_skipped: usize = dc.reports.iter().map(|r| r.skipped_bad_rows).sum();
+    let pooled = dc.pooled();
+    let loaded = pooled.len();
+    let (pooled, dups) = text::dedup(pooled);
+    let split = text::date_split(pooled, plan.fractions)?;
+    let test = cap(split.test, plan.max_test, seed);
+    let test_texts: HashSet<String> = test.iter().map(|r| r.text.clone()).collect();
+    let eda = Eda {
+        correlation: eda::review_correlations(&split.train)?,
+        rating_distribution: eda::rating_distribution(&split.train),
+        label_distribution: eda::label_distribution(&split.train),
+        test_label_distribution: eda::label_distribution(&test),
+    };
+    let direct = Prepared {
+        info: SourceInfo {
+            source: Source::DrugsCom,
+            loaded,
+            duplicates_removed: dups,
+            overlap_with_test_removed: 0,
+            skipped_bad_rows: dc_skipped,
+            train_dates: date_range(&split.train),
+            split: "date-sorted (oldest train, newest test)".into(),
+            class_weights: [0.0; 2],
+            train: 0,
+            valid: 0,
+        },
+        train: cap(split.train, plan.max_train, seed),
+        valid: cap(split.valid, plan.max_valid, seed),
+    };
+    let direct = Prepared {
+        info: SourceInfo { train: direct.train.len(), valid: direct.valid.len(), class_weights: text::class_weights(&direct.train)?, ..direct.info },
+        ..direct
+    };
+
+    let im = imdb::load(
+        &root.join(crate::paths::IMDB.dir),
+        &imdb::ImdbOptions { skip_bad_rows: run.config.skip_bad_inputs, max_per_split: plan.max_train.map(|m| m * 2), seed },
+    )?;
+    let im_skipped = im.reports.iter().map(|r| r.skipped_bad_rows).sum();
+    let mut im_all = im.train;
+    im_all.extend(im.test);
+    let imdb = prepare(Source::Imdb, im_all, im_skipped, &test_texts, &plan, seed)?;
+
+    let dl = druglib::load(&root.join(crate::paths::DRUGLIB.dir), &opts)?;
+    let dl_skipped = dl.reports.iter().map(|r| r.skipped_bad_rows).sum();
+    let druglib = prepare(Source::Druglib, dl.pooled(), dl_skipped, &test_texts, &plan, seed)?;
+
+    let sources = [direct, imdb, druglib];
+    for s in &sources {
+        eprintln!("{:?}: {} loaded, {} duplicates removed, {} train / {} valid, class weights {:?}", s.info.source, s.info.loaded, s.info.duplicates_removed, s.info.train, s.info.valid, s.info.class_weights);
+    }
+    let mut results = Results {
+        profile: run.config.profile,
+        seed,
+        device: format!("{:?}", run.device),
+        plan: plan.clone(),
+        test_examples: test.len(),
+        test_dates: date_range(&test),
+        sources: sources.iter().map(|s| s.info.clone()).collect(),
+        eda,
+        rows: Vec::new(),
+    };
+    for model in [Model::MiniLm, Model::BiLstm] {
+        for src in &sources {
+            let row = run_one(run, &plan, model, src, &test)?;
+            eprintln!("[{}_{}] accuracy {:.3}, F1(pos) {:.3}, macro-F1 {:.3}", model.name(), src.info.source.name(), row.accuracy, row.f1, row.macro_f1);
+            results.rows.push(row);
+            crate::atomic::write_json(&run.results_path(PART), &results)?;
+        }
+    }
+    if results.rows.is_empty() {
+        return Err(Error::Config("part 2 ran no model".into()));
+    }
+    crate::atomic::write_json(&run.results_path(PART), &results)?;
+    Ok(results)
+}
+
+pub fn summary(r: &Results) -> String {
+    let mut s = format!("Part 2 ({} profile, seed {}, {}; test: {} Drugs.com reviews {:?})\n", r.profile, r.seed, r.device, r.test_examples, r.test_dates);
+    s += &format!("{:<8} {:<9} {:>10} {:>7} {:>9} {:>7} {:>7} {:>8} {:>8}\n", "model", "train on", "init", "n", "accuracy", "prec", "recall", "F1", "macroF1");
+    for row in &r.rows {
+        s += &format!(
+            "{:<8} {:<9} {:>10} {:>7} {:>9.3} {:>7.3} {:>7.3} {:>8.3} {:>8.3}\n",
+            row.model.name(), row.train_source.name(), row.init, row.train_examples, row.accuracy, row.precision, row.recall, row.f1, row.macro_f1
+        );
+    }
+    s
+}
+
+pub fn figures(run: &Run, r: &Results) -> Result<()> {
+    crate::report::part2_figures(&run.figures_dir(PART), r)
+}

@@ -1,0 +1,235 @@
+//! Grouped bar charts (class distributions, per-run metric comparisons) and the shared drawing
+//! of value-labelled bars.
+use super::style::{self, anchored, font, text_size, Key};
+use super::{render, Figure, OrPlot, Painter, Target, SINGLE};
+use crate::error::{Error, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+use plotters::style::FontTransform;
+
+/// One group of bars per category, one bar per series (coloured by series, Okabe-Ito), each
+/// bar labelled with its value. Values that are all whole numbers print as integers, others
+/// with 2 decimals. Non-finite values leave a gap.
+pub fn bar_chart(title: &str, categories: &[String], series: &[(&str, Vec<f64>)], y_label: &str) -> Result<Figure> {
+    if categories.is_empty() || series.is_empty() {
+        return Err(Error::Plot(format!("bar_chart {title:?}: needs at least one category and one series")));
+    }
+    for (name, values) in series {
+        if values.len() != categories.len() {
+            return Err(Error::Plot(format!(
+                "bar_chart {title:?}: series {name:?} has {} values for {} categories",
+                values.len(),
+                categories.len()
+            )));
+        }
+    }
+    let integral = series.iter().flat_map(|(_, v)| v).filter(|v| v.is_finite()).all(|v| v.fract() == 0.0);
+    render(SINGLE, &Bars { title, categories, series, y_label, integral })
+}
+
+/// The label printed on a bar: whole numbers as integers (k/M for large counts), fractions
+/// such as metrics to 2 decimals.
+pub(crate) fn value_label(v: f64, integral: bool) -> String {
+    if integral || v.abs() >= 100.0 {
+        style::fmt_number(v, 1)
+    } else if v.is_finite() {
+        format!("{v:.2}")
+    } else {
+        "n/a".into()
+    }
+}
+
+struct Bars<'a> {
+    title: &'a str,
+    categories: &'a [String],
+    series: &'a [(&'a str, Vec<f64>)],
+    y_label: &'a str,
+    integral: bool,
+}
+
+/// Share of a category's width taken by its group of bars.
+const GROUP: f64 = 0.8;
+
+impl Painter for Bars<'_> {
+    fn paint<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _: Target) -> Result<()> {
+        let body = style::titled(root, self.title)?;
+        let legend: Vec<_> =
+            self.series.iter().enumerate().map(|(i, (name, _))| (*name, style::categorical(i), Key::Swatch)).collect();
+        let body = style::legend_strip(&body, &legend)?;
+        let (body_w, body_h) = body.dim_in_pixel();
+        let (margin, y_area) = (16, 110);
+        let n = self.categories.len();
+        let n_series = self.series.len();
+        let cat_px = (body_w as i32 - y_area - 2 * margin) / n as i32;
+        let bar_px = (cat_px as f64 * GROUP / n_series as f64) as i32;
+
+        let tick = font(style::TICK_PX);
+        let (mut cat_w, mut cat_h) = (0, 0);
+        for c in self.categories {
+            let (w, h) = text_size(&body, c, &tick)?;
+            cat_w = cat_w.max(w as i32);
+            cat_h = cat_h.max(h as i32);
+        }
+        let vertical_cats = cat_w + 8 > cat_px;
+        let x_area = 16 + if vertical_cats { cat_w } else { cat_h };
+
+        let value_style = font(style::VALUE_PX);
+        let mut label_w = 0;
+        let mut label_h = 0;
+        for v in self.series.iter().flat_map(|(_, v)| v) {
+            let (w, h) = text_size(&body, &value_label(*v, self.integral), &value_style)?;
+            label_w = label_w.max(w as i32);
+            label_h = label_h.max(h as i32);
+        }
+        // Labels wider than their bar are turned to read upwards rather than collide.
+        let vertical_values = label_w + 4 > bar_px;
+        let label_extent = if vertical_values { label_w } else { label_h } + 10;
+
+        let (lo, hi) = style::finite_extent(self.series.iter().flat_map(|(_, v)| v)).unwrap_or((0.0, 1.0));
+        let plot_h = body_h as f64 - x_area as f64 - 2.0 * margin as f64;
+        let (y_lo, y_hi) = value_range(lo, hi, label_extent as f64 / plot_h.max(1.0));
+
+        let mut chart = ChartBuilder::on(&body)
+            .margin(margin)
+            .x_label_area_size(x_area)
+            .y_label_area_size(y_area)
+            .build_cartesian_2d(0.0..n as f64, y_lo..y_hi)
+            .plot()?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_labels(8)
+            .y_desc(self.y_label)
+            .light_line_style(WHITE)
+            .bold_line_style(style::GRID_GREY.mix(0.6))
+            .label_style(font(style::TICK_PX))
+            .axis_desc_style(font(style::AXIS_PX))
+            .y_label_formatter(&|v| style::fmt_number(*v, 2))
+            .draw()
+            .plot()?;
+
+        let bar_w = GROUP / n_series as f64;
+        for (s, (_, values)) in self.series.iter().enumerate() {
+            let color = style::categorical(s);
+            for (c, &v) in values.iter().enumerate() {
+                if !v.is_finite() {
+                    continue;
+                }
+                let x0 = c as f64 + (1.0 - GROUP) / 2.0 + bar_w * s as f64;
+                let x1 = x0 + bar_w * 0.92;
+                chart.draw_series(std::iter::once(Rectangle::new([(x0, 0.0), (x1, v)], color.filled()))).plot()?;
+                let (px, py) = chart.backend_coord(&((x0 + x1) / 2.0, v));
+                draw_value_label(root, &value_label(v, self.integral), (px, py), v < 0.0, vertical_values)?;
+            }
+        }
+
+        for (c, name) in self.categories.iter().enumerate() {
+            let (px, py) = chart.backend_coord(&(c as f64 + 0.5, y_lo));
+            let style = if vertical_cats {
+                anchored(tick.clone(), HPos::Right, VPos::Center).transform(FontTransform::Rotate270)
+            } else {
+                anchored(tick.clone(), HPos::Center, VPos::Top)
+            };
+            root.draw(&Text::new(name.clone(), (px, py + 8), style)).plot()?;
+        }
+        Ok(())
+    }
+}
+
+/// Axis range covering 0 and the data, with `headroom` (a fraction of the plot height) left
+/// beyond the extreme bars for their labels.
+pub(crate) fn value_range(lo: f64, hi: f64, headroom: f64) -> (f64, f64) {
+    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+    let f = headroom.clamp(0.02, 0.45);
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    // Solve for the padded span whose top (and bottom, for negative bars) fraction `f` is empty.
+    let padded = span / (1.0 - f * (if lo < 0.0 { 2.0 } else { 1.0 }));
+    let pad = f * padded;
+    let y_hi = if hi > 0.0 || lo == 0.0 { hi + pad } else { hi };
+    let y_lo = if lo < 0.0 { lo - pad } else { 0.0 };
+    (y_lo, if y_hi > y_lo { y_hi } else { y_lo + 1.0 })
+}
+
+/// A value label just beyond the end of a vertical bar whose end is at pixel `end` of `root`.
+fn draw_value_label<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: &str,
+    (px, py): (i32, i32),
+    negative: bool,
+    vertical: bool,
+) -> Result<()> {
+    let base = font(style::VALUE_PX);
+    let (style, pos) = match (vertical, negative) {
+        (false, false) => (anchored(base, HPos::Center, VPos::Bottom), (px, py - 5)),
+        (false, true) => (anchored(base, HPos::Center, VPos::Top), (px, py + 5)),
+        (true, false) => (anchored(base, HPos::Left, VPos::Center).transform(FontTransform::Rotate270), (px, py - 6)),
+        (true, true) => (anchored(base, HPos::Right, VPos::Center).transform(FontTransform::Rotate270), (px, py + 6)),
+    };
+    root.draw(&Text::new(text.to_string(), pos, style)).plot()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plots::{assert_rendered, keep_for_review};
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn class_counts_render_with_integer_labels() {
+        let classes = strings(&["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]);
+        let before = vec![3995.0, 436.0, 4097.0, 7215.0, 4965.0, 4830.0, 3171.0];
+        let after = vec![4000.0, 4000.0, 4000.0, 4000.0, 4000.0, 4000.0, 3171.0];
+        let fig = bar_chart("Class distribution", &classes, &[("before", before), ("after", after)], "images").unwrap();
+        assert_rendered(&fig, SINGLE, "Class distribution");
+        for text in [">3995<", ">436<", ">7215<", ">4000<", ">before<", ">after<", ">surprise<", ">images<"] {
+            assert!(fig.svg().contains(text), "missing {text}");
+        }
+        keep_for_review(&fig, "bar_classes");
+    }
+
+    #[test]
+    fn metric_comparison_labels_fractions_and_colours_each_series() {
+        let metrics = strings(&["accuracy", "precision", "recall", "F1"]);
+        let runs = [
+            ("MiniLM direct", vec![0.873, 0.861, 0.855, 0.858]),
+            ("MiniLM indirect", vec![0.741, 0.702, 0.733, 0.717]),
+            ("BiLSTM direct", vec![0.812, 0.79, 0.801, 0.795]),
+            ("BiLSTM indirect", vec![0.655, 0.62, 0.64, 0.63]),
+        ];
+        let fig = bar_chart("Part 2 metrics", &metrics, &runs, "score").unwrap();
+        assert_rendered(&fig, SINGLE, "Part 2 metrics");
+        for text in [">0.87<", ">0.74<", ">0.79<", ">0.66<", ">BiLSTM indirect<"] {
+            assert!(fig.svg().contains(text), "missing {text}");
+        }
+        for i in 0..4 {
+            let c = style::categorical(i);
+            assert!(fig.svg().contains(&format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)), "series {i} colour");
+        }
+        keep_for_review(&fig, "bar_metrics");
+    }
+
+    #[test]
+    fn mismatched_series_is_an_error() {
+        let cats = strings(&["a", "b"]);
+        assert!(bar_chart("x", &cats, &[("s", vec![1.0])], "y").is_err());
+        assert!(bar_chart("x", &cats, &[], "y").is_err());
+    }
+
+    #[test]
+    fn value_range_leaves_headroom_and_keeps_zero() {
+        let (lo, hi) = value_range(10.0, 100.0, 0.1);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 100.0 / 0.9).abs() < 1e-9);
+        let (lo, hi) = value_range(-50.0, 50.0, 0.1);
+        assert!((hi - 62.5).abs() < 1e-9 && (lo + 62.5).abs() < 1e-9);
+        assert_eq!(value_range(0.0, 0.0, 0.1).0, 0.0);
+        assert!(value_range(0.0, 0.0, 0.1).1 > 0.0);
+        assert_eq!(value_label(4000.0, true), "4000");
+        assert_eq!(value_label(0.8734, false), "0.87");
+    }
+}

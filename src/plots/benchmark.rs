@@ -1,0 +1,179 @@
+//! Model benchmark overview: parameters, size on disk, latency and accuracy, one horizontal-bar
+//! panel each, the same colour for a model in every panel.
+use super::style::{self, anchored, font, text_size};
+use super::{render, Figure, OrPlot, Painter, Target, WIDE};
+use crate::error::{Error, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+/// A 2x2 panel of horizontal bars, one bar per model (first model on top), each labelled with
+/// its value. Accuracy given as fractions (all <= 1) is printed as percent.
+pub fn benchmark_chart(
+    models: &[String],
+    params: &[f64],
+    size_mb: &[f64],
+    latency_ms: &[f64],
+    accuracy: &[f64],
+) -> Result<Figure> {
+    if models.is_empty() {
+        return Err(Error::Plot("benchmark_chart: no models".into()));
+    }
+    for (what, values) in [("params", params), ("size_mb", size_mb), ("latency_ms", latency_ms), ("accuracy", accuracy)] {
+        if values.len() != models.len() {
+            return Err(Error::Plot(format!(
+                "benchmark_chart: {what} has {} values for {} models",
+                values.len(),
+                models.len()
+            )));
+        }
+    }
+    let fraction = accuracy.iter().filter(|v| v.is_finite()).all(|v| *v <= 1.0);
+    render(WIDE, &Benchmark { models, panels: [params, size_mb, latency_ms, accuracy], fraction })
+}
+
+struct Benchmark<'a> {
+    models: &'a [String],
+    panels: [&'a [f64]; 4],
+    fraction: bool,
+}
+
+pub(crate) const TITLE: &str = "Model benchmark";
+
+fn fixed(v: f64) -> String {
+    if !v.is_finite() {
+        "n/a".into()
+    } else if v.abs() < 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+impl Painter for Benchmark<'_> {
+    fn paint<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _: Target) -> Result<()> {
+        let body = style::titled(root, TITLE)?;
+        let mut name_w = 0;
+        for m in self.models {
+            name_w = name_w.max(text_size(&body, m, &font(style::TICK_PX))?.0 as i32);
+        }
+        let fraction = self.fraction;
+        let accuracy = move |v: f64| {
+            if fraction && v.is_finite() {
+                format!("{:.1}%", 100.0 * v)
+            } else {
+                fixed(v)
+            }
+        };
+        let params = |v: f64| style::fmt_number(v, 1);
+        let formats: [(&str, &dyn Fn(f64) -> String); 4] = [
+            ("Parameters", &params),
+            ("Size on disk (MB)", &fixed),
+            ("Latency (ms)", &fixed),
+            ("Accuracy", &accuracy),
+        ];
+        let areas = body.split_evenly((2, 2));
+        for ((area, values), (caption, fmt)) in areas.iter().zip(self.panels).zip(formats) {
+            panel(root, area, caption, self.models, values, fmt, name_w)?;
+        }
+        Ok(())
+    }
+}
+
+fn panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    models: &[String],
+    values: &[f64],
+    fmt: &dyn Fn(f64) -> String,
+    name_w: i32,
+) -> Result<()> {
+    let n = models.len();
+    let value_style = font(style::VALUE_PX);
+    let mut label_w = 0;
+    for &v in values {
+        label_w = label_w.max(text_size(area, &fmt(v), &value_style)?.0 as i32);
+    }
+    let (area_w, _) = area.dim_in_pixel();
+    let (margin, y_area) = (14, name_w + 16);
+    let plot_w = (area_w as i32 - y_area - 2 * margin).max(1) as f64;
+    let hi = style::finite_extent(values).map_or(1.0, |(_, hi)| hi.max(0.0));
+    let x_hi = super::bars::value_range(0.0, hi, (label_w + 14) as f64 / plot_w).1;
+
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, font(style::CAPTION_PX))
+        .margin(margin)
+        .x_label_area_size(44)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(0.0..x_hi, 0.0..n as f64)
+        .plot()?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_labels(5)
+        .light_line_style(WHITE)
+        .bold_line_style(style::GRID_GREY.mix(0.6))
+        .label_style(font(style::TICK_PX))
+        .x_label_formatter(&|v| fmt(*v))
+        .draw()
+        .plot()?;
+
+    for (i, (name, &v)) in models.iter().zip(values).enumerate() {
+        // Row 0 is the top one, so the list reads in the order it was given.
+        let y = (n - 1 - i) as f64;
+        let centre = y + 0.5;
+        if v.is_finite() {
+            let bar = Rectangle::new([(0.0, y + 0.15), (v.max(0.0), y + 0.85)], style::categorical(i).filled());
+            chart.draw_series(std::iter::once(bar)).plot()?;
+        }
+        let (px, py) = chart.backend_coord(&(v.max(0.0), centre));
+        let end = if v.is_finite() { px } else { chart.backend_coord(&(0.0, centre)).0 };
+        let label = anchored(value_style.clone(), HPos::Left, VPos::Center);
+        root.draw(&Text::new(fmt(v), (end + 8, py), label)).plot()?;
+        let (nx, ny) = chart.backend_coord(&(0.0, centre));
+        let name_style = anchored(font(style::TICK_PX), HPos::Right, VPos::Center);
+        root.draw(&Text::new(name.clone(), (nx - 8, ny), name_style)).plot()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plots::{assert_rendered, keep_for_review};
+
+    #[test]
+    fn four_panels_label_every_model_and_value() {
+        let models: Vec<String> =
+            ["CNN-A (scratch)", "CNN-B (scratch)", "ResNet-18 (ImageNet)", "MobileNetV3 (ImageNet)"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let params = [1_234_567.0, 420_000.0, 11_180_103.0, 1_525_991.0];
+        let size = [4.7, 1.6, 42.7, 5.9];
+        let latency = [1.83, 0.92, 6.41, 2.37];
+        let acc = [0.612, 0.574, 0.684, 0.655];
+        let fig = benchmark_chart(&models, &params, &size, &latency, &acc).unwrap();
+        assert_rendered(&fig, WIDE, TITLE);
+        let svg = fig.svg();
+        for text in [">1.2M<", ">420.0k<", ">11.2M<", ">42.7<", ">0.92<", ">68.4%<", ">57.4%<", ">MobileNetV3 (ImageNet)<"] {
+            assert!(svg.contains(text), "missing {text}");
+        }
+        for caption in ["Parameters", "Size on disk (MB)", "Latency (ms)", "Accuracy"] {
+            assert!(svg.contains(caption));
+        }
+        // Every model's name appears once per panel.
+        assert_eq!(svg.matches(">CNN-B (scratch)<").count(), 4);
+        keep_for_review(&fig, "benchmark");
+    }
+
+    #[test]
+    fn length_mismatch_is_an_error() {
+        let models = vec!["a".to_string(), "b".to_string()];
+        let two = [1.0, 2.0];
+        assert!(benchmark_chart(&models, &two, &two, &[1.0], &two).is_err());
+        assert!(benchmark_chart(&[], &[], &[], &[], &[]).is_err());
+    }
+}

@@ -1,0 +1,141 @@
+//! Learning curves: loss and accuracy per epoch, train vs validation, side by side.
+use super::style::{self, Key, Marker};
+use super::{render, Figure, OrPlot, Painter, Target, WIDE};
+use crate::error::{Error, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+const TRAIN: RGBColor = style::OKABE_ITO[0];
+const VALID: RGBColor = style::OKABE_ITO[1];
+
+/// Two panels (loss, accuracy) against epoch (1-based), train solid with circles, validation
+/// dashed with triangles. Series may have different lengths (an empty validation series is
+/// simply not drawn); non-finite values are skipped. Accuracy may be fractions or percent.
+pub fn training_curves(
+    title: &str,
+    train_loss: &[f64],
+    valid_loss: &[f64],
+    train_acc: &[f64],
+    valid_acc: &[f64],
+) -> Result<Figure> {
+    let epochs = [train_loss, valid_loss, train_acc, valid_acc].iter().map(|s| s.len()).max().unwrap_or(0);
+    if epochs == 0 {
+        return Err(Error::Plot(format!("training_curves {title:?}: no epochs to plot")));
+    }
+    render(WIDE, &Curves { title, epochs, loss: [train_loss, valid_loss], acc: [train_acc, valid_acc] })
+}
+
+struct Curves<'a> {
+    title: &'a str,
+    epochs: usize,
+    loss: [&'a [f64]; 2],
+    acc: [&'a [f64]; 2],
+}
+
+impl Painter for Curves<'_> {
+    fn paint<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _: Target) -> Result<()> {
+        let body = style::titled(root, self.title)?;
+        let body = style::legend_strip(
+            &body,
+            &[
+                ("train", TRAIN, Key::Line { dashed: false, marker: Marker::Circle }),
+                ("validation", VALID, Key::Line { dashed: true, marker: Marker::Triangle }),
+            ],
+        )?;
+        let (w, _) = body.dim_in_pixel();
+        let (left, right) = body.split_horizontally(w / 2);
+        let loss_hi = style::finite_extent(self.loss.iter().flat_map(|s| s.iter())).map_or(1.0, |(_, hi)| hi.max(0.0));
+        panel(&left, "Loss", "loss", self.epochs, (0.0, nice_top(loss_hi)), self.loss)?;
+        let acc_hi = style::finite_extent(self.acc.iter().flat_map(|s| s.iter())).map_or(1.0, |(_, hi)| hi);
+        // Fractions get the full [0, 1] range, percentages [0, 100]: comparable across runs.
+        let acc_top = if acc_hi <= 1.0 { 1.0 } else if acc_hi <= 100.0 { 100.0 } else { nice_top(acc_hi) };
+        panel(&right, "Accuracy", "accuracy", self.epochs, (0.0, acc_top), self.acc)
+    }
+}
+
+/// A little headroom above the highest point so the curve does not touch the frame.
+fn nice_top(hi: f64) -> f64 {
+    if hi > 0.0 {
+        hi * 1.08
+    } else {
+        1.0
+    }
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    y_desc: &str,
+    epochs: usize,
+    (y_lo, y_hi): (f64, f64),
+    [train, valid]: [&[f64]; 2],
+) -> Result<()> {
+    // At least two ticks so a single-epoch run still gets a proper axis.
+    let x_hi = epochs.max(2) as i32;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, style::font(style::CAPTION_PX))
+        .margin(16)
+        .x_label_area_size(70)
+        .y_label_area_size(100)
+        .build_cartesian_2d(1..x_hi, y_lo..y_hi)
+        .plot()?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(y_desc)
+        .x_labels(epochs.clamp(2, 10))
+        .y_labels(6)
+        .light_line_style(WHITE)
+        .bold_line_style(style::GRID_GREY.mix(0.6))
+        .label_style(style::font(style::TICK_PX))
+        .axis_desc_style(style::font(style::AXIS_PX))
+        .y_label_formatter(&|v| style::fmt_number(*v, 2))
+        .draw()
+        .plot()?;
+
+    let points = |s: &[f64]| -> Vec<(i32, f64)> {
+        s.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| (i as i32 + 1, v)).collect()
+    };
+    let train = points(train);
+    chart.draw_series(LineSeries::new(train.iter().copied(), TRAIN.stroke_width(3))).plot()?;
+    chart.draw_series(train.iter().map(|&p| Circle::new(p, 6, TRAIN.filled()))).plot()?;
+    let valid = points(valid);
+    chart.draw_series(DashedLineSeries::new(valid.iter().copied(), 10, 6, VALID.stroke_width(3))).plot()?;
+    chart.draw_series(valid.iter().map(|&p| TriangleMarker::new(p, 8, VALID.filled()))).plot()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plots::{assert_rendered, keep_for_review};
+
+    #[test]
+    fn renders_two_panels_with_both_series() {
+        let tl = [1.9, 1.5, 1.2, 1.0, 0.9, 0.85];
+        let vl = [1.8, 1.6, 1.4, 1.35, 1.4, 1.45];
+        let ta = [0.25, 0.4, 0.52, 0.6, 0.65, 0.68];
+        let va = [0.27, 0.38, 0.45, 0.5, 0.49, 0.48];
+        let fig = training_curves("CNN-A training", &tl, &vl, &ta, &va).unwrap();
+        assert_rendered(&fig, WIDE, "CNN-A training");
+        for text in [">Loss<", ">Accuracy<", ">epoch<", ">train<", ">validation<"] {
+            assert!(fig.svg().contains(text), "missing {text}");
+        }
+        // Each series is drawn in its own colour.
+        for c in [TRAIN, VALID] {
+            assert!(fig.svg().contains(&format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)));
+        }
+        keep_for_review(&fig, "training_curves");
+    }
+
+    #[test]
+    fn single_epoch_and_missing_validation_still_render() {
+        let fig = training_curves("one epoch", &[0.7], &[], &[55.0], &[]).unwrap();
+        assert_rendered(&fig, WIDE, "one epoch");
+    }
+
+    #[test]
+    fn no_epochs_is_an_error() {
+        assert!(matches!(training_curves("empty", &[], &[], &[], &[]), Err(Error::Plot(_))));
+    }
+}

@@ -1,0 +1,142 @@
+//! Figures for finished results: the bridge between `part1`/`part2` results and `plots`.
+//! Each function returns a `Figure` (shown inline in a notebook); the `*_figures` functions
+//! write the whole set for a run.
+use crate::error::Result;
+use crate::plots::{self, Figure};
+use crate::{part1, part2};
+use std::path::Path;
+
+fn label(init: &str, model: &str) -> String {
+    format!("{model} ({init})")
+}
+
+pub fn curves(title: &str, h: &[crate::train::EpochRecord]) -> Result<Figure> {
+    let col = |f: fn(&crate::train::EpochRecord) -> f64| h.iter().map(f).collect::<Vec<f64>>();
+    plots::training::training_curves(title, &col(|r| r.train_loss), &col(|r| r.valid_loss), &col(|r| r.train_accuracy), &col(|r| r.valid_accuracy))
+}
+
+// ---- Part 1 ----
+
+pub fn part1_class_distribution(r: &part1::Results) -> Result<Figure> {
+    let series: Vec<(&str, Vec<f64>)> = ["train", "valid", "test"].iter().zip(&r.class_counts).map(|(n, c)| (*n, c.iter().map(|&v| v as f64).collect())).collect();
+    plots::bars::bar_chart("Face emotions: images per class", &r.classes, &series, "images")
+}
+
+pub fn part1_curves(row: &part1::Row) -> Result<Figure> {
+    curves(&format!("{}: loss and accuracy ({} px, seed {})", row.model, row.image_size, row.seed), &row.history)
+}
+
+pub fn part1_confusion(r: &part1::Results, row: &part1::Row) -> Result<Figure> {
+    plots::heatmap::confusion_with_ideal(&format!("{}: test confusion (acc {:.1}%)", row.model, row.test_accuracy * 100.0), &r.classes, &row.confusion)
+}
+
+/// The 10 sample test images with true and predicted labels.
+pub fn part1_samples(row: &part1::Row) -> Result<Figure> {
+    samples_figure(&format!("{}: 10 test samples", row.model), &row.samples)
+}
+
+pub fn part1_top_losses(row: &part1::Row) -> Result<Figure> {
+    samples_figure(&format!("{}: highest-loss test images", row.model), &row.top_losses)
+}
+
+fn samples_figure(title: &str, samples: &[part1::Sample]) -> Result<Figure> {
+    let mut images = Vec::new();
+    for s in samples {
+        let img = crate::data::faces::decode(Path::new(&s.path))?;
+        let img = image::imageops::resize(&img, 144, 144, image::imageops::FilterType::Triangle);
+        images.push((img.into_raw(), 144, 144));
+    }
+    let truth: Vec<String> = samples.iter().map(|s| s.truth.clone()).collect();
+    let pred: Vec<String> = samples.iter().map(|s| s.pred.clone()).collect();
+    plots::samples::sample_grid(title, &images, &truth, &pred)
+}
+
+pub fn part1_benchmark(r: &part1::Results) -> Result<Figure> {
+    let rows = &r.rows;
+    let names: Vec<String> = rows.iter().map(|x| label(&format!("{:?}", x.init).to_lowercase(), &x.model)).collect();
+    plots::benchmark::benchmark_chart(
+        &names,
+        &rows.iter().map(|x| x.params as f64).collect::<Vec<_>>(),
+        &rows.iter().map(|x| x.size_bytes as f64 / 1e6).collect::<Vec<_>>(),
+        &rows.iter().map(|x| x.latency_ms_b1).collect::<Vec<_>>(),
+        &rows.iter().map(|x| x.test_accuracy).collect::<Vec<_>>(),
+    )
+}
+
+pub fn part1_figures(dir: &Path, r: &part1::Results) -> Result<()> {
+    part1_class_distribution(r)?.save(dir, "class_distribution")?;
+    for row in &r.rows {
+        part1_curves(row)?.save(dir, &format!("{}_curves", row.model))?;
+        part1_confusion(r, row)?.save(dir, &format!("{}_confusion", row.model))?;
+        part1_samples(row)?.save(dir, &format!("{}_samples", row.model))?;
+        part1_top_losses(row)?.save(dir, &format!("{}_top_losses", row.model))?;
+    }
+    if !r.rows.is_empty() {
+        part1_benchmark(r)?.save(dir, "benchmark")?;
+    }
+    Ok(())
+}
+
+// ---- Part 2 ----
+
+pub fn part2_correlation(r: &part2::Results) -> Result<Figure> {
+    plots::heatmap::correlation_heatmap("Drugs.com training split: Pearson correlation", &r.eda.correlation.names, &r.eda.correlation.values)
+}
+
+pub fn part2_rating_distribution(r: &part2::Results) -> Result<Figure> {
+    let d = &r.eda.rating_distribution;
+    plots::bars::bar_chart("Drugs.com training split: reviews per rating (before binning)", &d.labels, &[("reviews", d.counts.iter().map(|&c| c as f64).collect())], "reviews")
+}
+
+pub fn part2_label_distribution(r: &part2::Results) -> Result<Figure> {
+    let d = &r.eda.label_distribution;
+    let t = &r.eda.test_label_distribution;
+    let frac = |c: &[u64]| {
+        let n: u64 = c.iter().sum();
+        c.iter().map(|&v| v as f64 / n.max(1) as f64).collect::<Vec<f64>>()
+    };
+    bar_fractions("Drugs.com: class share after binning (1-6 negative, 7-10 positive)", &d.labels, &[("train", frac(&d.counts)), ("test", frac(&t.counts))])
+}
+
+fn bar_fractions(title: &str, labels: &[String], series: &[(&str, Vec<f64>)]) -> Result<Figure> {
+    plots::bars::bar_chart(title, labels, series, "share")
+}
+
+fn run_name(row: &part2::Row) -> String {
+    format!("{} / {}", row.model.name(), row.train_source.name())
+}
+
+pub fn part2_curves(row: &part2::Row) -> Result<Figure> {
+    curves(&format!("{} trained on {} (validated on {})", row.model.name(), row.train_source.name(), row.valid_source.name()), &row.history)
+}
+
+pub fn part2_confusion(row: &part2::Row) -> Result<Figure> {
+    let names: Vec<String> = part2::CLASSES.iter().map(|s| s.to_string()).collect();
+    plots::heatmap::confusion_with_ideal(&format!("{}: Drugs.com test (acc {:.1}%)", run_name(row), row.accuracy * 100.0), &names, &row.confusion)
+}
+
+pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
+    let names: Vec<String> = r.rows.iter().map(run_name).collect();
+    let col = |f: fn(&part2::Row) -> f64| r.rows.iter().map(f).collect::<Vec<f64>>();
+    plots::bars::bar_chart(
+        "Tested on Drugs.com: direct vs indirect training data",
+        &names,
+        &[("accuracy", col(|x| x.accuracy)), ("precision", col(|x| x.precision)), ("recall", col(|x| x.recall)), ("F1", col(|x| x.f1))],
+        "score",
+    )
+}
+
+pub fn part2_figures(dir: &Path, r: &part2::Results) -> Result<()> {
+    part2_correlation(r)?.save(dir, "correlation")?;
+    part2_rating_distribution(r)?.save(dir, "rating_distribution")?;
+    part2_label_distribution(r)?.save(dir, "label_distribution")?;
+    for row in &r.rows {
+        let stem = format!("{}_{}", row.model.name(), row.train_source.name());
+        part2_curves(row)?.save(dir, &format!("{stem}_curves"))?;
+        part2_confusion(row)?.save(dir, &format!("{stem}_confusion"))?;
+    }
+    if !r.rows.is_empty() {
+        part2_comparison(r)?.save(dir, "comparison")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! A run directory: `<out>/config.json` (the resolved configuration), and per part
+//! `<out>/<part>/{results.json, figures/, checkpoints/}`. Everything is written atomically.
+use crate::error::{Error, Result};
+use crate::profile::Profile;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tch::Device;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub profile: Profile,
+    pub seed: u64,
+    pub data_root: PathBuf,
+    pub out: PathBuf,
+    pub device: String,
+    pub threads: i32,
+    pub skip_bad_inputs: bool,
+    /// Part 1 model names to run (empty = all).
+    pub models: Vec<String>,
+    pub version: String,
+    pub started: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub config: RunConfig,
+    pub device: Device,
+}
+
+impl Run {
+    pub fn new(config: RunConfig, device: Device) -> Result<Self> {
+        std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
+        Ok(Run { config, device })
+    }
+
+    pub fn part_dir(&self, part: &str) -> PathBuf {
+        self.config.out.join(part)
+    }
+    pub fn figures_dir(&self, part: &str) -> PathBuf {
+        self.part_dir(part).join("figures")
+    }
+    pub fn checkpoint(&self, part: &str, model: &str) -> PathBuf {
+        self.part_dir(part).join("checkpoints").join(format!("{model}.safetensors"))
+    }
+    pub fn results_path(&self, part: &str) -> PathBuf {
+        self.part_dir(part).join("results.json")
+    }
+
+    /// Write `config.json` for this run (merging with an existing one is not attempted: the
+    /// last invocation's config describes the files it wrote).
+    pub fn write_config(&self, part: &str) -> Result<()> {
+        crate::atomic::write_json(&self.part_dir(part).join("config.json"), &self.config)?;
+        crate::atomic::write_json(&self.config.out.join("config.json"), &self.config)
+    }
+}
+
+/// Read a finished part's results, if present (so notebooks can present without retraining).
+pub fn load_results<T: serde::de::DeserializeOwned>(out: &Path, part: &str) -> Result<Option<T>> {
+    let path = out.join(part).join("results.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Json { path, source: e })
+}
+
+/// UTC timestamp without a clock dependency beyond std.
+pub fn now_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).map(|d| d.to_string()).unwrap_or_default();
+    let s = secs % 86_400;
+    format!("{date}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn layout_and_config_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = RunConfig {
+            profile: Profile::Smoke, seed: 1, data_root: "d".into(), out: dir.path().join("r"), device: "Cpu".into(), threads: 2,
+            skip_bad_inputs: false, models: vec![], version: "0".into(), started: now_utc(),
+        };
+        let run = Run::new(cfg, Device::Cpu).unwrap();
+        run.write_config("part1").unwrap();
+        assert_eq!(run.checkpoint("part1", "v1"), dir.path().join("r/part1/checkpoints/v1.safetensors"));
+        let back: RunConfig = serde_json::from_slice(&std::fs::read(dir.path().join("r/config.json")).unwrap()).unwrap();
+        assert_eq!(back.profile, Profile::Smoke);
+        assert!(load_results::<serde_json::Value>(&dir.path().join("r"), "part1").unwrap().is_none());
+        assert!(now_utc().starts_with("20"));
+    }
+}
