@@ -8,9 +8,13 @@ pub mod metrics;
 pub mod error;
 pub mod info;
 pub mod models;
+pub mod nb;
+pub mod part1;
+pub mod part2;
 pub mod paths;
 pub mod plots;
 pub mod profile;
+pub mod report;
 pub mod run;
 pub mod train;
 pub mod weights;
@@ -19,3 +23,5 @@ pub mod testing;
 
 pub use error::{Error, Result};
 pub use profile::Profile;
+/// Re-exported so notebooks can name tensors and devices without a second `:dep`.
+pub use tch;

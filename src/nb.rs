@@ -244,7 +244,7 @@ pub fn augmentation_examples(size: u32, seed: u64) -> Result<crate::plots::Figur
             pred.push(caption);
         }
     }
-    crate::plots::samples::sample_grid("Train-only augmentation: crop, flip, rotate, colour jitter", &imgs, &truth, &pred)
+    crate::plots::sample_grid("Train-only augmentation: crop, flip, rotate, colour jitter", &imgs, &truth, &pred)
 }
 
 /// Versions and paths for the setup notebook.

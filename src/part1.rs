@@ -196,23 +196,22 @@ pub fn build(arch: Arch, init: Init, classes: i64, image_size: u32, device: Devi
     let (model, head): (Box<dyn ModuleT>, Option<&'static str>) = match arch {
         Arch::EmotionNetV1 => {
             let cfg = models::emotionnet_v1::Config { num_classes: classes, image_size: image_size as i64, ..Default::default() };
-            (Box::new(models::emotionnet_v1::EmotionNetV1::new(&p, &cfg)), None)
+            (Box::new(models::emotionnet_v1::EmotionNetV1::new(&p, &cfg)?), None)
         }
         Arch::EmotionNetV2 => {
             let cfg = models::emotionnet_v2::Config { num_classes: classes, ..Default::default() };
-            (Box::new(models::emotionnet_v2::EmotionNetV2::new(&p, &cfg)), None)
+            (Box::new(models::emotionnet_v2::EmotionNetV2::new(&p, &cfg)?), None)
         }
         Arch::EmotionNetV3 => {
             let cfg = models::emotionnet_v3::Config { num_classes: classes, ..Default::default() };
-            (Box::new(models::emotionnet_v3::EmotionNetV3::new(&p, &cfg)), None)
+            (Box::new(models::emotionnet_v3::EmotionNetV3::new(&p, &cfg)?), None)
         }
         Arch::ResNet18 | Arch::ResNet50 => {
-            let depth = if arch == Arch::ResNet18 { models::resnet::Depth::D18 } else { models::resnet::Depth::D50 };
-            let cfg = models::resnet::Config { depth, num_classes: classes };
+            let cfg = if arch == Arch::ResNet18 { models::resnet::Config::resnet18(classes) } else { models::resnet::Config::resnet50(classes) };
             (Box::new(models::resnet::ResNet::new(&p, &cfg)), Some(models::resnet::HEAD_PREFIX))
         }
         Arch::MobileNetV2 => {
-            let cfg = models::mobilenet_v2::Config { num_classes: classes, ..Default::default() };
+            let cfg = models::mobilenet_v2::Config::new(classes);
             (Box::new(models::mobilenet_v2::MobileNetV2::new(&p, &cfg)), Some(models::mobilenet_v2::HEAD_PREFIX))
         }
     };

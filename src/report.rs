@@ -12,14 +12,14 @@ fn label(init: &str, model: &str) -> String {
 
 pub fn curves(title: &str, h: &[crate::train::EpochRecord]) -> Result<Figure> {
     let col = |f: fn(&crate::train::EpochRecord) -> f64| h.iter().map(f).collect::<Vec<f64>>();
-    plots::training::training_curves(title, &col(|r| r.train_loss), &col(|r| r.valid_loss), &col(|r| r.train_accuracy), &col(|r| r.valid_accuracy))
+    plots::training_curves(title, &col(|r| r.train_loss), &col(|r| r.valid_loss), &col(|r| r.train_accuracy), &col(|r| r.valid_accuracy))
 }
 
 // ---- Part 1 ----
 
 pub fn part1_class_distribution(r: &part1::Results) -> Result<Figure> {
     let series: Vec<(&str, Vec<f64>)> = ["train", "valid", "test"].iter().zip(&r.class_counts).map(|(n, c)| (*n, c.iter().map(|&v| v as f64).collect())).collect();
-    plots::bars::bar_chart("Face emotions: images per class", &r.classes, &series, "images")
+    plots::bar_chart("Face emotions: images per class", &r.classes, &series, "images")
 }
 
 pub fn part1_curves(row: &part1::Row) -> Result<Figure> {
@@ -27,7 +27,7 @@ pub fn part1_curves(row: &part1::Row) -> Result<Figure> {
 }
 
 pub fn part1_confusion(r: &part1::Results, row: &part1::Row) -> Result<Figure> {
-    plots::heatmap::confusion_with_ideal(&format!("{}: test confusion (acc {:.1}%)", row.model, row.test_accuracy * 100.0), &r.classes, &row.confusion)
+    plots::confusion_with_ideal(&format!("{}: test confusion (acc {:.1}%)", row.model, row.test_accuracy * 100.0), &r.classes, &row.confusion)
 }
 
 /// The 10 sample test images with true and predicted labels.
@@ -48,13 +48,13 @@ fn samples_figure(title: &str, samples: &[part1::Sample]) -> Result<Figure> {
     }
     let truth: Vec<String> = samples.iter().map(|s| s.truth.clone()).collect();
     let pred: Vec<String> = samples.iter().map(|s| s.pred.clone()).collect();
-    plots::samples::sample_grid(title, &images, &truth, &pred)
+    plots::sample_grid(title, &images, &truth, &pred)
 }
 
 pub fn part1_benchmark(r: &part1::Results) -> Result<Figure> {
     let rows = &r.rows;
     let names: Vec<String> = rows.iter().map(|x| label(&format!("{:?}", x.init).to_lowercase(), &x.model)).collect();
-    plots::benchmark::benchmark_chart(
+    plots::benchmark_chart(
         &names,
         &rows.iter().map(|x| x.params as f64).collect::<Vec<_>>(),
         &rows.iter().map(|x| x.size_bytes as f64 / 1e6).collect::<Vec<_>>(),
@@ -80,12 +80,12 @@ pub fn part1_figures(dir: &Path, r: &part1::Results) -> Result<()> {
 // ---- Part 2 ----
 
 pub fn part2_correlation(r: &part2::Results) -> Result<Figure> {
-    plots::heatmap::correlation_heatmap("Drugs.com training split: Pearson correlation", &r.eda.correlation.names, &r.eda.correlation.values)
+    plots::correlation_heatmap("Drugs.com training split: Pearson correlation", &r.eda.correlation.names, &r.eda.correlation.values)
 }
 
 pub fn part2_rating_distribution(r: &part2::Results) -> Result<Figure> {
     let d = &r.eda.rating_distribution;
-    plots::bars::bar_chart("Drugs.com training split: reviews per rating (before binning)", &d.labels, &[("reviews", d.counts.iter().map(|&c| c as f64).collect())], "reviews")
+    plots::bar_chart("Drugs.com training split: reviews per rating (before binning)", &d.labels, &[("reviews", d.counts.iter().map(|&c| c as f64).collect())], "reviews")
 }
 
 pub fn part2_label_distribution(r: &part2::Results) -> Result<Figure> {
@@ -99,7 +99,7 @@ pub fn part2_label_distribution(r: &part2::Results) -> Result<Figure> {
 }
 
 fn bar_fractions(title: &str, labels: &[String], series: &[(&str, Vec<f64>)]) -> Result<Figure> {
-    plots::bars::bar_chart(title, labels, series, "share")
+    plots::bar_chart(title, labels, series, "share")
 }
 
 fn run_name(row: &part2::Row) -> String {
@@ -112,13 +112,13 @@ pub fn part2_curves(row: &part2::Row) -> Result<Figure> {
 
 pub fn part2_confusion(row: &part2::Row) -> Result<Figure> {
     let names: Vec<String> = part2::CLASSES.iter().map(|s| s.to_string()).collect();
-    plots::heatmap::confusion_with_ideal(&format!("{}: Drugs.com test (acc {:.1}%)", run_name(row), row.accuracy * 100.0), &names, &row.confusion)
+    plots::confusion_with_ideal(&format!("{}: Drugs.com test (acc {:.1}%)", run_name(row), row.accuracy * 100.0), &names, &row.confusion)
 }
 
 pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
     let names: Vec<String> = r.rows.iter().map(run_name).collect();
     let col = |f: fn(&part2::Row) -> f64| r.rows.iter().map(f).collect::<Vec<f64>>();
-    plots::bars::bar_chart(
+    plots::bar_chart(
         "Tested on Drugs.com: direct vs indirect training data",
         &names,
         &[("accuracy", col(|x| x.accuracy)), ("precision", col(|x| x.precision)), ("recall", col(|x| x.recall)), ("F1", col(|x| x.f1))],

@@ -186,7 +186,7 @@ impl Table {
     /// Column `i` of the frame, one entry per row (`None` for a null).
     pub fn strings(&self, i: usize) -> Result<Vec<Option<&str>>> {
         let col = self.frame.column(&format!("c{i}"))?.str()?;
-        Ok(col.into_iter().collect())
+        Ok(col.iter().collect())
     }
 }
 

@@ -238,7 +238,7 @@ impl Split {
         let split = Split { train: all, valid, test };
         for (name, part, frac) in [("train", &split.train, fr.train), ("valid", &split.valid, fr.valid), ("test", &split.test, fr.test)] {
             if frac > 0.0 && part.is_empty() {
-                return Err(Error::Config(format!("{how}: the {name} split is empty (asked for {frac} of {} reviews)", a.max(b) + split.test.len())));
+                return Err(Error::Config(format!("{how}: the {name} split is empty (asked for {frac} of {n} reviews)")));
             }
         }
         Ok(split)

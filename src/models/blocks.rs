@@ -304,7 +304,7 @@ mod tests {
         let sa = SpatialAttention::new(&vs.root(), 7);
         assert_eq!(param_count(&vs), 2 * 49);
         tch::no_grad(|| {
-            let w = sa.conv.ws.shallow_clone();
+            let mut w = sa.conv.ws.shallow_clone();
             let _ = w.zero_();
             let _ = w.get(0).get(1).get(3).get(3).fill_(1.0);
         });

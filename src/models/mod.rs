@@ -4,3 +4,8 @@ pub mod blocks;
 pub mod emotionnet_v1;
 pub mod bilstm;
 pub mod minilm;
+pub mod mobilenet_v2;
+pub mod resnet;
+pub mod transfer;
+pub mod emotionnet_v2;
+pub mod emotionnet_v3;

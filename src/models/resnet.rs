@@ -214,11 +214,11 @@ mod tests {
             assert_eq!(param_count(&vs), want, "{cfg:?}");
             assert_eq!(expected_params(cfg.depth, 1000), want);
         }
-        for (cfg, fc_in) in [(Config::resnet18(7), 512), (Config::resnet50(7), 2048)] {
+        // torchvision.models.resnet18(num_classes=7) / resnet50(num_classes=7)
+        for (cfg, want) in [(Config::resnet18(7), 11_180_103), (Config::resnet50(7), 23_522_375)] {
             let (vs, _) = build(&cfg);
-            assert_eq!(param_count(&vs), expected_params(cfg.depth, 7));
-            let with_1000 = if cfg.depth == Depth::R18 { 11_689_512 } else { 25_557_032 };
-            assert_eq!(param_count(&vs), with_1000 - (fc_in * 1000 + 1000) + fc_in * 7 + 7);
+            assert_eq!(param_count(&vs), want, "{cfg:?}");
+            assert_eq!(expected_params(cfg.depth, 7), want);
         }
     }
 

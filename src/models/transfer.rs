@@ -9,7 +9,8 @@
 //! set_backbone_trainable(&vs, resnet::HEAD_PREFIX, false); // warm the head up first
 //! ```
 use std::collections::HashSet;
-use tch::nn::{self, FanInOut, Init, NonLinearity, NormalOrUniform};
+use tch::nn::init::{FanInOut, NonLinearity, NormalOrUniform};
+use tch::nn::{self, Init};
 
 /// Turn gradient tracking of every trainable variable whose name does NOT start with
 /// `head_prefix` on or off. BN running statistics are buffers, never trainable, and are left

@@ -19,7 +19,8 @@ pub fn benchmark_chart(
     if models.is_empty() {
         return Err(Error::Plot("benchmark_chart: no models".into()));
     }
-    for (what, values) in [("params", params), ("size_mb", size_mb), ("latency_ms", latency_ms), ("accuracy", accuracy)] {
+    for (what, values) in [("params", params), ("size_mb", size_mb), ("latency_ms", latency_ms), ("accuracy", accuracy)]
+    {
         if values.len() != models.len() {
             return Err(Error::Plot(format!(
                 "benchmark_chart: {what} has {} values for {} models",
@@ -66,29 +67,34 @@ impl Painter for Benchmark<'_> {
             }
         };
         let params = |v: f64| style::fmt_number(v, 1);
-        let formats: [(&str, &dyn Fn(f64) -> String); 4] = [
-            ("Parameters", &params),
-            ("Size on disk (MB)", &fixed),
-            ("Latency (ms)", &fixed),
-            ("Accuracy", &accuracy),
-        ];
+        let formats: [(&str, &dyn Fn(f64) -> String); 4] =
+            [("Parameters", &params), ("Size on disk (MB)", &fixed), ("Latency (ms)", &fixed), ("Accuracy", &accuracy)];
         let areas = body.split_evenly((2, 2));
-        for ((area, values), (caption, fmt)) in areas.iter().zip(self.panels).zip(formats) {
-            panel(root, area, caption, self.models, values, fmt, name_w)?;
+        for (k, ((area, values), (caption, fmt))) in areas.iter().zip(self.panels).zip(formats).enumerate() {
+            let spec = Panel { caption, values, fmt, percent_axis: k == 3 && fraction };
+            panel(root, area, &spec, self.models, name_w)?;
         }
         Ok(())
     }
 }
 
+/// One metric's panel: its caption, one value per model, how a value is printed, and whether
+/// the axis shows fractions as percent.
+struct Panel<'a> {
+    caption: &'a str,
+    values: &'a [f64],
+    fmt: &'a dyn Fn(f64) -> String,
+    percent_axis: bool,
+}
+
 fn panel<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     area: &DrawingArea<DB, Shift>,
-    caption: &str,
+    spec: &Panel,
     models: &[String],
-    values: &[f64],
-    fmt: &dyn Fn(f64) -> String,
     name_w: i32,
 ) -> Result<()> {
+    let Panel { caption, values, fmt, percent_axis } = *spec;
     let n = models.len();
     let value_style = font(style::VALUE_PX);
     let mut label_w = 0;
@@ -97,13 +103,15 @@ fn panel<DB: DrawingBackend>(
     }
     let (area_w, _) = area.dim_in_pixel();
     let (margin, y_area) = (14, name_w + 16);
-    let plot_w = (area_w as i32 - y_area - 2 * margin).max(1) as f64;
+    let plot_w = (area_w as i32 - y_area - margin - 36).max(1) as f64;
     let hi = style::finite_extent(values).map_or(1.0, |(_, hi)| hi.max(0.0));
     let x_hi = super::bars::value_range(0.0, hi, (label_w + 14) as f64 / plot_w).1;
 
     let mut chart = ChartBuilder::on(area)
         .caption(caption, font(style::CAPTION_PX))
         .margin(margin)
+        // Room for the last tick label, which is centred on the plot's right edge.
+        .margin_right(36)
         .x_label_area_size(44)
         .y_label_area_size(y_area)
         .build_cartesian_2d(0.0..x_hi, 0.0..n as f64)
@@ -116,7 +124,13 @@ fn panel<DB: DrawingBackend>(
         .light_line_style(WHITE)
         .bold_line_style(style::GRID_GREY.mix(0.6))
         .label_style(font(style::TICK_PX))
-        .x_label_formatter(&|v| fmt(*v))
+        .x_label_formatter(&|v| {
+            if percent_axis {
+                format!("{:.0}%", 100.0 * v)
+            } else {
+                style::axis_label(*v, x_hi, x_hi)
+            }
+        })
         .draw()
         .plot()?;
 
@@ -142,7 +156,7 @@ fn panel<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::{assert_rendered, keep_for_review};
+    use crate::plots::{assert_rendered, keep_for_review, text_el};
 
     #[test]
     fn four_panels_label_every_model_and_value() {
@@ -158,14 +172,14 @@ mod tests {
         let fig = benchmark_chart(&models, &params, &size, &latency, &acc).unwrap();
         assert_rendered(&fig, WIDE, TITLE);
         let svg = fig.svg();
-        for text in [">1.2M<", ">420.0k<", ">11.2M<", ">42.7<", ">0.92<", ">68.4%<", ">57.4%<", ">MobileNetV3 (ImageNet)<"] {
-            assert!(svg.contains(text), "missing {text}");
+        for text in ["1.2M", "420.0k", "11.2M", "42.7", "0.92", "68.4%", "57.4%", "MobileNetV3 (ImageNet)"] {
+            assert!(svg.contains(&text_el(text)), "missing {text}");
         }
         for caption in ["Parameters", "Size on disk (MB)", "Latency (ms)", "Accuracy"] {
             assert!(svg.contains(caption));
         }
         // Every model's name appears once per panel.
-        assert_eq!(svg.matches(">CNN-B (scratch)<").count(), 4);
+        assert_eq!(svg.matches(&text_el("CNN-B (scratch)")).count(), 4);
         keep_for_review(&fig, "benchmark");
     }
 

@@ -25,12 +25,12 @@ pub fn confusion_with_ideal(title: &str, class_names: &[String], confusion: &[Ve
     check_square(title, n, confusion.iter().map(|r| r.len()), confusion.len())?;
     let totals: Vec<u64> = confusion.iter().map(|r| r.iter().sum()).collect();
     let share = |count: u64, total: u64| if total == 0 { 0.0 } else { count as f64 / total as f64 };
-    let model = confusion
+    let model: Vec<Vec<Cell>> = confusion
         .iter()
         .zip(&totals)
         .map(|(row, &t)| row.iter().map(|&c| cell(style::viridis(share(c, t)), c.to_string())).collect())
         .collect();
-    let ideal = (0..n)
+    let ideal: Vec<Vec<Cell>> = (0..n)
         .map(|i| {
             (0..n)
                 .map(|j| {
@@ -47,10 +47,20 @@ pub fn confusion_with_ideal(title: &str, class_names: &[String], confusion: &[Ve
     } else {
         format!("Model: accuracy {:.1}% of {all}", 100.0 * correct as f64 / all as f64)
     };
-    let grid = |caption: String, cells| Grid { caption, rows: class_names, row_desc: "true", col_desc: "predicted", cells };
+    let grid = |caption: String, cells: Vec<Vec<Cell>>| Grid {
+        caption,
+        rows: class_names,
+        row_desc: "true",
+        col_desc: "predicted",
+        cells,
+    };
     render(
         WIDE,
-        &ConfusionPair { title, model: grid(model_caption, model), ideal: grid("Ideal: all on the diagonal".into(), ideal) },
+        &ConfusionPair {
+            title,
+            model: grid(model_caption, model),
+            ideal: grid("Ideal: all on the diagonal".into(), ideal),
+        },
     )
 }
 
@@ -126,7 +136,7 @@ impl Painter for ConfusionPair<'_> {
         let (left, right) = panels.split_horizontally((w - BAR_W) / 2);
         let span = draw_grid(&left, &self.model)?;
         draw_grid(&right, &self.ideal)?;
-        style::colour_bar(&bar, (0.0, 1.0), &[0.0, 0.25, 0.5, 0.75, 1.0], style::viridis, "row share", span)
+        style::colour_bar(&bar, (0.0, 1.0), &[0.0, 0.25, 0.5, 0.75, 1.0], style::viridis, "row share", 2, span)
     }
 }
 
@@ -141,7 +151,7 @@ impl Painter for Correlation<'_> {
         let (w, _) = body.dim_in_pixel();
         let (left, bar) = body.split_horizontally(w - BAR_W);
         let span = draw_grid(&left, &self.grid)?;
-        style::colour_bar(&bar, (-1.0, 1.0), &[-1.0, -0.5, 0.0, 0.5, 1.0], style::diverging, "correlation", span)
+        style::colour_bar(&bar, (-1.0, 1.0), &[-1.0, -0.5, 0.0, 0.5, 1.0], style::diverging, "correlation", 1, span)
     }
 }
 
@@ -155,10 +165,6 @@ fn draw_grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, g: &Grid) -> Res
     let axis = font(style::AXIS_PX);
 
     let top = style::CAPTION_PX as i32 * 2;
-    if !g.caption.is_empty() {
-        let style = anchored(font(style::CAPTION_PX), HPos::Center, VPos::Top);
-        area.draw(&Text::new(g.caption.clone(), (w / 2, 6), style)).plot()?;
-    }
     let mut label_w = 0;
     let mut label_h = 0;
     for name in g.rows {
@@ -179,14 +185,22 @@ fn draw_grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, g: &Grid) -> Res
     }
     let side = cell * n;
     let x0 = left + (avail_w - side) / 2;
-    let y0 = top;
+    // Centre the block (caption, grid, labels) vertically when the width limits the grid.
+    let bottom = 8 + label_extent + if desc_room > 0 { 8 + style::AXIS_PX as i32 + 8 } else { 0 };
+    let shift = ((h - top - side - bottom) / 2).max(0);
+    let y0 = top + shift;
+    if !g.caption.is_empty() {
+        let style = anchored(font(style::CAPTION_PX), HPos::Center, VPos::Top);
+        area.draw(&Text::new(g.caption.clone(), (w / 2, shift + 6), style)).plot()?;
+    }
 
     let value_px = (style::VALUE_PX + 2).min((cell / 3).max(10) as u32);
     for (i, row) in g.cells.iter().enumerate() {
         for (j, c) in row.iter().enumerate() {
             let (cx, cy) = (x0 + cell * j as i32, y0 + cell * i as i32);
             area.draw(&Rectangle::new([(cx, cy), (cx + cell, cy + cell)], c.fill.filled())).plot()?;
-            let text = anchored(font(value_px).color(&text_on(c.fill)), HPos::Center, VPos::Center);
+            let fg = text_on(c.fill);
+            let text = anchored(font(value_px).color(&fg), HPos::Center, VPos::Center);
             area.draw(&Text::new(c.text.clone(), (cx + cell / 2, cy + cell / 2), text)).plot()?;
         }
     }
@@ -220,7 +234,7 @@ fn draw_grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, g: &Grid) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::{assert_rendered, keep_for_review};
+    use crate::plots::{assert_rendered, keep_for_review, text_el};
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -248,14 +262,14 @@ mod tests {
         let svg = fig.svg();
         for row in &m {
             for c in row {
-                assert!(svg.contains(&format!(">{c}<")), "count {c} not printed");
+                assert!(svg.contains(&text_el(&c.to_string())), "count {c} not printed");
             }
             // The ideal panel holds each class total on its diagonal.
             let total: u64 = row.iter().sum();
-            assert!(svg.contains(&format!(">{total}<")), "row total {total} not printed");
+            assert!(svg.contains(&text_el(&total.to_string())), "row total {total} not printed");
         }
-        for text in [">true<", ">predicted<", ">surprise<"] {
-            assert!(svg.contains(text), "missing {text}");
+        for text in ["true", "predicted", "surprise"] {
+            assert!(svg.contains(&text_el(text)), "missing {text}");
         }
         let correct: u64 = (0..7).map(|i| m[i][i]).sum();
         let all: u64 = m.iter().flatten().sum();
@@ -298,8 +312,8 @@ mod tests {
         let fig = correlation_heatmap("Feature correlation", &vars, &m).unwrap();
         assert_rendered(&fig, SINGLE, "Feature correlation");
         let svg = fig.svg();
-        for text in [">1.00<", ">0.23<", ">-0.61<", ">0.05<", ">-0.18<", ">n/a<", ">review length<"] {
-            assert!(svg.contains(text), "missing {text}");
+        for text in ["1.00", "0.23", "-0.61", "0.05", "-0.18", "n/a", "review length"] {
+            assert!(svg.contains(&text_el(text)), "missing {text}");
         }
         let hex = |c: RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
         assert!(svg.contains(&hex(style::diverging(-0.61))) && svg.contains(&hex(style::diverging(1.0))));

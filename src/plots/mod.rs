@@ -29,12 +29,23 @@ pub const WIDE: (u32, u32) = (1600, 900);
 pub const SINGLE: (u32, u32) = (1200, 900);
 
 /// A rendered chart: PNG bytes and SVG text of the same drawing.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Figure {
     width: u32,
     height: u32,
     png: Vec<u8>,
     svg: String,
+}
+
+impl std::fmt::Debug for Figure {
+    // The payloads are kilobytes of binary and markup; their sizes are what is worth printing.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Figure")
+            .field("size", &(self.width, self.height))
+            .field("png_bytes", &self.png.len())
+            .field("svg_chars", &self.svg.len())
+            .finish()
+    }
 }
 
 impl Figure {
@@ -53,7 +64,8 @@ impl Figure {
 
     /// Write `dir/stem.png` and `dir/stem.svg` (each atomically; `dir` is created) and return
     /// their paths in that order. `stem` must be a plain file name without extension.
-    pub fn save(&self, dir: &Path, stem: &str) -> Result<(PathBuf, PathBuf)> {
+    pub fn save(&self, dir: impl AsRef<Path>, stem: &str) -> Result<(PathBuf, PathBuf)> {
+        let dir = dir.as_ref();
         let plain = !stem.is_empty()
             && stem != "."
             && stem != ".."
@@ -163,6 +175,12 @@ pub(crate) fn assert_rendered(fig: &Figure, size: (u32, u32), title: &str) {
     assert!(fig.svg().contains(title), "SVG lacks the title {title:?}");
 }
 
+/// How the SVG backend writes a text element's content, for finding drawn strings in tests.
+#[cfg(test)]
+pub(crate) fn text_el(text: &str) -> String {
+    format!(">\n{text}\n</text>")
+}
+
 /// Keep a copy of a test figure for eyeballing when `AFFECT_LAB_PLOT_DIR` is set.
 #[cfg(test)]
 pub(crate) fn keep_for_review(fig: &Figure, stem: &str) {
@@ -180,8 +198,7 @@ mod tests {
     impl Painter for Stripes {
         fn paint<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _: Target) -> Result<()> {
             let (w, h) = root.dim_in_pixel();
-            root.draw(&Rectangle::new([(0, 0), (w as i32 / 2, h as i32)], style::OKABE_ITO[0].filled()))
-                .plot()?;
+            root.draw(&Rectangle::new([(0, 0), (w as i32 / 2, h as i32)], style::OKABE_ITO[0].filled())).plot()?;
             root.draw(&Text::new("stripes", (10, 10), style::font(style::TICK_PX))).plot()
         }
     }
@@ -198,7 +215,7 @@ mod tests {
         let blue = style::OKABE_ITO[0];
         assert_eq!(img.get_pixel(50, 80).0, [blue.0, blue.1, blue.2]);
         assert_eq!(img.get_pixel(150, 80).0, [255, 255, 255]);
-        assert!(fig.svg().contains("<svg") && fig.svg().contains(">stripes<"));
+        assert!(fig.svg().contains("<svg") && fig.svg().contains(&text_el("stripes")));
         assert!(fig.svg().contains(&format!("#{:02X}{:02X}{:02X}", blue.0, blue.1, blue.2)));
     }
 
@@ -206,7 +223,7 @@ mod tests {
     fn save_writes_both_files_atomically() {
         let dir = tempfile::tempdir().unwrap();
         let fig = figure();
-        let (png, svg) = fig.save(&dir.path().join("out"), "chart").unwrap();
+        let (png, svg) = fig.save(dir.path().join("out"), "chart").unwrap();
         assert_eq!(png, dir.path().join("out/chart.png"));
         assert_eq!(svg, dir.path().join("out/chart.svg"));
         assert_eq!(std::fs::read(&png).unwrap(), fig.png());

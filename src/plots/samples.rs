@@ -96,8 +96,9 @@ impl Painter for Samples<'_> {
             if target == Target::Bitmap {
                 let (dx, dy, fw, fh) = fit(img.width(), img.height(), side);
                 let scaled = image::imageops::resize(img, fw, fh, image::imageops::FilterType::Triangle);
-                let element = BitMapElement::with_owned_buffer((x + dx, y + dy), (fw, fh), scaled.into_raw())
-                    .ok_or_else(|| Error::Plot("scaled image buffer has the wrong size".into()))?;
+                let element =
+                    BitMapElement::<(i32, i32)>::with_owned_buffer((x + dx, y + dy), (fw, fh), scaled.into_raw())
+                        .ok_or_else(|| Error::Plot("scaled image buffer has the wrong size".into()))?;
                 root.draw(&element).plot()?;
             }
             let cx = x + side / 2;
@@ -132,7 +133,7 @@ impl Painter for Samples<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::{assert_rendered, keep_for_review};
+    use crate::plots::{assert_rendered, keep_for_review, text_el};
 
     /// A 48x48 test card: a diagonal gradient in one channel, so every image differs from its
     /// neighbours and is not flat.
@@ -152,7 +153,7 @@ mod tests {
     }
 
     fn fill_of_text(svg: &str, text: &str) -> String {
-        let at = svg.find(&format!(">{text}<")).unwrap_or_else(|| panic!("no text {text:?}"));
+        let at = svg.find(&text_el(text)).unwrap_or_else(|| panic!("no text {text:?}"));
         let open = svg[..at].rfind("<text").unwrap();
         let tag = &svg[open..at];
         let fill = tag.find("fill=\"").unwrap() + 6;
@@ -162,8 +163,10 @@ mod tests {
     #[test]
     fn captions_and_frames_mark_right_and_wrong() {
         let images: Vec<_> = (0..10).map(card).collect();
-        let truth = labels(&["happy", "sad", "fear", "angry", "neutral", "surprise", "disgust", "happy", "sad", "fear"]);
-        let pred = labels(&["happy", "neutral", "fear", "sad", "neutral", "surprise", "angry", "happy", "sad", "surprise"]);
+        let truth =
+            labels(&["happy", "sad", "fear", "angry", "neutral", "surprise", "disgust", "happy", "sad", "fear"]);
+        let pred =
+            labels(&["happy", "neutral", "fear", "sad", "neutral", "surprise", "angry", "happy", "sad", "surprise"]);
         let fig = sample_grid("Validation samples", &images, &truth, &pred).unwrap();
         assert_rendered(&fig, WIDE, "Validation samples");
         let svg = fig.svg();
@@ -171,7 +174,7 @@ mod tests {
         assert_eq!(fill_of_text(svg, "✓ pred: happy"), hex(style::CORRECT));
         assert_eq!(fill_of_text(svg, "✗ pred: neutral"), hex(style::WRONG));
         assert_ne!(hex(style::CORRECT), hex(style::WRONG));
-        assert!(svg.contains(">true: disgust<"));
+        assert!(svg.contains(&text_el("true: disgust")));
         assert_eq!(svg.matches("<image ").count(), 10);
 
         // In the PNG: frames in the right colour, and the picture inside its box.

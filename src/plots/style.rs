@@ -44,7 +44,7 @@ pub(crate) fn font(px: u32) -> TextStyle<'static> {
     TextStyle::from((FONT, px as f64 * 1.24)).color(&BLACK)
 }
 
-pub(crate) fn anchored(style: TextStyle<'static>, h: HPos, v: VPos) -> TextStyle<'static> {
+pub(crate) fn anchored<'a>(style: TextStyle<'a>, h: HPos, v: VPos) -> TextStyle<'a> {
     style.pos(Pos::new(h, v))
 }
 
@@ -89,12 +89,20 @@ pub(crate) fn diverging(v: f64) -> RGBColor {
 pub(crate) fn text_on(bg: RGBColor) -> RGBColor {
     let lin = |c: u8| {
         let c = c as f64 / 255.0;
-        if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
     };
     let l = 0.2126 * lin(bg.0) + 0.7152 * lin(bg.1) + 0.0722 * lin(bg.2);
     // Contrast with white (1.05 / (l + 0.05)) beats contrast with black ((l + 0.05) / 0.05)
     // exactly when l is below this point.
-    if l < 0.179 { WHITE } else { BLACK }
+    if l < 0.179 {
+        WHITE
+    } else {
+        BLACK
+    }
 }
 
 /// Compact number for axes and bar labels: integers as integers, small fractions with
@@ -115,6 +123,32 @@ pub(crate) fn fmt_number(v: f64, decimals: usize) -> String {
     } else {
         format!("{v:.decimals$}")
     }
+}
+
+/// Tick label for an axis running up to `hi` over `span`: one unit (plain, k or M) and one
+/// number of decimals for every tick, so the labels line up and read as a scale.
+pub(crate) fn axis_label(v: f64, hi: f64, span: f64) -> String {
+    let (scale, suffix) = if hi.abs() >= 1e6 {
+        (1e6, "M")
+    } else if hi.abs() >= 1e4 {
+        (1e3, "k")
+    } else {
+        (1.0, "")
+    };
+    let s = span.abs() / scale;
+    // Ticks computed as sums of floats land a hair off zero and would print as "-0.0".
+    let v = if v.abs() < span.abs() * 1e-9 { 0.0 } else { v };
+    if v == 0.0 && !suffix.is_empty() {
+        return "0".into();
+    }
+    let decimals = if s >= 10.0 {
+        0
+    } else if s >= 1.0 {
+        1
+    } else {
+        2
+    };
+    format!("{:.decimals$}{suffix}", v / scale)
 }
 
 /// Finite-value extent of `values`, or `None` when there is none.
@@ -219,15 +253,14 @@ pub(crate) fn colour_bar<DB: DrawingBackend>(
     ticks: &[f64],
     map: impl Fn(f64) -> RGBColor,
     label: &str,
+    decimals: usize,
     (top, bottom): (i32, i32),
 ) -> Result<()> {
     const STEPS: i32 = 128;
     let (x0, x1) = (16, 46);
     let span = (bottom - top).max(1);
-    area.draw(
-        &Text::new(label.to_string(), ((x0 + x1) / 2, top - 12), anchored(font(VALUE_PX), HPos::Left, VPos::Bottom)),
-    )
-    .plot()?;
+    area.draw(&Text::new(label.to_string(), (x0, top - 12), anchored(font(VALUE_PX), HPos::Left, VPos::Bottom)))
+        .plot()?;
     for s in 0..STEPS {
         let y_hi = top + span * s / STEPS;
         let y_lo = top + span * (s + 1) / STEPS;
@@ -239,7 +272,7 @@ pub(crate) fn colour_bar<DB: DrawingBackend>(
         let y = bottom - ((t - lo) / (hi - lo) * span as f64).round() as i32;
         area.draw(&PathElement::new(vec![(x1, y), (x1 + 6, y)], BLACK.stroke_width(1))).plot()?;
         let text = anchored(font(VALUE_PX), HPos::Left, VPos::Center);
-        area.draw(&Text::new(fmt_number(t, 2), (x1 + 10, y), text)).plot()?;
+        area.draw(&Text::new(format!("{t:.decimals$}"), (x1 + 10, y), text)).plot()?;
     }
     Ok(())
 }
@@ -279,6 +312,18 @@ mod tests {
         assert_eq!(fmt_number(0.8734, 2), "0.87");
         assert_eq!(fmt_number(-0.5, 2), "-0.50");
         assert_eq!(fmt_number(f64::NAN, 2), "n/a");
+    }
+
+    #[test]
+    fn axis_labels_share_unit_and_decimals() {
+        let params: Vec<String> = [0.0, 5e6, 10e6].iter().map(|&v| axis_label(v, 13.4e6, 13.4e6)).collect();
+        assert_eq!(params, ["0", "5M", "10M"]);
+        let loss: Vec<String> = [0.0, 0.5, 1.0, 2.0].iter().map(|&v| axis_label(v, 2.05, 2.05)).collect();
+        assert_eq!(loss, ["0.0", "0.5", "1.0", "2.0"]);
+        assert_eq!(axis_label(0.2, 0.9, 0.9), "0.20");
+        assert_eq!(axis_label(-1e-17, 0.8, 1.6), "0.0");
+        assert_eq!(axis_label(3000.0, 7500.0, 7500.0), "3000");
+        assert_eq!(axis_label(20_000.0, 45_000.0, 45_000.0), "20k");
     }
 
     #[test]

@@ -48,7 +48,13 @@ impl Painter for Curves<'_> {
         panel(&left, "Loss", "loss", self.epochs, (0.0, nice_top(loss_hi)), self.loss)?;
         let acc_hi = style::finite_extent(self.acc.iter().flat_map(|s| s.iter())).map_or(1.0, |(_, hi)| hi);
         // Fractions get the full [0, 1] range, percentages [0, 100]: comparable across runs.
-        let acc_top = if acc_hi <= 1.0 { 1.0 } else if acc_hi <= 100.0 { 100.0 } else { nice_top(acc_hi) };
+        let acc_top = if acc_hi <= 1.0 {
+            1.0
+        } else if acc_hi <= 100.0 {
+            100.0
+        } else {
+            nice_top(acc_hi)
+        };
         panel(&right, "Accuracy", "accuracy", self.epochs, (0.0, acc_top), self.acc)
     }
 }
@@ -89,7 +95,7 @@ fn panel<DB: DrawingBackend>(
         .bold_line_style(style::GRID_GREY.mix(0.6))
         .label_style(style::font(style::TICK_PX))
         .axis_desc_style(style::font(style::AXIS_PX))
-        .y_label_formatter(&|v| style::fmt_number(*v, 2))
+        .y_label_formatter(&|v| style::axis_label(*v, y_hi, y_hi - y_lo))
         .draw()
         .plot()?;
 
@@ -108,7 +114,7 @@ fn panel<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::{assert_rendered, keep_for_review};
+    use crate::plots::{assert_rendered, keep_for_review, text_el};
 
     #[test]
     fn renders_two_panels_with_both_series() {
@@ -118,8 +124,8 @@ mod tests {
         let va = [0.27, 0.38, 0.45, 0.5, 0.49, 0.48];
         let fig = training_curves("CNN-A training", &tl, &vl, &ta, &va).unwrap();
         assert_rendered(&fig, WIDE, "CNN-A training");
-        for text in [">Loss<", ">Accuracy<", ">epoch<", ">train<", ">validation<"] {
-            assert!(fig.svg().contains(text), "missing {text}");
+        for text in ["Loss", "Accuracy", "epoch", "train", "validation"] {
+            assert!(fig.svg().contains(&text_el(text)), "missing {text}");
         }
         // Each series is drawn in its own colour.
         for c in [TRAIN, VALID] {
