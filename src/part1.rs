@@ -269,6 +269,8 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
     let preds = train::predict(built.model.as_ref(), test_src, run.device, 64)?;
     let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, ds.classes.len()), &ds.classes);
 
+    // benchmarks only run inference; frozen weights also let the TorchScript tracer embed them
+    built.vs.freeze();
     let size = plan.image_size as i64;
     let lat1 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(1, size, run.device), plan.latency);
     let lat64 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(64, size, run.device), plan.latency);

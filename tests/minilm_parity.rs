@@ -1,0 +1,100 @@
+//! Our tch MiniLM + tokenizer against Hugging Face transformers on the same local
+//! all-MiniLM-L6-v2 folder. The reference numbers come from
+//! `scripts/parity/minilm_reference.py` (committed in tests/fixtures/minilm_reference.json).
+use affect_lab::data::tokenize::HfTokenizer;
+use affect_lab::models::minilm::{MiniLm, Pooling};
+use affect_lab::weights::minilm_dir;
+use serde::Deserialize;
+use tch::{nn, nn::ModuleT, Device, Kind, Tensor};
+
+#[derive(Deserialize)]
+struct Truncation {
+    max_len: usize,
+    sentence_index: usize,
+    input_ids: Vec<i64>,
+}
+
+#[derive(Deserialize)]
+struct Reference {
+    max_len: usize,
+    sentences: Vec<String>,
+    input_ids: Vec<Vec<i64>>,
+    embeddings: Vec<Vec<f32>>,
+    truncation: Truncation,
+}
+
+fn reference() -> Reference {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm_reference.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn token_ids_match_transformers() {
+    let r = reference();
+    let dir = minilm_dir().unwrap();
+    let ids = HfTokenizer::from_dir(&dir, r.max_len).unwrap().encode(&r.sentences).unwrap();
+    assert_eq!(Vec::<Vec<i64>>::try_from(&ids).unwrap(), r.input_ids);
+
+    let t = &r.truncation;
+    let tok = HfTokenizer::from_dir(&dir, t.max_len).unwrap();
+    assert_eq!(tok.encode_ids(&[&r.sentences[t.sentence_index]]).unwrap()[0], t.input_ids);
+}
+
+#[test]
+fn mean_pooled_embeddings_match_transformers() {
+    let r = reference();
+    let dir = minilm_dir().unwrap();
+    let ids = HfTokenizer::from_dir(&dir, r.max_len).unwrap().encode(&r.sentences).unwrap();
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let model = MiniLm::pretrained(&mut vs, &dir, 2, Pooling::Mean).unwrap();
+    // One padded batch: sentences of 4..39 tokens, so masking is exercised.
+    let ours = tch::no_grad(|| model.embed(&ids, false));
+    let flat: Vec<f32> = r.embeddings.concat();
+    let theirs = Tensor::from_slice(&flat).view([r.embeddings.len() as i64, -1]);
+    assert_eq!(ours.size(), theirs.size());
+    let diff = (&ours - &theirs).abs().max().double_value(&[]);
+    eprintln!("max |ours - transformers| = {diff:e}");
+    assert!(diff < 1e-4, "embeddings differ by {diff}");
+    // The head is fresh but the forward pass must run on the same batch.
+    assert_eq!(tch::no_grad(|| model.forward_t(&ids, false)).size(), [5, 2]);
+}
+
+/// CPU timing, run by hand: `cargo test --test minilm_parity -- --ignored --nocapture`.
+/// Compare with `scripts/parity/minilm_reference.py --bench` (both at 2 threads).
+#[test]
+#[ignore]
+fn bench_cpu_forward_backward_and_inference() {
+    tch::set_num_threads(2);
+    tch::manual_seed(0);
+    let dir = minilm_dir().unwrap();
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let model = MiniLm::pretrained(&mut vs, &dir, 2, Pooling::Mean).unwrap();
+    let ids = Tensor::randint_low(1000, 30000, [16, 128], (Kind::Int64, Device::Cpu));
+    let mut params = vs.trainable_variables();
+    let mut step = || {
+        params.iter_mut().for_each(|p| p.zero_grad());
+        model.embed(&ids, true).sum(Kind::Float).backward();
+    };
+    step();
+    step();
+    let n = 5;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        step();
+    }
+    let fb = t.elapsed().as_secs_f64() / n as f64;
+    let inf = tch::no_grad(|| {
+        let _ = model.embed(&ids, false);
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            let _ = model.embed(&ids, false);
+        }
+        t.elapsed().as_secs_f64() / n as f64
+    });
+    println!(
+        "{{\"threads\": {}, \"fwd_bwd_16x128_s\": {fb:.4}, \"infer_16x128_s\": {inf:.4}, \"infer_seq_per_s\": {:.1}}}",
+        tch::get_num_threads(),
+        16.0 / inf
+    );
+}
