@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "notebooks"
-DEP = ':dep affect_lab = { path = ".." }'
+# `:opt 0`: evcxr would build every dependency at opt-level 2 (polars alone ~21 min cold on
+# 2 cores); the heavy numeric work runs inside libtorch either way.
+DEP = ':opt 0\n:dep affect_lab = { path = ".." }'
 HEAD = """use affect_lab::{nb, report, part1, part2, Profile};
 // Profile switch: Smoke | Quick | Full. AFFECT_LAB_PROFILE overrides it (CI runs smoke).
 let profile = nb::profile(Profile::Quick);

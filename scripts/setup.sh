@@ -74,6 +74,18 @@ if [ "$JUPYTER" = 1 ]; then
     say "evcxr_jupyter present"
   fi
   "$ROOT/scripts/register_kernel.sh"
+  # reveal.js + require.js + jQuery from the npm registry so slide decks work offline
+  if [ ! -f "$TOOLS/web/reveal.js/dist/reveal.js" ] && command -v npm >/dev/null; then
+    say "fetching reveal.js 4.6.1, require.js, jQuery (npm registry)"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent reveal.js@4.6.1 requirejs@2.3.7 jquery@3.7.1 >/dev/null \
+      && mkdir r q j && tar -xzf reveal.js-4.6.1.tgz -C r && tar -xzf requirejs-2.3.7.tgz -C q && tar -xzf jquery-3.7.1.tgz -C j)
+    mkdir -p "$TOOLS/web/reveal.js"
+    cp -r "$tmp/r/package/dist" "$tmp/r/package/plugin" "$TOOLS/web/reveal.js/"
+    cp "$tmp/q/package/require.js" "$TOOLS/web/require.js"
+    cp "$tmp/j/package/dist/jquery.min.js" "$TOOLS/web/jquery.min.js"
+    rm -rf "$tmp"
+  fi
 fi
 
 if [ "$CHROMIUM" = 1 ] && ! command -v chromium >/dev/null; then

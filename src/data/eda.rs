@@ -134,10 +134,10 @@ mod tests {
     fn review_frame_columns_and_distributions() {
         let rs = vec![r(1.0, 0.0, "a b", 1), r(7.0, 3.0, "a b c d", 2), r(10.0, 5.0, "a", 11), r(6.0, 1.0, "a b c", 4)];
         let df = review_frame(&rs).unwrap();
-        assert_eq!(df.get_column_names_str(), EDA_COLUMNS);
-        let days: Vec<Option<f64>> = df.column("date_days").unwrap().f64().unwrap().into_iter().collect();
+        assert_eq!(df.get_column_names().iter().map(|n| n.as_str()).collect::<Vec<_>>(), EDA_COLUMNS);
+        let days: Vec<Option<f64>> = df.column("date_days").unwrap().f64().unwrap().iter().collect();
         assert_eq!(days, [Some(0.0), Some(1.0), Some(10.0), Some(3.0)]);
-        let words: Vec<Option<f64>> = df.column("review_words").unwrap().f64().unwrap().into_iter().collect();
+        let words: Vec<Option<f64>> = df.column("review_words").unwrap().f64().unwrap().iter().collect();
         assert_eq!(words, [Some(2.0), Some(4.0), Some(1.0), Some(3.0)]);
         let m = review_correlations(&rs).unwrap();
         // rating and label: ratings [1,7,10,6], labels [0,1,1,0] -> r = 5 / sqrt(42 * 1) by hand.
