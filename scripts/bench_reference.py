@@ -12,6 +12,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--traced", required=True)
 ap.add_argument("--shape", required=True)
 ap.add_argument("--threads", type=int, default=0)
+ap.add_argument("--dtype", choices=["float", "long"], default="float")
 ap.add_argument("--torchvision")
 ap.add_argument("--num-classes", type=int, default=1000)
 ap.add_argument("--batches", default="1")
@@ -20,7 +21,7 @@ if a.threads > 0:
     torch.set_num_threads(a.threads)
 shape = [int(s) for s in a.shape.split(",")]
 m = torch.jit.load(a.traced).eval()
-x = torch.randn(shape) if len(shape) == 4 else torch.ones(shape, dtype=torch.long)
+x = torch.randn(shape) if a.dtype == "float" else torch.ones(shape, dtype=torch.long)
 with torch.no_grad(), FlopCounterMode(display=False) as fc:
     m(x)
 out = {"flops": fc.get_total_flops() / shape[0], "pytorch_latency_ms": []}

@@ -60,6 +60,7 @@ pub fn image_input(batch: i64, size: i64, device: Device) -> Tensor {
 }
 
 /// Trace `model` on `example` into a TorchScript file (CPU), e.g. for FLOP counting in PyTorch.
+/// The model's VarStore must be frozen first: the tracer refuses weights that require grad.
 pub fn trace(model: &dyn ModuleT, example: &Tensor, path: &Path) -> Result<()> {
     let m = tch::no_grad(|| CModule::create_by_tracing("model", "forward", &[example.shallow_clone()], &mut |xs| vec![model.forward_t(&xs[0], false)]))?;
     crate::atomic::write_with(path, |tmp| m.save(tmp).map_err(Error::from))
@@ -90,7 +91,8 @@ pub fn reference(model: &dyn ModuleT, example: &Tensor, torchvision: Option<(&st
     cmd.arg(crate::paths::project_root().join("scripts/bench_reference.py"))
         .arg("--traced").arg(&traced)
         .arg("--shape").arg(shape.join(","))
-        .arg("--threads").arg(tch::get_num_threads().to_string());
+        .arg("--threads").arg(tch::get_num_threads().to_string())
+        .arg("--dtype").arg(if example.kind() == Kind::Int64 { "long" } else { "float" });
     if let Some((name, classes)) = torchvision {
         let b: Vec<String> = batches.iter().map(|b| b.to_string()).collect();
         cmd.arg("--torchvision").arg(name).arg("--num-classes").arg(classes.to_string()).arg("--batches").arg(b.join(","));
@@ -118,8 +120,9 @@ mod tests {
 
     #[test]
     fn flops_of_a_linear_layer_match_the_formula() {
-        let vs = nn::VarStore::new(Device::Cpu);
+        let mut vs = nn::VarStore::new(Device::Cpu);
         let lin = nn::linear(vs.root(), 10, 7, Default::default());
+        vs.freeze();
         let model = nn::func_t(move |x, _| x.flatten(1, -1).apply(&lin));
         let r = reference(&model, &Tensor::randn([1, 10], (Kind::Float, Device::Cpu)), None, &[]).unwrap().expect("project venv python is required");
         // 10x7 multiply-adds = 140 FLOPs

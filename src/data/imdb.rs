@@ -12,19 +12,13 @@ use std::path::{Path, PathBuf};
 /// CSV names tried, in order, when there is no `aclImdb` folder.
 pub const CSV_FILES: [&str; 2] = ["IMDB Dataset.csv", "imdb.csv"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImdbOptions {
     pub skip_bad_rows: bool,
     /// Keep at most this many reviews per split (class shares kept, chosen by `seed`), decided
     /// before any review file is read.
     pub max_per_split: Option<usize>,
     pub seed: u64,
-}
-
-impl Default for ImdbOptions {
-    fn default() -> Self {
-        ImdbOptions { skip_bad_rows: false, max_per_split: None, seed: 0 }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
