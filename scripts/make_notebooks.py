@@ -25,7 +25,8 @@ def code(src, slide="-"):
 
 
 def notebook(cells):
-    for c in cells:
+    for i, c in enumerate(cells):
+        c["id"] = f"cell-{i:02d}"
         c["source"] = [l + "\n" for l in c["source"].split("\n")]
         c["source"][-1] = c["source"][-1].rstrip("\n")
     return {

@@ -122,6 +122,7 @@ def main():
         ap.error("give MODEL and OUT_DIR")
     a.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(a.threads)
+    torch.manual_seed(1234)  # the constructor's own init draws from the global RNG too
     model = MODELS[a.model]()
     if a.mode == "random":
         randomise(model, seed=1234)

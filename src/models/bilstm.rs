@@ -281,6 +281,7 @@ mod tests {
             opt.backward_step(&loss);
             losses.push(loss.double_value(&[]));
         }
+        eprintln!("BiLSTM losses: {losses:.3?}");
         let (first, last) = (losses[0], *losses.last().unwrap());
         assert!(last < 0.5 * first, "loss did not drop: {losses:?}");
     }

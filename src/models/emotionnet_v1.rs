@@ -180,7 +180,7 @@ pub(crate) mod tests {
     #[should_panic(expected = "built for 48x48")]
     fn wrong_image_size_panics_with_a_clear_message() {
         let (_vs, net) = build(48);
-        net.forward_t(&Tensor::zeros([1, 3, 64, 64], (Kind::Float, Device::Cpu)), false);
+        let _ = net.forward_t(&Tensor::zeros([1, 3, 64, 64], (Kind::Float, Device::Cpu)), false);
     }
 
     #[test]
@@ -203,6 +203,7 @@ pub(crate) mod tests {
             })
             .collect();
         let (first, last) = (losses[0], losses[losses.len() - 1]);
+        println!("EmotionNetV1 overfit losses: {losses:.3?}");
         assert!(last < 0.3 * first, "loss {first} -> {last}: {losses:?}");
     }
 }

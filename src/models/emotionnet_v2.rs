@@ -329,6 +329,7 @@ pub(crate) mod tests {
             })
             .collect();
         let (first, last) = (losses[0], losses[losses.len() - 1]);
+        println!("EmotionNetV2 overfit losses: {losses:.3?}");
         assert!(last < 0.3 * first, "loss {first} -> {last}: {losses:?}");
         let moved = gammas(&vs).iter().filter(|(_, g)| g.double_value(&[0]) != 0.0).count();
         assert_eq!(moved, 5, "every attention gamma should have left 0 during training");

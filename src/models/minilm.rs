@@ -391,7 +391,7 @@ mod tests {
         let dir = minilm_dir().unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let mut file = crate::weights::read_safetensors(&dir.join("model.safetensors")).unwrap();
-        file.remove("encoder.layer.3.attention.self.key.weight").unwrap();
+        assert!(file.remove("encoder.layer.3.attention.self.key.weight").is_some());
         let named: Vec<(String, Tensor)> = file.into_iter().collect();
         Tensor::write_safetensors(&named, tmp.path().join("model.safetensors")).unwrap();
         std::fs::copy(dir.join("config.json"), tmp.path().join("config.json")).unwrap();
@@ -407,7 +407,8 @@ mod tests {
         tch::manual_seed(0);
         let dir = minilm_dir().unwrap();
         let (texts, labels) = balanced_reviews(16);
-        let ids = HfTokenizer::from_dir(&dir, 64).unwrap().encode(&texts).unwrap();
+        // 48 tokens keep this test to ~1 minute on 2 CPU cores; reviews are longer, so every row is full.
+        let ids = HfTokenizer::from_dir(&dir, 48).unwrap().encode(&texts).unwrap();
         let ys = Tensor::from_slice(&labels);
         let mut vs = nn::VarStore::new(Device::Cpu);
         let m = MiniLm::pretrained(&mut vs, &dir, 2, Pooling::Mean).unwrap();
@@ -418,6 +419,7 @@ mod tests {
             opt.backward_step(&loss);
             losses.push(loss.double_value(&[]));
         }
+        eprintln!("MiniLM losses: {losses:.3?}");
         let (first, last) = (losses[0], *losses.last().unwrap());
         assert!(last < 0.5 * first, "loss did not drop: {losses:?}");
     }
