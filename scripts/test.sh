@@ -1,26 +1,56 @@
 #!/usr/bin/env bash
-# The test command: bootstrap what is missing (idempotent), then the library's tests, then
-# (where the Jupyter kernel is installed) the notebooks in the smoke profile.
+# The test command: bootstrap what is missing (idempotent), then
+#   1. the library's tests (`cargo test`: unit, integration, parity with PyTorch, CLI end to end),
+#   2. every notebook executed headless in the smoke profile and built into reveal.js decks,
+#   3. a deck opened in headless Chromium: screenshot + every image decoded.
 # Data: $AFFECT_LAB_DATA, default data/ (CI points it at ../shared/data).
-set -euo pipefail
+# `--no-notebooks` runs only step 1 (and skips installing Jupyter, evcxr and Chromium).
+set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-"$ROOT/scripts/setup.sh" "$@"
-if [ -z "${AFFECT_LAB_DATA:-}" ]; then
-  export AFFECT_LAB_DATA="$ROOT/data"
+NOTEBOOKS=1
+for a in "$@"; do [ "$a" = "--no-notebooks" ] && NOTEBOOKS=0; done
+t0=$(date +%s)
+stamp() { echo "[test +$(( $(date +%s) - t0 ))s] $*"; }
+if [ "$NOTEBOOKS" = 1 ]; then
+  scripts/setup.sh --with-chromium || exit 1
+else
+  scripts/setup.sh --no-jupyter || exit 1
 fi
-echo "[test] data root: $AFFECT_LAB_DATA"
+export AFFECT_LAB_DATA="${AFFECT_LAB_DATA:-$ROOT/data}"
+stamp "data root: $AFFECT_LAB_DATA"
+
 log=$(mktemp)
-set +e
+stamp "cargo test"
 cargo test --no-fail-fast 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
+cargo_status=${PIPESTATUS[0]}
+stamp "cargo test finished (exit $cargo_status)"
+
+nb_status=0; slides_status=0
+if [ "$NOTEBOOKS" = 1 ]; then
+  out="$ROOT/runs/smoke/slides"
+  stamp "notebooks (smoke profile) -> $out"
+  AFFECT_LAB_PROFILE=smoke scripts/build_slides.sh "$out"; nb_status=$?
+  stamp "notebooks finished (exit $nb_status)"
+  if [ "$nb_status" = 0 ]; then
+    .venv/bin/python scripts/check_slides.py "$out/01_part1_scratch_vs_transfer.slides.html" "$out/part1_slide.png"; slides_status=$?
+  else
+    slides_status=1
+  fi
+fi
+
 echo
 echo "================ test summary ================"
-grep -E "^test result:|Running |FAILED|panicked" "$log" | grep -v "^test .* ok$" || true
+grep -E "^test result:|^     Running " "$log" || true
+grep -E "^test .*(FAILED|panicked)" "$log" || true
 passed=$(grep -Eo "[0-9]+ passed" "$log" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo "[0-9]+ failed" "$log" | awk '{s+=$1} END {print s+0}')
 ignored=$(grep -Eo "[0-9]+ ignored" "$log" | awk '{s+=$1} END {print s+0}')
-echo "TOTAL: $passed passed, $failed failed, $ignored ignored (cargo exit $status)"
+echo "cargo test: $passed passed, $failed failed, $ignored ignored (exit $cargo_status)"
+if [ "$NOTEBOOKS" = 1 ]; then
+  echo "notebooks (smoke, executed + slides): $([ $nb_status = 0 ] && echo ok || echo FAILED)"
+  echo "slide deck in headless Chromium:      $([ $slides_status = 0 ] && echo ok || echo FAILED)"
+fi
+echo "total time: $(( $(date +%s) - t0 ))s"
 rm -f "$log"
-exit "$status"
+[ "$cargo_status" = 0 ] && [ "$nb_status" = 0 ] && [ "$slides_status" = 0 ]

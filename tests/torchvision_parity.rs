@@ -58,9 +58,12 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
 
 /// Load the converted weights strictly (nothing skipped), run eval forward on the script's input.
 fn rust_logits(vs: &mut nn::VarStore, net: &impl ModuleT, dir: &Path) -> (Tensor, Tensor) {
+    let (x, want) = inputs_and_logits(dir);
+    // Control: before loading, our own init must be far from the reference.
+    let before = tch::no_grad(|| net.forward_t(&x, false));
+    assert!(max_abs_diff(&before, &want) > 0.1, "logits match before any weights were loaded");
     let skipped = load_strict(vs, &dir.join("weights.safetensors"), &[]).expect("strict load of torchvision weights");
     assert!(skipped.is_empty());
-    let (x, want) = inputs_and_logits(dir);
     let got = tch::no_grad(|| net.forward_t(&x, false));
     (got, want)
 }
@@ -178,4 +181,68 @@ fn strict_loader_rejects_wrong_architecture_missing_and_misshaped_tensors() {
     for name in ["conv1.weight", "layer4.1.bn2.running_mean", "layer4.1.bn2.running_var"] {
         assert_eq!(max_abs_diff(&loaded[name], &file[name].to_kind(Kind::Float)), 0.0, "{name} not loaded");
     }
+}
+
+/// Inference speed against torchvision on the same CPU threads (2). Slow and timing-sensitive
+/// on a shared machine, so run it explicitly:
+/// `cargo test --test torchvision_parity -- --ignored --nocapture speed`.
+/// Fails if we are more than 1.5x slower than torchvision overall (geometric mean).
+#[test]
+#[ignore]
+fn speed_against_torchvision() {
+    const THREADS: i32 = 2;
+    tch::set_num_threads(THREADS);
+    let mut rust = Vec::new();
+    for model in ["resnet18", "resnet50", "mobilenet_v2"] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net: Box<dyn ModuleT> = match model {
+            "resnet18" => Box::new(resnet::ResNet::new(&vs.root(), &resnet::Config::resnet18(1000))),
+            "resnet50" => Box::new(resnet::ResNet::new(&vs.root(), &resnet::Config::resnet50(1000))),
+            _ => Box::new(mobilenet_v2::MobileNetV2::new(&vs.root(), &mobilenet_v2::Config::new(1000))),
+        };
+        for size in [96i64, 224] {
+            for batch in [1i64, 64] {
+                // Same protocol as the Python side: one warm-up, then 20 (batch 1) or 2 (batch 64) runs.
+                let x = Tensor::randn([batch, 3, size, size], (Kind::Float, Device::Cpu));
+                let reps = if batch == 1 { 20 } else { 2 };
+                let ms = tch::no_grad(|| {
+                    let _ = net.forward_t(&x, false);
+                    let t0 = std::time::Instant::now();
+                    for _ in 0..reps {
+                        let _ = net.forward_t(&x, false);
+                    }
+                    t0.elapsed().as_secs_f64() * 1000.0 / (reps * batch) as f64
+                });
+                rust.push((model.to_string(), size, batch, ms));
+            }
+        }
+    }
+
+    let script = Path::new(ROOT).join("scripts/parity/torchvision_reference.py");
+    let out = Command::new(venv_python())
+        .arg(&script)
+        .args(["bench", "--threads", &THREADS.to_string()])
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", script.display()));
+    assert!(out.status.success(), "bench failed: {}", String::from_utf8_lossy(&out.stderr));
+    let python: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("bench JSON line"))
+        .collect();
+
+    println!("model         px  batch  rust ms/img  torchvision ms/img  rust/torchvision");
+    let mut log_ratio_sum = 0.0;
+    for (model, size, batch, ms) in &rust {
+        let py = python
+            .iter()
+            .find(|v| v["model"] == model.as_str() && v["size"] == *size && v["batch"] == *batch)
+            .and_then(|v| v["ms_per_image"].as_f64())
+            .unwrap_or_else(|| panic!("no Python timing for {model} {size}px batch {batch}"));
+        println!("{model:<12} {size:>4} {batch:>6} {ms:>12.2} {py:>19.2} {:>17.2}", ms / py);
+        log_ratio_sum += (ms / py).ln();
+    }
+    let geo = (log_ratio_sum / rust.len() as f64).exp();
+    println!("geometric mean rust/torchvision: {geo:.2}");
+    assert!(geo < 1.5, "tch models are {geo:.2}x slower than torchvision");
 }

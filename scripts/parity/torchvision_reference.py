@@ -11,13 +11,14 @@
       looks, unless --pth is given), on one real image resized to 224x224 (bilinear)
       and ImageNet-normalised here, so Rust gets exactly the same input tensor.
   torchvision_reference.py bench [--threads 2]
-      eval-mode inference ms/image at batch 1 and 64, 96 and 224 px, for the three models.
+      eval-mode, no_grad inference ms/image at batch 1 and 64, 96 and 224 px, for the three models
+      (one JSON object per line; 20 timed runs at batch 1, 2 at batch 64, after one warm-up).
 
 Outputs in OUT_DIR: weights.safetensors (made by scripts/convert_weights.py, as a user would,
 from the random model's saved state_dict weights.pth, or from --pth), reference.safetensors {input, logits} (float32,
 eval mode, no_grad). Exits non-zero with a message on any problem.
 """
-import argparse, subprocess, sys, time
+import argparse, json, subprocess, sys, time
 from pathlib import Path
 
 import torch
@@ -104,7 +105,7 @@ def bench(threads: int):
                     for _ in range(reps):
                         model(x)
                     ms = (time.perf_counter() - t0) * 1000 / (reps * batch)
-                print(f"{name} size {size} batch {batch}: {ms:.2f} ms/image")
+                print(json.dumps({"model": name, "size": size, "batch": batch, "ms_per_image": ms}), flush=True)
 
 
 def main():

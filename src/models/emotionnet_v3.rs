@@ -241,7 +241,8 @@ mod tests {
                 loss.double_value(&[])
             })
             .collect();
-        let (first, last) = (losses[0], losses[losses.len() - 1]);
+        // Mean of the last 3 steps: dropout makes single training-mode losses noisy.
+        let (first, last) = (losses[0], losses[27..].iter().sum::<f64>() / 3.0);
         println!("EmotionNetV3 overfit losses: {losses:.3?}");
         assert!(last < 0.3 * first, "loss {first} -> {last}: {losses:?}");
     }
