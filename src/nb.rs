@@ -108,8 +108,10 @@ pub fn run2<'a>(r: &'a part2::Results, model: &str, source: &str) -> Result<&'a 
         .ok_or_else(|| Error::Config(format!("no part 2 run {model}/{source}")))
 }
 
-/// Parameter count and architecture summary of a Part 1 model, built fresh (no training).
-pub fn model_summary(arch: part1::Arch, image_size: u32) -> Result<Html> {
+/// Parameter count and architecture summary of a Part 1 model at the size the run trained it
+/// at, built fresh (no training).
+pub fn model_summary(r: &part1::Results, arch: part1::Arch) -> Result<Html> {
+    let image_size = r.plan.size_for(arch);
     let b = part1::build(arch, part1::Init::Random, 7, image_size, tch::Device::Cpu)?;
     let params = crate::train::param_count(&b.vs);
     let mut vars: Vec<(String, Vec<i64>)> = b.vs.variables().into_iter().map(|(n, t)| (n, t.size())).collect();

@@ -3,7 +3,7 @@
 //! init as an ablation that separates pretraining from architecture.
 use crate::bench::{self, LatencyConfig};
 use crate::data::augment::{AugmentConfig, Transform};
-use crate::data::batches::{BatchSource, ImageSource};
+use crate::data::batches::ImageSource;
 use crate::data::faces::{self, FaceDataset, FaceItem};
 use crate::error::{Error, Result};
 use crate::metrics::{self, ClassMetrics};
@@ -77,7 +77,10 @@ impl Arch {
 /// Budgets per profile. Every row of one profile sees the same images at the same size.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
+    /// Input size of the pretrained backbones and their random-init ablations.
     pub image_size: u32,
+    /// Input size of the EmotionNets (from scratch).
+    pub custom_image_size: u32,
     pub custom: TrainConfig,
     pub transfer: TrainConfig,
     /// Subsets for smoke runs (None = the whole split).
@@ -88,11 +91,16 @@ pub struct Plan {
 }
 
 impl Plan {
+    pub fn size_for(&self, arch: Arch) -> u32 {
+        if arch.is_custom() { self.custom_image_size } else { self.image_size }
+    }
+
     pub fn for_profile(profile: Profile, seed: u64) -> Plan {
         let base = TrainConfig { seed, monitor: Monitor::ValidLoss, ..Default::default() };
         match profile {
             Profile::Smoke => Plan {
                 image_size: 32,
+                custom_image_size: 32,
                 custom: TrainConfig { epochs: 1, batch_size: 16, lr: 1e-3, max_batches_per_epoch: Some(2), ..base.clone() },
                 transfer: TrainConfig { epochs: 1, batch_size: 16, lr: 5e-4, max_batches_per_epoch: Some(2), ..base },
                 max_valid: Some(48),
@@ -100,11 +108,13 @@ impl Plan {
                 augment: AugmentConfig::default(),
                 latency: LatencyConfig { warmup: 1, repeats: 2 },
             },
-            // 96 px: ImageNet features need some resolution (FER faces are 48 px, upsampled);
-            // about 20 min on 2 CPU cores for the six rows that run without ResNet weights.
+            // ImageNet backbones get 96 px (their features need some resolution; FER faces are
+            // 48 px, upsampled), the EmotionNets 64 px (V1's classifier and V2's attention grow
+            // with the image). Each row records its size.
             Profile::Quick => Plan {
                 image_size: 96,
-                custom: TrainConfig { epochs: 4, batch_size: 32, lr: 2e-3, schedule: Schedule::OneCycle { pct_start: 0.25 }, ..base.clone() },
+                custom_image_size: 64,
+                custom: TrainConfig { epochs: 3, batch_size: 32, lr: 2e-3, schedule: Schedule::OneCycle { pct_start: 0.25 }, ..base.clone() },
                 transfer: TrainConfig { epochs: 4, batch_size: 32, lr: 1e-3, schedule: Schedule::OneCycle { pct_start: 0.25 }, ..base },
                 max_valid: None,
                 max_test: None,
@@ -113,6 +123,7 @@ impl Plan {
             },
             Profile::Full => Plan {
                 image_size: 224,
+                custom_image_size: 224,
                 custom: TrainConfig { epochs: 30, batch_size: 64, lr: 1e-3, patience: Some(6), ..base.clone() },
                 transfer: TrainConfig { epochs: 15, batch_size: 64, lr: 3e-4, patience: Some(4), freeze_backbone_epochs: 1, ..base },
                 max_valid: None,
@@ -254,7 +265,8 @@ fn sample(ds: &FaceDataset, items: &[FaceItem], p: &train::Predictions, i: usize
 
 /// Train, evaluate and benchmark one model.
 fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources: &(ImageSource, ImageSource, ImageSource), test_items: &[FaceItem]) -> Result<Row> {
-    let mut built = build(spec.arch, spec.init, ds.classes.len() as i64, plan.image_size, run.device)?;
+    let image_size = plan.size_for(spec.arch);
+    let mut built = build(spec.arch, spec.init, ds.classes.len() as i64, image_size, run.device)?;
     let params = train::param_count(&built.vs);
     eprintln!("[{}] {} params, init: {}", spec.name, params, built.weights_source);
     let mut cfg = if spec.arch.is_custom() || spec.init == Init::Random { plan.custom.clone() } else { plan.transfer.clone() };
@@ -273,7 +285,7 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
 
     // benchmarks only run inference; frozen weights also let the TorchScript tracer embed them
     built.vs.freeze();
-    let size = plan.image_size as i64;
+    let size = image_size as i64;
     let lat1 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(1, size, run.device), plan.latency);
     let lat64 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(64, size, run.device), plan.latency);
     let reference = bench::reference(built.model.as_ref(), &bench::image_input(1, size, Device::Cpu), spec.arch.torchvision_name().map(|n| (n, ds.classes.len() as i64)), &[1, 64])
@@ -313,7 +325,7 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
         train_config: cfg,
         seed: run.config.seed,
         profile: run.config.profile,
-        image_size: plan.image_size,
+        image_size,
         checkpoint: ckpt.display().to_string(),
     })
 }
@@ -329,15 +341,19 @@ pub fn run(run: &Run) -> Result<Results> {
     let plan = Plan::for_profile(run.config.profile, run.config.seed);
     let (valid_items, test_items) = (take(&ds.valid, plan.max_valid), take(&ds.test, plan.max_test));
     let size = plan.image_size;
-    let train_tf = Transform::train(size, plan.augment.clone());
-    let eval_tf = Transform::eval(size);
     let seed = run.config.seed;
-    let sources = (
-        ImageSource::new(ds.train.clone(), train_tf.clone(), eval_tf.clone(), seed),
-        ImageSource::new(valid_items, train_tf.clone(), eval_tf.clone(), seed),
-        ImageSource::new(test_items.clone(), train_tf, eval_tf, seed),
+    let sources_at = |size: u32| {
+        let (train_tf, eval_tf) = (Transform::train(size, plan.augment.clone()), Transform::eval(size));
+        (
+            ImageSource::new(ds.train.clone(), train_tf.clone(), eval_tf.clone(), seed),
+            ImageSource::new(valid_items.clone(), train_tf.clone(), eval_tf.clone(), seed),
+            ImageSource::new(test_items.clone(), train_tf, eval_tf, seed),
+        )
+    };
+    eprintln!(
+        "faces: {} classes, {}/{}/{} images (train/valid/test), {} px (pretrained backbones), {} px (EmotionNets)",
+        ds.classes.len(), ds.train.len(), valid_items.len(), test_items.len(), size, plan.custom_image_size
     );
-    eprintln!("faces: {} classes, {}/{}/{} images (train/valid/test), {} px", ds.classes.len(), sources.0.len(), sources.1.len(), sources.2.len(), size);
 
     let wanted = &run.config.models;
     let mut results = Results {
@@ -363,7 +379,7 @@ pub fn run(run: &Run) -> Result<Results> {
             continue;
         }
         tch::manual_seed(seed as i64);
-        let row = run_model(run, &ds, spec, &plan, &sources, &test_items)?;
+        let row = run_model(run, &ds, spec, &plan, &sources_at(plan.size_for(spec.arch)), &test_items)?;
         eprintln!("[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s", row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds);
         results.rows.push(row);
         // written after every model so an interrupted run keeps what it finished
@@ -375,12 +391,12 @@ pub fn run(run: &Run) -> Result<Results> {
 
 /// A plain-text table of the rows.
 pub fn summary(r: &Results) -> String {
-    let mut s = format!("Part 1 ({} profile, seed {}, {} px, {})\n", r.profile, r.seed, r.image_size, r.device);
-    s += &format!("{:<22} {:>8} {:>11} {:>9} {:>9} {:>9} {:>8} {:>8}\n", "model", "init", "params", "size MB", "ms/img@1", "ms/img@64", "acc", "macroF1");
+    let mut s = format!("Part 1 ({} profile, seed {}, {})\n", r.profile, r.seed, r.device);
+    s += &format!("{:<22} {:>8} {:>5} {:>11} {:>9} {:>9} {:>9} {:>8} {:>8}\n", "model", "init", "px", "params", "size MB", "ms/img@1", "ms/img@64", "acc", "macroF1");
     for row in &r.rows {
         s += &format!(
-            "{:<22} {:>8} {:>11} {:>9.2} {:>9.2} {:>9.2} {:>8.3} {:>8.3}\n",
-            row.model, format!("{:?}", row.init).to_lowercase(), row.params, row.size_bytes as f64 / 1e6, row.latency_ms_b1, row.latency_ms_b64, row.test_accuracy, row.test_macro_f1
+            "{:<22} {:>8} {:>5} {:>11} {:>9.2} {:>9.2} {:>9.2} {:>8.3} {:>8.3}\n",
+            row.model, format!("{:?}", row.init).to_lowercase(), row.image_size, row.params, row.size_bytes as f64 / 1e6, row.latency_ms_b1, row.latency_ms_b64, row.test_accuracy, row.test_macro_f1
         );
     }
     for (m, why) in &r.skipped_models {

@@ -1,7 +1,7 @@
 //! EmotionNetV2 (slides 14-22): V1's two pathways rebuilt from residual blocks with BatchNorm,
 //! each followed by max-pooling and SAGAN self-attention; cross-pathway attention lets each
 //! pathway attend to the other; a fusion module (residual block, self-attention, global average
-//! pool, Dropout2d) feeds a single linear classifier. Deeper than V1 but with ~70x fewer
+//! pool, Dropout2d) feeds a single linear classifier. Deeper than V1 but with ~54x fewer
 //! parameters at 64 px, because global pooling replaces the huge flattened classifier.
 //!
 //! Self-attention costs O((HW)^2) and every conv at full resolution is expensive on a CPU, so a
