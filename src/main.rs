@@ -45,6 +45,12 @@ enum Command {
     Part2(RunArgs),
     /// Both parts (the main job)
     All(RunArgs),
+    /// Render every figure again from a run directory's results.json files
+    Figures {
+        /// Run directory (holding part1/ and/or part2/)
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Download torchvision ImageNet weights where a network allows, and convert them
     FetchWeights,
     /// Print device, versions, and which data and weights were found
@@ -69,6 +75,7 @@ fn real_main() -> anyhow::Result<()> {
         Command::Part1(a) => run_parts(&a, dev, true, false),
         Command::Part2(a) => run_parts(&a, dev, false, true),
         Command::All(a) => run_parts(&a, dev, true, true),
+        Command::Figures { out } => figures(&out),
         Command::FetchWeights => fetch_weights(),
         Command::Info { data_dir } => {
             print!("{}", affect_lab::info::report(&data_dir));
@@ -116,6 +123,21 @@ fn run_parts(a: &RunArgs, dev: tch::Device, part1: bool, part2: bool) -> anyhow:
         eprintln!("{}", affect_lab::part2::summary(&res));
     }
     eprintln!("results in {}", out.display());
+    Ok(())
+}
+
+fn figures(out: &std::path::Path) -> anyhow::Result<()> {
+    let mut any = false;
+    if let Some(r) = run::load_results::<affect_lab::part1::Results>(out, affect_lab::part1::PART)? {
+        affect_lab::report::part1_figures(&out.join("part1/figures"), &r)?;
+        any = true;
+    }
+    if let Some(r) = run::load_results::<affect_lab::part2::Results>(out, affect_lab::part2::PART)? {
+        affect_lab::report::part2_figures(&out.join("part2/figures"), &r)?;
+        any = true;
+    }
+    anyhow::ensure!(any, "no part1/results.json or part2/results.json under {}", out.display());
+    eprintln!("figures written under {}", out.display());
     Ok(())
 }
 

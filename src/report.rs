@@ -53,7 +53,7 @@ fn samples_figure(title: &str, samples: &[part1::Sample]) -> Result<Figure> {
 
 pub fn part1_benchmark(r: &part1::Results) -> Result<Figure> {
     let rows = &r.rows;
-    let names: Vec<String> = rows.iter().map(|x| label(&format!("{:?}", x.init).to_lowercase(), &x.model)).collect();
+    let names: Vec<String> = rows.iter().map(|x| label(&format!("{:?}, {} px", x.init, x.image_size).to_lowercase(), &x.model)).collect();
     plots::benchmark_chart(
         &names,
         &rows.iter().map(|x| x.params as f64).collect::<Vec<_>>(),

@@ -10,9 +10,10 @@
       MODEL with its torchvision ImageNet checkpoint (found where scripts/convert_weights.py
       looks, unless --pth is given), on one real image resized to 224x224 (bilinear)
       and ImageNet-normalised here, so Rust gets exactly the same input tensor.
-  torchvision_reference.py bench [--threads 2]
-      eval-mode, no_grad inference ms/image at batch 1 and 64, 96 and 224 px, for the three models
-      (one JSON object per line; 20 timed runs at batch 1, 2 at batch 64, after one warm-up).
+  torchvision_reference.py bench [MODEL] [--threads 2] [--size S]... [--batch B]...
+      eval-mode, no_grad inference ms/image (min and median of 20 runs at batch 1, 3 at larger
+      batches, after one warm-up), default batch 1 and 64 at 96 and 224 px, for the three models;
+      one JSON object per line.
 
 Outputs in OUT_DIR: weights.safetensors (made by scripts/convert_weights.py, as a user would,
 from the random model's saved state_dict weights.pth, or from --pth), reference.safetensors {input, logits} (float32,
@@ -91,21 +92,25 @@ def load_image(path: Path) -> torch.Tensor:
     return ((x - mean) / std).unsqueeze(0)
 
 
-def bench(threads: int):
+def bench(threads: int, models, sizes, batches):
+    """Min and median over individually timed runs: the minimum is the least disturbed by
+    other work on a shared machine."""
     torch.set_num_threads(threads)
-    for name, ctor in MODELS.items():
-        model = ctor().eval()
-        for size in (96, 224):
-            for batch in (1, 64):
+    for name in models:
+        model = MODELS[name]().eval()
+        for size in sizes:
+            for batch in batches:
                 x = torch.randn(batch, 3, size, size)
-                reps = 20 if batch == 1 else 2
+                times = []
                 with torch.no_grad():
                     model(x)  # warm-up
-                    t0 = time.perf_counter()
-                    for _ in range(reps):
+                    for _ in range(20 if batch == 1 else 3):
+                        t0 = time.perf_counter()
                         model(x)
-                    ms = (time.perf_counter() - t0) * 1000 / (reps * batch)
-                print(json.dumps({"model": name, "size": size, "batch": batch, "ms_per_image": ms}), flush=True)
+                        times.append((time.perf_counter() - t0) * 1000 / batch)
+                times.sort()
+                print(json.dumps({"model": name, "size": size, "batch": batch,
+                                  "min_ms": times[0], "median_ms": times[len(times) // 2]}), flush=True)
 
 
 def main():
@@ -116,9 +121,11 @@ def main():
     ap.add_argument("--pth", type=Path)
     ap.add_argument("--image", type=Path)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--size", type=int, action="append", help="bench: image size(s), default 96 and 224")
+    ap.add_argument("--batch", type=int, action="append", help="bench: batch size(s), default 1 and 64")
     a = ap.parse_args()
     if a.mode == "bench":
-        return bench(a.threads)
+        return bench(a.threads, [a.model] if a.model else list(MODELS), a.size or [96, 224], a.batch or [1, 64])
     if a.model is None or a.out is None:
         ap.error("give MODEL and OUT_DIR")
     a.out.mkdir(parents=True, exist_ok=True)
