@@ -66,7 +66,14 @@ fn finished<T: serde::de::DeserializeOwned>(r: &Run, part: &str, retrain: bool) 
     if retrain {
         return Ok(None);
     }
-    run::load_results(&r.config.out, part)
+    match run::load_results(&r.config.out, part) {
+        Ok(res) => Ok(res),
+        // an older or foreign results file: say so and train again rather than fail
+        Err(e) => {
+            println!("not reusing {}: {e}; training again", r.results_path(part).display());
+            Ok(None)
+        }
+    }
 }
 
 /// Part 1 results: reuse `runs/<profile>/part1/results.json` when present (unless `retrain`),

@@ -127,7 +127,10 @@ fn mobilenet_v2_imagenet_weights_match_torchvision_on_a_real_face() {
     let margin = top2.double_value(&[0, 0]) - top2.double_value(&[0, 1]);
     let (rust_top1, tv_top1) = (got.argmax(1, false).int64_value(&[0]), idx.int64_value(&[0, 0]));
     let diff = max_abs_diff(&got, &want);
-    println!("{}: torchvision top-1 {tv_top1} (margin {margin:.3}), rust top-1 {rust_top1}, max diff {diff:.2e}", image.display());
+    println!(
+        "{}: torchvision top-1 {tv_top1} (margin {margin:.3}), rust top-1 {rust_top1}, max diff {diff:.2e}",
+        image.display()
+    );
     assert_eq!(rust_top1, tv_top1, "top-1 class differs from torchvision");
     assert!(diff < 1e-3, "logits differ from torchvision by {diff}");
 
@@ -155,7 +158,10 @@ fn strict_loader_rejects_wrong_architecture_missing_and_misshaped_tensors() {
     let _r50 = resnet::ResNet::new(&vs50.root(), &resnet::Config::resnet50(1000));
     let err = load_strict(&mut vs50, &path, &[]).unwrap_err().to_string();
     assert!(err.contains("missing tensor `layer1.0.conv3.weight`"), "{err}");
-    assert!(err.contains("`layer1.0.conv1.weight`: file has shape [64, 64, 3, 3], model wants [64, 64, 1, 1]"), "{err}");
+    assert!(
+        err.contains("`layer1.0.conv1.weight`: file has shape [64, 64, 3, 3], model wants [64, 64, 1, 1]"),
+        "{err}"
+    );
     assert!(err.contains("`fc.weight`: file has shape [1000, 512], model wants [1000, 2048]"), "{err}");
 
     // One BN buffer missing from an otherwise right file.

@@ -48,7 +48,16 @@ struct ConvBn {
 
 impl ConvBn {
     #[allow(clippy::too_many_arguments)]
-    fn new(conv_p: nn::Path, bn_p: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64, groups: i64, relu6: bool) -> Self {
+    fn new(
+        conv_p: nn::Path,
+        bn_p: nn::Path,
+        c_in: i64,
+        c_out: i64,
+        kernel: i64,
+        stride: i64,
+        groups: i64,
+        relu6: bool,
+    ) -> Self {
         ConvBn { conv: conv(conv_p, c_in, c_out, kernel, stride, groups), bn: batch_norm(bn_p, c_out), relu6 }
     }
 
@@ -127,8 +136,11 @@ impl MobileNetV2 {
         }
         let last = ConvBn::activated(&features / (blocks.len() + 1), c_in, LAST_CHANNELS, 1, 1, 1);
         // torchvision: normal(0, 0.01) weights, zero bias.
-        let head_cfg =
-            nn::LinearConfig { ws_init: Init::Randn { mean: 0.0, stdev: 0.01 }, bs_init: Some(Init::Const(0.0)), bias: true };
+        let head_cfg = nn::LinearConfig {
+            ws_init: Init::Randn { mean: 0.0, stdev: 0.01 },
+            bs_init: Some(Init::Const(0.0)),
+            bias: true,
+        };
         let classifier = nn::linear(p / "classifier" / 1, LAST_CHANNELS, cfg.num_classes, head_cfg);
         MobileNetV2 { stem, blocks, last, classifier, cfg: cfg.clone() }
     }

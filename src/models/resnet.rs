@@ -97,8 +97,9 @@ impl Block {
                 (conv(&p / format!("conv{}", i + 1), ci, co, k, s, 1), batch_norm(&p / format!("bn{}", i + 1), co))
             })
             .collect();
-        let downsample = (stride != 1 || c_in != c_out)
-            .then(|| (conv(&p / "downsample" / 0, c_in, c_out, 1, stride, 1), batch_norm(&p / "downsample" / 1, c_out)));
+        let downsample = (stride != 1 || c_in != c_out).then(|| {
+            (conv(&p / "downsample" / 0, c_in, c_out, 1, stride, 1), batch_norm(&p / "downsample" / 1, c_out))
+        });
         Block { convs, downsample }
     }
 }

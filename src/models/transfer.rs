@@ -45,7 +45,8 @@ pub(crate) const CONV_INIT: Init =
 
 /// A bias-free convolution as torchvision builds them (every conv here is followed by BN).
 pub(crate) fn conv(p: nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64, groups: i64) -> nn::Conv2D {
-    let cfg = nn::ConvConfig { stride, padding: kernel / 2, groups, bias: false, ws_init: CONV_INIT, ..Default::default() };
+    let cfg =
+        nn::ConvConfig { stride, padding: kernel / 2, groups, bias: false, ws_init: CONV_INIT, ..Default::default() };
     nn::conv2d(p, c_in, c_out, kernel, cfg)
 }
 
@@ -90,7 +91,10 @@ mod tests {
         }
 
         let x = Tensor::randn([2, 3, 5, 5], (Kind::Float, Device::Cpu));
-        let y = fc.forward_t(&bn.forward_t(&c.forward_t(&x, true), true).mean_dim([2i64, 3].as_slice(), false, Kind::Float), true);
+        let y = fc.forward_t(
+            &bn.forward_t(&c.forward_t(&x, true), true).mean_dim([2i64, 3].as_slice(), false, Kind::Float),
+            true,
+        );
         y.sum(Kind::Float).backward();
         assert!(!c.ws.grad().defined(), "frozen conv got a gradient");
         assert!(fc.ws.grad().defined(), "head got no gradient");
