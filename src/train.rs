@@ -151,18 +151,6 @@ pub fn param_count(vs: &nn::VarStore) -> i64 {
         .sum()
 }
 
-/// Freeze (or unfreeze) every weight outside `head_prefix`. BN running statistics are
-/// buffers, not weights, and are left alone.
-pub fn set_backbone_trainable(vs: &nn::VarStore, head_prefix: &str, trainable: bool) {
-    for (name, t) in vs.variables() {
-        let buffer = name.ends_with("running_mean") || name.ends_with("running_var");
-        if !buffer && !name.starts_with(head_prefix) {
-            // variables() hands out shallow clones that share the TensorImpl, so this sticks
-            let _ = t.set_requires_grad(trainable);
-        }
-    }
-}
-
 /// Run `model` over `source` without gradients.
 pub fn predict(model: &dyn ModuleT, source: &dyn BatchSource, device: Device, batch_size: usize) -> Result<Predictions> {
     let mut out = Predictions { truth: Vec::new(), pred: Vec::new(), loss: Vec::new(), confidence: Vec::new() };
@@ -261,7 +249,7 @@ pub fn fit(
         let t0 = Instant::now();
         let frozen = epoch <= cfg.freeze_backbone_epochs;
         if let Some(head) = &cfg.head_prefix {
-            set_backbone_trainable(vs, head, !frozen);
+            crate::models::transfer::set_backbone_trainable(vs, head, !frozen);
         }
         let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0i64, 0usize, cfg.lr);
         for batch in train.batches(epoch as u64, true, cfg.batch_size).take(batches_per_epoch) {
@@ -328,7 +316,7 @@ pub fn fit(
     }
     progress.finish();
     if let Some(head) = &cfg.head_prefix {
-        set_backbone_trainable(vs, head, true);
+        crate::models::transfer::set_backbone_trainable(vs, head, true);
     }
     vs.load(checkpoint).map_err(|e| Error::weights(checkpoint, e.to_string()))?;
     Ok(TrainOutcome {
