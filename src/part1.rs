@@ -269,7 +269,14 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
     let mut built = build(spec.arch, spec.init, ds.classes.len() as i64, image_size, run.device)?;
     let params = train::param_count(&built.vs);
     eprintln!("[{}] {} params, init: {}", spec.name, params, built.weights_source);
-    let mut cfg = if spec.arch.is_custom() || spec.init == Init::Random { plan.custom.clone() } else { plan.transfer.clone() };
+    // The random-init ablation rows get the pretrained rows' budget (epochs, batch, schedule)
+    // so only the initialisation differs, and the from-scratch learning rate, which random
+    // weights need.
+    let mut cfg = match (spec.arch.is_custom(), spec.init) {
+        (true, _) => plan.custom.clone(),
+        (false, Init::Imagenet) => plan.transfer.clone(),
+        (false, Init::Random) => TrainConfig { lr: plan.custom.lr, ..plan.transfer.clone() },
+    };
     cfg.head_prefix = built.head_prefix.map(str::to_string);
     if cfg.head_prefix.is_none() {
         cfg.freeze_backbone_epochs = 0;
@@ -295,7 +302,7 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
         })
         .unwrap_or_default();
     let py = |b: i64| reference.pytorch_latency_ms.iter().find(|(bb, _)| *bb == b).map(|(_, v)| *v);
-    let epochs = outcome.history.len();
+    let epochs = outcome.epochs();
     let step = (test_items.len() / 10).max(1);
     Ok(Row {
         model: spec.name.clone(),

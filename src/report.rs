@@ -12,7 +12,9 @@ fn label(init: &str, model: &str) -> String {
 
 pub fn curves(title: &str, h: &[crate::train::EpochRecord]) -> Result<Figure> {
     let col = |f: fn(&crate::train::EpochRecord) -> f64| h.iter().map(f).collect::<Vec<f64>>();
-    plots::training_curves(title, &col(|r| r.train_loss), &col(|r| r.valid_loss), &col(|r| r.train_accuracy), &col(|r| r.valid_accuracy))
+    // results written before `progress` existed read it as 0: their records are whole epochs
+    let at = col(|r| if r.progress > 0.0 { r.progress } else { r.epoch as f64 });
+    plots::training_curves_at(title, &at, &col(|r| r.train_loss), &col(|r| r.valid_loss), &col(|r| r.train_accuracy), &col(|r| r.valid_accuracy))
 }
 
 // ---- Part 1 ----

@@ -1,6 +1,7 @@
 //! Helpers for tests that need a little real data. Not part of the stable API.
 use crate::paths;
 use std::path::PathBuf;
+use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Kind, Tensor};
 
 /// The data root for tests: `AFFECT_LAB_DATA`, else `<project>/data`. Panics with a clear
@@ -39,7 +40,30 @@ pub fn small_face_batch(per_class: usize, size: u32) -> (Tensor, Tensor) {
     (Tensor::stack(&xs, 0), Tensor::from_slice(&ys))
 }
 
-/// Total number of scalar parameters in a VarStore.
-pub fn param_count(vs: &tch::nn::VarStore) -> i64 {
+/// Trainable scalars only: at construction this equals `train::param_count`, which the
+/// results report; the tests count what the optimiser sees, to catch a frozen or missing tensor.
+pub fn param_count(vs: &nn::VarStore) -> i64 {
     vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+}
+
+/// `steps` AdamW steps at `lr` on one fixed batch in training mode; the loss of every step.
+pub fn overfit_losses(vs: &nn::VarStore, model: &dyn ModuleT, xs: &Tensor, ys: &Tensor, lr: f64, steps: usize) -> Vec<f64> {
+    let mut opt = nn::AdamW { wd: 0.0, ..Default::default() }.build(vs, lr).unwrap();
+    (0..steps)
+        .map(|_| {
+            let loss = model.forward_t(xs, true).cross_entropy_for_logits(ys);
+            opt.backward_step(&loss);
+            loss.double_value(&[])
+        })
+        .collect()
+}
+
+/// Fails unless the mean of the last 3 losses is below `ratio` times the first (the mean,
+/// because dropout makes single training-mode losses noisy).
+pub fn assert_loss_drops(name: &str, losses: &[f64], ratio: f64) {
+    assert!(losses.len() >= 4, "{name}: too few steps");
+    let first = losses[0];
+    let last = losses[losses.len() - 3..].iter().sum::<f64>() / 3.0;
+    eprintln!("{name} losses: {losses:.3?}");
+    assert!(last < ratio * first, "{name}: loss {first:.4} -> {last:.4} (want < {ratio} x): {losses:?}");
 }

@@ -65,7 +65,15 @@ pub struct TrainConfig {
     pub head_prefix: Option<String>,
     /// Cap on training batches per epoch (smoke runs).
     pub max_batches_per_epoch: Option<usize>,
+    /// Validate this many times per epoch (evenly spaced): a one-epoch fine-tune still gets
+    /// learning curves, and the best checkpoint can fall mid-epoch.
+    #[serde(default = "one")]
+    pub evals_per_epoch: usize,
     pub seed: u64,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for TrainConfig {
@@ -83,6 +91,7 @@ impl Default for TrainConfig {
             freeze_backbone_epochs: 0,
             head_prefix: None,
             max_batches_per_epoch: None,
+            evals_per_epoch: 1,
             seed: 42,
         }
     }
@@ -90,7 +99,11 @@ impl Default for TrainConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
+    /// 1-based epoch this evaluation falls in.
     pub epoch: usize,
+    /// Epochs completed at this evaluation (`epoch` itself with one evaluation per epoch).
+    #[serde(default)]
+    pub progress: f64,
     pub train_loss: f64,
     pub train_accuracy: f64,
     pub valid_loss: f64,
@@ -102,12 +115,22 @@ pub struct EpochRecord {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainOutcome {
+    /// One record per evaluation.
     pub history: Vec<EpochRecord>,
     /// 1-based epoch whose weights were kept.
     pub best_epoch: usize,
+    /// Index into `history` of the evaluation whose weights were kept.
+    pub best_eval: usize,
     pub train_seconds: f64,
     pub train_examples: usize,
     pub checkpoint: PathBuf,
+}
+
+impl TrainOutcome {
+    /// Epochs trained (the last record's epoch; evaluations per epoch do not count).
+    pub fn epochs(&self) -> usize {
+        self.history.last().map_or(0, |r| r.epoch)
+    }
 }
 
 /// Predictions of a model over a whole source.
@@ -175,17 +198,18 @@ pub fn predict(model: &dyn ModuleT, source: &dyn BatchSource, device: Device, ba
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     label: String,
+    fractional: bool,
 }
 
 impl Progress {
-    fn new(label: &str, batches: u64) -> Self {
+    fn new(label: &str, batches: u64, fractional: bool) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = indicatif::ProgressBar::new(batches);
             b.set_style(indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
             b.set_prefix(label.to_string());
             b
         });
-        Progress { bar, label: label.to_string() }
+        Progress { bar, label: label.to_string(), fractional }
     }
     fn tick(&self, msg: String) {
         if let Some(b) = &self.bar {
@@ -193,19 +217,22 @@ impl Progress {
             b.inc(1);
         }
     }
-    fn epoch(&self, r: &EpochRecord, epochs: usize, best: bool) {
+    fn record(&self, r: &EpochRecord, epochs: usize, best: bool) {
+        let at = if self.fractional { format!("{:.2}", r.progress) } else { r.epoch.to_string() };
         let line = format!(
-            "{} epoch {}/{}: train loss {:.4} acc {:.3} | valid loss {:.4} acc {:.3} | lr {:.2e} | {:.1}s{}{}",
-            self.label, r.epoch, epochs, r.train_loss, r.train_accuracy, r.valid_loss, r.valid_accuracy, r.lr, r.seconds,
+            "{} epoch {at}/{}: train loss {:.4} acc {:.3} | valid loss {:.4} acc {:.3} | lr {:.2e} | {:.1}s{}{}",
+            self.label, epochs, r.train_loss, r.train_accuracy, r.valid_loss, r.valid_accuracy, r.lr, r.seconds,
             if r.backbone_frozen { " (backbone frozen)" } else { "" },
             if best { " *" } else { "" }
         );
         match &self.bar {
-            Some(b) => {
-                b.println(line);
-                b.reset();
-            }
+            Some(b) => b.println(line),
             None => eprintln!("{line}"),
+        }
+    }
+    fn next_epoch(&self) {
+        if let Some(b) = &self.bar {
+            b.reset();
         }
     }
     fn finish(&self) {
@@ -215,7 +242,79 @@ impl Progress {
     }
 }
 
-/// Train `model` (whose variables live in `vs`) and leave the best epoch's weights in `vs`.
+/// Validate and turn the running training sums into a history record.
+#[allow(clippy::too_many_arguments)]
+fn evaluate(
+    model: &dyn ModuleT,
+    valid: &dyn BatchSource,
+    device: Device,
+    cfg: &TrainConfig,
+    epoch: usize,
+    epoch_fraction: f64,
+    (loss_sum, correct, seen): (f64, i64, usize),
+    lr: f64,
+    t0: Instant,
+    frozen: bool,
+) -> Result<EpochRecord> {
+    let v = predict(model, valid, device, cfg.batch_size.max(64))?;
+    let valid_loss = match &cfg.class_weights {
+        // same criterion as training, so the two curves are comparable
+        Some(w) => {
+            let (num, den) = v.truth.iter().zip(&v.loss).fold((0.0, 0.0), |(a, b), (&t, &l)| (a + w[t as usize] as f64 * l as f64, b + w[t as usize] as f64));
+            num / den.max(1e-12)
+        }
+        None => v.mean_loss(),
+    };
+    Ok(EpochRecord {
+        epoch,
+        progress: (epoch - 1) as f64 + epoch_fraction,
+        // NaN when nothing was trained since the last evaluation: plots skip it
+        train_loss: if seen > 0 { loss_sum / seen as f64 } else { f64::NAN },
+        train_accuracy: if seen > 0 { correct as f64 / seen as f64 } else { f64::NAN },
+        valid_loss,
+        valid_accuracy: v.accuracy(),
+        lr,
+        seconds: t0.elapsed().as_secs_f64(),
+        backbone_frozen: frozen,
+    })
+}
+
+/// Append `rec` to the history, checkpointing when it beats the best so far. Returns
+/// whether training may stop early (i.e. the record did *not* improve).
+fn keep_if_best(
+    rec: &EpochRecord,
+    cfg: &TrainConfig,
+    best: &mut Option<(usize, f64)>,
+    history: &mut Vec<EpochRecord>,
+    progress: &Progress,
+    vs: &nn::VarStore,
+    checkpoint: &Path,
+) -> Result<bool> {
+    let score = match cfg.monitor {
+        Monitor::ValidLoss => -rec.valid_loss,
+        Monitor::ValidAccuracy => rec.valid_accuracy,
+    };
+    let improved = best.is_none_or(|(_, s)| score > s);
+    if improved {
+        *best = Some((history.len(), score));
+        crate::weights::save(vs, checkpoint)?;
+    }
+    progress.record(rec, cfg.epochs, improved);
+    history.push(rec.clone());
+    Ok(!improved)
+}
+
+/// Patience counts epochs: `patience` epochs' worth of evaluations without improvement.
+fn stop_early(label: &str, cfg: &TrainConfig, evals_per_epoch: usize, best: Option<(usize, f64)>, evaluated: usize) -> bool {
+    let (Some(p), Some((b, _))) = (cfg.patience, best) else { return false };
+    let stop = evaluated - 1 - b >= p * evals_per_epoch;
+    if stop {
+        eprintln!("{label}: early stop after {evaluated} evaluations (best: evaluation {})", b + 1);
+    }
+    stop
+}
+
+/// Train `model` (whose variables live in `vs`) and leave the best evaluation's weights in `vs`.
 pub fn fit(
     label: &str,
     model: &dyn ModuleT,
@@ -240,18 +339,23 @@ pub fn fit(
         cfg.max_batches_per_epoch.map_or(n, |m| n.min(m))
     };
     let total_steps = batches_per_epoch * cfg.epochs;
+    let evals = cfg.evals_per_epoch.clamp(1, batches_per_epoch.max(1));
+    // batches done in an epoch when each of its evaluations falls; the last is the epoch's end
+    let marks: Vec<usize> = (1..=evals).map(|k| (k * batches_per_epoch).div_ceil(evals)).collect();
     let (mut step, mut history, mut best): (usize, Vec<EpochRecord>, Option<(usize, f64)>) = (0, Vec::new(), None);
-    let progress = Progress::new(label, batches_per_epoch as u64);
+    let progress = Progress::new(label, batches_per_epoch as u64, evals > 1);
     let started = Instant::now();
     let mut train_examples = 0;
 
-    for epoch in 1..=cfg.epochs {
-        let t0 = Instant::now();
+    'epochs: for epoch in 1..=cfg.epochs {
+        let mut t0 = Instant::now();
         let frozen = epoch <= cfg.freeze_backbone_epochs;
         if let Some(head) = &cfg.head_prefix {
             crate::models::transfer::set_backbone_trainable(vs, head, !frozen);
         }
+        // running sums since the last evaluation
         let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0i64, 0usize, cfg.lr);
+        let (mut done, mut epoch_seen) = (0, 0);
         for batch in train.batches(epoch as u64, true, cfg.batch_size).take(batches_per_epoch) {
             let b = batch?;
             lr = cfg.schedule.lr_at(cfg.lr, step, total_steps);
@@ -273,55 +377,37 @@ pub fn fit(
             loss_sum += l * n as f64;
             correct += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]);
             seen += n;
+            epoch_seen += n;
+            train_examples = train_examples.max(epoch_seen);
             step += 1;
+            done += 1;
             progress.tick(format!("loss {:.4}", loss_sum / seen as f64));
-        }
-        train_examples = train_examples.max(seen);
-        let v = predict(model, valid, device, cfg.batch_size.max(64))?;
-        let valid_loss = match &cfg.class_weights {
-            // same criterion as training, so the two curves are comparable
-            Some(w) => {
-                let (num, den) = v.truth.iter().zip(&v.loss).fold((0.0, 0.0), |(a, b), (&t, &l)| (a + w[t as usize] as f64 * l as f64, b + w[t as usize] as f64));
-                num / den.max(1e-12)
+            // a source that ends early still gets its epoch-end evaluation below
+            if !marks.contains(&done) || done == batches_per_epoch {
+                continue;
             }
-            None => v.mean_loss(),
-        };
-        let rec = EpochRecord {
-            epoch,
-            train_loss: loss_sum / seen.max(1) as f64,
-            train_accuracy: correct as f64 / seen.max(1) as f64,
-            valid_loss,
-            valid_accuracy: v.accuracy(),
-            lr,
-            seconds: t0.elapsed().as_secs_f64(),
-            backbone_frozen: frozen,
-        };
-        let score = match cfg.monitor {
-            Monitor::ValidLoss => -rec.valid_loss,
-            Monitor::ValidAccuracy => rec.valid_accuracy,
-        };
-        let improved = best.is_none_or(|(_, s)| score > s);
-        if improved {
-            best = Some((epoch, score));
-            crate::weights::save(vs, checkpoint)?;
-        }
-        progress.epoch(&rec, cfg.epochs, improved);
-        history.push(rec);
-        if let (Some(p), Some((b, _))) = (cfg.patience, best) {
-            if epoch - b >= p {
-                eprintln!("{label}: early stop after epoch {epoch} (best {b})");
-                break;
+            let rec = evaluate(model, valid, device, cfg, epoch, done as f64 / batches_per_epoch as f64, (loss_sum, correct, seen), lr, t0, frozen)?;
+            (loss_sum, correct, seen, t0) = (0.0, 0, 0, Instant::now());
+            if keep_if_best(&rec, cfg, &mut best, &mut history, &progress, vs, checkpoint)? && stop_early(label, cfg, evals, best, history.len()) {
+                break 'epochs;
             }
         }
+        let rec = evaluate(model, valid, device, cfg, epoch, 1.0, (loss_sum, correct, seen), lr, t0, frozen)?;
+        if keep_if_best(&rec, cfg, &mut best, &mut history, &progress, vs, checkpoint)? && stop_early(label, cfg, evals, best, history.len()) {
+            break;
+        }
+        progress.next_epoch();
     }
     progress.finish();
     if let Some(head) = &cfg.head_prefix {
         crate::models::transfer::set_backbone_trainable(vs, head, true);
     }
     vs.load(checkpoint).map_err(|e| Error::weights(checkpoint, e.to_string()))?;
+    let best_eval = best.map_or(0, |(i, _)| i);
     Ok(TrainOutcome {
+        best_epoch: history.get(best_eval).map_or(0, |r| r.epoch),
+        best_eval,
         history,
-        best_epoch: best.map_or(0, |(e, _)| e),
         train_seconds: started.elapsed().as_secs_f64(),
         train_examples,
         checkpoint: checkpoint.to_path_buf(),
@@ -378,6 +464,31 @@ mod tests {
         assert!(ckpt.is_file());
         // per-sample loss is the real cross-entropy: -ln(confidence) for a correct prediction
         assert!((p.loss[0] as f64 - -(p.confidence[0] as f64).ln()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn several_evaluations_per_epoch_record_fractional_progress() {
+        let ids: Vec<Vec<i64>> = (0..64).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
+        let labels: Vec<i64> = (0..64).map(|i| (i % 2 == 0) as i64).collect();
+        let src = TokenSource::new(ids, labels, 0, 1);
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("best.safetensors");
+        // 64 examples in batches of 8: 8 batches per epoch, validated after 3, 6 and 8
+        let cfg = TrainConfig { epochs: 2, batch_size: 8, lr: 0.05, evals_per_epoch: 3, ..Default::default() };
+        let out = fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
+        let at: Vec<f64> = out.history.iter().map(|r| r.progress).collect();
+        assert_eq!(at, [3.0 / 8.0, 6.0 / 8.0, 1.0, 1.0 + 3.0 / 8.0, 1.0 + 6.0 / 8.0, 2.0]);
+        assert_eq!(out.history.iter().map(|r| r.epoch).collect::<Vec<_>>(), [1, 1, 1, 2, 2, 2]);
+        assert_eq!(out.epochs(), 2);
+        assert_eq!(out.train_examples, 64);
+        let best = out.history.iter().enumerate().max_by(|a, b| b.1.valid_loss.total_cmp(&a.1.valid_loss)).unwrap().0;
+        assert_eq!(out.best_eval, best, "the kept weights are the lowest validation loss");
+        assert_eq!(out.best_epoch, out.history[best].epoch);
+        // the kept weights reproduce the best evaluation's validation loss
+        let p = predict(&model, &src, Device::Cpu, 64).unwrap();
+        assert!((p.mean_loss() - out.history[best].valid_loss).abs() < 1e-5);
     }
 
     #[test]

@@ -6,21 +6,42 @@
 //! the special tokens are added (so `[SEP]` is kept, as Hugging Face does with
 //! `truncation=True, max_length=...`) and padded only to the longest text in the batch, so
 //! `L = min(max_len, longest)`.
+//!
+//! Long texts can instead keep their head *and* tail ([`Truncation::HeadTail`]): a drug review
+//! tends to open with the condition and close with the verdict, and for long documents
+//! head+tail is the strongest of the simple truncations (Sun et al. 2019, "How to Fine-Tune
+//! BERT for Text Classification?").
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::Tensor;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Truncation {
+    /// Keep the first tokens (Hugging Face's `truncation=True`).
+    Head,
+    /// Keep the first `head` content tokens and as many of the last as still fit.
+    HeadTail { head: usize },
+}
 
 pub struct HfTokenizer {
     inner: Tokenizer,
     path: PathBuf,
     pad_id: i64,
     max_len: usize,
+    truncation: Truncation,
 }
 
 impl std::fmt::Debug for HfTokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HfTokenizer").field("path", &self.path).field("pad_id", &self.pad_id).field("max_len", &self.max_len).finish()
+        f.debug_struct("HfTokenizer")
+            .field("path", &self.path)
+            .field("pad_id", &self.pad_id)
+            .field("max_len", &self.max_len)
+            .field("truncation", &self.truncation)
+            .finish()
     }
 }
 
@@ -42,7 +63,21 @@ impl HfTokenizer {
             direction: TruncationDirection::Right,
         };
         inner.with_truncation(Some(trunc)).map_err(|e| err(e.to_string()))?;
-        Ok(Self { inner, path: path.to_path_buf(), pad_id: pad_id as i64, max_len })
+        Ok(Self { inner, path: path.to_path_buf(), pad_id: pad_id as i64, max_len, truncation: Truncation::Head })
+    }
+
+    /// Switch to another truncation; `HeadTail` needs room for its head plus one tail token.
+    pub fn with_truncation(mut self, truncation: Truncation) -> Result<Self> {
+        if let Truncation::HeadTail { head } = truncation {
+            if head + 3 > self.max_len {
+                let msg = format!("head+tail truncation keeps {head} head tokens, which leaves no tail within max_len {}", self.max_len);
+                return Err(Error::Tokenizer { path: self.path.clone(), msg });
+            }
+            // the whole text is encoded; the cut happens in `encode_ids`
+            self.inner.with_truncation(None).map_err(|e| Error::Tokenizer { path: self.path.clone(), msg: e.to_string() })?;
+        }
+        self.truncation = truncation;
+        Ok(self)
     }
 
     /// `tokenizer.json` inside a model folder (e.g. [`crate::weights::minilm_dir`]).
@@ -70,7 +105,26 @@ impl HfTokenizer {
             .inner
             .encode_batch(inputs, true)
             .map_err(|e| Error::Tokenizer { path: self.path.clone(), msg: e.to_string() })?;
-        Ok(encodings.iter().map(|e| e.get_ids().iter().map(|&i| i as i64).collect()).collect())
+        Ok(encodings.iter().map(|e| self.cut(e)).collect())
+    }
+
+    fn cut(&self, e: &tokenizers::Encoding) -> Vec<i64> {
+        let ids: Vec<i64> = e.get_ids().iter().map(|&i| i as i64).collect();
+        let Truncation::HeadTail { head } = self.truncation else { return ids };
+        if ids.len() <= self.max_len {
+            return ids;
+        }
+        // special tokens ([CLS] ... [SEP]) stay where they are; only the content is cut
+        let special = e.get_special_tokens_mask();
+        let lead = special.iter().take_while(|&&m| m == 1).count();
+        let trail = special.iter().rev().take_while(|&&m| m == 1).count();
+        let content = &ids[lead..ids.len() - trail];
+        let tail = self.max_len - lead - trail - head;
+        let mut out = ids[..lead].to_vec();
+        out.extend_from_slice(&content[..head]);
+        out.extend_from_slice(&content[content.len() - tail..]);
+        out.extend_from_slice(&ids[ids.len() - trail..]);
+        out
     }
 
     /// `[N,L]` int64 ids, `L = min(max_len, longest)`, right-padded with the pad id.
@@ -126,6 +180,24 @@ mod tests {
         assert_eq!(t.size(), vec![2, 5]);
         // transformers: tok(texts, padding=True, truncation=True, max_length=5).
         assert_eq!(rows(&t), vec![vec![101, 2028, 2048, 2093, 102], vec![101, 7632, 102, 0, 0]]);
+    }
+
+    #[test]
+    fn head_tail_keeps_both_ends_and_leaves_short_texts_alone() {
+        let dir = minilm_dir().unwrap();
+        let tok = HfTokenizer::from_dir(&dir, 7).unwrap().with_truncation(Truncation::HeadTail { head: 2 }).unwrap();
+        let plain = HfTokenizer::from_dir(&dir, 64).unwrap();
+        let piece = |t: &str| plain.encode_ids(&[t]).unwrap().remove(0);
+        let (head, tail) = (piece("one two"), piece("six seven eight"));
+        let mut want = vec![101];
+        want.extend(&head[1..head.len() - 1]);
+        want.extend(&tail[1..tail.len() - 1]);
+        want.push(102);
+        let got = tok.encode_ids(&["one two three four five six seven eight", "hi there"]).unwrap();
+        assert_eq!(got[0], want);
+        assert_eq!(got[1], piece("hi there"));
+        let e = HfTokenizer::from_dir(&dir, 7).unwrap().with_truncation(Truncation::HeadTail { head: 5 }).unwrap_err();
+        assert!(e.to_string().contains("no tail"), "{e}");
     }
 
     #[test]

@@ -178,8 +178,8 @@ mod tests {
     use super::*;
     use crate::data::review_sample::balanced_reviews;
     use crate::data::vocab::Vocab;
-    use crate::testing::param_count;
-    use tch::{nn::OptimizerConfig, Device};
+    use crate::testing::{assert_loss_drops, overfit_losses, param_count};
+    use tch::Device;
 
     fn cfg(layers: i64, fc_hidden: i64) -> Config {
         Config { vocab_size: 50, pad_id: 0, embed_dim: 12, hidden: 10, layers, dropout: 0.2, fc_hidden, num_classes: 3 }
@@ -274,15 +274,7 @@ mod tests {
         let ys = Tensor::from_slice(&labels);
         let vs = nn::VarStore::new(Device::Cpu);
         let m = BiLstm::new(&vs.root(), &Config::new(vocab.len() as i64, 2)).unwrap();
-        let mut opt = nn::AdamW::default().build(&vs, 3e-3).unwrap();
-        let mut losses = Vec::new();
-        for _ in 0..30 {
-            let loss = m.forward_t(&ids, true).cross_entropy_for_logits(&ys);
-            opt.backward_step(&loss);
-            losses.push(loss.double_value(&[]));
-        }
-        eprintln!("BiLSTM losses: {losses:.3?}");
-        let (first, last) = (losses[0], *losses.last().unwrap());
-        assert!(last < 0.5 * first, "loss did not drop: {losses:?}");
+        let losses = overfit_losses(&vs, &m, &ids, &ys, 3e-3, 30);
+        assert_loss_drops("BiLSTM", &losses, 0.5);
     }
 }

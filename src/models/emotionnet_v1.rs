@@ -128,8 +128,8 @@ pub fn describe(cfg: &Config) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::testing::{param_count, small_face_batch};
-    use tch::{nn::OptimizerConfig, Device, Kind};
+    use crate::testing::{assert_loss_drops, overfit_losses, param_count, small_face_batch};
+    use tch::{Device, Kind};
 
     fn build(size: i64) -> (nn::VarStore, EmotionNetV1) {
         let vs = nn::VarStore::new(Device::Cpu);
@@ -194,17 +194,7 @@ pub(crate) mod tests {
         tch::manual_seed(1);
         let (xs, ys) = small_face_batch(2, 48);
         let (vs, net) = build(48);
-        let mut opt = nn::Adam::default().build(&vs, 1e-4).unwrap();
-        let losses: Vec<f64> = (0..30)
-            .map(|_| {
-                let loss = net.forward_t(&xs, true).cross_entropy_for_logits(&ys);
-                opt.backward_step(&loss);
-                loss.double_value(&[])
-            })
-            .collect();
-        // Mean of the last 3 steps: dropout makes single training-mode losses noisy.
-        let (first, last) = (losses[0], losses[27..].iter().sum::<f64>() / 3.0);
-        println!("EmotionNetV1 overfit losses: {losses:.3?}");
-        assert!(last < 0.3 * first, "loss {first} -> {last}: {losses:?}");
+        let losses = overfit_losses(&vs, &net, &xs, &ys, 1e-4, 30);
+        assert_loss_drops("EmotionNetV1", &losses, 0.3);
     }
 }

@@ -158,8 +158,8 @@ pub fn describe(cfg: &Config) -> String {
 mod tests {
     use super::*;
     use crate::models::{emotionnet_v1, emotionnet_v2};
-    use crate::testing::{param_count, small_face_batch};
-    use tch::{nn::OptimizerConfig, Device, Kind};
+    use crate::testing::{assert_loss_drops, overfit_losses, param_count, small_face_batch};
+    use tch::{Device, Kind};
 
     fn build(cfg: &Config) -> (nn::VarStore, EmotionNetV3) {
         let vs = nn::VarStore::new(Device::Cpu);
@@ -233,18 +233,8 @@ mod tests {
         tch::manual_seed(3);
         let (xs, ys) = small_face_batch(2, 48);
         let (vs, net) = build(&Config { image_size: 48, ..Default::default() });
-        let mut opt = nn::Adam::default().build(&vs, 3e-3).unwrap();
-        let losses: Vec<f64> = (0..30)
-            .map(|_| {
-                let loss = net.forward_t(&xs, true).cross_entropy_for_logits(&ys);
-                opt.backward_step(&loss);
-                loss.double_value(&[])
-            })
-            .collect();
-        // Mean of the last 3 steps: dropout makes single training-mode losses noisy.
-        let (first, last) = (losses[0], losses[27..].iter().sum::<f64>() / 3.0);
-        println!("EmotionNetV3 overfit losses: {losses:.3?}");
-        assert!(last < 0.3 * first, "loss {first} -> {last}: {losses:?}");
+        let losses = overfit_losses(&vs, &net, &xs, &ys, 3e-3, 30);
+        assert_loss_drops("EmotionNetV3", &losses, 0.3);
     }
 
     /// Measurement, not a check: `cargo test --lib emotionnet_v3 -- --ignored --nocapture`.

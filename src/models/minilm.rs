@@ -302,9 +302,9 @@ mod tests {
     use super::*;
     use crate::data::review_sample::balanced_reviews;
     use crate::data::tokenize::HfTokenizer;
-    use crate::testing::param_count;
+    use crate::testing::{assert_loss_drops, overfit_losses, param_count};
     use crate::weights::minilm_dir;
-    use tch::{nn::OptimizerConfig, Device};
+    use tch::Device;
 
     fn tiny(pooling: Pooling) -> Config {
         Config {
@@ -417,15 +417,7 @@ mod tests {
         let ys = Tensor::from_slice(&labels);
         let mut vs = nn::VarStore::new(Device::Cpu);
         let m = MiniLm::pretrained(&mut vs, &dir, 2, Pooling::Mean).unwrap();
-        let mut opt = nn::AdamW::default().build(&vs, 5e-5).unwrap();
-        let mut losses = Vec::new();
-        for _ in 0..20 {
-            let loss = m.forward_t(&ids, true).cross_entropy_for_logits(&ys);
-            opt.backward_step(&loss);
-            losses.push(loss.double_value(&[]));
-        }
-        eprintln!("MiniLM losses: {losses:.3?}");
-        let (first, last) = (losses[0], *losses.last().unwrap());
-        assert!(last < 0.5 * first, "loss did not drop: {losses:?}");
+        let losses = overfit_losses(&vs, &m, &ids, &ys, 5e-5, 20);
+        assert_loss_drops("MiniLM", &losses, 0.5);
     }
 }

@@ -166,7 +166,7 @@ impl ModuleT for MobileNetV2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::param_count;
+    use crate::testing::{assert_loss_drops, overfit_losses, param_count, small_face_batch};
     use tch::{Device, Kind};
 
     fn build(cfg: &Config) -> (nn::VarStore, MobileNetV2) {
@@ -257,5 +257,13 @@ mod tests {
         let after = vs.variables()["features.0.1.running_mean"].copy();
         assert!((&after - &before).abs().max().double_value(&[]) > 1e-4, "running mean did not move");
         assert!((&t - &e1).abs().max().double_value(&[]) > 1e-4, "train and eval agree");
+    }
+
+    #[test]
+    fn loss_drops_on_a_small_real_batch() {
+        tch::manual_seed(5);
+        let (xs, ys) = small_face_batch(2, 64);
+        let (vs, net) = build(&Config::new(7));
+        assert_loss_drops("MobileNetV2", &overfit_losses(&vs, &net, &xs, &ys, 1e-3, 20), 0.3);
     }
 }

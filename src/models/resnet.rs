@@ -174,7 +174,7 @@ impl ModuleT for ResNet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::param_count;
+    use crate::testing::{assert_loss_drops, overfit_losses, param_count, small_face_batch};
     use tch::{Device, Kind};
 
     fn build(cfg: &Config) -> (nn::VarStore, ResNet) {
@@ -285,5 +285,15 @@ mod tests {
         assert_eq!(back, Config::resnet50(7));
         let bad = serde_json::from_str::<Config>(r#"{"depth":34,"num_classes":7}"#).unwrap_err();
         assert!(bad.to_string().contains("unsupported ResNet depth 34"), "{bad}");
+    }
+
+    #[test]
+    fn loss_drops_on_a_small_real_batch() {
+        let (xs, ys) = small_face_batch(2, 64);
+        for (name, cfg) in [("ResNet18", Config::resnet18(7)), ("ResNet50", Config::resnet50(7))] {
+            tch::manual_seed(4);
+            let (vs, net) = build(&cfg);
+            assert_loss_drops(name, &overfit_losses(&vs, &net, &xs, &ys, 1e-3, 20), 0.3);
+        }
     }
 }

@@ -15,7 +15,7 @@ pub use bars::bar_chart;
 pub use benchmark::benchmark_chart;
 pub use heatmap::{confusion_with_ideal, correlation_heatmap};
 pub use samples::sample_grid;
-pub use training::training_curves;
+pub use training::{training_curves, training_curves_at};
 
 use crate::error::{Error, Result};
 use base64::Engine as _;

@@ -18,16 +18,34 @@ pub fn training_curves(
     train_acc: &[f64],
     valid_acc: &[f64],
 ) -> Result<Figure> {
-    let epochs = [train_loss, valid_loss, train_acc, valid_acc].iter().map(|s| s.len()).max().unwrap_or(0);
-    if epochs == 0 {
+    let n = [train_loss, valid_loss, train_acc, valid_acc].iter().map(|s| s.len()).max().unwrap_or(0);
+    let epochs: Vec<f64> = (1..=n).map(|e| e as f64).collect();
+    training_curves_at(title, &epochs, train_loss, valid_loss, train_acc, valid_acc)
+}
+
+/// As [`training_curves`], with point `i` of every series drawn at `epochs[i]` (epochs
+/// completed, fractional when a run validates several times per epoch).
+pub fn training_curves_at(
+    title: &str,
+    epochs: &[f64],
+    train_loss: &[f64],
+    valid_loss: &[f64],
+    train_acc: &[f64],
+    valid_acc: &[f64],
+) -> Result<Figure> {
+    let n = [train_loss, valid_loss, train_acc, valid_acc].iter().map(|s| s.len()).max().unwrap_or(0);
+    if n == 0 {
         return Err(Error::Plot(format!("training_curves {title:?}: no epochs to plot")));
+    }
+    if epochs.len() < n || epochs.iter().any(|e| !e.is_finite() || *e < 0.0) {
+        return Err(Error::Plot(format!("training_curves {title:?}: need {n} finite, non-negative epoch positions, got {epochs:?}")));
     }
     render(WIDE, &Curves { title, epochs, loss: [train_loss, valid_loss], acc: [train_acc, valid_acc] })
 }
 
 struct Curves<'a> {
     title: &'a str,
-    epochs: usize,
+    epochs: &'a [f64],
     loss: [&'a [f64]; 2],
     acc: [&'a [f64]; 2],
 }
@@ -72,24 +90,29 @@ fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     caption: &str,
     y_desc: &str,
-    epochs: usize,
+    epochs: &[f64],
     (y_lo, y_hi): (f64, f64),
     [train, valid]: [&[f64]; 2],
 ) -> Result<()> {
-    // At least two ticks so a single-epoch run still gets a proper axis.
-    let x_hi = epochs.max(2) as i32;
+    // Whole epochs start the axis at 1, mid-epoch evaluations at 0; at least one epoch wide so
+    // a single-epoch run still gets a proper axis.
+    let x_lo = if epochs.iter().all(|e| *e >= 1.0) { 1.0 } else { 0.0 };
+    let x_hi = epochs.iter().copied().fold(x_lo + 1.0, f64::max);
+    let whole = epochs.iter().all(|e| e.fract() == 0.0);
+    let ticks = if whole { (x_hi - x_lo) as usize + 1 } else { 2 * (x_hi - x_lo).ceil() as usize + 1 };
     let mut chart = ChartBuilder::on(area)
         .caption(caption, style::font(style::CAPTION_PX))
         .margin(16)
         .x_label_area_size(70)
         .y_label_area_size(100)
-        .build_cartesian_2d(1..x_hi, y_lo..y_hi)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
         .plot()?;
     chart
         .configure_mesh()
         .x_desc("epoch")
         .y_desc(y_desc)
-        .x_labels(epochs.clamp(2, 10))
+        .x_labels(ticks.clamp(2, 11))
+        .x_label_formatter(&|v| if v.fract().abs() < 1e-9 { format!("{v:.0}") } else { format!("{v:.1}") })
         .y_labels(6)
         .light_line_style(WHITE)
         .bold_line_style(style::GRID_GREY.mix(0.6))
@@ -99,9 +122,7 @@ fn panel<DB: DrawingBackend>(
         .draw()
         .plot()?;
 
-    let points = |s: &[f64]| -> Vec<(i32, f64)> {
-        s.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| (i as i32 + 1, v)).collect()
-    };
+    let points = |s: &[f64]| -> Vec<(f64, f64)> { s.iter().zip(epochs).filter(|(v, _)| v.is_finite()).map(|(&v, &e)| (e, v)).collect() };
     let train = points(train);
     chart.draw_series(LineSeries::new(train.iter().copied(), TRAIN.stroke_width(3))).plot()?;
     chart.draw_series(train.iter().map(|&p| Circle::new(p, 6, TRAIN.filled()))).plot()?;
@@ -138,6 +159,16 @@ mod tests {
     fn single_epoch_and_missing_validation_still_render() {
         let fig = training_curves("one epoch", &[0.7], &[], &[55.0], &[]).unwrap();
         assert_rendered(&fig, WIDE, "one epoch");
+    }
+
+    #[test]
+    fn mid_epoch_evaluations_are_placed_at_their_fraction() {
+        let at = [0.25, 0.5, 0.75, 1.0];
+        let fig = training_curves_at("quarters", &at, &[0.7, 0.6, 0.5, 0.45], &[0.65, 0.6, 0.55, 0.5], &[0.5, 0.6, 0.7, 0.75], &[0.5, 0.6, 0.65, 0.7]).unwrap();
+        assert_rendered(&fig, WIDE, "quarters");
+        assert!(fig.svg().contains(&text_el("0.5")), "half-epoch tick missing");
+        assert!(matches!(training_curves_at("short", &[1.0], &[0.7, 0.6], &[], &[], &[]), Err(Error::Plot(_))));
+        assert!(matches!(training_curves_at("nan", &[f64::NAN], &[0.7], &[], &[], &[]), Err(Error::Plot(_))));
     }
 
     #[test]
