@@ -268,9 +268,8 @@ fn evaluate(
     Ok(EpochRecord {
         epoch,
         progress: (epoch - 1) as f64 + epoch_fraction,
-        // NaN when nothing was trained since the last evaluation: plots skip it
-        train_loss: if seen > 0 { loss_sum / seen as f64 } else { f64::NAN },
-        train_accuracy: if seen > 0 { correct as f64 / seen as f64 } else { f64::NAN },
+        train_loss: loss_sum / seen.max(1) as f64,
+        train_accuracy: correct as f64 / seen.max(1) as f64,
         valid_loss,
         valid_accuracy: v.accuracy(),
         lr,
@@ -354,11 +353,12 @@ pub fn fit(
             crate::models::transfer::set_backbone_trainable(vs, head, !frozen);
         }
         // running sums since the last evaluation
-        let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0, 0i64, 0usize, cfg.lr);
+        let (mut loss_sum, mut correct, mut seen) = (0.0, 0i64, 0usize);
         let (mut done, mut epoch_seen) = (0, 0);
-        for batch in train.batches(epoch as u64, true, cfg.batch_size).take(batches_per_epoch) {
+        let mut batches = train.batches(epoch as u64, true, cfg.batch_size).take(batches_per_epoch).peekable();
+        while let Some(batch) = batches.next() {
             let b = batch?;
-            lr = cfg.schedule.lr_at(cfg.lr, step, total_steps);
+            let lr = cfg.schedule.lr_at(cfg.lr, step, total_steps);
             opt.set_lr(lr);
             let (x, y) = (b.x.to_device(device), b.y.to_device(device));
             let logits = model.forward_t(&x, true);
@@ -382,19 +382,17 @@ pub fn fit(
             step += 1;
             done += 1;
             progress.tick(format!("loss {:.4}", loss_sum / seen as f64));
-            // a source that ends early still gets its epoch-end evaluation below
-            if !marks.contains(&done) || done == batches_per_epoch {
+            // the epoch ends at its last batch, even when a source yields fewer than promised
+            let epoch_end = batches.peek().is_none();
+            if !epoch_end && !marks.contains(&done) {
                 continue;
             }
-            let rec = evaluate(model, valid, device, cfg, epoch, done as f64 / batches_per_epoch as f64, (loss_sum, correct, seen), lr, t0, frozen)?;
+            let fraction = if epoch_end { 1.0 } else { done as f64 / batches_per_epoch as f64 };
+            let rec = evaluate(model, valid, device, cfg, epoch, fraction, (loss_sum, correct, seen), lr, t0, frozen)?;
             (loss_sum, correct, seen, t0) = (0.0, 0, 0, Instant::now());
             if keep_if_best(&rec, cfg, &mut best, &mut history, &progress, vs, checkpoint)? && stop_early(label, cfg, evals, best, history.len()) {
                 break 'epochs;
             }
-        }
-        let rec = evaluate(model, valid, device, cfg, epoch, 1.0, (loss_sum, correct, seen), lr, t0, frozen)?;
-        if keep_if_best(&rec, cfg, &mut best, &mut history, &progress, vs, checkpoint)? && stop_early(label, cfg, evals, best, history.len()) {
-            break;
         }
         progress.next_epoch();
     }

@@ -18,8 +18,7 @@ pub fn training_curves(
     train_acc: &[f64],
     valid_acc: &[f64],
 ) -> Result<Figure> {
-    let n = [train_loss, valid_loss, train_acc, valid_acc].iter().map(|s| s.len()).max().unwrap_or(0);
-    let epochs: Vec<f64> = (1..=n).map(|e| e as f64).collect();
+    let epochs: Vec<f64> = (1..=longest(&[train_loss, valid_loss, train_acc, valid_acc])).map(|e| e as f64).collect();
     training_curves_at(title, &epochs, train_loss, valid_loss, train_acc, valid_acc)
 }
 
@@ -33,7 +32,7 @@ pub fn training_curves_at(
     train_acc: &[f64],
     valid_acc: &[f64],
 ) -> Result<Figure> {
-    let n = [train_loss, valid_loss, train_acc, valid_acc].iter().map(|s| s.len()).max().unwrap_or(0);
+    let n = longest(&[train_loss, valid_loss, train_acc, valid_acc]);
     if n == 0 {
         return Err(Error::Plot(format!("training_curves {title:?}: no epochs to plot")));
     }
@@ -41,6 +40,10 @@ pub fn training_curves_at(
         return Err(Error::Plot(format!("training_curves {title:?}: need {n} finite, non-negative epoch positions, got {epochs:?}")));
     }
     render(WIDE, &Curves { title, epochs, loss: [train_loss, valid_loss], acc: [train_acc, valid_acc] })
+}
+
+fn longest(series: &[&[f64]]) -> usize {
+    series.iter().map(|s| s.len()).max().unwrap_or(0)
 }
 
 struct Curves<'a> {
