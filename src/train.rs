@@ -176,21 +176,26 @@ pub fn param_count(vs: &nn::VarStore) -> i64 {
 
 /// Run `model` over `source` without gradients.
 pub fn predict(model: &dyn ModuleT, source: &dyn BatchSource, device: Device, batch_size: usize) -> Result<Predictions> {
-    let mut out = Predictions { truth: Vec::new(), pred: Vec::new(), loss: Vec::new(), confidence: Vec::new() };
+    let n = source.len();
+    let mut out = Predictions { truth: vec![-1; n], pred: vec![-1; n], loss: vec![f32::NAN; n], confidence: vec![f32::NAN; n] };
     tch::no_grad(|| -> Result<()> {
+        // sources may batch in any order (text batches are length-sorted): results go back by index
         for batch in source.batches(0, false, batch_size) {
             let b = batch?;
             let logits = model.forward_t(&b.x.to_device(device), false).to_kind(Kind::Float).to_device(Device::Cpu);
             let logp = logits.log_softmax(-1, Kind::Float);
             let loss = logp.nll_loss_nd::<Tensor>(&b.y, None, Reduction::None, -100);
             let (conf, pred) = logp.exp().max_dim(-1, false);
-            out.truth.extend(Vec::<i64>::try_from(&b.y)?);
-            out.pred.extend(Vec::<i64>::try_from(&pred)?);
-            out.loss.extend(Vec::<f32>::try_from(&loss)?);
-            out.confidence.extend(Vec::<f32>::try_from(&conf)?);
+            let (y, pred, loss, conf) = (Vec::<i64>::try_from(&b.y)?, Vec::<i64>::try_from(&pred)?, Vec::<f32>::try_from(&loss)?, Vec::<f32>::try_from(&conf)?);
+            for (k, &i) in b.index.iter().enumerate() {
+                (out.truth[i], out.pred[i], out.loss[i], out.confidence[i]) = (y[k], pred[k], loss[k], conf[k]);
+            }
         }
         Ok(())
     })?;
+    if let Some(i) = out.truth.iter().position(|&t| t < 0) {
+        return Err(crate::Error::Config(format!("prediction: sample {i} of {n} was in no evaluation batch")));
+    }
     Ok(out)
 }
 
@@ -440,6 +445,19 @@ mod tests {
         fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
             xs.apply(&self.emb).mean_dim(1, false, Kind::Float).apply(&self.out)
         }
+    }
+
+    #[test]
+    fn predictions_come_back_in_source_order_when_batches_are_length_sorted() {
+        // sample i has label i % 3, repeated to a length that does not follow i
+        let labels: Vec<i64> = (0..40).map(|i| i % 3).collect();
+        let ids: Vec<Vec<i64>> = (0..40).map(|i| vec![labels[i]; 1 + (i * 13) % 17]).collect();
+        let src = TokenSource::new(ids, labels.clone(), 0, 1);
+        // the first token, one-hot, as logits: predicts the label
+        let model = nn::func_t(|x, _| x.select(1, 0).one_hot(3).to_kind(Kind::Float));
+        let p = predict(&model, &src, Device::Cpu, 8).unwrap();
+        assert_eq!(p.truth, labels);
+        assert_eq!(p.pred, labels);
     }
 
     #[test]
