@@ -29,7 +29,8 @@ struct RunArgs {
     /// Skip unreadable images / malformed rows (and count them) instead of failing
     #[arg(long)]
     skip_bad_inputs: bool,
-    /// Part 1 only: comma-separated model names to run (default: all)
+    /// Comma-separated rows to run (default: all). Part 1: model names (mobilenet_v2, ...);
+    /// Part 2: a model (minilm, bilstm) or a model_source run (minilm_drugscom, ...)
     #[arg(long, value_delimiter = ',')]
     models: Vec<String>,
     /// Do not render figures
@@ -84,7 +85,16 @@ fn real_main() -> anyhow::Result<()> {
     }
 }
 
-fn run_parts(a: &RunArgs, dev: tch::Device, part1: bool, part2: bool) -> anyhow::Result<()> {
+fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow::Result<()> {
+    // `--models` names rows of either part; a part none of them names is not run
+    let names1: Vec<String> = affect_lab::part1::model_specs().into_iter().map(|s| s.name).collect();
+    let names2 = affect_lab::part2::row_names();
+    let known = |names: &[String]| a.models.iter().any(|m| names.contains(m));
+    let (part1, part2) = if a.models.is_empty() { (want1, want2) } else { (want1 && known(&names1), want2 && known(&names2)) };
+    let offered: Vec<&String> = names1.iter().filter(|_| want1).chain(names2.iter().filter(|_| want2)).collect();
+    if let Some(bad) = a.models.iter().find(|m| !offered.contains(m)) {
+        anyhow::bail!("unknown model `{bad}` for this command; known: {}", offered.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+    }
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(a.profile.name()));
     let config = run::RunConfig {
         profile: a.profile,

@@ -75,12 +75,123 @@ pub fn most_confused(confusion: &[Vec<u64>], k: usize) -> Vec<(usize, usize, u64
     cells
 }
 
+/// Wilson score interval of a proportion `k` of `n` at normal quantile `z` (1.96 for 95%).
+/// Unlike the normal approximation it stays inside [0, 1] and holds up at small `n` and at
+/// proportions near 0 or 1, which test splits of a few hundred samples do reach.
+pub fn wilson_interval(k: u64, n: u64, z: f64) -> [f64; 2] {
+    if n == 0 {
+        return [0.0, 1.0];
+    }
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    [(centre - half).max(0.0), (centre + half).min(1.0)]
+}
+
+/// 95% Wilson interval of an accuracy measured on `n` samples.
+pub fn accuracy_ci95(accuracy: f64, n: usize) -> [f64; 2] {
+    wilson_interval((accuracy * n as f64).round() as u64, n as u64, 1.959_963_984_540_054)
+}
+
+/// Exact two-sided McNemar test: the p-value of `only_a` vs `only_b` discordant pairs under
+/// Binomial(only_a + only_b, 1/2). Exact rather than chi-squared because discordant counts
+/// on a few hundred test samples are often small.
+pub fn mcnemar_exact(only_a: u64, only_b: u64) -> f64 {
+    let n = only_a + only_b;
+    if n == 0 {
+        return 1.0;
+    }
+    // P(X <= min) summed in log space: C(n, i) overflows f64 long before n does
+    let (mut log_c, mut tail) = (0.0f64, 0.0f64);
+    let ln_half_n = n as f64 * 0.5f64.ln();
+    for i in 0..=only_a.min(only_b) {
+        if i > 0 {
+            log_c += ((n - i + 1) as f64).ln() - (i as f64).ln();
+        }
+        tail += (log_c + ln_half_n).exp();
+    }
+    (2.0 * tail).min(1.0)
+}
+
+/// Two classifiers compared on the same test samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairedTest {
+    pub a: String,
+    pub b: String,
+    pub a_accuracy: f64,
+    pub b_accuracy: f64,
+    /// Samples only `a` classified correctly.
+    pub only_a: u64,
+    /// Samples only `b` classified correctly.
+    pub only_b: u64,
+    /// Exact two-sided McNemar p-value.
+    pub p_value: f64,
+}
+
+impl std::fmt::Display for PairedTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} vs {}: accuracy {:.3} vs {:.3}; right only by one: {} vs {}; McNemar exact p = {:.2e}",
+            self.a, self.b, self.a_accuracy, self.b_accuracy, self.only_a, self.only_b, self.p_value
+        )
+    }
+}
+
+pub fn paired_test(a: &str, b: &str, truth: &[i64], pred_a: &[i64], pred_b: &[i64]) -> PairedTest {
+    assert!(truth.len() == pred_a.len() && truth.len() == pred_b.len(), "paired test needs predictions for the same samples");
+    let (mut only_a, mut only_b, mut ca, mut cb) = (0u64, 0u64, 0u64, 0u64);
+    for ((&t, &pa), &pb) in truth.iter().zip(pred_a).zip(pred_b) {
+        let (ra, rb) = (pa == t, pb == t);
+        ca += ra as u64;
+        cb += rb as u64;
+        only_a += (ra && !rb) as u64;
+        only_b += (rb && !ra) as u64;
+    }
+    let n = truth.len().max(1) as f64;
+    PairedTest { a: a.into(), b: b.into(), a_accuracy: ca as f64 / n, b_accuracy: cb as f64 / n, only_a, only_b, p_value: mcnemar_exact(only_a, only_b) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn names(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn wilson_interval_known_answers() {
+        // 0 of 10 at 95%: the textbook upper bound 0.2775 (the normal approximation gives [0, 0])
+        let [lo, hi] = wilson_interval(0, 10, 1.96);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.2775).abs() < 1e-4, "{hi}");
+        // 408 of 519: 0.74882, 0.81923 (the closed form evaluated independently in Python)
+        let [lo, hi] = accuracy_ci95(408.0 / 519.0, 519);
+        assert!((lo - 0.74882).abs() < 1e-5 && (hi - 0.81923).abs() < 1e-5, "{lo} {hi}");
+        assert_eq!(wilson_interval(10, 10, 1.96)[1], 1.0);
+    }
+
+    #[test]
+    fn mcnemar_exact_known_answers() {
+        // 1 vs 9 discordant: 2 * (C(10,0) + C(10,1)) / 2^10 = 22/1024
+        assert!((mcnemar_exact(1, 9) - 22.0 / 1024.0).abs() < 1e-12);
+        assert!((mcnemar_exact(9, 1) - 22.0 / 1024.0).abs() < 1e-12);
+        assert_eq!(mcnemar_exact(5, 5), 1.0);
+        assert_eq!(mcnemar_exact(0, 0), 1.0);
+        // large counts stay finite: 200 vs 300, exactly 2 * sum_{i<=200} C(500,i) / 2^500 = 8.94007e-6
+        // (Python fractions + math.comb)
+        let p = mcnemar_exact(200, 300);
+        assert!((p / 8.940_066_5e-6 - 1.0).abs() < 1e-6, "{p}");
+    }
+
+    #[test]
+    fn paired_test_counts_discordant_samples() {
+        let truth = [0, 1, 1, 0, 1];
+        let t = paired_test("a", "b", &truth, &[0, 1, 0, 0, 0], &[1, 1, 1, 0, 0]);
+        assert_eq!((t.only_a, t.only_b), (1, 1));
+        assert_eq!((t.a_accuracy, t.b_accuracy), (0.6, 0.6));
+        assert_eq!(t.p_value, 1.0);
     }
 
     #[test]

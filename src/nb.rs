@@ -135,6 +135,19 @@ pub fn model_summary(r: &part1::Results, arch: part1::Arch) -> Result<Html> {
     Ok(Html(h))
 }
 
+fn ci([lo, hi]: [f64; 2]) -> String {
+    format!("{:.1}-{:.1}%", lo * 100.0, hi * 100.0)
+}
+
+/// A paired test in words: whether the gap between two rows is more than test-set noise.
+fn paired_sentence(c: &crate::metrics::PairedTest) -> String {
+    let verdict = if c.p_value < 0.05 { "a real difference at the 5% level" } else { "not distinguishable from noise at the 5% level" };
+    format!(
+        "{} vs {} on the same test samples: {:.1}% vs {:.1}%, {} vs {} samples right only by one (McNemar exact p = {:.2}): {verdict}.",
+        c.a, c.b, c.a_accuracy * 100.0, c.b_accuracy * 100.0, c.only_a, c.only_b, c.p_value
+    )
+}
+
 pub fn part1_table(r: &part1::Results) -> Html {
     let rows: Vec<Vec<String>> = r
         .rows
@@ -152,12 +165,13 @@ pub fn part1_table(r: &part1::Results) -> Html {
                 format!("{:.1}", x.seconds_per_epoch),
                 format!("{}/{}", x.best_epoch, x.epochs),
                 format!("{:.1}%", x.test_accuracy * 100.0),
+                ci(x.test_accuracy_ci95),
                 format!("{:.3}", x.test_macro_f1),
             ]
         })
         .collect();
     let mut h = table(
-        &["model", "init", "params", "MB", "GFLOPs/img", "ms/img b1", "ms/img b64", "vs PyTorch b1", "s/epoch", "best/epochs", "test acc", "macro-F1"],
+        &["model", "init", "params", "MB", "GFLOPs/img", "ms/img b1", "ms/img b64", "vs PyTorch b1", "s/epoch", "best/epochs", "test acc", "95% CI", "macro-F1"],
         &rows,
     )
     .0;
@@ -179,6 +193,7 @@ pub fn part2_table(r: &part2::Results) -> Html {
                 x.init.clone(),
                 format!("{}", x.train_examples),
                 format!("{:.1}%", x.accuracy * 100.0),
+                ci(x.accuracy_ci95),
                 format!("{:.3}", x.precision),
                 format!("{:.3}", x.recall),
                 format!("{:.3}", x.f1),
@@ -187,7 +202,7 @@ pub fn part2_table(r: &part2::Results) -> Html {
             ]
         })
         .collect();
-    let mut h = table(&["model", "trained on", "init", "train n", "accuracy", "precision", "recall", "F1", "macro-F1", "train s"], &rows).0;
+    let mut h = table(&["model", "trained on", "init", "train n", "accuracy", "95% CI", "precision", "recall", "F1", "macro-F1", "train s"], &rows).0;
     h += &format!("<p>all tested on {} Drugs.com reviews dated {:?}; profile {}, seed {}, max_len {}</p>", r.test_examples, r.test_dates, r.profile, r.seed, r.plan.max_len);
     Html(h)
 }
@@ -211,6 +226,7 @@ pub fn part1_conclusions(r: &part1::Results) -> Html {
     if let (Ok(a), Ok(b)) = (row(r, "resnet18"), row(r, "resnet50")) {
         out.push(format!("ResNet50 vs ResNet18: {:.1}% vs {:.1}%.", b.test_accuracy * 100.0, a.test_accuracy * 100.0));
     }
+    out.extend(r.comparisons.iter().map(paired_sentence));
     if r.profile == Profile::Smoke {
         out.push("Smoke profile: these numbers only prove the pipeline runs; they say nothing about the models.".into());
     }
@@ -230,6 +246,7 @@ pub fn part2_conclusions(r: &part2::Results) -> Html {
             out.push(format!("{m}: direct {d:.1}%, near indirect (Druglib) {n:.1}%, far indirect (IMDB) {i:.1}%."));
         }
     }
+    out.extend(r.comparisons.iter().map(paired_sentence));
     if r.profile == Profile::Smoke {
         out.push("Smoke profile: these numbers only prove the pipeline runs.".into());
     }

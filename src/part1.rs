@@ -163,6 +163,9 @@ pub struct Row {
     pub epochs: usize,
     pub best_epoch: usize,
     pub test_accuracy: f64,
+    /// 95% Wilson interval of `test_accuracy`.
+    #[serde(default)]
+    pub test_accuracy_ci95: [f64; 2],
     pub test_macro_f1: f64,
     pub per_class: Vec<ClassMetrics>,
     pub confusion: Vec<Vec<u64>>,
@@ -175,6 +178,9 @@ pub struct Row {
     pub profile: Profile,
     pub image_size: u32,
     pub checkpoint: String,
+    /// Predicted class of every test image, in `Results::test_labels` order (for paired tests).
+    #[serde(default)]
+    pub test_predictions: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,7 +197,14 @@ pub struct Results {
     /// Rows that could not run and why (e.g. ImageNet weights not installed).
     pub skipped_models: Vec<(String, String)>,
     pub plan: Plan,
+    /// True class of every test image the rows were scored on.
+    #[serde(default)]
+    pub test_labels: Vec<i64>,
     pub rows: Vec<Row>,
+    /// Paired McNemar tests on the same test images: pretrained vs the same network from random
+    /// init, and the best pretrained row vs the best EmotionNet.
+    #[serde(default)]
+    pub comparisons: Vec<metrics::PairedTest>,
 }
 
 /// A constructed model with its variables.
@@ -321,6 +334,7 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
         epochs,
         best_epoch: outcome.best_epoch,
         test_accuracy: report.accuracy,
+        test_accuracy_ci95: metrics::accuracy_ci95(report.accuracy, preds.truth.len()),
         test_macro_f1: report.macro_f1,
         most_confused: metrics::most_confused(&report.confusion, 5).into_iter().map(|(t, p, c)| (ds.classes[t].clone(), ds.classes[p].clone(), c)).collect(),
         per_class: report.per_class,
@@ -334,6 +348,7 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
         profile: run.config.profile,
         image_size,
         checkpoint: ckpt.display().to_string(),
+        test_predictions: preds.pred,
     })
 }
 
@@ -375,7 +390,9 @@ pub fn run(run: &Run) -> Result<Results> {
         skipped_images: ds.skipped.iter().map(|p| p.display().to_string()).collect(),
         skipped_models: Vec::new(),
         plan: plan.clone(),
+        test_labels: test_items.iter().map(|i| i.label).collect(),
         rows: Vec::new(),
+        comparisons: Vec::new(),
     };
     for spec in model_specs().iter().filter(|s| wanted.is_empty() || wanted.contains(&s.name)) {
         if spec.init == Init::Imagenet && spec.arch.imagenet().and_then(|w| w.find()).is_none() {
@@ -389,6 +406,7 @@ pub fn run(run: &Run) -> Result<Results> {
         let row = run_model(run, &ds, spec, &plan, &sources_at(plan.size_for(spec.arch)), &test_items)?;
         eprintln!("[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s", row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds);
         results.rows.push(row);
+        results.comparisons = comparisons(&results);
         // written after every model so an interrupted run keeps what it finished
         crate::atomic::write_json(&run.results_path(PART), &results)?;
     }
@@ -396,15 +414,36 @@ pub fn run(run: &Run) -> Result<Results> {
     Ok(results)
 }
 
+/// Pretrained vs random init of each architecture that has both; best pretrained vs best EmotionNet.
+pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
+    let scored: Vec<&Row> = r.rows.iter().filter(|x| x.test_predictions.len() == r.test_labels.len() && !r.test_labels.is_empty()).collect();
+    let pair = |a: &Row, b: &Row| metrics::paired_test(&a.model, &b.model, &r.test_labels, &a.test_predictions, &b.test_predictions);
+    let mut out = Vec::new();
+    for pre in scored.iter().filter(|x| x.init == Init::Imagenet) {
+        for rnd in scored.iter().filter(|x| x.init == Init::Random && x.arch == pre.arch) {
+            out.push(pair(pre, rnd));
+        }
+    }
+    let best = |f: &dyn Fn(&Row) -> bool| scored.iter().copied().filter(|x| f(x)).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy));
+    if let (Some(a), Some(b)) = (best(&|x| x.init == Init::Imagenet), best(&|x| x.arch.is_custom())) {
+        out.push(pair(a, b));
+    }
+    out
+}
+
 /// A plain-text table of the rows.
 pub fn summary(r: &Results) -> String {
     let mut s = format!("Part 1 ({} profile, seed {}, {})\n", r.profile, r.seed, r.device);
-    s += &format!("{:<22} {:>8} {:>5} {:>11} {:>9} {:>9} {:>9} {:>8} {:>8}\n", "model", "init", "px", "params", "size MB", "ms/img@1", "ms/img@64", "acc", "macroF1");
+    s += &format!("{:<22} {:>8} {:>5} {:>11} {:>9} {:>9} {:>9} {:>8} {:>13} {:>8}\n", "model", "init", "px", "params", "size MB", "ms/img@1", "ms/img@64", "acc", "95% CI", "macroF1");
     for row in &r.rows {
+        let [lo, hi] = row.test_accuracy_ci95;
         s += &format!(
-            "{:<22} {:>8} {:>5} {:>11} {:>9.2} {:>9.2} {:>9.2} {:>8.3} {:>8.3}\n",
-            row.model, format!("{:?}", row.init).to_lowercase(), row.image_size, row.params, row.size_bytes as f64 / 1e6, row.latency_ms_b1, row.latency_ms_b64, row.test_accuracy, row.test_macro_f1
+            "{:<22} {:>8} {:>5} {:>11} {:>9.2} {:>9.2} {:>9.2} {:>8.3} {:>13} {:>8.3}\n",
+            row.model, format!("{:?}", row.init).to_lowercase(), row.image_size, row.params, row.size_bytes as f64 / 1e6, row.latency_ms_b1, row.latency_ms_b64, row.test_accuracy, format!("{lo:.3}-{hi:.3}"), row.test_macro_f1
         );
+    }
+    for c in &r.comparisons {
+        s += &format!("{c}\n");
     }
     for (m, why) in &r.skipped_models {
         s += &format!("{m:<22} skipped: {why}\n");

@@ -77,11 +77,13 @@ impl Plan {
             // one epoch, reached 73% test accuracy in ~6 min; 800 reviews x 2-3 epochs at 64
             // tokens only 62-69%. More data for one epoch beats more epochs, so quick takes
             // 3000 reviews per source (recorded in the results) for one epoch at lr 1e-4.
-            // Head+tail truncation: a linear probe on frozen MiniLM features scored 69.6% with
-            // it vs 67.1% with the head alone (96 tokens, same split).
+            // Head+tail truncation: a linear probe on frozen MiniLM features (same split) scored
+            // 67.1% / 69.6% at 96 tokens (head / first 32 + last 62) and 67.2% / 70.3% / 71.1%
+            // at 128 (head / head 32 / head 64). Length-grouped batches make 128 tokens cost what
+            // 96 did ungrouped (mean padded length ~94 on these reviews).
             Profile::Quick => Plan {
-                max_len: 96,
-                truncation: Truncation::HeadTail { head: 32 },
+                max_len: 128,
+                truncation: Truncation::HeadTail { head: 64 },
                 max_train: Some(3000),
                 max_valid: Some(300),
                 max_test: None,
@@ -149,6 +151,9 @@ pub struct Row {
     pub best_epoch: usize,
     pub train_seconds: f64,
     pub accuracy: f64,
+    /// 95% Wilson interval of `accuracy` over the test reviews.
+    #[serde(default)]
+    pub accuracy_ci95: [f64; 2],
     /// Positive class.
     pub precision: f64,
     pub recall: f64,
@@ -161,6 +166,9 @@ pub struct Row {
     pub profile: Profile,
     pub max_len: usize,
     pub vocab_size: Option<usize>,
+    /// Predicted label of every test review, in `Results::test_labels` order (for paired tests).
+    #[serde(default)]
+    pub test_predictions: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,7 +181,13 @@ pub struct Results {
     pub test_dates: Option<(String, String)>,
     pub sources: Vec<SourceInfo>,
     pub eda: Eda,
+    /// True label of every test review (0 negative, 1 positive).
+    #[serde(default)]
+    pub test_labels: Vec<i64>,
     pub rows: Vec<Row>,
+    /// Paired McNemar tests between runs on the same test reviews: is a gap more than noise?
+    #[serde(default)]
+    pub comparisons: Vec<metrics::PairedTest>,
 }
 
 struct Prepared {
@@ -277,6 +291,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
         best_epoch: outcome.best_epoch,
         train_seconds: outcome.train_seconds,
         accuracy: rep.accuracy,
+        accuracy_ci95: metrics::accuracy_ci95(rep.accuracy, preds.truth.len()),
         precision: pos.precision,
         recall: pos.recall,
         f1: pos.f1,
@@ -288,6 +303,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
         profile: run.config.profile,
         max_len: plan.max_len,
         vocab_size,
+        test_predictions: preds.pred,
     })
 }
 
@@ -361,13 +377,21 @@ pub fn run(run: &Run) -> Result<Results> {
         test_dates: date_range(&test),
         sources: sources.iter().map(|s| s.info.clone()).collect(),
         eda,
+        test_labels: labels(&test),
         rows: Vec::new(),
+        comparisons: Vec::new(),
     };
+    let wanted = &run.config.models;
     for model in [Model::MiniLm, Model::BiLstm] {
         for src in &sources {
+            let name = format!("{}_{}", model.name(), src.info.source.name());
+            if !(wanted.is_empty() || wanted.contains(&name) || wanted.iter().any(|w| w == model.name())) {
+                continue;
+            }
             let row = run_one(run, &plan, model, src, &test)?;
             eprintln!("[{}_{}] accuracy {:.3}, F1(pos) {:.3}, macro-F1 {:.3}", model.name(), src.info.source.name(), row.accuracy, row.f1, row.macro_f1);
             results.rows.push(row);
+            results.comparisons = comparisons(&results);
             crate::atomic::write_json(&run.results_path(PART), &results)?;
         }
     }
@@ -378,14 +402,49 @@ pub fn run(run: &Run) -> Result<Results> {
     Ok(results)
 }
 
+/// Names `--models` accepts: a model (all its sources) or one `model_source` run.
+pub fn row_names() -> Vec<String> {
+    let mut out = Vec::new();
+    for m in [Model::MiniLm, Model::BiLstm] {
+        out.push(m.name().to_string());
+        out.extend([Source::DrugsCom, Source::Imdb, Source::Druglib].iter().map(|s| format!("{}_{}", m.name(), s.name())));
+    }
+    out
+}
+
+/// Per model, direct vs each indirect source; then the two models on direct data.
+pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
+    let find = |m: Model, s: Source| r.rows.iter().find(|x| x.model == m && x.train_source == s && x.test_predictions.len() == r.test_labels.len());
+    let pair = |a: &Row, b: &Row| {
+        let name = |x: &Row| format!("{}_{}", x.model.name(), x.train_source.name());
+        metrics::paired_test(&name(a), &name(b), &r.test_labels, &a.test_predictions, &b.test_predictions)
+    };
+    let mut out = Vec::new();
+    for m in [Model::MiniLm, Model::BiLstm] {
+        for s in [Source::Imdb, Source::Druglib] {
+            if let (Some(a), Some(b)) = (find(m, Source::DrugsCom), find(m, s)) {
+                out.push(pair(a, b));
+            }
+        }
+    }
+    if let (Some(a), Some(b)) = (find(Model::MiniLm, Source::DrugsCom), find(Model::BiLstm, Source::DrugsCom)) {
+        out.push(pair(a, b));
+    }
+    out
+}
+
 pub fn summary(r: &Results) -> String {
     let mut s = format!("Part 2 ({} profile, seed {}, {}; test: {} Drugs.com reviews {:?})\n", r.profile, r.seed, r.device, r.test_examples, r.test_dates);
-    s += &format!("{:<8} {:<9} {:>10} {:>7} {:>9} {:>7} {:>7} {:>8} {:>8}\n", "model", "train on", "init", "n", "accuracy", "prec", "recall", "F1", "macroF1");
+    s += &format!("{:<8} {:<9} {:>10} {:>7} {:>9} {:>13} {:>7} {:>7} {:>8} {:>8}\n", "model", "train on", "init", "n", "accuracy", "95% CI", "prec", "recall", "F1", "macroF1");
     for row in &r.rows {
+        let [lo, hi] = row.accuracy_ci95;
         s += &format!(
-            "{:<8} {:<9} {:>10} {:>7} {:>9.3} {:>7.3} {:>7.3} {:>8.3} {:>8.3}\n",
-            row.model.name(), row.train_source.name(), row.init, row.train_examples, row.accuracy, row.precision, row.recall, row.f1, row.macro_f1
+            "{:<8} {:<9} {:>10} {:>7} {:>9.3} {:>13} {:>7.3} {:>7.3} {:>8.3} {:>8.3}\n",
+            row.model.name(), row.train_source.name(), row.init, row.train_examples, row.accuracy, format!("{lo:.3}-{hi:.3}"), row.precision, row.recall, row.f1, row.macro_f1
         );
+    }
+    for c in &r.comparisons {
+        s += &format!("{c}\n");
     }
     s
 }

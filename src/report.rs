@@ -120,10 +120,13 @@ pub fn part2_confusion(row: &part2::Row) -> Result<Figure> {
 pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
     let names: Vec<String> = r.rows.iter().map(run_name).collect();
     let col = |f: fn(&part2::Row) -> f64| r.rows.iter().map(f).collect::<Vec<f64>>();
-    plots::bar_chart(
-        "Tested on Drugs.com: direct vs indirect training data",
+    // whiskers: 95% Wilson intervals of accuracy (results from before they were recorded have none)
+    let ci = r.rows.iter().all(|x| x.accuracy_ci95[1] > 0.0).then(|| r.rows.iter().map(|x| x.accuracy_ci95).collect());
+    plots::bar_chart_with_intervals(
+        "Tested on Drugs.com: direct vs indirect training data (accuracy with 95% CI)",
         &names,
         &[("accuracy", col(|x| x.accuracy)), ("precision", col(|x| x.precision)), ("recall", col(|x| x.recall)), ("F1", col(|x| x.f1))],
+        &[ci],
         "score",
     )
 }

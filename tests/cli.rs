@@ -30,6 +30,15 @@ fn missing_data_is_one_clear_error_and_nonzero_exit() {
 }
 
 #[test]
+fn unknown_model_names_are_rejected_with_the_known_ones() {
+    // resnet18 is a Part 1 row: `part2` does not offer it
+    let out = bin().args(["part2", "--models", "minilm_drugscom,resnet18", "--data-dir", "/nonexistent"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown model `resnet18`") && err.contains("bilstm_imdb"), "{err}");
+}
+
+#[test]
 fn bad_device_is_rejected() {
     let out = bin().args(["--device", "tpu", "info"]).output().unwrap();
     assert!(!out.status.success());
@@ -71,6 +80,10 @@ fn part1_smoke_writes_results_figures_and_checkpoints() {
     assert_eq!(mob["init"], "imagenet");
     assert!(mob["weights_source"].as_str().unwrap().contains("mobilenet_v2-b0353104"));
     assert_eq!(rows.iter().find(|r| r["model"] == "mobilenet_v2_random").unwrap()["init"], "random");
+    check_scoring(&r, rows, "test_accuracy", "test_accuracy_ci95");
+    let pairs: Vec<(&str, &str)> = r["comparisons"].as_array().unwrap().iter().map(|c| (c["a"].as_str().unwrap(), c["b"].as_str().unwrap())).collect();
+    assert!(pairs.contains(&("mobilenet_v2", "mobilenet_v2_random")), "{pairs:?}");
+    assert!(pairs.contains(&("mobilenet_v2", "emotionnet_v3")), "{pairs:?}");
     assert!(out_dir.join("part1/figures/benchmark.png").is_file());
     assert!(out_dir.join("config.json").is_file());
     // no temp files left behind by atomic writes
@@ -97,9 +110,42 @@ fn part2_smoke_writes_six_runs_and_eda() {
             assert!(!row[key].is_null(), "{key} missing");
         }
     }
+    check_scoring(&r, rows, "accuracy", "accuracy_ci95");
+    assert_eq!(r["comparisons"].as_array().unwrap().len(), 5, "direct vs IMDB and vs Druglib per model, MiniLM vs BiLSTM");
     assert_eq!(r["eda"]["correlation"]["names"].as_array().unwrap().len(), 5);
     assert!(out_dir.join("part2/figures/correlation.png").is_file());
     assert!(out_dir.join("part2/figures/comparison.png").is_file());
+}
+
+/// Accuracy, its interval and the paired tests agree with the per-sample predictions.
+fn check_scoring(r: &serde_json::Value, rows: &[serde_json::Value], acc_key: &str, ci_key: &str) {
+    let truth: Vec<i64> = r["test_labels"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let correct = |row: &serde_json::Value| -> Vec<bool> {
+        let pred = row["test_predictions"].as_array().unwrap();
+        assert_eq!(pred.len(), truth.len(), "one prediction per test sample");
+        pred.iter().zip(&truth).map(|(p, t)| p.as_i64().unwrap() == *t).collect()
+    };
+    let n = truth.len() as f64;
+    for row in rows {
+        let acc = row[acc_key].as_f64().unwrap();
+        assert!((correct(row).iter().filter(|&&c| c).count() as f64 / n - acc).abs() < 1e-9);
+        let (lo, hi) = (row[ci_key][0].as_f64().unwrap(), row[ci_key][1].as_f64().unwrap());
+        assert!(lo <= acc && acc <= hi && 0.0 <= lo && hi <= 1.0, "{lo} {acc} {hi}");
+    }
+    // Part 1 names rows by model, Part 2 by model and training source
+    let name = |x: &serde_json::Value| {
+        let m = x["model"].as_str().unwrap();
+        x["train_source"].as_str().map_or(m.to_string(), |s| format!("{m}_{s}"))
+    };
+    let by_name = |n: &str| rows.iter().find(|x| name(x) == n).unwrap_or_else(|| panic!("no row {n}"));
+    for c in r["comparisons"].as_array().unwrap() {
+        let (a, b) = (correct(by_name(c["a"].as_str().unwrap())), correct(by_name(c["b"].as_str().unwrap())));
+        let only_a = a.iter().zip(&b).filter(|(x, y)| **x && !**y).count() as u64;
+        let only_b = a.iter().zip(&b).filter(|(x, y)| !**x && **y).count() as u64;
+        assert_eq!((c["only_a"].as_u64().unwrap(), c["only_b"].as_u64().unwrap()), (only_a, only_b));
+        let p = c["p_value"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+    }
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

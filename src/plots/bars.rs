@@ -12,6 +12,21 @@ use plotters::style::FontTransform;
 /// bar labelled with its value. Values that are all whole numbers print as integers, others
 /// with 2 decimals. Non-finite values leave a gap.
 pub fn bar_chart(title: &str, categories: &[String], series: &[(&str, Vec<f64>)], y_label: &str) -> Result<Figure> {
+    bar_chart_with_intervals(title, categories, series, &[], y_label)
+}
+
+/// [`bar_chart`] with an interval whisker (e.g. a 95% confidence interval) on the bars of the
+/// series that have one: `intervals[s]`, when present, holds one `[lo, hi]` per category.
+pub fn bar_chart_with_intervals(
+    title: &str,
+    categories: &[String],
+    series: &[(&str, Vec<f64>)],
+    intervals: &[Option<Vec<[f64; 2]>>],
+    y_label: &str,
+) -> Result<Figure> {
+    if intervals.iter().flatten().any(|iv| iv.len() != categories.len()) || intervals.len() > series.len() {
+        return Err(Error::Plot(format!("bar_chart {title:?}: intervals must match the series and categories")));
+    }
     if categories.is_empty() || series.is_empty() {
         return Err(Error::Plot(format!("bar_chart {title:?}: needs at least one category and one series")));
     }
@@ -25,7 +40,7 @@ pub fn bar_chart(title: &str, categories: &[String], series: &[(&str, Vec<f64>)]
         }
     }
     let integral = series.iter().flat_map(|(_, v)| v).filter(|v| v.is_finite()).all(|v| v.fract() == 0.0);
-    render(SINGLE, &Bars { title, categories, series, y_label, integral })
+    render(SINGLE, &Bars { title, categories, series, intervals, y_label, integral })
 }
 
 /// The label printed on a bar: whole numbers as integers (k/M for large counts), fractions
@@ -44,6 +59,7 @@ struct Bars<'a> {
     title: &'a str,
     categories: &'a [String],
     series: &'a [(&'a str, Vec<f64>)],
+    intervals: &'a [Option<Vec<[f64; 2]>>],
     y_label: &'a str,
     integral: bool,
 }
@@ -86,7 +102,8 @@ impl Painter for Bars<'_> {
         let vertical_values = label_w + 4 > bar_px;
         let label_extent = if vertical_values { label_w } else { label_h } + 10;
 
-        let (lo, hi) = style::finite_extent(self.series.iter().flat_map(|(_, v)| v)).unwrap_or((0.0, 1.0));
+        let whisker_ends = self.intervals.iter().flatten().flatten().flatten();
+        let (lo, hi) = style::finite_extent(self.series.iter().flat_map(|(_, v)| v).chain(whisker_ends)).unwrap_or((0.0, 1.0));
         let plot_h = body_h as f64 - x_area as f64 - 2.0 * margin as f64;
         let (y_lo, y_hi) = value_range(lo, hi, label_extent as f64 / plot_h.max(1.0));
 
@@ -120,7 +137,18 @@ impl Painter for Bars<'_> {
                 let x0 = c as f64 + (1.0 - GROUP) / 2.0 + bar_w * s as f64;
                 let x1 = x0 + bar_w * 0.92;
                 chart.draw_series(std::iter::once(Rectangle::new([(x0, 0.0), (x1, v)], color.filled()))).plot()?;
-                let (px, py) = chart.backend_coord(&((x0 + x1) / 2.0, v));
+                let xm = (x0 + x1) / 2.0;
+                let mut top = v;
+                if let Some([lo, hi]) = self.intervals.get(s).and_then(|iv| iv.as_ref()).map(|iv| iv[c]) {
+                    let cap = (x1 - x0) * 0.25;
+                    let ink = BLACK.stroke_width(2);
+                    for line in [vec![(xm, lo), (xm, hi)], vec![(xm - cap, lo), (xm + cap, lo)], vec![(xm - cap, hi), (xm + cap, hi)]] {
+                        chart.draw_series(std::iter::once(PathElement::new(line, ink))).plot()?;
+                    }
+                    // the value label sits above the whisker, not inside it
+                    top = if v < 0.0 { lo.min(v) } else { hi.max(v) };
+                }
+                let (px, py) = chart.backend_coord(&(xm, top));
                 draw_value_label(root, &value_label(v, self.integral), (px, py), v < 0.0, vertical_values)?;
             }
         }
@@ -211,6 +239,21 @@ mod tests {
             assert!(fig.svg().contains(&format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)), "series {i} colour");
         }
         keep_for_review(&fig, "bar_metrics");
+    }
+
+    #[test]
+    fn intervals_draw_whiskers_on_their_series_only() {
+        let cats = strings(&["a", "b"]);
+        let series = [("accuracy", vec![0.5, 0.6]), ("F1", vec![0.4, 0.5])];
+        let plain = bar_chart("x", &cats, &series, "score").unwrap();
+        let iv = vec![Some(vec![[0.45, 0.55], [0.55, 0.97]]), None];
+        let fig = bar_chart_with_intervals("x", &cats, &series, &iv, "score").unwrap();
+        keep_for_review(&fig, "bar_intervals");
+        assert_rendered(&fig, SINGLE, "x");
+        // whiskers are the only 2-px black strokes (axes and ticks are 1 px)
+        let count = |f: &Figure| f.svg().matches(r##"stroke="#000000" stroke-width="2""##).count();
+        assert_eq!((count(&plain), count(&fig)), (0, 6), "3 strokes (whisker + 2 caps) per bar with an interval");
+        assert!(bar_chart_with_intervals("x", &cats, &series, &[Some(vec![[0.0, 1.0]])], "score").is_err());
     }
 
     #[test]

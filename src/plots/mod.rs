@@ -11,7 +11,7 @@ mod samples;
 mod style;
 mod training;
 
-pub use bars::bar_chart;
+pub use bars::{bar_chart, bar_chart_with_intervals};
 pub use benchmark::benchmark_chart;
 pub use heatmap::{confusion_with_ideal, correlation_heatmap};
 pub use samples::sample_grid;
