@@ -76,11 +76,23 @@ fn finished<T: serde::de::DeserializeOwned>(r: &Run, part: &str, retrain: bool) 
     }
 }
 
+/// Whether saved results were written by this results layout, under this run's seed and the plan
+/// this code would use now;
+/// results from an older recipe are trained again rather than shown as current.
+fn same_recipe<P: serde::Serialize>(r: &Run, part: &str, (schema, seed): (u32, u64), saved: &P, now: &P) -> bool {
+    let same = schema == run::RESULTS_SCHEMA && seed == r.config.seed && serde_json::to_value(saved).ok() == serde_json::to_value(now).ok();
+    if !same {
+        println!("not reusing {}: written by older code or with another seed or plan; training again", r.results_path(part).display());
+    }
+    same
+}
+
 /// Part 1 results: reuse `runs/<profile>/part1/results.json` when present (unless `retrain`),
 /// else train now (and write the figures, as the CLI does).
 pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
     if let Some(res) = finished::<part1::Results>(r, part1::PART, retrain)? {
-        if res.profile == r.config.profile && !res.rows.is_empty() {
+        let plan = part1::Plan::for_profile(r.config.profile, r.config.seed);
+        if res.profile == r.config.profile && !res.rows.is_empty() && same_recipe(r, part1::PART, (res.schema, res.seed), &res.plan, &plan) {
             println!("reusing {} ({} models, trained earlier)", r.results_path(part1::PART).display(), res.rows.len());
             return Ok(res);
         }
@@ -93,7 +105,8 @@ pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
 
 pub fn part2(r: &Run, retrain: bool) -> Result<part2::Results> {
     if let Some(res) = finished::<part2::Results>(r, part2::PART, retrain)? {
-        if res.profile == r.config.profile && !res.rows.is_empty() {
+        let plan = part2::Plan::for_profile(r.config.profile, r.config.seed);
+        if res.profile == r.config.profile && !res.rows.is_empty() && same_recipe(r, part2::PART, (res.schema, res.seed), &res.plan, &plan) {
             println!("reusing {} ({} runs, trained earlier)", r.results_path(part2::PART).display(), res.rows.len());
             return Ok(res);
         }
@@ -276,4 +289,28 @@ pub fn augmentation_examples(size: u32, seed: u64) -> Result<crate::plots::Figur
 /// Versions and paths for the setup notebook.
 pub fn setup_report() -> Html {
     Html(format!("<pre>{}</pre>", esc(&crate::info::report(&data_root()))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_results_are_reused_only_under_the_same_seed_and_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = RunConfig {
+            profile: Profile::Quick, seed: 42, data_root: "d".into(), out: dir.path().join("r"), device: "Cpu".into(), threads: 2,
+            skip_bad_inputs: false, models: vec![], version: "0".into(), started: run::now_utc(),
+        };
+        let r = Run::new(cfg, tch::Device::Cpu).unwrap();
+        let now = part2::Plan::for_profile(Profile::Quick, 42);
+        // a saved plan goes through JSON, as it does in results.json
+        let saved: part2::Plan = serde_json::from_value(serde_json::to_value(&now).unwrap()).unwrap();
+        let current = run::RESULTS_SCHEMA;
+        assert!(same_recipe(&r, part2::PART, (current, 42), &saved, &now));
+        assert!(!same_recipe(&r, part2::PART, (current, 7), &saved, &now), "another seed");
+        assert!(!same_recipe(&r, part2::PART, (0, 42), &saved, &now), "written before the schema was recorded");
+        let older = part2::Plan { max_len: 96, ..saved };
+        assert!(!same_recipe(&r, part2::PART, (current, 42), &older, &now), "another recipe");
+    }
 }

@@ -185,6 +185,9 @@ pub struct Row {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
+    /// `run::RESULTS_SCHEMA` of the code that wrote the file (0: before it was recorded).
+    #[serde(default)]
+    pub schema: u32,
     pub profile: Profile,
     pub seed: u64,
     pub device: String,
@@ -379,6 +382,7 @@ pub fn run(run: &Run) -> Result<Results> {
 
     let wanted = &run.config.models;
     let mut results = Results {
+        schema: crate::run::RESULTS_SCHEMA,
         profile: run.config.profile,
         seed,
         device: format!("{:?}", run.device),

@@ -73,6 +73,10 @@ pub fn now_utc() -> String {
     format!("{date}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// Version of the results.json layout; bumped when fields are added that readers rely on
+/// (2: per-sample test predictions, accuracy intervals and paired tests).
+pub const RESULTS_SCHEMA: u32 = 2;
+
 #[cfg(test)]
 mod tests {
     use super::*;
