@@ -298,10 +298,7 @@ mod tests {
     #[test]
     fn saved_results_are_reused_only_under_the_same_seed_and_plan() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = RunConfig {
-            profile: Profile::Quick, seed: 42, data_root: "d".into(), out: dir.path().join("r"), device: "Cpu".into(), threads: 2,
-            skip_bad_inputs: false, models: vec![], version: "0".into(), started: run::now_utc(),
-        };
+        let cfg = crate::testing::run_config(Profile::Quick, 42, dir.path().join("r"));
         let r = Run::new(cfg, tch::Device::Cpu).unwrap();
         let now = part2::Plan::for_profile(Profile::Quick, 42);
         // a saved plan goes through JSON, as it does in results.json

@@ -257,7 +257,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
     let seed = run.config.seed;
     tch::manual_seed(seed as i64);
     let mut vs = nn::VarStore::new(run.device);
-    let label = format!("{}_{}", model.name(), src.info.source.name());
+    let label = run_name(model, src.info.source);
     let (net, sources, weights_source, init, cfg, vocab_size): (Box<dyn ModuleT>, (TokenSource, TokenSource, TokenSource), String, &str, TrainConfig, Option<usize>) = match model {
         Model::MiniLm => {
             let dir = crate::weights::minilm_dir()?;
@@ -393,7 +393,7 @@ pub fn run(run: &Run) -> Result<Results> {
     let wanted = &run.config.models;
     for model in [Model::MiniLm, Model::BiLstm] {
         for src in &sources {
-            let name = format!("{}_{}", model.name(), src.info.source.name());
+            let name = run_name(model, src.info.source);
             if !(wanted.is_empty() || wanted.contains(&name) || wanted.iter().any(|w| w == model.name())) {
                 continue;
             }
@@ -411,12 +411,24 @@ pub fn run(run: &Run) -> Result<Results> {
     Ok(results)
 }
 
+/// The name of the run of `model` trained on `source` (`minilm_drugscom`): checkpoint and figure
+/// stems, `--models` and paired-test labels.
+pub fn run_name(model: Model, source: Source) -> String {
+    format!("{}_{}", model.name(), source.name())
+}
+
+impl Row {
+    pub fn name(&self) -> String {
+        run_name(self.model, self.train_source)
+    }
+}
+
 /// Names `--models` accepts: a model (all its sources) or one `model_source` run.
 pub fn row_names() -> Vec<String> {
     let mut out = Vec::new();
     for m in [Model::MiniLm, Model::BiLstm] {
         out.push(m.name().to_string());
-        out.extend([Source::DrugsCom, Source::Imdb, Source::Druglib].iter().map(|s| format!("{}_{}", m.name(), s.name())));
+        out.extend([Source::DrugsCom, Source::Imdb, Source::Druglib].map(|s| run_name(m, s)));
     }
     out
 }
@@ -424,10 +436,7 @@ pub fn row_names() -> Vec<String> {
 /// Per model, direct vs each indirect source; then the two models on direct data.
 pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
     let find = |m: Model, s: Source| r.rows.iter().find(|x| x.model == m && x.train_source == s && x.test_predictions.len() == r.test_labels.len());
-    let pair = |a: &Row, b: &Row| {
-        let name = |x: &Row| format!("{}_{}", x.model.name(), x.train_source.name());
-        metrics::paired_test(&name(a), &name(b), &r.test_labels, &a.test_predictions, &b.test_predictions)
-    };
+    let pair = |a: &Row, b: &Row| metrics::paired_test(&a.name(), &b.name(), &r.test_labels, &a.test_predictions, &b.test_predictions);
     let mut out = Vec::new();
     for m in [Model::MiniLm, Model::BiLstm] {
         for s in [Source::Imdb, Source::Druglib] {

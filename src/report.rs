@@ -137,7 +137,7 @@ pub fn part2_figures(dir: &Path, r: &part2::Results) -> Result<()> {
     part2_rating_distribution(r)?.save(dir, "rating_distribution")?;
     part2_label_distribution(r)?.save(dir, "label_distribution")?;
     for row in &r.rows {
-        let stem = format!("{}_{}", row.model.name(), row.train_source.name());
+        let stem = row.name();
         part2_curves(row)?.save(dir, &format!("{stem}_curves"))?;
         part2_confusion(row)?.save(dir, &format!("{stem}_confusion"))?;
     }

@@ -83,10 +83,7 @@ mod tests {
     #[test]
     fn layout_and_config_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = RunConfig {
-            profile: Profile::Smoke, seed: 1, data_root: "d".into(), out: dir.path().join("r"), device: "Cpu".into(), threads: 2,
-            skip_bad_inputs: false, models: vec![], version: "0".into(), started: now_utc(),
-        };
+        let cfg = crate::testing::run_config(Profile::Smoke, 1, dir.path().join("r"));
         let run = Run::new(cfg, Device::Cpu).unwrap();
         run.write_config("part1").unwrap();
         assert_eq!(run.checkpoint("part1", "v1"), dir.path().join("r/part1/checkpoints/v1.safetensors"));

@@ -11,6 +11,14 @@ pub fn data_root() -> PathBuf {
     if root.is_absolute() { root } else { paths::project_root().join(root) }
 }
 
+/// A run configuration writing under `out`, for tests that need a `Run`.
+pub fn run_config(profile: crate::Profile, seed: u64, out: PathBuf) -> crate::run::RunConfig {
+    crate::run::RunConfig {
+        profile, seed, data_root: "d".into(), out, device: "Cpu".into(), threads: 2,
+        skip_bad_inputs: false, models: vec![], version: "0".into(), started: crate::run::now_utc(),
+    }
+}
+
 pub fn require(spec: paths::DatasetSpec) -> PathBuf {
     let root = data_root();
     if let Err(e) = paths::require(&root, &[spec]) {
