@@ -125,7 +125,11 @@ impl Plan {
                 image_size: 224,
                 custom_image_size: 224,
                 custom: TrainConfig { epochs: 30, batch_size: 64, lr: 1e-3, patience: Some(6), ..base.clone() },
-                transfer: TrainConfig { epochs: 15, batch_size: 64, lr: 3e-4, patience: Some(4), freeze_backbone_epochs: 1, ..base },
+                // Select on accuracy: in a full-profile MobileNetV2 run (CPU, 2026-11-29) validation
+                // loss bottomed at epoch 5 (1.18) and rose while validation accuracy kept climbing
+                // (55.0% -> 58.4% at epoch 6): loss-based patience would stop on an over-confident
+                // but less accurate model.
+                transfer: TrainConfig { epochs: 15, batch_size: 64, lr: 3e-4, patience: Some(4), freeze_backbone_epochs: 1, monitor: Monitor::ValidAccuracy, ..base },
                 max_valid: None,
                 max_test: None,
                 augment: AugmentConfig::default(),
