@@ -7,6 +7,7 @@ pub mod device;
 pub mod metrics;
 pub mod error;
 pub mod info;
+pub mod malloc;
 pub mod models;
 pub mod nb;
 pub mod part1;

@@ -70,6 +70,9 @@ fn main() {
 
 fn real_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if !affect_lab::malloc::keep_freed_memory() {
+        eprintln!("warning: glibc refused the allocator settings; CPU training will fault memory in at every step");
+    }
     let dev = device::parse(&cli.device)?;
     eprintln!("affect-lab {}: {}", env!("CARGO_PKG_VERSION"), device::describe(dev));
     match cli.command {

@@ -46,6 +46,7 @@ pub fn data_root() -> PathBuf {
 
 /// The run directory `<project>/runs/<profile>` (the CLI's default), on the best device.
 pub fn open_run(profile: Profile, seed: u64) -> Result<Run> {
+    crate::malloc::keep_freed_memory();
     let dev = device::pick();
     let cfg = RunConfig {
         profile,
