@@ -33,6 +33,10 @@ struct RunArgs {
     /// Part 2: a model (minilm, bilstm) or a model_source run (minilm_drugscom, ...)
     #[arg(long, value_delimiter = ',')]
     models: Vec<String>,
+    /// JSON file overriding the profile's plans, e.g. {"part2": {"max_train": 3000}} (keys as in
+    /// results.json's `plan`; a key the plan lacks is an error)
+    #[arg(long)]
+    plan: Option<PathBuf>,
     /// Do not render figures
     #[arg(long)]
     no_figures: bool,
@@ -108,9 +112,14 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
         threads: tch::get_num_threads(),
         skip_bad_inputs: a.skip_bad_inputs,
         models: a.models.clone(),
+        plan_patch: a.plan.as_deref().map(affect_lab::plan_patch::read).transpose()?,
         version: env!("CARGO_PKG_VERSION").into(),
         started: run::now_utc(),
     };
+    // a bad --plan key must fail now, not after Part 1 has trained for twenty minutes
+    let patch = config.plan_patch.as_ref();
+    affect_lab::plan_patch::apply(affect_lab::part1::Plan::for_profile(a.profile, a.seed), patch, affect_lab::part1::PART)?;
+    affect_lab::plan_patch::apply(affect_lab::part2::Plan::for_profile(a.profile, a.seed), patch, affect_lab::part2::PART)?;
     let mut needed = Vec::new();
     if part1 {
         needed.push(paths::FACES);

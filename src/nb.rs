@@ -57,6 +57,7 @@ pub fn open_run(profile: Profile, seed: u64) -> Result<Run> {
         threads: tch::get_num_threads(),
         skip_bad_inputs: false,
         models: Vec::new(),
+        plan_patch: None,
         version: env!("CARGO_PKG_VERSION").into(),
         started: run::now_utc(),
     };

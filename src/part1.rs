@@ -204,6 +204,10 @@ pub struct Results {
     /// Rows that could not run and why (e.g. ImageNet weights not installed).
     pub skipped_models: Vec<(String, String)>,
     pub plan: Plan,
+    /// The `--plan` override this part's plan was patched with, if any (the profile name alone
+    /// then does not describe the recipe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_patch: Option<serde_json::Value>,
     /// True class of every test image the rows were scored on.
     #[serde(default)]
     pub test_labels: Vec<i64>,
@@ -367,7 +371,7 @@ pub fn run(run: &Run) -> Result<Results> {
     if !ds.skipped.is_empty() {
         eprintln!("skipped {} unreadable images", ds.skipped.len());
     }
-    let plan = Plan::for_profile(run.config.profile, run.config.seed);
+    let plan = crate::plan_patch::apply(Plan::for_profile(run.config.profile, run.config.seed), run.config.plan_patch.as_ref(), PART)?;
     let (valid_items, test_items) = (take(&ds.valid, plan.max_valid), take(&ds.test, plan.max_test));
     let size = plan.image_size;
     let seed = run.config.seed;
@@ -398,6 +402,7 @@ pub fn run(run: &Run) -> Result<Results> {
         skipped_images: ds.skipped.iter().map(|p| p.display().to_string()).collect(),
         skipped_models: Vec::new(),
         plan: plan.clone(),
+        plan_patch: run.config.plan_patch.as_ref().and_then(|p| p.get(PART)).cloned(),
         test_labels: test_items.iter().map(|i| i.label).collect(),
         rows: Vec::new(),
         comparisons: Vec::new(),
@@ -441,7 +446,8 @@ pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
 
 /// A plain-text table of the rows.
 pub fn summary(r: &Results) -> String {
-    let mut s = format!("Part 1 ({} profile, seed {}, {})\n", r.profile, r.seed, r.device);
+    let patched = if r.plan_patch.is_some() { " patched by --plan" } else { "" };
+    let mut s = format!("Part 1 ({} profile{patched}, seed {}, {})\n", r.profile, r.seed, r.device);
     s += &format!("{:<22} {:>8} {:>5} {:>11} {:>9} {:>9} {:>9} {:>8} {:>13} {:>8}\n", "model", "init", "px", "params", "size MB", "ms/img@1", "ms/img@64", "acc", "95% CI", "macroF1");
     for row in &r.rows {
         let [lo, hi] = row.test_accuracy_ci95;

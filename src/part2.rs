@@ -51,12 +51,16 @@ pub struct Plan {
     pub bilstm: TrainConfig,
     pub vocab_min_freq: usize,
     pub vocab_max_size: usize,
+    /// MiniLM's hidden and attention dropout while fine-tuning (None: the checkpoint's
+    /// config.json, 0.1 for all-MiniLM-L6-v2).
+    #[serde(default)]
+    pub minilm_dropout: Option<f64>,
 }
 
 impl Plan {
     pub fn for_profile(profile: Profile, seed: u64) -> Plan {
         let base = TrainConfig { seed, monitor: Monitor::ValidLoss, schedule: Schedule::WarmupCosine { warmup_frac: 0.1 }, ..Default::default() };
-        let minilm = TrainConfig { lr: 5e-5, weight_decay: 0.01, batch_size: 16, grad_clip_norm: Some(1.0), ..base.clone() };
+        let minilm = TrainConfig { lr: 5e-5, weight_decay: 0.01, batch_size: 16, grad_clip_norm: Some(1.0), head_prefix: Some("classifier.".into()), ..base.clone() };
         let bilstm = TrainConfig { lr: 2e-3, weight_decay: 1e-4, batch_size: 32, ..base };
         let fractions = Fractions::default();
         match profile {
@@ -72,6 +76,7 @@ impl Plan {
                 bilstm: TrainConfig { epochs: 1, max_batches_per_epoch: Some(2), ..bilstm },
                 vocab_min_freq: 1,
                 vocab_max_size: 5000,
+                minilm_dropout: None,
             },
             // Measured on 2 CPU cores: MiniLM fine-tuning on 4150 Drugs.com reviews at 96 tokens,
             // one epoch, reached 73% test accuracy in ~6 min; 800 reviews x 2-3 epochs at 64
@@ -98,6 +103,7 @@ impl Plan {
                 bilstm: TrainConfig { epochs: 8, monitor: Monitor::ValidAccuracy, ..bilstm },
                 vocab_min_freq: 2,
                 vocab_max_size: 20_000,
+                minilm_dropout: None,
             },
             Profile::Full => Plan {
                 max_len: 256,
@@ -111,6 +117,7 @@ impl Plan {
                 bilstm: TrainConfig { epochs: 15, patience: Some(4), monitor: Monitor::ValidAccuracy, ..bilstm },
                 vocab_min_freq: 2,
                 vocab_max_size: 30_000,
+                minilm_dropout: None,
             },
         }
     }
@@ -185,6 +192,10 @@ pub struct Results {
     pub seed: u64,
     pub device: String,
     pub plan: Plan,
+    /// The `--plan` override this part's plan was patched with, if any (the profile name alone
+    /// then does not describe the recipe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_patch: Option<serde_json::Value>,
     pub test_examples: usize,
     pub test_dates: Option<(String, String)>,
     pub sources: Vec<SourceInfo>,
@@ -262,7 +273,12 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
         Model::MiniLm => {
             let dir = crate::weights::minilm_dir()?;
             let tok = HfTokenizer::from_dir(&dir, plan.max_len)?.with_truncation(plan.truncation)?;
-            let net = minilm::MiniLm::pretrained(&mut vs, &dir, 2, minilm::Pooling::Mean)?;
+            let mut mcfg = minilm::Config::from_hf_json(&dir.join("config.json"), 2, minilm::Pooling::Mean)?;
+            if let Some(p) = plan.minilm_dropout {
+                (mcfg.dropout, mcfg.attention_dropout) = (p, p);
+            }
+            let net = minilm::MiniLm::new(&vs.root(), &mcfg)?;
+            minilm::MiniLm::load_pretrained(&mut vs, &dir)?;
             let enc = |r: &[Review]| -> Result<TokenSource> { Ok(TokenSource::new(tok.encode_ids(&texts(r))?, labels(r), tok.pad_id(), seed)) };
             let s = (enc(&src.train)?, enc(&src.valid)?, enc(test)?);
             (Box::new(net), s, format!("all-MiniLM-L6-v2 ({})", dir.display()), "pretrained", plan.minilm.clone(), None)
@@ -319,7 +335,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
 pub fn run(run: &Run) -> Result<Results> {
     run.write_config(PART)?;
     let seed = run.config.seed;
-    let plan = Plan::for_profile(run.config.profile, seed);
+    let plan = crate::plan_patch::apply(Plan::for_profile(run.config.profile, seed), run.config.plan_patch.as_ref(), PART)?;
     let opts = LoadOptions { skip_bad_rows: run.config.skip_bad_inputs, threshold: plan.threshold };
     let root = &run.config.data_root;
 
@@ -382,6 +398,7 @@ pub fn run(run: &Run) -> Result<Results> {
         seed,
         device: format!("{:?}", run.device),
         plan: plan.clone(),
+        plan_patch: run.config.plan_patch.as_ref().and_then(|p| p.get(PART)).cloned(),
         test_examples: test.len(),
         test_dates: date_range(&test),
         sources: sources.iter().map(|s| s.info.clone()).collect(),
@@ -452,7 +469,8 @@ pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
 }
 
 pub fn summary(r: &Results) -> String {
-    let mut s = format!("Part 2 ({} profile, seed {}, {}; test: {} Drugs.com reviews {:?})\n", r.profile, r.seed, r.device, r.test_examples, r.test_dates);
+    let patched = if r.plan_patch.is_some() { " patched by --plan" } else { "" };
+    let mut s = format!("Part 2 ({} profile{patched}, seed {}, {}; test: {} Drugs.com reviews {:?})\n", r.profile, r.seed, r.device, r.test_examples, r.test_dates);
     s += &format!("{:<8} {:<9} {:>10} {:>7} {:>9} {:>13} {:>7} {:>7} {:>8} {:>8}\n", "model", "train on", "init", "n", "accuracy", "95% CI", "prec", "recall", "F1", "macroF1");
     for row in &r.rows {
         let [lo, hi] = row.accuracy_ci95;

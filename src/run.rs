@@ -17,6 +17,10 @@ pub struct RunConfig {
     pub skip_bad_inputs: bool,
     /// Part 1 model names to run (empty = all).
     pub models: Vec<String>,
+    /// `--plan` overrides of the profile's plans (see [`crate::plan_patch`]), kept here so a
+    /// run's config.json says how its recipe departs from the profile.
+    #[serde(default)]
+    pub plan_patch: Option<serde_json::Value>,
     pub version: String,
     pub started: String,
 }

@@ -15,7 +15,7 @@ pub fn data_root() -> PathBuf {
 pub fn run_config(profile: crate::Profile, seed: u64, out: PathBuf) -> crate::run::RunConfig {
     crate::run::RunConfig {
         profile, seed, data_root: "d".into(), out, device: "Cpu".into(), threads: 2,
-        skip_bad_inputs: false, models: vec![], version: "0".into(), started: crate::run::now_utc(),
+        skip_bad_inputs: false, models: vec![], plan_patch: None, version: "0".into(), started: crate::run::now_utc(),
     }
 }
 

@@ -63,6 +63,10 @@ pub struct TrainConfig {
     /// Train only the head for this many epochs first (needs `head_prefix`).
     pub freeze_backbone_epochs: usize,
     pub head_prefix: Option<String>,
+    /// The head (`head_prefix`) learns at this multiple of `lr`: a freshly initialised head
+    /// next to a pretrained body (discriminative fine-tuning). None: one rate for all.
+    #[serde(default)]
+    pub head_lr_mult: Option<f64>,
     /// Cap on training batches per epoch (smoke runs).
     pub max_batches_per_epoch: Option<usize>,
     /// Validate this many times per epoch (evenly spaced): a one-epoch fine-tune still gets
@@ -90,6 +94,7 @@ impl Default for TrainConfig {
             grad_clip_norm: Some(5.0),
             freeze_backbone_epochs: 0,
             head_prefix: None,
+            head_lr_mult: None,
             max_batches_per_epoch: None,
             evals_per_epoch: 1,
             seed: 42,
@@ -334,6 +339,14 @@ pub fn fit(
     if cfg.freeze_backbone_epochs > 0 && cfg.head_prefix.is_none() {
         return Err(Error::Config(format!("{label}: freeze_backbone_epochs needs head_prefix")));
     }
+    let head_group = match (cfg.head_lr_mult, &cfg.head_prefix) {
+        (None, _) => false,
+        (Some(_), None) => return Err(Error::Config(format!("{label}: head_lr_mult needs head_prefix"))),
+        (Some(_), Some(head)) if crate::models::transfer::move_head_to_group(vs, head) == 0 => {
+            return Err(Error::Config(format!("{label}: no trainable variable is named {head}*")));
+        }
+        _ => true,
+    };
     tch::manual_seed(cfg.seed as i64);
     let device = vs.device();
     let weights = cfg.class_weights.as_ref().map(|w| Tensor::from_slice(w).to_device(device));
@@ -365,6 +378,9 @@ pub fn fit(
             let b = batch?;
             let lr = cfg.schedule.lr_at(cfg.lr, step, total_steps);
             opt.set_lr(lr);
+            if head_group {
+                opt.set_lr_group(crate::models::transfer::HEAD_GROUP, lr * cfg.head_lr_mult.unwrap_or(1.0));
+            }
             let (x, y) = (b.x.to_device(device), b.y.to_device(device));
             let logits = model.forward_t(&x, true);
             let loss = weighted_ce(&logits, &y, weights.as_ref());
@@ -505,6 +521,35 @@ mod tests {
         // the kept weights reproduce the best evaluation's validation loss
         let p = predict(&model, &src, Device::Cpu, 64).unwrap();
         assert!((p.mean_loss() - out.history[best].valid_loss).abs() < 1e-5);
+    }
+
+    #[test]
+    fn head_lr_mult_gives_the_head_its_own_rate() {
+        let ids: Vec<Vec<i64>> = (0..32).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
+        let labels: Vec<i64> = (0..32).map(|i| (i % 2 == 0) as i64).collect();
+        let src = TokenSource::new(ids, labels, 0, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("best.safetensors");
+        // How far each part moves from its initial values in one epoch under a head multiple.
+        let moved = |mult: Option<f64>| {
+            tch::manual_seed(3);
+            let mut vs = nn::VarStore::new(Device::Cpu);
+            let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+            let before: Vec<Tensor> = [&model.emb.ws, &model.out.ws].iter().map(|t| t.copy()).collect();
+            let cfg = TrainConfig { epochs: 1, batch_size: 8, lr: 0.01, schedule: Schedule::Constant, head_prefix: Some("out.".into()), head_lr_mult: mult, ..Default::default() };
+            fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
+            let d = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+            (d(&model.emb.ws, &before[0]), d(&model.out.ws, &before[1]))
+        };
+        let (body, head) = moved(Some(0.0));
+        assert!(body > 1e-3 && head == 0.0, "mult 0 freezes the head only: body {body}, head {head}");
+        let (body1, head1) = moved(None);
+        assert!(body1 > 1e-3 && head1 > 1e-3);
+        // the head prefix must name something
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+        let cfg = TrainConfig { epochs: 1, head_prefix: Some("classifier.".into()), head_lr_mult: Some(10.0), ..Default::default() };
+        assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("classifier."));
     }
 
     #[test]

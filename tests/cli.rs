@@ -39,6 +39,18 @@ fn unknown_model_names_are_rejected_with_the_known_ones() {
 }
 
 #[test]
+fn a_plan_key_the_plan_lacks_is_rejected_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, r#"{"part2": {"minilm": {"learning_rate": 1e-3}}}"#).unwrap();
+    let out = bin().args(["--device", "cpu", "part2", "--profile", "smoke", "--data-dir"]).arg(data_root()).arg("--out").arg(dir.path().join("run")).arg("--plan").arg(&plan).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("part2.minilm.learning_rate"), "{err}");
+    assert!(!dir.path().join("run/part2/results.json").exists());
+}
+
+#[test]
 fn bad_device_is_rejected() {
     let out = bin().args(["--device", "tpu", "info"]).output().unwrap();
     assert!(!out.status.success());
@@ -95,10 +107,16 @@ fn part1_smoke_writes_results_figures_and_checkpoints() {
 fn part2_smoke_writes_six_runs_and_eda() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("run");
-    let out = bin().args(["--device", "cpu", "part2", "--profile", "smoke", "--data-dir"]).arg(data_root()).arg("--out").arg(&out_dir).output().unwrap();
+    // a --plan override reaches the run and is recorded with it
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, r#"{"part2": {"max_test": 48, "minilm": {"head_lr_mult": 5.0}}}"#).unwrap();
+    let out = bin().args(["--device", "cpu", "part2", "--profile", "smoke", "--data-dir"]).arg(data_root()).arg("--out").arg(&out_dir).arg("--plan").arg(&plan).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let r = json(&out_dir.join("part2/results.json"));
+    assert_eq!((r["test_examples"].as_u64(), r["plan"]["max_test"].as_u64()), (Some(48), Some(48)));
+    assert_eq!(r["plan_patch"]["minilm"]["head_lr_mult"], 5.0);
+    assert_eq!(json(&out_dir.join("config.json"))["plan_patch"]["part2"]["max_test"], 48);
     let rows = r["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 6);
     let mut pairs: Vec<String> = rows.iter().map(|x| format!("{}/{}", x["model"].as_str().unwrap(), x["train_source"].as_str().unwrap())).collect();

@@ -34,6 +34,22 @@ pub fn set_backbone_trainable(vs: &nn::VarStore, head_prefix: &str, trainable: b
     changed
 }
 
+/// The optimizer parameter group [`move_head_to_group`] puts the head in.
+pub const HEAD_GROUP: usize = 1;
+
+/// Put the trainable variables named `head_prefix*` into [`HEAD_GROUP`] so an optimizer built
+/// afterwards can give the new head its own learning rate. Returns how many were moved.
+pub fn move_head_to_group(vs: &nn::VarStore, head_prefix: &str) -> usize {
+    let head: HashSet<usize> = vs.variables().iter().filter(|(n, _)| n.starts_with(head_prefix)).map(|(_, t)| t.data_ptr() as usize).collect();
+    let mut vars = vs.variables_.lock().unwrap_or_else(|e| e.into_inner());
+    let mut moved = 0;
+    for v in vars.trainable_variables.iter_mut().filter(|v| head.contains(&(v.tensor.data_ptr() as usize))) {
+        v.group = HEAD_GROUP;
+        moved += 1;
+    }
+    moved
+}
+
 /// Number of scalar parameters that currently track gradients (i.e. will be trained).
 pub fn params_requiring_grad(vs: &nn::VarStore) -> i64 {
     vs.trainable_variables().iter().filter(|t| t.requires_grad()).map(|t| t.numel() as i64).sum()

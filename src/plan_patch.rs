@@ -1,0 +1,92 @@
+//! Overriding a profile's plan from a JSON file (`--plan FILE`), so a variant of a recipe is a
+//! file that can be kept next to its results rather than an edit of the source.
+//!
+//! The file holds one object per part, each a merge patch (RFC 7386) over that part's
+//! [`crate::part1::Plan`] / [`crate::part2::Plan`] as serialised in `results.json`:
+//! `{"part2": {"max_train": 3000, "minilm": {"lr": 2e-4}}}`. Unlike RFC 7386 the merge is
+//! strict: a key the plan does not have is an error naming its path, because a misspelt key
+//! that was silently ignored would label a run with a recipe it did not use.
+use crate::error::{Error, Result};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use std::path::Path;
+
+pub const PARTS: [&str; 2] = ["part1", "part2"];
+
+/// Read and check the shape of a plan file (an object keyed by part names).
+pub fn read(path: &Path) -> Result<Value> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Json { path: path.into(), source: e })?;
+    let obj = v.as_object().ok_or_else(|| Error::data(path, None, "a plan file holds a JSON object keyed by part (\"part1\", \"part2\")"))?;
+    if let Some(k) = obj.keys().find(|k| !PARTS.contains(&k.as_str())) {
+        return Err(Error::data(path, None, format!("unknown part `{k}`; expected one of {PARTS:?}")));
+    }
+    Ok(v)
+}
+
+/// `plan` with `patch[part]` merged over it (unchanged when there is no patch for `part`).
+pub fn apply<T: Serialize + DeserializeOwned>(plan: T, patch: Option<&Value>, part: &str) -> Result<T> {
+    let Some(p) = patch.and_then(|p| p.get(part)) else { return Ok(plan) };
+    let mut v = serde_json::to_value(&plan).map_err(|e| Error::Config(format!("{part} plan: {e}")))?;
+    merge_strict(&mut v, p, part)?;
+    serde_json::from_value(v).map_err(|e| Error::Config(format!("{part} plan after --plan: {e}")))
+}
+
+fn merge_strict(target: &mut Value, patch: &Value, path: &str) -> Result<()> {
+    let (Some(t), Some(p)) = (target.as_object_mut(), patch.as_object()) else {
+        *target = patch.clone();
+        return Ok(());
+    };
+    for (k, pv) in p {
+        let here = format!("{path}.{k}");
+        let tv = t.get_mut(k).ok_or_else(|| Error::Config(format!("--plan sets `{here}`, which the plan does not have")))?;
+        // An object replaces a null (an unset Option) whole; otherwise recurse key by key.
+        if pv.is_object() && tv.is_object() { merge_strict(tv, pv, &here)? } else { *tv = pv.clone() }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::part2::Plan;
+    use crate::Profile;
+    use serde_json::json;
+
+    #[test]
+    fn patches_nested_fields_and_leaves_the_rest() {
+        let base = Plan::for_profile(Profile::Quick, 42);
+        let patch = json!({"part2": {"max_train": 3000, "minilm": {"lr": 2e-4}, "max_test": 100}});
+        let p = apply(base.clone(), Some(&patch), "part2").unwrap();
+        assert_eq!((p.max_train, p.max_test, p.minilm.lr), (Some(3000), Some(100), 2e-4));
+        assert_eq!((p.minilm.batch_size, p.bilstm.lr, p.max_len), (base.minilm.batch_size, base.bilstm.lr, base.max_len));
+        // null unsets an Option
+        let p = apply(base.clone(), Some(&json!({"part2": {"max_train": null}})), "part2").unwrap();
+        assert_eq!(p.max_train, None);
+        // another part's patch does not touch this one
+        let p = apply(base.clone(), Some(&json!({"part1": {"image_size": 1}})), "part2").unwrap();
+        assert_eq!(serde_json::to_value(&p).unwrap(), serde_json::to_value(&base).unwrap());
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_errors() {
+        let base = Plan::for_profile(Profile::Quick, 42);
+        let e = apply(base.clone(), Some(&json!({"part2": {"minilm": {"learning_rate": 1.0}}})), "part2").unwrap_err();
+        assert!(e.to_string().contains("part2.minilm.learning_rate"), "{e}");
+        let e = apply(base, Some(&json!({"part2": {"max_len": "long"}})), "part2").unwrap_err();
+        assert!(e.to_string().contains("part2 plan"), "{e}");
+    }
+
+    #[test]
+    fn read_names_the_file_and_rejects_unknown_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("plan.json");
+        std::fs::write(&f, r#"{"part3": {}}"#).unwrap();
+        let e = read(&f).unwrap_err().to_string();
+        assert!(e.contains("plan.json") && e.contains("part3"), "{e}");
+        std::fs::write(&f, "{not json").unwrap();
+        assert!(read(&f).unwrap_err().to_string().contains("plan.json"));
+        std::fs::write(&f, r#"{"part2": {"max_train": 10}}"#).unwrap();
+        assert_eq!(read(&f).unwrap()["part2"]["max_train"], 10);
+    }
+}
