@@ -117,9 +117,8 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
         started: run::now_utc(),
     };
     // a bad --plan key must fail now, not after Part 1 has trained for twenty minutes
-    let patch = config.plan_patch.as_ref();
-    affect_lab::plan_patch::apply(affect_lab::part1::Plan::for_profile(a.profile, a.seed), patch, affect_lab::part1::PART)?;
-    affect_lab::plan_patch::apply(affect_lab::part2::Plan::for_profile(a.profile, a.seed), patch, affect_lab::part2::PART)?;
+    affect_lab::part1::plan(&config)?;
+    affect_lab::part2::plan(&config)?;
     let mut needed = Vec::new();
     if part1 {
         needed.push(paths::FACES);

@@ -363,6 +363,11 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
     })
 }
 
+/// The profile's plan with the run's `--plan` patch merged over it.
+pub fn plan(config: &crate::run::RunConfig) -> Result<Plan> {
+    crate::plan_patch::apply(Plan::for_profile(config.profile, config.seed), config.plan_patch.as_ref(), PART)
+}
+
 /// Run Part 1 and write `<out>/part1/results.json`.
 pub fn run(run: &Run) -> Result<Results> {
     run.write_config(PART)?;
@@ -371,7 +376,7 @@ pub fn run(run: &Run) -> Result<Results> {
     if !ds.skipped.is_empty() {
         eprintln!("skipped {} unreadable images", ds.skipped.len());
     }
-    let plan = crate::plan_patch::apply(Plan::for_profile(run.config.profile, run.config.seed), run.config.plan_patch.as_ref(), PART)?;
+    let plan = plan(&run.config)?;
     let (valid_items, test_items) = (take(&ds.valid, plan.max_valid), take(&ds.test, plan.max_test));
     let size = plan.image_size;
     let seed = run.config.seed;
@@ -402,7 +407,7 @@ pub fn run(run: &Run) -> Result<Results> {
         skipped_images: ds.skipped.iter().map(|p| p.display().to_string()).collect(),
         skipped_models: Vec::new(),
         plan: plan.clone(),
-        plan_patch: run.config.plan_patch.as_ref().and_then(|p| p.get(PART)).cloned(),
+        plan_patch: crate::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
         test_labels: test_items.iter().map(|i| i.label).collect(),
         rows: Vec::new(),
         comparisons: Vec::new(),

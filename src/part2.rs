@@ -337,11 +337,16 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
     })
 }
 
+/// The profile's plan with the run's `--plan` patch merged over it.
+pub fn plan(config: &crate::run::RunConfig) -> Result<Plan> {
+    crate::plan_patch::apply(Plan::for_profile(config.profile, config.seed), config.plan_patch.as_ref(), PART)
+}
+
 /// Run Part 2 and write `<out>/part2/results.json`.
 pub fn run(run: &Run) -> Result<Results> {
     run.write_config(PART)?;
     let seed = run.config.seed;
-    let plan = crate::plan_patch::apply(Plan::for_profile(run.config.profile, seed), run.config.plan_patch.as_ref(), PART)?;
+    let plan = plan(&run.config)?;
     let opts = LoadOptions { skip_bad_rows: run.config.skip_bad_inputs, threshold: plan.threshold };
     let root = &run.config.data_root;
 
@@ -404,7 +409,7 @@ pub fn run(run: &Run) -> Result<Results> {
         seed,
         device: format!("{:?}", run.device),
         plan: plan.clone(),
-        plan_patch: run.config.plan_patch.as_ref().and_then(|p| p.get(PART)).cloned(),
+        plan_patch: crate::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
         test_examples: test.len(),
         test_dates: date_range(&test),
         sources: sources.iter().map(|s| s.info.clone()).collect(),

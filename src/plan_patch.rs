@@ -24,9 +24,14 @@ pub fn read(path: &Path) -> Result<Value> {
     Ok(v)
 }
 
+/// The patch for `part` in a plan file's contents, if it has one.
+pub fn for_part<'a>(patch: Option<&'a Value>, part: &str) -> Option<&'a Value> {
+    patch.and_then(|p| p.get(part))
+}
+
 /// `plan` with `patch[part]` merged over it (unchanged when there is no patch for `part`).
 pub fn apply<T: Serialize + DeserializeOwned>(plan: T, patch: Option<&Value>, part: &str) -> Result<T> {
-    let Some(p) = patch.and_then(|p| p.get(part)) else { return Ok(plan) };
+    let Some(p) = for_part(patch, part) else { return Ok(plan) };
     let mut v = serde_json::to_value(&plan).map_err(|e| Error::Config(format!("{part} plan: {e}")))?;
     merge_strict(&mut v, p, part)?;
     serde_json::from_value(v).map_err(|e| Error::Config(format!("{part} plan after --plan: {e}")))

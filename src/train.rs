@@ -339,13 +339,13 @@ pub fn fit(
     if cfg.freeze_backbone_epochs > 0 && cfg.head_prefix.is_none() {
         return Err(Error::Config(format!("{label}: freeze_backbone_epochs needs head_prefix")));
     }
-    let head_group = match (cfg.head_lr_mult, &cfg.head_prefix) {
-        (None, _) => false,
+    let head_lr_mult = match (cfg.head_lr_mult, &cfg.head_prefix) {
+        (None, _) => None,
         (Some(_), None) => return Err(Error::Config(format!("{label}: head_lr_mult needs head_prefix"))),
         (Some(_), Some(head)) if crate::models::transfer::move_head_to_group(vs, head) == 0 => {
             return Err(Error::Config(format!("{label}: no trainable variable is named {head}*")));
         }
-        _ => true,
+        (mult, _) => mult,
     };
     tch::manual_seed(cfg.seed as i64);
     let device = vs.device();
@@ -378,8 +378,8 @@ pub fn fit(
             let b = batch?;
             let lr = cfg.schedule.lr_at(cfg.lr, step, total_steps);
             opt.set_lr(lr);
-            if head_group {
-                opt.set_lr_group(crate::models::transfer::HEAD_GROUP, lr * cfg.head_lr_mult.unwrap_or(1.0));
+            if let Some(mult) = head_lr_mult {
+                opt.set_lr_group(crate::models::transfer::HEAD_GROUP, lr * mult);
             }
             let (x, y) = (b.x.to_device(device), b.y.to_device(device));
             let logits = model.forward_t(&x, true);
