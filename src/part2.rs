@@ -55,6 +55,9 @@ pub struct Plan {
     /// config.json, 0.1 for all-MiniLM-L6-v2).
     #[serde(default)]
     pub minilm_dropout: Option<f64>,
+    /// MiniLM's encoder matrix products in bfloat16 (see [`minilm::Config::bf16_matmuls`]).
+    #[serde(default)]
+    pub minilm_bf16: bool,
 }
 
 impl Plan {
@@ -77,6 +80,7 @@ impl Plan {
                 vocab_min_freq: 1,
                 vocab_max_size: 5000,
                 minilm_dropout: None,
+                minilm_bf16: false,
             },
             // Measured on 2 CPU cores: MiniLM fine-tuning on 4150 Drugs.com reviews at 96 tokens,
             // one epoch, reached 73% test accuracy in ~6 min; 800 reviews x 2-3 epochs at 64
@@ -114,6 +118,7 @@ impl Plan {
                 vocab_min_freq: 2,
                 vocab_max_size: 20_000,
                 minilm_dropout: Some(0.0),
+                minilm_bf16: false,
             },
             Profile::Full => Plan {
                 max_len: 256,
@@ -128,6 +133,7 @@ impl Plan {
                 vocab_min_freq: 2,
                 vocab_max_size: 30_000,
                 minilm_dropout: None,
+                minilm_bf16: false,
             },
         }
     }
@@ -287,6 +293,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
             if let Some(p) = plan.minilm_dropout {
                 (mcfg.dropout, mcfg.attention_dropout) = (p, p);
             }
+            mcfg.bf16_matmuls = plan.minilm_bf16;
             let net = minilm::MiniLm::new(&vs.root(), &mcfg)?;
             minilm::MiniLm::load_pretrained(&mut vs, &dir)?;
             let enc = |r: &[Review]| -> Result<TokenSource> { Ok(TokenSource::new(tok.encode_ids(&texts(r))?, labels(r), tok.pad_id(), seed)) };

@@ -67,6 +67,10 @@ pub struct TrainConfig {
     /// next to a pretrained body (discriminative fine-tuning). None: one rate for all.
     #[serde(default)]
     pub head_lr_mult: Option<f64>,
+    /// Variables whose names start with one of these stay at their initial (pretrained) values
+    /// for the whole run: no gradient, no optimizer state, no weight decay.
+    #[serde(default)]
+    pub frozen_prefixes: Vec<String>,
     /// Cap on training batches per epoch (smoke runs).
     pub max_batches_per_epoch: Option<usize>,
     /// Validate this many times per epoch (evenly spaced): a one-epoch fine-tune still gets
@@ -95,6 +99,7 @@ impl Default for TrainConfig {
             freeze_backbone_epochs: 0,
             head_prefix: None,
             head_lr_mult: None,
+            frozen_prefixes: Vec::new(),
             max_batches_per_epoch: None,
             evals_per_epoch: 1,
             seed: 42,
@@ -347,6 +352,9 @@ pub fn fit(
         }
         (mult, _) => mult,
     };
+    if let Some(p) = cfg.frozen_prefixes.iter().find(|p| crate::models::transfer::set_trainable(vs, std::slice::from_ref(p), true) == 0) {
+        return Err(Error::Config(format!("{label}: frozen_prefixes: no trainable variable is named {p}*")));
+    }
     tch::manual_seed(cfg.seed as i64);
     let device = vs.device();
     let weights = cfg.class_weights.as_ref().map(|w| Tensor::from_slice(w).to_device(device));
@@ -370,6 +378,7 @@ pub fn fit(
         if let Some(head) = &cfg.head_prefix {
             crate::models::transfer::set_backbone_trainable(vs, head, !frozen);
         }
+        crate::models::transfer::set_trainable(vs, &cfg.frozen_prefixes, false);
         // running sums since the last evaluation
         let (mut loss_sum, mut correct, mut seen) = (0.0, 0i64, 0usize);
         let (mut done, mut epoch_seen) = (0, 0);
@@ -421,6 +430,7 @@ pub fn fit(
     if let Some(head) = &cfg.head_prefix {
         crate::models::transfer::set_backbone_trainable(vs, head, true);
     }
+    crate::models::transfer::set_trainable(vs, &cfg.frozen_prefixes, true);
     vs.load(checkpoint).map_err(|e| Error::weights(checkpoint, e.to_string()))?;
     let best_eval = best.map_or(0, |(i, _)| i);
     Ok(TrainOutcome {
@@ -550,6 +560,27 @@ mod tests {
         let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
         let cfg = TrainConfig { epochs: 1, head_prefix: Some("classifier.".into()), head_lr_mult: Some(10.0), ..Default::default() };
         assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("classifier."));
+    }
+
+    #[test]
+    fn frozen_prefixes_stay_put_with_a_head_and_come_back_trainable() {
+        let ids: Vec<Vec<i64>> = (0..32).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
+        let labels: Vec<i64> = (0..32).map(|i| (i % 2 == 0) as i64).collect();
+        let src = TokenSource::new(ids, labels, 0, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("best.safetensors");
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+        let before: Vec<Tensor> = [&model.emb.ws, &model.out.ws].iter().map(|t| t.copy()).collect();
+        // head_prefix re-enables the body every epoch: the frozen prefix must win over it.
+        let cfg = TrainConfig { epochs: 2, batch_size: 8, lr: 0.05, frozen_prefixes: vec!["emb.".into()], head_prefix: Some("out.".into()), ..Default::default() };
+        fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
+        let d = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+        assert_eq!(d(&model.emb.ws, &before[0]), 0.0, "a frozen variable moved (weight decay or a step)");
+        assert!(d(&model.out.ws, &before[1]) > 1e-3);
+        assert!(model.emb.ws.requires_grad(), "fit must hand the model back trainable");
+        let cfg = TrainConfig { frozen_prefixes: vec!["embedding.".into()], ..cfg };
+        assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("embedding."));
     }
 
     #[test]

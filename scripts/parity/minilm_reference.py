@@ -88,6 +88,59 @@ def bench(model):
                       "infer_seq_per_s": round(16 / inf, 1)}))
 
 
+TRAIN_LABELS = [1, 0, 0, 1, 1]
+CLASS_WEIGHTS = [1.5, 0.75]
+LR, HEAD_LR, WD, CLIP, STEPS = 1e-4, 1e-3, 0.01, 1.0, 2
+WATCH = ["embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight",
+         "encoder.layer.5.output.dense.weight", "embeddings.LayerNorm.weight", "classifier.weight"]
+
+
+def fixed_head():
+    """A head both sides can build without sharing a random generator."""
+    w = 0.02 * torch.sin(torch.arange(2 * 384, dtype=torch.float64)).view(2, 384).float()
+    return w, torch.tensor([0.1, -0.1])
+
+
+def train_steps(d, batch):
+    """Two fine-tuning steps of the quick recipe on one batch (dropout off, so train = eval
+    numerics): class-weighted cross-entropy on mean-pooled features through a fixed linear head,
+    clip to total norm 1, AdamW (wd on every tensor) with a 10x head rate. Reference for
+    `fit` in tests/minilm_parity.rs."""
+    torch.manual_seed(0)
+    bert = AutoModel.from_pretrained(d, attn_implementation="eager", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0).train()
+    head = torch.nn.Linear(384, 2)
+    w, b = fixed_head()
+    with torch.no_grad():
+        head.weight.copy_(w)
+        head.bias.copy_(b)
+    named = {n: p for n, p in bert.named_parameters() if not n.startswith("pooler.")}
+    named.update({"classifier.weight": head.weight, "classifier.bias": head.bias})
+    body = [p for n, p in named.items() if not n.startswith("classifier.")]
+    opt = torch.optim.AdamW([{"params": body, "lr": LR}, {"params": list(head.parameters()), "lr": HEAD_LR}], weight_decay=WD, eps=1e-8)
+    y, cw = torch.tensor(TRAIN_LABELS), torch.tensor(CLASS_WEIGHTS)
+
+    def loss_fn():
+        h = mean_pool(bert(**batch).last_hidden_state, batch["attention_mask"])
+        return torch.nn.functional.cross_entropy(head(h), y, weight=cw)
+
+    before = {n: named[n].detach().clone() for n in WATCH}
+    losses, grad_norms, total_norms = [], [], []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        losses.append(loss.item())
+        grad_norms.append({n: named[n].grad.norm().item() for n in WATCH})
+        total_norms.append(torch.nn.utils.clip_grad_norm_(list(named.values()), CLIP).item())
+        opt.step()
+    with torch.no_grad():
+        losses.append(loss_fn().item())
+    moved = {n: (named[n].detach() - before[n]).abs().sum().item() for n in WATCH}
+    return {"labels": TRAIN_LABELS, "class_weights": CLASS_WEIGHTS, "lr": LR, "head_lr": HEAD_LR, "weight_decay": WD,
+            "clip": CLIP, "steps": STEPS, "losses": losses, "grad_norms": grad_norms, "total_grad_norms": total_norms,
+            "abs_change": moved}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", action="store_true", help="time instead of writing the fixture")
@@ -116,6 +169,7 @@ def main():
         "attention_mask": batch["attention_mask"].tolist(),
         "embeddings": [[float(f"{v:.7g}") for v in row] for row in emb.tolist()],
         "truncation": {"max_len": TRUNC_LEN, "sentence_index": len(SENTENCES) - 1, "input_ids": trunc},
+        "train_steps": train_steps(d, batch),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     # Atomic write: a half-written fixture must never be picked up by the test.

@@ -46,6 +46,12 @@ pub struct Config {
     /// Dropout on attention probabilities (`attention_probs_dropout_prob`).
     pub attention_dropout: f64,
     pub num_classes: i64,
+    /// Run the encoder layers' matrix products and attention in bfloat16, as PyTorch's CPU
+    /// autocast would: weights stay fp32 (and get fp32 gradients through the cast), while
+    /// embeddings, residual sums, LayerNorm, pooling and the head stay fp32. On a CPU with
+    /// AVX512-BF16 a fine-tuning step is ~1.4x faster; without it, slower.
+    #[serde(default)]
+    pub bf16_matmuls: bool,
 }
 
 /// The fields we read from a Hugging Face `config.json`.
@@ -114,6 +120,7 @@ impl Config {
             dropout: hf.hidden_dropout_prob,
             attention_dropout: hf.attention_probs_dropout_prob,
             num_classes,
+            bf16_matmuls: false,
         };
         cfg.validate().map_err(|e| Error::weights(path, e.to_string()))?;
         Ok(cfg)
@@ -203,20 +210,33 @@ impl Layer {
         }
     }
 
-    /// `x` [N,L,H]; `attend` [N,1,1,L] bool, true where a key is a real token (None: all are).
+    /// `x` [N,L,H] fp32; `attend` [N,1,1,L] bool, true where a key is a real token (None: all are).
     fn forward(&self, x: &Tensor, attend: Option<&Tensor>, cfg: &Config, train: bool) -> Tensor {
         let (n, l) = (x.size()[0], x.size()[1]);
+        let lin = |m: &nn::Linear, t: &Tensor| matmul_linear(m, t, cfg.bf16_matmuls);
+        let xin = if cfg.bf16_matmuls { x.to_kind(Kind::BFloat16) } else { x.shallow_clone() };
         let heads = |t: Tensor| t.view([n, l, cfg.heads, cfg.hidden / cfg.heads]).transpose(1, 2);
-        let (q, k, v) = (heads(self.query.forward(x)), heads(self.key.forward(x)), heads(self.value.forward(x)));
+        let (q, k, v) = (heads(lin(&self.query, &xin)), heads(lin(&self.key, &xin)), heads(lin(&self.value, &xin)));
         let p_drop = if train { cfg.attention_dropout } else { 0.0 };
         // Same maths as BERT's masked softmax(QK^T/sqrt(d))V, through libtorch's fused kernel
         // (on this CPU ~1.6-2.5x faster than the explicit form, with or without dropout).
         let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, attend, p_drop, false, None, false);
         let ctx = ctx.transpose(1, 2).contiguous().view([n, l, cfg.hidden]);
-        let x = self.attn_norm.forward(&(self.attn_out.forward(&ctx).dropout(cfg.dropout, train) + x));
-        let h = self.intermediate.forward(&x).gelu("none");
-        self.out_norm.forward(&(self.output.forward(&h).dropout(cfg.dropout, train) + x))
+        let x = self.attn_norm.forward(&(lin(&self.attn_out, &ctx).to_kind(Kind::Float).dropout(cfg.dropout, train) + x));
+        let xin = if cfg.bf16_matmuls { x.to_kind(Kind::BFloat16) } else { x.shallow_clone() };
+        let h = lin(&self.intermediate, &xin).gelu("none");
+        self.out_norm.forward(&(lin(&self.output, &h).to_kind(Kind::Float).dropout(cfg.dropout, train) + x))
     }
+}
+
+/// `m.forward(x)`, in bfloat16 when `bf16` (`x` must then already be bf16): the fp32 weights
+/// are cast per call, so autograd carries their gradients back in fp32.
+fn matmul_linear(m: &nn::Linear, x: &Tensor, bf16: bool) -> Tensor {
+    if !bf16 {
+        return m.forward(x);
+    }
+    let bf = |t: &Tensor| t.to_kind(Kind::BFloat16);
+    x.linear(&bf(&m.ws), m.bs.as_ref().map(bf))
 }
 
 #[derive(Debug)]
@@ -321,6 +341,7 @@ mod tests {
             dropout: 0.1,
             attention_dropout: 0.1,
             num_classes: 3,
+            bf16_matmuls: false,
         }
     }
 
@@ -404,6 +425,30 @@ mod tests {
         let e = MiniLm::pretrained(&mut vs, tmp.path(), 2, Pooling::Mean).unwrap_err().to_string();
         assert!(e.contains("missing tensor `encoder.layer.3.attention.self.key.weight`"), "{e}");
         assert!(e.contains(&tmp.path().join("model.safetensors").display().to_string()), "{e}");
+    }
+
+    /// bf16 matrix products change the pretrained sentence embeddings only at bf16's precision
+    /// (8 significant bits), and gradients still reach the fp32 weights.
+    #[test]
+    fn bf16_matmuls_track_fp32() {
+        let dir = minilm_dir().unwrap();
+        let (texts, _) = balanced_reviews(4);
+        let ids = HfTokenizer::from_dir(&dir, 64).unwrap().encode(&texts).unwrap();
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let fp32 = MiniLm::pretrained(&mut vs, &dir, 2, Pooling::Mean).unwrap();
+        let mut vs16 = nn::VarStore::new(Device::Cpu);
+        let bf16 = MiniLm::new(&vs16.root(), &Config { bf16_matmuls: true, ..fp32.config().clone() }).unwrap();
+        MiniLm::load_pretrained(&mut vs16, &dir).unwrap();
+        let (a, b) = (fp32.embed(&ids, false), bf16.embed(&ids, false));
+        assert_eq!(b.kind(), Kind::Float);
+        let worst = Tensor::cosine_similarity(&a, &b, -1, 1e-8).min().double_value(&[]);
+        assert!(worst > 0.999, "bf16 embeddings drift from fp32: cosine {worst}");
+        let rel = ((&a - &b).norm() / a.norm()).double_value(&[]);
+        assert!(rel > 1e-5, "bf16 changed nothing ({rel}): the flag is not wired");
+        bf16.forward_t(&ids, true).sum(Kind::Float).backward();
+        let w = &vs16.variables()["encoder.layer.0.attention.self.query.weight"];
+        assert_eq!((w.kind(), w.grad().kind()), (Kind::Float, Kind::Float));
+        assert!(w.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0);
     }
 
     /// Fine-tuning the pretrained encoder on 32 real reviews: the training loss falls.

@@ -34,6 +34,23 @@ pub fn set_backbone_trainable(vs: &nn::VarStore, head_prefix: &str, trainable: b
     changed
 }
 
+/// Turn gradient tracking on or off for every trainable variable whose name starts with one of
+/// `prefixes`. Returns how many variables matched.
+pub fn set_trainable(vs: &nn::VarStore, prefixes: &[String], trainable: bool) -> usize {
+    if prefixes.is_empty() {
+        return 0;
+    }
+    let trainable_ptrs: HashSet<usize> = vs.trainable_variables().iter().map(|t| t.data_ptr() as usize).collect();
+    let mut changed = 0;
+    for (name, var) in vs.variables() {
+        if prefixes.iter().any(|p| name.starts_with(p.as_str())) && trainable_ptrs.contains(&(var.data_ptr() as usize)) {
+            let _ = var.set_requires_grad(trainable);
+            changed += 1;
+        }
+    }
+    changed
+}
+
 /// The optimizer parameter group [`move_head_to_group`] puts the head in.
 pub const HEAD_GROUP: usize = 1;
 
