@@ -46,6 +46,28 @@ pub enum Monitor {
     ValidAccuracy,
 }
 
+/// Layer-wise learning-rate decay for a pretrained stack (Howard & Ruder 2018; Clark et al.
+/// 2020): the top of `layers` (listed bottom to top, as variable-name prefixes) learns at the
+/// base rate, each one below at `decay` times the one above. Variables under none of them
+/// keep the base rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerDecay {
+    pub decay: f64,
+    pub layers: Vec<String>,
+}
+
+impl LayerDecay {
+    /// Optimizer group of `layers[k]` (0 is the default group, 1 the head).
+    fn group(k: usize) -> usize {
+        crate::models::transfer::HEAD_GROUP + 1 + k
+    }
+
+    /// Rate multiple of `layers[k]`.
+    pub fn mult(&self, k: usize) -> f64 {
+        self.decay.powi((self.layers.len() - 1 - k) as i32)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub epochs: usize,
@@ -67,6 +89,8 @@ pub struct TrainConfig {
     /// next to a pretrained body (discriminative fine-tuning). None: one rate for all.
     #[serde(default)]
     pub head_lr_mult: Option<f64>,
+    #[serde(default)]
+    pub layer_lr_decay: Option<LayerDecay>,
     /// Variables whose names start with one of these stay at their initial (pretrained) values
     /// for the whole run: no gradient, no optimizer state, no weight decay.
     #[serde(default)]
@@ -99,6 +123,7 @@ impl Default for TrainConfig {
             freeze_backbone_epochs: 0,
             head_prefix: None,
             head_lr_mult: None,
+            layer_lr_decay: None,
             frozen_prefixes: Vec::new(),
             max_batches_per_epoch: None,
             evals_per_epoch: 1,
@@ -355,6 +380,14 @@ pub fn fit(
     if let Some(p) = cfg.frozen_prefixes.iter().find(|p| crate::models::transfer::set_trainable(vs, std::slice::from_ref(p), true) == 0) {
         return Err(Error::Config(format!("{label}: frozen_prefixes: no trainable variable is named {p}*")));
     }
+    if let Some(d) = &cfg.layer_lr_decay {
+        if !(d.decay > 0.0 && d.decay <= 1.0) {
+            return Err(Error::Config(format!("{label}: layer_lr_decay.decay must be in (0, 1], got {}", d.decay)));
+        }
+        if let Some(p) = d.layers.iter().enumerate().find_map(|(k, p)| (crate::models::transfer::move_to_group(vs, p, LayerDecay::group(k)) == 0).then_some(p)) {
+            return Err(Error::Config(format!("{label}: layer_lr_decay: no trainable variable is named {p}*")));
+        }
+    }
     tch::manual_seed(cfg.seed as i64);
     let device = vs.device();
     let weights = cfg.class_weights.as_ref().map(|w| Tensor::from_slice(w).to_device(device));
@@ -389,6 +422,9 @@ pub fn fit(
             opt.set_lr(lr);
             if let Some(mult) = head_lr_mult {
                 opt.set_lr_group(crate::models::transfer::HEAD_GROUP, lr * mult);
+            }
+            if let Some(d) = &cfg.layer_lr_decay {
+                (0..d.layers.len()).for_each(|k| opt.set_lr_group(LayerDecay::group(k), lr * d.mult(k)));
             }
             let (x, y) = (b.x.to_device(device), b.y.to_device(device));
             let logits = model.forward_t(&x, true);
@@ -560,6 +596,27 @@ mod tests {
         let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
         let cfg = TrainConfig { epochs: 1, head_prefix: Some("classifier.".into()), head_lr_mult: Some(10.0), ..Default::default() };
         assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("classifier."));
+    }
+
+    #[test]
+    fn layer_lr_decay_scales_each_layer_rate() {
+        let ids: Vec<Vec<i64>> = (0..16).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
+        let labels: Vec<i64> = (0..16).map(|i| (i % 2 == 0) as i64).collect();
+        let src = TokenSource::new(ids, labels, 0, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("best.safetensors");
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+        let before: Vec<Tensor> = [&model.emb.ws, &model.out.ws].iter().map(|t| t.copy()).collect();
+        // One Adam step moves every weight with a gradient by its group's rate exactly (no decay).
+        let decay = LayerDecay { decay: 0.25, layers: vec!["emb.".into(), "out.".into()] };
+        let cfg = TrainConfig { epochs: 1, batch_size: 16, lr: 0.01, weight_decay: 0.0, schedule: Schedule::Constant, layer_lr_decay: Some(decay), ..Default::default() };
+        fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
+        let d = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+        let (emb, out) = (d(&model.emb.ws, &before[0]), d(&model.out.ws, &before[1]));
+        assert!((out - 0.01).abs() < 1e-4 && (emb - 0.0025).abs() < 1e-4, "emb moved {emb}, out {out}");
+        let cfg = TrainConfig { layer_lr_decay: Some(LayerDecay { decay: 0.5, layers: vec!["embedding.".into()] }), ..cfg };
+        assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("embedding."));
     }
 
     #[test]

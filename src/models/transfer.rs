@@ -57,11 +57,17 @@ pub const HEAD_GROUP: usize = 1;
 /// Put the trainable variables named `head_prefix*` into [`HEAD_GROUP`] so an optimizer built
 /// afterwards can give the new head its own learning rate. Returns how many were moved.
 pub fn move_head_to_group(vs: &nn::VarStore, head_prefix: &str) -> usize {
-    let head: HashSet<usize> = vs.variables().iter().filter(|(n, _)| n.starts_with(head_prefix)).map(|(_, t)| t.data_ptr() as usize).collect();
+    move_to_group(vs, head_prefix, HEAD_GROUP)
+}
+
+/// Put the trainable variables named `prefix*` into optimizer parameter group `group` (build
+/// the optimizer afterwards). Returns how many were moved.
+pub fn move_to_group(vs: &nn::VarStore, prefix: &str, group: usize) -> usize {
+    let named: HashSet<usize> = vs.variables().iter().filter(|(n, _)| n.starts_with(prefix)).map(|(_, t)| t.data_ptr() as usize).collect();
     let mut vars = vs.variables_.lock().unwrap_or_else(|e| e.into_inner());
     let mut moved = 0;
-    for v in vars.trainable_variables.iter_mut().filter(|v| head.contains(&(v.tensor.data_ptr() as usize))) {
-        v.group = HEAD_GROUP;
+    for v in vars.trainable_variables.iter_mut().filter(|v| named.contains(&(v.tensor.data_ptr() as usize))) {
+        v.group = group;
         moved += 1;
     }
     moved
