@@ -318,37 +318,53 @@ fn evaluate(
     })
 }
 
-/// Append `rec` to the history, checkpointing when it beats the best so far. Returns
-/// whether training may stop early (i.e. the record did *not* improve).
+/// The evaluation whose weights are kept, and the last one that improved the monitored metric.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    eval: usize,
+    /// (monitored metric, tie-breaker), higher is better.
+    score: (f64, f64),
+    last_gain: usize,
+}
+
+/// Append `rec` to the history, checkpointing when it beats the best so far.
 fn keep_if_best(
     rec: &EpochRecord,
     cfg: &TrainConfig,
-    best: &mut Option<(usize, f64)>,
+    best: &mut Option<Best>,
     history: &mut Vec<EpochRecord>,
     progress: &Progress,
     vs: &nn::VarStore,
     checkpoint: &Path,
-) -> Result<bool> {
+) -> Result<()> {
+    // the other metric breaks ties: equal accuracies (a few hundred validation samples make
+    // them common) go to the lower loss, e.g. an annealed end over a mid-epoch checkpoint
     let score = match cfg.monitor {
-        Monitor::ValidLoss => -rec.valid_loss,
-        Monitor::ValidAccuracy => rec.valid_accuracy,
+        Monitor::ValidLoss => (-rec.valid_loss, rec.valid_accuracy),
+        Monitor::ValidAccuracy => (rec.valid_accuracy, -rec.valid_loss),
     };
-    let improved = best.is_none_or(|(_, s)| score > s);
+    let at = history.len();
+    let improved = best.is_none_or(|b| score > b.score);
     if improved {
-        *best = Some((history.len(), score));
+        // patience counts from gains in the monitored metric itself, not from tie-breaks
+        let last_gain = match *best {
+            Some(b) if score.0 <= b.score.0 => b.last_gain,
+            _ => at,
+        };
+        *best = Some(Best { eval: at, score, last_gain });
         crate::weights::save(vs, checkpoint)?;
     }
     progress.record(rec, cfg.epochs, improved);
     history.push(rec.clone());
-    Ok(!improved)
+    Ok(())
 }
 
-/// Patience counts epochs: `patience` epochs' worth of evaluations without improvement.
-fn stop_early(label: &str, cfg: &TrainConfig, evals_per_epoch: usize, best: Option<(usize, f64)>, evaluated: usize) -> bool {
-    let (Some(p), Some((b, _))) = (cfg.patience, best) else { return false };
-    let stop = evaluated - 1 - b >= p * evals_per_epoch;
+/// Patience counts epochs: `patience` epochs' worth of evaluations without a gain.
+fn stop_early(label: &str, cfg: &TrainConfig, evals_per_epoch: usize, best: Option<Best>, evaluated: usize) -> bool {
+    let (Some(p), Some(b)) = (cfg.patience, best) else { return false };
+    let stop = evaluated - 1 - b.last_gain >= p * evals_per_epoch;
     if stop {
-        eprintln!("{label}: early stop after {evaluated} evaluations (best: evaluation {})", b + 1);
+        eprintln!("{label}: early stop after {evaluated} evaluations (best: evaluation {})", b.eval + 1);
     }
     stop
 }
@@ -400,7 +416,7 @@ pub fn fit(
     let evals = cfg.evals_per_epoch.clamp(1, batches_per_epoch.max(1));
     // batches done in an epoch when each of its evaluations falls; the last is the epoch's end
     let marks: Vec<usize> = (1..=evals).map(|k| (k * batches_per_epoch).div_ceil(evals)).collect();
-    let (mut step, mut history, mut best): (usize, Vec<EpochRecord>, Option<(usize, f64)>) = (0, Vec::new(), None);
+    let (mut step, mut history, mut best): (usize, Vec<EpochRecord>, Option<Best>) = (0, Vec::new(), None);
     let progress = Progress::new(label, batches_per_epoch as u64, evals > 1);
     let started = Instant::now();
     let mut train_examples = 0;
@@ -456,7 +472,8 @@ pub fn fit(
             let fraction = if epoch_end { 1.0 } else { done as f64 / batches_per_epoch as f64 };
             let rec = evaluate(model, valid, device, cfg, epoch, fraction, (loss_sum, correct, seen), lr, t0, frozen)?;
             (loss_sum, correct, seen, t0) = (0.0, 0, 0, Instant::now());
-            if keep_if_best(&rec, cfg, &mut best, &mut history, &progress, vs, checkpoint)? && stop_early(label, cfg, evals, best, history.len()) {
+            keep_if_best(&rec, cfg, &mut best, &mut history, &progress, vs, checkpoint)?;
+            if stop_early(label, cfg, evals, best, history.len()) {
                 break 'epochs;
             }
         }
@@ -468,7 +485,7 @@ pub fn fit(
     }
     crate::models::transfer::set_trainable(vs, &cfg.frozen_prefixes, true);
     vs.load(checkpoint).map_err(|e| Error::weights(checkpoint, e.to_string()))?;
-    let best_eval = best.map_or(0, |(i, _)| i);
+    let best_eval = best.map_or(0, |b| b.eval);
     Ok(TrainOutcome {
         best_epoch: history.get(best_eval).map_or(0, |r| r.epoch),
         best_eval,
@@ -538,7 +555,11 @@ mod tests {
         assert!(out.history[0].train_loss > out.history.last().unwrap().train_loss);
         let p = predict(&model, &src, Device::Cpu, 16).unwrap();
         assert_eq!(p.accuracy(), 1.0);
-        assert_eq!(out.best_epoch, out.history.iter().position(|r| r.valid_accuracy == 1.0).unwrap() + 1);
+        // patience counts from the first perfect epoch; among perfect epochs the lowest loss is kept
+        let first = out.history.iter().position(|r| r.valid_accuracy == 1.0).unwrap();
+        assert_eq!(out.history.len(), first + 1 + 3);
+        let kept = (first..out.history.len()).min_by(|&a, &b| out.history[a].valid_loss.total_cmp(&out.history[b].valid_loss)).unwrap();
+        assert_eq!(out.best_epoch, kept + 1);
         assert!(ckpt.is_file());
         // per-sample loss is the real cross-entropy: -ln(confidence) for a correct prediction
         assert!((p.loss[0] as f64 - -(p.confidence[0] as f64).ln()).abs() < 1e-5);
@@ -638,6 +659,29 @@ mod tests {
         assert!(model.emb.ws.requires_grad(), "fit must hand the model back trainable");
         let cfg = TrainConfig { frozen_prefixes: vec!["embedding.".into()], ..cfg };
         assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("embedding."));
+    }
+
+    #[test]
+    fn accuracy_ties_go_to_the_lower_loss() {
+        let rec = |acc: f64, loss: f64| EpochRecord { epoch: 1, progress: 1.0, train_loss: 0.0, train_accuracy: 0.0, valid_loss: loss, valid_accuracy: acc, lr: 0.0, seconds: 0.0, backbone_frozen: false };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _ = nn::linear(vs.root() / "w", 2, 2, Default::default());
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("best.safetensors");
+        let progress = Progress::new("t", 1, false);
+        let kept = |monitor: Monitor, recs: &[EpochRecord]| {
+            let cfg = TrainConfig { monitor, ..Default::default() };
+            let (mut best, mut history) = (None, Vec::new());
+            for r in recs {
+                keep_if_best(r, &cfg, &mut best, &mut history, &progress, &vs, &ckpt).unwrap();
+            }
+            best.unwrap().eval
+        };
+        let recs = [rec(0.768, 0.535), rec(0.768, 0.482), rec(0.768, 0.490)];
+        assert_eq!(kept(Monitor::ValidAccuracy, &recs), 1);
+        assert_eq!(kept(Monitor::ValidAccuracy, &[rec(0.70, 0.3), rec(0.71, 0.9)]), 1, "accuracy first");
+        assert_eq!(kept(Monitor::ValidLoss, &[rec(0.70, 0.3), rec(0.71, 0.9)]), 0);
+        assert_eq!(kept(Monitor::ValidLoss, &[rec(0.70, 0.3), rec(0.72, 0.3)]), 1, "loss ties go to accuracy");
     }
 
     #[test]
