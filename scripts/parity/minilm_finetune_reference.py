@@ -9,7 +9,8 @@ wins), sorted by (date, id), 80/10/10 with each cut moved past its day; label = 
 Same recipe: all-MiniLM-L6-v2, mean pooling, linear head N(0, 0.02), no dropout, head+tail
 truncation (CLS + first 64 + last 62 + SEP), length-grouped batches of 16, AdamW (wd 0.01 on
 all), peak lr 1e-4 (head x10), 10% linear warm-up then cosine to 0, clip 1.0, class-weighted
-cross-entropy, one epoch, validated at 0.5 and 1.0 epochs, best validation loss kept.
+cross-entropy, one epoch, validated at 0.5 and 1.0 epochs, the checkpoint with the best validation
+accuracy kept (ties to the lower loss).
 Not bit-identical to the Rust run (different shuffles and head draw): compare across seeds.
 
     .venv/bin/python scripts/parity/minilm_finetune_reference.py --data ../shared/data --seed 42
@@ -177,11 +178,11 @@ for epoch in range(a.epochs):
             vl, va, _ = evaluate(va_ids, va_y)
             hist.append({"progress": step / steps_per_epoch, "valid_loss": vl, "valid_accuracy": va, "seconds": time.perf_counter() - t0})
             print(json.dumps(hist[-1]), flush=True)
-            if best is None or vl < best[0]:
-                best = (vl, {k2: v.clone() for k2, v in net.state_dict().items()})
+            if best is None or (va, -vl) > best[0]:
+                best = ((va, -vl), {k2: v.clone() for k2, v in net.state_dict().items()})
 train_seconds = time.perf_counter() - t0
 net.load_state_dict(best[1])
 _, test_acc, _ = evaluate(te_ids, te_y)
 print(json.dumps({"seed": a.seed, "bf16": a.bf16, "freeze_word_embeddings": a.freeze_word_embeddings, "train": len(train), "valid": len(valid), "test": len(test),
                   "test_positive": sum(te_y), "steps": step, "train_seconds": round(train_seconds, 1), "seconds_per_step": round(train_seconds / step, 3),
-                  "best_valid_loss": best[0], "test_accuracy": test_acc}))
+                  "kept_valid_accuracy": best[0][0], "kept_valid_loss": -best[0][1], "test_accuracy": test_acc}))
