@@ -89,6 +89,7 @@ pub struct TrainConfig {
     /// next to a pretrained body (discriminative fine-tuning). None: one rate for all.
     #[serde(default)]
     pub head_lr_mult: Option<f64>,
+    /// Per-layer rates below the base rate for a pretrained stack (None: one rate).
     #[serde(default)]
     pub layer_lr_decay: Option<LayerDecay>,
     /// Variables whose names start with one of these stay at their initial (pretrained) values
