@@ -48,7 +48,8 @@ def clean(t):
 
 
 rows = []
-for f in sorted(glob.glob(str(Path(a.data) / "drug_reviews" / "*.csv"))):
+# train file first, as `drugs_com::load` pools them: dedup keeps the first copy of a text
+for f in [Path(a.data) / "drug_reviews" / n for n in ("drugsComTrain_raw.csv", "drugsComTest_raw.csv")]:
     for r in csv.DictReader(open(f, encoding="utf-8", errors="replace")):
         d = datetime.datetime.strptime(r["date"].strip(), "%d-%b-%y").date()
         rows.append((d, int(r["uniqueID"]), clean(r["review"]), int(float(r["rating"]) >= 7)))
