@@ -401,6 +401,10 @@ pub fn fit(
         if !(d.decay > 0.0 && d.decay <= 1.0) {
             return Err(Error::Config(format!("{label}: layer_lr_decay.decay must be in (0, 1], got {}", d.decay)));
         }
+        // a layer prefix covering the head would pull it out of its own group
+        if let Some((head, p)) = cfg.head_prefix.as_ref().and_then(|h| d.layers.iter().find(|p| h.starts_with(p.as_str()) || p.starts_with(h.as_str())).map(|p| (h, p))) {
+            return Err(Error::Config(format!("{label}: layer_lr_decay prefix {p:?} overlaps the head prefix {head:?}")));
+        }
         if let Some(p) = d.layers.iter().enumerate().find_map(|(k, p)| (crate::models::transfer::move_to_group(vs, p, LayerDecay::group(k)) == 0).then_some(p)) {
             return Err(Error::Config(format!("{label}: layer_lr_decay: no trainable variable is named {p}*")));
         }
@@ -639,6 +643,8 @@ mod tests {
         assert!((out - 0.01).abs() < 1e-4 && (emb - 0.0025).abs() < 1e-4, "emb moved {emb}, out {out}");
         let cfg = TrainConfig { layer_lr_decay: Some(LayerDecay { decay: 0.5, layers: vec!["embedding.".into()] }), ..cfg };
         assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("embedding."));
+        let cfg = TrainConfig { layer_lr_decay: Some(LayerDecay { decay: 0.5, layers: vec!["emb.".into(), "out.".into()] }), head_prefix: Some("out.".into()), ..cfg };
+        assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("overlaps the head"));
     }
 
     #[test]
