@@ -214,7 +214,9 @@ impl Layer {
     fn forward(&self, x: &Tensor, attend: Option<&Tensor>, cfg: &Config, train: bool) -> Tensor {
         let (n, l) = (x.size()[0], x.size()[1]);
         let lin = |m: &nn::Linear, t: &Tensor| matmul_linear(m, t, cfg.bf16_matmuls);
-        let xin = if cfg.bf16_matmuls { x.to_kind(Kind::BFloat16) } else { x.shallow_clone() };
+        // the input of a matrix product, in its precision
+        let mm_in = |t: &Tensor| if cfg.bf16_matmuls { t.to_kind(Kind::BFloat16) } else { t.shallow_clone() };
+        let xin = mm_in(x);
         let heads = |t: Tensor| t.view([n, l, cfg.heads, cfg.hidden / cfg.heads]).transpose(1, 2);
         let (q, k, v) = (heads(lin(&self.query, &xin)), heads(lin(&self.key, &xin)), heads(lin(&self.value, &xin)));
         let p_drop = if train { cfg.attention_dropout } else { 0.0 };
@@ -223,8 +225,7 @@ impl Layer {
         let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, attend, p_drop, false, None, false);
         let ctx = ctx.transpose(1, 2).contiguous().view([n, l, cfg.hidden]);
         let x = self.attn_norm.forward(&(lin(&self.attn_out, &ctx).to_kind(Kind::Float).dropout(cfg.dropout, train) + x));
-        let xin = if cfg.bf16_matmuls { x.to_kind(Kind::BFloat16) } else { x.shallow_clone() };
-        let h = lin(&self.intermediate, &xin).gelu("none");
+        let h = lin(&self.intermediate, &mm_in(&x)).gelu("none");
         self.out_norm.forward(&(lin(&self.output, &h).to_kind(Kind::Float).dropout(cfg.dropout, train) + x))
     }
 }

@@ -21,17 +21,7 @@ use tch::nn::{self, Init};
 /// `train` mode BN layers of a frozen backbone still normalise with batch statistics and
 /// update their running averages; run the backbone with `train=false` if that is not wanted.
 pub fn set_backbone_trainable(vs: &nn::VarStore, head_prefix: &str, trainable: bool) -> usize {
-    // `variables()` also lists buffers; the trainable set is the one tch's optimizers see.
-    let trainable_ptrs: HashSet<usize> = vs.trainable_variables().iter().map(|t| t.data_ptr() as usize).collect();
-    let mut changed = 0;
-    for (name, var) in vs.variables() {
-        if name.starts_with(head_prefix) || !trainable_ptrs.contains(&(var.data_ptr() as usize)) {
-            continue;
-        }
-        let _ = var.set_requires_grad(trainable);
-        changed += 1;
-    }
-    changed
+    set_requires_grad_where(vs, |name| !name.starts_with(head_prefix), trainable)
 }
 
 /// Turn gradient tracking on or off for every trainable variable whose name starts with one of
@@ -40,10 +30,16 @@ pub fn set_trainable(vs: &nn::VarStore, prefixes: &[String], trainable: bool) ->
     if prefixes.is_empty() {
         return 0;
     }
+    set_requires_grad_where(vs, |name| prefixes.iter().any(|p| name.starts_with(p.as_str())), trainable)
+}
+
+/// Set gradient tracking of the trainable variables whose name passes `pick`; returns how many.
+fn set_requires_grad_where(vs: &nn::VarStore, pick: impl Fn(&str) -> bool, trainable: bool) -> usize {
+    // `variables()` also lists buffers; the trainable set is the one tch's optimizers see.
     let trainable_ptrs: HashSet<usize> = vs.trainable_variables().iter().map(|t| t.data_ptr() as usize).collect();
     let mut changed = 0;
     for (name, var) in vs.variables() {
-        if prefixes.iter().any(|p| name.starts_with(p.as_str())) && trainable_ptrs.contains(&(var.data_ptr() as usize)) {
+        if pick(&name) && trainable_ptrs.contains(&(var.data_ptr() as usize)) {
             let _ = var.set_requires_grad(trainable);
             changed += 1;
         }
