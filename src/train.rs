@@ -531,6 +531,23 @@ mod tests {
         }
     }
 
+    /// A `Bag` with variables `emb.*` (the body) and `out.*` (the head) in `vs`.
+    fn bag(vs: &nn::VarStore) -> Bag {
+        Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) }
+    }
+
+    /// `n` samples, class = whether token 3 appears (else token 4).
+    fn token_task(n: usize) -> TokenSource {
+        let ids: Vec<Vec<i64>> = (0..n).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
+        let labels: Vec<i64> = (0..n).map(|i| (i % 2 == 0) as i64).collect();
+        TokenSource::new(ids, labels, 0, 1)
+    }
+
+    /// Largest absolute change of any element.
+    fn max_moved(a: &Tensor, b: &Tensor) -> f64 {
+        (a - b).abs().max().double_value(&[])
+    }
+
     #[test]
     fn predictions_come_back_in_source_order_when_batches_are_length_sorted() {
         // sample i has label i % 3, repeated to a length that does not follow i
@@ -546,12 +563,9 @@ mod tests {
 
     #[test]
     fn fit_learns_a_separable_task_keeps_best_and_stops_early() {
-        // class = whether token 3 appears
-        let ids: Vec<Vec<i64>> = (0..64).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
-        let labels: Vec<i64> = (0..64).map(|i| (i % 2 == 0) as i64).collect();
-        let src = TokenSource::new(ids, labels, 0, 1);
+        let src = token_task(64);
         let mut vs = nn::VarStore::new(Device::Cpu);
-        let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+        let model = bag(&vs);
         let dir = tempfile::tempdir().unwrap();
         let ckpt = dir.path().join("best.safetensors");
         let cfg = TrainConfig { epochs: 30, batch_size: 8, lr: 0.05, patience: Some(3), monitor: Monitor::ValidAccuracy, ..Default::default() };
@@ -572,11 +586,9 @@ mod tests {
 
     #[test]
     fn several_evaluations_per_epoch_record_fractional_progress() {
-        let ids: Vec<Vec<i64>> = (0..64).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
-        let labels: Vec<i64> = (0..64).map(|i| (i % 2 == 0) as i64).collect();
-        let src = TokenSource::new(ids, labels, 0, 1);
+        let src = token_task(64);
         let mut vs = nn::VarStore::new(Device::Cpu);
-        let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+        let model = bag(&vs);
         let dir = tempfile::tempdir().unwrap();
         let ckpt = dir.path().join("best.safetensors");
         // 64 examples in batches of 8: 8 batches per epoch, validated after 3, 6 and 8
@@ -597,21 +609,18 @@ mod tests {
 
     #[test]
     fn head_lr_mult_gives_the_head_its_own_rate() {
-        let ids: Vec<Vec<i64>> = (0..32).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
-        let labels: Vec<i64> = (0..32).map(|i| (i % 2 == 0) as i64).collect();
-        let src = TokenSource::new(ids, labels, 0, 1);
+        let src = token_task(32);
         let dir = tempfile::tempdir().unwrap();
         let ckpt = dir.path().join("best.safetensors");
         // How far each part moves from its initial values in one epoch under a head multiple.
         let moved = |mult: Option<f64>| {
             tch::manual_seed(3);
             let mut vs = nn::VarStore::new(Device::Cpu);
-            let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+            let model = bag(&vs);
             let before: Vec<Tensor> = [&model.emb.ws, &model.out.ws].iter().map(|t| t.copy()).collect();
             let cfg = TrainConfig { epochs: 1, batch_size: 8, lr: 0.01, schedule: Schedule::Constant, head_prefix: Some("out.".into()), head_lr_mult: mult, ..Default::default() };
             fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
-            let d = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
-            (d(&model.emb.ws, &before[0]), d(&model.out.ws, &before[1]))
+            (max_moved(&model.emb.ws, &before[0]), max_moved(&model.out.ws, &before[1]))
         };
         let (body, head) = moved(Some(0.0));
         assert!(body > 1e-3 && head == 0.0, "mult 0 freezes the head only: body {body}, head {head}");
@@ -619,27 +628,24 @@ mod tests {
         assert!(body1 > 1e-3 && head1 > 1e-3);
         // the head prefix must name something
         let mut vs = nn::VarStore::new(Device::Cpu);
-        let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+        let model = bag(&vs);
         let cfg = TrainConfig { epochs: 1, head_prefix: Some("classifier.".into()), head_lr_mult: Some(10.0), ..Default::default() };
         assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("classifier."));
     }
 
     #[test]
     fn layer_lr_decay_scales_each_layer_rate() {
-        let ids: Vec<Vec<i64>> = (0..16).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
-        let labels: Vec<i64> = (0..16).map(|i| (i % 2 == 0) as i64).collect();
-        let src = TokenSource::new(ids, labels, 0, 1);
+        let src = token_task(16);
         let dir = tempfile::tempdir().unwrap();
         let ckpt = dir.path().join("best.safetensors");
         let mut vs = nn::VarStore::new(Device::Cpu);
-        let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+        let model = bag(&vs);
         let before: Vec<Tensor> = [&model.emb.ws, &model.out.ws].iter().map(|t| t.copy()).collect();
         // One Adam step moves every weight with a gradient by its group's rate exactly (no decay).
         let decay = LayerDecay { decay: 0.25, layers: vec!["emb.".into(), "out.".into()] };
         let cfg = TrainConfig { epochs: 1, batch_size: 16, lr: 0.01, weight_decay: 0.0, schedule: Schedule::Constant, layer_lr_decay: Some(decay), ..Default::default() };
         fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
-        let d = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
-        let (emb, out) = (d(&model.emb.ws, &before[0]), d(&model.out.ws, &before[1]));
+        let (emb, out) = (max_moved(&model.emb.ws, &before[0]), max_moved(&model.out.ws, &before[1]));
         assert!((out - 0.01).abs() < 1e-4 && (emb - 0.0025).abs() < 1e-4, "emb moved {emb}, out {out}");
         let cfg = TrainConfig { layer_lr_decay: Some(LayerDecay { decay: 0.5, layers: vec!["embedding.".into()] }), ..cfg };
         assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("embedding."));
@@ -649,20 +655,17 @@ mod tests {
 
     #[test]
     fn frozen_prefixes_stay_put_with_a_head_and_come_back_trainable() {
-        let ids: Vec<Vec<i64>> = (0..32).map(|i| if i % 2 == 0 { vec![1, 3, 2] } else { vec![1, 4, 2] }).collect();
-        let labels: Vec<i64> = (0..32).map(|i| (i % 2 == 0) as i64).collect();
-        let src = TokenSource::new(ids, labels, 0, 1);
+        let src = token_task(32);
         let dir = tempfile::tempdir().unwrap();
         let ckpt = dir.path().join("best.safetensors");
         let mut vs = nn::VarStore::new(Device::Cpu);
-        let model = Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) };
+        let model = bag(&vs);
         let before: Vec<Tensor> = [&model.emb.ws, &model.out.ws].iter().map(|t| t.copy()).collect();
         // head_prefix re-enables the body every epoch: the frozen prefix must win over it.
         let cfg = TrainConfig { epochs: 2, batch_size: 8, lr: 0.05, frozen_prefixes: vec!["emb.".into()], head_prefix: Some("out.".into()), ..Default::default() };
         fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
-        let d = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
-        assert_eq!(d(&model.emb.ws, &before[0]), 0.0, "a frozen variable moved (weight decay or a step)");
-        assert!(d(&model.out.ws, &before[1]) > 1e-3);
+        assert_eq!(max_moved(&model.emb.ws, &before[0]), 0.0, "a frozen variable moved (weight decay or a step)");
+        assert!(max_moved(&model.out.ws, &before[1]) > 1e-3);
         assert!(model.emb.ws.requires_grad(), "fit must hand the model back trainable");
         let cfg = TrainConfig { frozen_prefixes: vec!["embedding.".into()], ..cfg };
         assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("embedding."));
