@@ -117,6 +117,10 @@ report::part1_curves(&tl)?"""),
         Err(e) => println!("{m}: {e}"),
     }
 }"""),
+    md("## Try it\nThe trained checkpoints on a few test faces, one at a time, as `affect-lab predict --run R --model M face.jpg` would classify them."),
+    code('nb::try_faces(&run, &["mobilenet_v2", "emotionnet_v2"], &nb::example_faces(6)?)?'),
+    md("## On faces from elsewhere\nThe same checkpoints, not retrained, on other labelled faces (set `AFFECT_LAB_EVAL_FACES`; `affect-lab evaluate` does the same), beside their own test accuracy."),
+    code("nb::cross_data(&run, nb::Part::Part1)?"),
     md("## Conclusions\n*Page 42.* Computed from this run's numbers, not copied from the slides."),
     code("nb::part1_conclusions(&res)"),
 ]
@@ -147,6 +151,14 @@ p2 = [
     code("nb::part2_table(&res)"),
     code("report::part2_comparison(&res)?", "subslide"),
     code('report::part2_confusion(nb::run2(&res, "minilm", "drugscom")?)?', "subslide"),
+    md("## Try it\nReviews typed into the cell, classified by the direct models (`affect-lab predict --run R --model minilm_drugscom --text \"...\"`)."),
+    code('''nb::try_reviews(&run, &["minilm_drugscom", "bilstm_drugscom"], &[
+    "This medication stopped my migraines within a week and I had no side effects at all.",
+    "Made me dizzy and nauseous, and my anxiety got worse. I stopped after three days.",
+    "It helped a little with sleep, but the weight gain was hard to live with.",
+])?'''),
+    md("## On reviews from elsewhere\nThe same checkpoints, not retrained, on other labelled reviews (set `AFFECT_LAB_EVAL_REVIEWS` to a Drugs.com folder or a CSV with a text and a rating or label column), beside their Drugs.com test accuracy."),
+    code("nb::cross_data(&run, nb::Part::Part2)?"),
     md("## Conclusions\nComputed from this run's numbers."),
     code("nb::part2_conclusions(&res)"),
 ]

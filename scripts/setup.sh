@@ -88,6 +88,16 @@ if [ "$JUPYTER" = 1 ]; then
   fi
 fi
 
+# OpenCV's Haar cascades for `predict --detect-faces` (data files only, ~10 MB). Optional: without
+# them that flag says how to get them, and its test fails.
+if [ ! -f /usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml ] && command -v apt-get >/dev/null; then
+  say "installing Debian opencv-data (face detector cascades)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  { $SUDO apt-get install -y -qq opencv-data >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opencv-data >/dev/null; }; } \
+    || say "warning: could not install opencv-data; predict --detect-faces will not work"
+fi
+
 if [ "$CHROMIUM" = 1 ] && ! command -v chromium >/dev/null; then
   say "installing Debian chromium (slide screenshot test)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -38,9 +38,57 @@ pub fn write_with(path: &Path, produce: impl FnOnce(&Path) -> Result<()>) -> Res
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
+/// Fill a whole directory at once: `produce` writes into a temporary sibling, which then takes
+/// the place of `dir` (an older `dir` is removed only after that). If `produce` fails, the
+/// temporary directory goes, and so does `dir`'s parent if this call created it: the tree looks
+/// as it did before.
+pub fn write_dir(dir: &Path, produce: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let parent = dir.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let created_parent = !parent.exists();
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let tmp = temp_path(dir);
+    let old = tmp.with_extension("old");
+    let result = std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e)).and_then(|_| produce(&tmp)).and_then(|_| {
+        if dir.exists() {
+            std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        if old.exists() && !dir.exists() {
+            let _ = std::fs::rename(&old, dir);
+        }
+        if created_parent {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&old);
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_dir_replaces_whole_or_leaves_no_trace() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("eval/x");
+        let failed = write_dir(&dir, |tmp| {
+            std::fs::write(tmp.join("a.json"), b"half").unwrap();
+            Err(Error::Config("boom".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0, "eval/ was created by the call and must go");
+        write_dir(&dir, |tmp| write_bytes(&tmp.join("a.json"), b"1")).unwrap();
+        write_dir(&dir, |tmp| write_bytes(&tmp.join("b.json"), b"2")).unwrap();
+        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("b.json")]);
+        assert!(write_dir(&dir, |_| Err(Error::Config("boom".into()))).is_err());
+        assert!(dir.join("b.json").is_file(), "a failed rewrite keeps the old directory");
+        assert_eq!(std::fs::read_dir(root.path().join("eval")).unwrap().count(), 1, "no temp dirs left");
+    }
 
     #[test]
     fn failed_write_leaves_no_file_and_no_temp() {

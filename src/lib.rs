@@ -19,6 +19,7 @@ pub mod profile;
 pub mod report;
 pub mod run;
 pub mod train;
+pub mod trained;
 pub mod weights;
 #[doc(hidden)]
 pub mod testing;

@@ -42,6 +42,75 @@ struct RunArgs {
     no_figures: bool,
 }
 
+#[derive(Args)]
+struct EvaluateArgs {
+    /// A finished run directory (holding part1/ and/or part2/)
+    #[arg(long)]
+    run: PathBuf,
+    /// Data to score on: a data root (faces/, drug_reviews/), a split folder (train/valid/test),
+    /// a plain `<class>/<images>` folder, or a review CSV/TSV
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Which part's models (default: each part the run has and the data holds)
+    #[arg(long, value_enum)]
+    part: Option<affect_lab::trained::evaluate::Part>,
+    /// Comma-separated models (default: every trained row of the part)
+    #[arg(long, value_delimiter = ',')]
+    models: Vec<String>,
+    /// Output folder under <run>/eval/ (default: the data folder's name and the part)
+    #[arg(long)]
+    name: Option<String>,
+    /// Review file: the column holding the text (default: review or text)
+    #[arg(long)]
+    text_column: Option<String>,
+    /// Review file: a rating column, binned with the run's threshold (default: rating)
+    #[arg(long)]
+    rating_column: Option<String>,
+    /// Review file: a label column of 0/1 or negative/positive (default: label or sentiment)
+    #[arg(long)]
+    label_column: Option<String>,
+    /// Skip unreadable images / malformed rows (and list them) instead of failing
+    #[arg(long)]
+    skip_bad_inputs: bool,
+    /// Do not render figures
+    #[arg(long)]
+    no_figures: bool,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// A finished run directory
+    #[arg(long)]
+    run: PathBuf,
+    /// A trained row of the run: a Part 1 model (mobilenet_v2, ...) or a Part 2 run (minilm_drugscom, ...)
+    #[arg(long)]
+    model: String,
+    /// Face images to classify (Part 1 models)
+    images: Vec<PathBuf>,
+    /// A review to classify (Part 2 models); repeat for several
+    #[arg(long)]
+    text: Vec<String>,
+    /// A file with one review per line (Part 2 models)
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// How many classes to show per input
+    #[arg(long, default_value_t = 3)]
+    top_k: usize,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    json: bool,
+    /// The images are ordinary photos: find the faces (OpenCV Haar cascade from Debian's
+    /// opencv-data, or $AFFECT_LAB_FACE_CASCADE), classify each, and write <photo>.faces.png
+    #[arg(long)]
+    detect_faces: bool,
+    /// With --detect-faces: where the annotated PNGs go
+    #[arg(long, default_value = ".")]
+    annotate_dir: PathBuf,
+    /// With --detect-faces: smallest face side searched, in pixels
+    #[arg(long, default_value_t = 24)]
+    min_face: u32,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Part 1: custom CNNs from scratch vs ImageNet transfer on face emotions
@@ -56,6 +125,10 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Score a finished run's models on another data root, labelled folder or review file (no training)
+    Evaluate(EvaluateArgs),
+    /// Classify face images or reviews with one trained model of a finished run
+    Predict(PredictArgs),
     /// Download torchvision ImageNet weights where a network allows, and convert them
     FetchWeights,
     /// Print device, versions, and which data and weights were found
@@ -67,9 +140,22 @@ enum Command {
 
 fn main() {
     if let Err(e) = real_main() {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", causes(&e));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes, each said once: our errors already print the OS or parser error
+/// they wrap, which the chain would repeat.
+fn causes(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if !out.contains(&cause) {
+            out += if out.is_empty() { "" } else { ": " };
+            out += &cause;
+        }
+    }
+    out
 }
 
 fn real_main() -> anyhow::Result<()> {
@@ -84,6 +170,8 @@ fn real_main() -> anyhow::Result<()> {
         Command::Part2(a) => run_parts(&a, dev, false, true),
         Command::All(a) => run_parts(&a, dev, true, true),
         Command::Figures { out } => figures(&out),
+        Command::Evaluate(a) => evaluate(&a, dev),
+        Command::Predict(a) => predict(&a, dev),
         Command::FetchWeights => fetch_weights(),
         Command::Info { data_dir } => {
             print!("{}", affect_lab::info::report(&data_dir));
@@ -159,6 +247,70 @@ fn figures(out: &std::path::Path) -> anyhow::Result<()> {
     }
     anyhow::ensure!(any, "no part1/results.json or part2/results.json under {}", out.display());
     eprintln!("figures written under {}", out.display());
+    Ok(())
+}
+
+fn evaluate(a: &EvaluateArgs, dev: tch::Device) -> anyhow::Result<()> {
+    use affect_lab::trained::{eval_data::ReviewColumns, evaluate as ev};
+    let opts = ev::EvalOptions {
+        run: a.run.clone(),
+        data: a.data_dir.clone(),
+        part: a.part,
+        models: a.models.clone(),
+        name: a.name.clone(),
+        columns: ReviewColumns { text: a.text_column.clone(), rating: a.rating_column.clone(), label: a.label_column.clone() },
+        skip_bad_inputs: a.skip_bad_inputs,
+        figures: !a.no_figures,
+        device: dev,
+    };
+    for (dir, res) in ev::evaluate(&opts)? {
+        println!("{}", ev::summary(&res));
+        eprintln!("written to {}", dir.display());
+    }
+    Ok(())
+}
+
+fn predict(a: &PredictArgs, dev: tch::Device) -> anyhow::Result<()> {
+    use affect_lab::trained::{predict as pr, RunDir, TrainedModel};
+    let t0 = std::time::Instant::now();
+    let model = RunDir::open(&a.run)?.load(&a.model, dev)?;
+    let loaded = t0.elapsed().as_secs_f64();
+    let t1 = std::time::Instant::now();
+    let predictions = match &model {
+        TrainedModel::Faces(m) => {
+            anyhow::ensure!(a.text.is_empty() && a.file.is_none(), "`{}` classifies face images: pass image files, not --text/--file", a.model);
+            anyhow::ensure!(!a.images.is_empty(), "no image files given for `{}`", a.model);
+            if a.detect_faces {
+                use affect_lab::trained::detect::{Cascade, DetectOptions};
+                let cascade = Cascade::load(&Cascade::find()?)?;
+                let opts = DetectOptions { min_size: a.min_face, ..Default::default() };
+                let (preds, written) = pr::faces_in_photos(m, &cascade, &a.images, opts, a.top_k, &a.annotate_dir)?;
+                written.iter().for_each(|w| eprintln!("annotated photo: {}", w.display()));
+                preds
+            } else {
+                pr::faces(m, &a.images, a.top_k)?
+            }
+        }
+        TrainedModel::Reviews(m) => {
+            anyhow::ensure!(a.images.is_empty() && !a.detect_faces, "`{}` classifies reviews: use --text or --file, not image files", a.model);
+            let mut inputs = pr::text_args(&a.text)?;
+            if let Some(f) = &a.file {
+                inputs.extend(pr::read_text_file(f)?);
+            }
+            anyhow::ensure!(!inputs.is_empty(), "no review given for `{}`: use --text \"...\" or --file F", a.model);
+            pr::texts(m, &inputs, a.top_k)?
+        }
+    };
+    let n = predictions.len();
+    let secs = t1.elapsed().as_secs_f64();
+    if a.json {
+        let doc = serde_json::json!({"run": a.run.display().to_string(), "model": model.name(), "classes": model.classes(), "predictions": predictions});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", pr::format(&predictions));
+    }
+    let plural = if n == 1 { "" } else { "s" };
+    eprintln!("model loaded in {loaded:.2} s; {n} prediction{plural} in {secs:.2} s ({:.1} ms each, batch 1)", secs * 1e3 / n.max(1) as f64);
     Ok(())
 }
 

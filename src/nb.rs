@@ -6,6 +6,9 @@ use crate::run::{self, Run, RunConfig};
 use crate::{device, paths, part1, part2};
 use std::path::PathBuf;
 
+pub use crate::trained::evaluate::Part;
+pub use crate::trained::notebook::{cross_data, example_faces, try_faces, try_reviews};
+
 /// HTML shown inline by evcxr (and as a table in the slides).
 #[derive(Debug, Clone)]
 pub struct Html(pub String);

@@ -41,7 +41,7 @@ pub fn part1_top_losses(row: &part1::Row) -> Result<Figure> {
     samples_figure(&format!("{}: highest-loss test images", row.model), &row.top_losses)
 }
 
-fn samples_figure(title: &str, samples: &[part1::Sample]) -> Result<Figure> {
+pub fn samples_figure(title: &str, samples: &[part1::Sample]) -> Result<Figure> {
     let mut images = Vec::new();
     for s in samples {
         let img = crate::data::faces::decode(Path::new(&s.path))?;

@@ -55,7 +55,7 @@ pub fn load(root: &Path, opts: LoadOptions) -> Result<FaceDataset> {
         if !dir.is_dir() {
             return Err(Error::data(&dir, None, "split folder is missing"));
         }
-        let items = if csv_layout { read_csv_split(&dir, &mut classes, split == "train")? } else { read_folder_split(&dir, &mut classes, split == "train")? };
+        let items = if csv_layout { read_csv_split(&dir, &mut classes, split == "train")? } else { read_folder_split(&dir, &mut classes, split == "train", 2)? };
         if items.is_empty() {
             return Err(Error::data(&dir, None, "split holds no images"));
         }
@@ -74,12 +74,12 @@ pub fn load(root: &Path, opts: LoadOptions) -> Result<FaceDataset> {
     Ok(FaceDataset { root: root.to_path_buf(), classes, train, valid, test, skipped })
 }
 
-fn read_folder_split(dir: &Path, classes: &mut Vec<String>, is_train: bool) -> Result<Vec<FaceItem>> {
+fn read_folder_split(dir: &Path, classes: &mut Vec<String>, is_train: bool, min_classes: usize) -> Result<Vec<FaceItem>> {
     let class_dirs: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()).collect();
     if is_train {
         *classes = class_dirs.iter().map(|d| d.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
-        if classes.len() < 2 {
-            return Err(Error::data(dir, None, format!("found {} class folders; need at least 2", classes.len())));
+        if classes.len() < min_classes {
+            return Err(Error::data(dir, None, format!("found {} class folders; need at least {min_classes}", classes.len())));
         }
     }
     let mut items = Vec::new();
@@ -133,6 +133,27 @@ fn read_csv_split(dir: &Path, classes: &mut Vec<String>, is_train: bool) -> Resu
         items.push(FaceItem { path: file, label: hot[0] as i64 });
     }
     Ok(items)
+}
+
+/// One labelled image folder read on its own, for scoring a trained model on other data: the
+/// class names are the folder's own (`<class>/<images>`, or `_classes.csv` with its one-hot
+/// columns), and every image is decoded once. An empty class folder is an error, not a class
+/// with no images: leave an absent class out instead.
+pub fn load_labelled_folder(dir: &Path, opts: LoadOptions) -> Result<(Vec<String>, Vec<FaceItem>, Vec<PathBuf>)> {
+    if !dir.is_dir() {
+        return Err(Error::data(dir, None, "not a folder of labelled images"));
+    }
+    let mut classes = Vec::new();
+    let mut items = if dir.join("_classes.csv").is_file() { read_csv_split(dir, &mut classes, true)? } else { read_folder_split(dir, &mut classes, true, 1)? };
+    if let Some(empty) = classes.iter().enumerate().find(|(k, _)| !items.iter().any(|it| it.label == *k as i64)) {
+        let at = if dir.join("_classes.csv").is_file() { dir.join("_classes.csv") } else { dir.join(empty.1) };
+        return Err(Error::data(at, None, format!("class `{}` has no images (remove the folder or column of an absent class)", empty.1)));
+    }
+    let skipped = validate(&mut items, opts)?;
+    if items.is_empty() {
+        return Err(Error::data(dir, None, "no readable images left"));
+    }
+    Ok((classes, items, skipped))
 }
 
 /// Decode every image in parallel. A bad one is an error naming it, or (with `skip_bad_images`)

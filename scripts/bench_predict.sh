@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Benchmark of `affect-lab predict` (not a test): model load + first prediction, and 100 inputs
+# at batch 1, for a Part 1 and a Part 2 model at the quick profile's input sizes. Each figure is
+# repeated (default 5) and reported as min / median / max seconds.
+# Usage: scripts/bench_predict.sh [OUT_JSON] [REPEATS]   (default: figures/bench/predict.json, 5)
+# Needs the data root ($AFFECT_LAB_DATA, default data/) and a built binary (cargo build --release
+# is not needed: the dev profile is what the README's commands use).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+OUT=${1:-$ROOT/figures/bench/predict.json}
+REPEATS=${2:-5}
+DATA=${AFFECT_LAB_DATA:-$ROOT/data}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cargo build --quiet --bin affect-lab
+BIN="$ROOT/target/debug/affect-lab"
+
+# A run with quick-profile input sizes (96 px faces, 128 MiniLM tokens) trained for one batch:
+# prediction cost does not depend on how well the weights were trained.
+cat > "$WORK/plan.json" <<'EOF'
+{"part1": {"transfer": {"max_batches_per_epoch": 1, "epochs": 1}, "custom": {"max_batches_per_epoch": 1, "epochs": 1}, "max_valid": 32, "max_test": 32},
+ "part2": {"minilm": {"max_batches_per_epoch": 1, "evals_per_epoch": 1}, "bilstm": {"max_batches_per_epoch": 1, "epochs": 1}, "max_valid": 32, "max_test": 32}}
+EOF
+echo "[bench] training one batch per model (quick sizes) into $WORK/run"
+"$BIN" --device cpu part1 --profile quick --no-figures --models mobilenet_v2,emotionnet_v2 --data-dir "$DATA" --out "$WORK/run" --plan "$WORK/plan.json" >"$WORK/train.log" 2>&1
+"$BIN" --device cpu part2 --profile quick --no-figures --models minilm_drugscom,bilstm_drugscom --data-dir "$DATA" --out "$WORK/run" --plan "$WORK/plan.json" >>"$WORK/train.log" 2>&1
+
+# 100 test faces and 100 test reviews as inputs
+find "$DATA/faces/test" -type f \( -name '*.jpg' -o -name '*.png' \) | sort | awk 'NR % 5 == 1' | head -100 > "$WORK/images.txt"
+"$ROOT/.venv/bin/python" - "$DATA/drug_reviews" "$WORK/reviews.txt" <<'EOF'
+import csv, html, re, sys, pathlib
+d = pathlib.Path(sys.argv[1])
+f = next(p for p in [d / "drugsComTest_raw.csv", d / "drugsComTest_raw.tsv"] if p.exists())
+rows = csv.DictReader(open(f, newline="", encoding="utf-8"), delimiter="\t" if f.suffix == ".tsv" else ",")
+texts = [re.sub(r"\s+", " ", html.unescape(r["review"])).strip().strip('"') for r in rows]
+pathlib.Path(sys.argv[2]).write_text("\n".join([t for t in texts if t][:100]) + "\n")
+EOF
+
+# `predict` reports "model loaded in X s; N predictions in Y s" on stderr
+measure() { # model, then the input arguments
+  local model=$1; shift
+  "$BIN" --device cpu predict --run "$WORK/run" --model "$model" "$@" 2>&1 >/dev/null | sed -n 's/.*loaded in \([0-9.]*\) s; \([0-9]*\) predictions* in \([0-9.]*\) s.*/\1 \2 \3/p'
+}
+{
+  for model in mobilenet_v2 emotionnet_v2; do
+    first=$(head -1 "$WORK/images.txt")
+    mapfile -t imgs < "$WORK/images.txt"
+    for r in $(seq "$REPEATS"); do
+      echo "$model one $(measure "$model" "$first")"
+      echo "$model hundred $(measure "$model" "${imgs[@]}")"
+    done
+  done
+  for model in minilm_drugscom bilstm_drugscom; do
+    head -1 "$WORK/reviews.txt" > "$WORK/one.txt"
+    for r in $(seq "$REPEATS"); do
+      echo "$model one $(measure "$model" --file "$WORK/one.txt")"
+      echo "$model hundred $(measure "$model" --file "$WORK/reviews.txt")"
+    done
+  done
+} > "$WORK/raw.txt"
+
+mkdir -p "$(dirname "$OUT")"
+"$ROOT/.venv/bin/python" - "$WORK/raw.txt" "$OUT" "$REPEATS" <<'EOF'
+import json, statistics, sys, platform, os
+raw, out, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+res = {}
+for line in open(raw):
+    model, kind, load, n, secs = line.split()
+    r = res.setdefault(model, {"load_plus_first_s": [], "hundred_at_batch1_s": []})
+    if kind == "one":
+        r["load_plus_first_s"].append(float(load) + float(secs))
+    else:
+        assert int(n) == 100, line
+        r["hundred_at_batch1_s"].append(float(secs))
+def mmm(v):
+    return {"min": min(v), "median": statistics.median(v), "max": max(v), "n": len(v)}
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+doc = {"what": "affect-lab predict, CPU, batch 1, quick-profile input sizes; seconds", "cpu": cpu, "cores": os.cpu_count(), "repeats": repeats,
+       "targets": {"load_plus_first_s": 3.0, "hundred_at_batch1_s": 5.0},
+       "models": {m: {k: mmm(v) for k, v in r.items()} for m, r in res.items()}}
+json.dump(doc, open(out, "w"), indent=1)
+print(f"{'model':<18} {'load+first s (min/med/max)':>28} {'100 inputs s (min/med/max)':>28}")
+for m, r in doc["models"].items():
+    a, b = r["load_plus_first_s"], r["hundred_at_batch1_s"]
+    print(f"{m:<18} {a['min']:>8.2f} {a['median']:>8.2f} {a['max']:>8.2f}   {b['min']:>8.2f} {b['median']:>8.2f} {b['max']:>8.2f}")
+print("written to", out)
+EOF

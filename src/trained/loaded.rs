@@ -1,0 +1,248 @@
+//! A finished run directory and the models rebuilt from it: architecture, classes and
+//! preprocessing from its `results.json`, weights strictly from its checkpoints.
+use crate::data::augment::Transform;
+use crate::data::batches::{BatchSource, ImageSource, TokenSource};
+use crate::data::faces::FaceItem;
+use crate::data::text::clean_text;
+use crate::data::tokenize::HfTokenizer;
+use crate::data::vocab::{self, Vocab};
+use crate::error::{Error, Result};
+use crate::models::{bilstm, minilm};
+use crate::{part1, part2, run, weights};
+use std::path::{Path, PathBuf};
+use tch::{nn, nn::ModuleT, Device, Kind};
+
+/// Evaluation batch size: the one the run scored its test split with, so that scoring the same
+/// data again gives the same batches and the same numbers.
+pub const EVAL_BATCH: usize = 64;
+
+/// A run directory with the results of the parts it finished.
+pub struct RunDir {
+    pub root: PathBuf,
+    pub part1: Option<part1::Results>,
+    pub part2: Option<part2::Results>,
+}
+
+impl RunDir {
+    pub fn open(root: &Path) -> Result<Self> {
+        if !root.is_dir() {
+            return Err(Error::data(root, None, "run directory not found"));
+        }
+        let part1 = run::load_results::<part1::Results>(root, part1::PART)?;
+        let part2 = run::load_results::<part2::Results>(root, part2::PART)?;
+        if part1.is_none() && part2.is_none() {
+            return Err(Error::data(root, None, "not a finished run: it holds neither part1/results.json nor part2/results.json"));
+        }
+        Ok(RunDir { root: root.to_path_buf(), part1, part2 })
+    }
+
+    /// Names of the trained rows of both parts.
+    pub fn model_names(&self) -> Vec<String> {
+        let one = self.part1.iter().flat_map(|r| r.rows.iter().map(|x| x.model.clone()));
+        let two = self.part2.iter().flat_map(|r| r.rows.iter().map(part2::Row::name));
+        one.chain(two).collect()
+    }
+
+    fn unknown(&self, model: &str) -> Error {
+        Error::data(&self.root, None, format!("no trained model `{model}` in this run; it has: {}", self.model_names().join(", ")))
+    }
+
+    pub fn part1_row(&self, model: &str) -> Result<(&part1::Results, &part1::Row)> {
+        let r = self.part1.as_ref().ok_or_else(|| self.unknown(model))?;
+        let row = r.rows.iter().find(|x| x.model == model).ok_or_else(|| self.unknown(model))?;
+        Ok((r, row))
+    }
+
+    pub fn part2_row(&self, model: &str) -> Result<(&part2::Results, &part2::Row)> {
+        let r = self.part2.as_ref().ok_or_else(|| self.unknown(model))?;
+        let row = r.rows.iter().find(|x| x.name() == model).ok_or_else(|| self.unknown(model))?;
+        Ok((r, row))
+    }
+
+    fn checkpoint(&self, part: &str, model: &str) -> Result<PathBuf> {
+        let path = self.root.join(part).join("checkpoints").join(format!("{model}.safetensors"));
+        if !path.is_file() {
+            return Err(Error::weights(&path, format!("checkpoint of `{model}` is missing from the run directory")));
+        }
+        Ok(path)
+    }
+
+    /// Load the model named `model` from whichever part trained it.
+    pub fn load(&self, model: &str, device: Device) -> Result<TrainedModel> {
+        if self.part1.as_ref().is_some_and(|r| r.rows.iter().any(|x| x.model == model)) {
+            return FaceModel::load(self, model, device).map(TrainedModel::Faces);
+        }
+        TextModel::load(self, model, device).map(TrainedModel::Reviews)
+    }
+}
+
+/// Load `ckpt` into `vs` strictly; a mismatch means the checkpoint is not the model its run
+/// recorded (another run's file, or an edited results.json).
+fn load_checkpoint(vs: &mut nn::VarStore, ckpt: &Path) -> Result<()> {
+    weights::load_strict(vs, ckpt, &[]).map_err(|e| match e {
+        Error::Weights { path, msg } => Error::weights(path, format!("does not match the configuration recorded in results.json: {msg}")),
+        other => other,
+    })?;
+    vs.freeze();
+    Ok(())
+}
+
+/// Either kind of trained model.
+pub enum TrainedModel {
+    Faces(FaceModel),
+    Reviews(TextModel),
+}
+
+impl TrainedModel {
+    pub fn name(&self) -> &str {
+        match self {
+            TrainedModel::Faces(m) => &m.name,
+            TrainedModel::Reviews(m) => &m.name,
+        }
+    }
+    pub fn classes(&self) -> &[String] {
+        match self {
+            TrainedModel::Faces(m) => &m.classes,
+            TrainedModel::Reviews(m) => &m.classes,
+        }
+    }
+}
+
+/// A Part 1 model with its input size and class names.
+pub struct FaceModel {
+    pub name: String,
+    pub classes: Vec<String>,
+    pub image_size: u32,
+    pub device: Device,
+    net: Box<dyn ModuleT>,
+    _vs: nn::VarStore,
+}
+
+impl FaceModel {
+    pub fn load(run: &RunDir, model: &str, device: Device) -> Result<Self> {
+        let (res, row) = run.part1_row(model)?;
+        let ckpt = run.checkpoint(part1::PART, model)?;
+        // the architecture only: the checkpoint replaces every weight
+        let mut built = part1::build(row.arch, part1::Init::Random, res.classes.len() as i64, row.image_size, device)?;
+        load_checkpoint(&mut built.vs, &ckpt)?;
+        Ok(FaceModel { name: row.model.clone(), classes: res.classes.clone(), image_size: row.image_size, device, net: built.model, _vs: built.vs })
+    }
+
+    /// Images resized and normalised as the run evaluated its test split (no augmentation).
+    pub fn source(&self, items: Vec<FaceItem>) -> ImageSource {
+        let tf = Transform::eval(self.image_size);
+        ImageSource::new(items, tf.clone(), tf, 0)
+    }
+
+    pub fn net(&self) -> &dyn ModuleT {
+        self.net.as_ref()
+    }
+
+    /// Class probabilities of images already in memory (face crops), one at a time, through the
+    /// same evaluation transform as files.
+    pub fn classify(&self, images: &[image::RgbImage]) -> Result<Vec<Vec<f32>>> {
+        let tf = Transform::eval(self.image_size);
+        let s = self.image_size as i64;
+        tch::no_grad(|| {
+            images
+                .iter()
+                .map(|img| -> Result<Vec<f32>> {
+                    let x = tch::Tensor::from_slice(&tf.apply(img, &mut Transform::rng(0, 0, 0))).view([1, 3, s, s]);
+                    let logits = self.net.forward_t(&x.to_device(self.device), false).to_kind(Kind::Float).to_device(Device::Cpu);
+                    Ok(Vec::<f32>::try_from(&logits.log_softmax(-1, Kind::Float).exp().get(0))?)
+                })
+                .collect()
+        })
+    }
+}
+
+enum Encoder {
+    MiniLm(HfTokenizer),
+    BiLstm { vocab: Vocab, max_len: usize },
+}
+
+/// A Part 2 model with its tokenizer (MiniLM) or vocabulary (BiLSTM).
+pub struct TextModel {
+    pub name: String,
+    pub classes: Vec<String>,
+    pub device: Device,
+    encoder: Encoder,
+    net: Box<dyn ModuleT>,
+    _vs: nn::VarStore,
+}
+
+impl TextModel {
+    pub fn load(run: &RunDir, model: &str, device: Device) -> Result<Self> {
+        let (res, row) = run.part2_row(model)?;
+        let ckpt = run.checkpoint(part2::PART, model)?;
+        let mut vs = nn::VarStore::new(device);
+        let classes: Vec<String> = part2::CLASSES.iter().map(|s| s.to_string()).collect();
+        let (net, encoder): (Box<dyn ModuleT>, Encoder) = match row.model {
+            part2::Model::MiniLm => {
+                let dir = weights::minilm_dir()?;
+                let tok = HfTokenizer::from_dir(&dir, row.max_len)?.with_truncation(res.plan.truncation)?;
+                let mut cfg = minilm::Config::from_hf_json(&dir.join("config.json"), classes.len() as i64, minilm::Pooling::Mean)?;
+                cfg.bf16_matmuls = res.plan.minilm_bf16;
+                (Box::new(minilm::MiniLm::new(&vs.root(), &cfg)?), Encoder::MiniLm(tok))
+            }
+            part2::Model::BiLstm => {
+                let path = ckpt.with_file_name(format!("{model}.vocab.json"));
+                if !path.is_file() {
+                    return Err(Error::data(&path, None, format!("vocabulary of `{model}` is missing from the run directory")));
+                }
+                let vocab = Vocab::load(&path)?;
+                let net = bilstm::BiLstm::new(&vs.root(), &bilstm::Config::new(vocab.len() as i64, classes.len() as i64))?;
+                (Box::new(net), Encoder::BiLstm { vocab, max_len: row.max_len })
+            }
+        };
+        load_checkpoint(&mut vs, &ckpt)?;
+        Ok(TextModel { name: model.to_string(), classes, device, encoder, net, _vs: vs })
+    }
+
+    /// Token ids of already-cleaned texts, cut as in training.
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>> {
+        match &self.encoder {
+            Encoder::MiniLm(tok) => tok.encode_ids(texts),
+            Encoder::BiLstm { vocab, max_len } => Ok(texts.iter().map(|t| vocab.encode_ids(t, *max_len)).collect()),
+        }
+    }
+
+    fn pad_id(&self) -> i64 {
+        match &self.encoder {
+            Encoder::MiniLm(tok) => tok.pad_id(),
+            Encoder::BiLstm { .. } => vocab::PAD_ID,
+        }
+    }
+
+    /// Texts the loaders have already cleaned, encoded and batched as the run's test split was.
+    pub fn source(&self, cleaned: &[&str], labels: Vec<i64>) -> Result<TokenSource> {
+        Ok(TokenSource::new(self.encode(cleaned)?, labels, self.pad_id(), 0))
+    }
+
+    /// Raw texts (typed or read from a file) cleaned as the loaders clean reviews.
+    pub fn clean(raw: &str) -> String {
+        clean_text(raw)
+    }
+
+    pub fn net(&self) -> &dyn ModuleT {
+        self.net.as_ref()
+    }
+}
+
+/// Class probabilities of every sample of `source` (rows in source order), computed as
+/// [`crate::train::predict`] computes its confidences.
+pub fn probabilities(model: &dyn ModuleT, source: &dyn BatchSource, device: Device, batch_size: usize) -> Result<Vec<Vec<f32>>> {
+    let mut out: Vec<Option<Vec<f32>>> = vec![None; source.len()];
+    tch::no_grad(|| -> Result<()> {
+        for batch in source.batches(0, false, batch_size) {
+            let b = batch?;
+            let logits = model.forward_t(&b.x.to_device(device), false).to_kind(Kind::Float).to_device(Device::Cpu);
+            let probs = logits.log_softmax(-1, Kind::Float).exp();
+            for (k, &i) in b.index.iter().enumerate() {
+                out[i] = Some(Vec::<f32>::try_from(&probs.get(k as i64))?);
+            }
+        }
+        Ok(())
+    })?;
+    out.into_iter().enumerate().map(|(i, p)| p.ok_or_else(|| Error::Config(format!("sample {i} was in no batch")))).collect()
+}

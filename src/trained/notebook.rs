@@ -1,0 +1,136 @@
+//! The notebooks' "try it" and "other data" cells: a finished run's models on inputs given in a
+//! cell, and on data the user points at, as HTML tables for the notebook and the deck.
+use super::evaluate::{self, EvalOptions, Part};
+use super::predict::{self, Prediction};
+use super::{RunDir, TrainedModel};
+use crate::error::Result;
+use crate::nb::{table, Html};
+use crate::run::Run;
+use std::path::PathBuf;
+
+/// Environment variables naming other labelled data for the cross-data cells.
+pub const EVAL_FACES_ENV: &str = "AFFECT_LAB_EVAL_FACES";
+pub const EVAL_REVIEWS_ENV: &str = "AFFECT_LAB_EVAL_REVIEWS";
+
+fn esc(s: &str) -> String {
+    html_escape::encode_text(s).into_owned()
+}
+
+fn top1(p: &Prediction) -> String {
+    p.top.first().map(|c| format!("{} ({:.0}%)", c.class, c.probability * 100.0)).unwrap_or_default()
+}
+
+/// `n` test images of the data root spread over the classes, with their true class.
+pub fn example_faces(n: usize) -> Result<Vec<(PathBuf, String)>> {
+    let set = super::eval_data::load_faces(&crate::nb::data_root(), false)?;
+    let step = (set.items.len() / n.max(1)).max(1);
+    Ok(set.items.iter().step_by(step).take(n).map(|it| (it.path.clone(), set.classes[it.label as usize].clone())).collect())
+}
+
+/// Loaded models among `names` that the run trained; the others are listed as missing.
+fn load_some(r: &Run, names: &[&str]) -> Result<(Vec<TrainedModel>, Vec<String>)> {
+    let run = RunDir::open(&r.config.out)?;
+    let known = run.model_names();
+    let (mut models, mut missing) = (Vec::new(), Vec::new());
+    for n in names {
+        if known.iter().any(|k| k == n) {
+            models.push(run.load(n, r.device)?);
+        } else {
+            missing.push(n.to_string());
+        }
+    }
+    Ok((models, missing))
+}
+
+fn missing_note(missing: &[String]) -> String {
+    if missing.is_empty() { String::new() } else { format!("<p>Not in this run: {}.</p>", esc(&missing.join(", "))) }
+}
+
+/// Each image with its true class and every model's most probable class.
+pub fn try_faces(r: &Run, models: &[&str], images: &[(PathBuf, String)]) -> Result<Html> {
+    let (loaded, missing) = load_some(r, models)?;
+    let paths: Vec<PathBuf> = images.iter().map(|(p, _)| p.clone()).collect();
+    let mut cols = Vec::new();
+    for m in &loaded {
+        if let TrainedModel::Faces(f) = m {
+            cols.push((f.name.clone(), predict::faces(f, &paths, 1)?));
+        }
+    }
+    let mut h = String::from("<table><thead><tr><th>face</th><th>labelled</th>");
+    cols.iter().for_each(|(n, _)| h += &format!("<th>{}</th>", esc(n)));
+    h += "</tr></thead><tbody>";
+    for (i, (path, truth)) in images.iter().enumerate() {
+        let img = crate::data::faces::decode(path)?;
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(|e| crate::Error::Plot(e.to_string()))?;
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
+        h += &format!("<tr><td><img src=\"data:image/png;base64,{b64}\" width=\"72\" height=\"72\" alt=\"{}\"></td><td>{}</td>", esc(truth), esc(truth));
+        cols.iter().for_each(|(_, p)| h += &format!("<td>{}</td>", esc(&top1(&p[i]))));
+        h += "</tr>";
+    }
+    Ok(Html(h + "</tbody></table>" + &missing_note(&missing)))
+}
+
+/// Each review (cut for the slide) with every model's most probable class.
+pub fn try_reviews(r: &Run, models: &[&str], texts: &[&str]) -> Result<Html> {
+    let (loaded, missing) = load_some(r, models)?;
+    let owned: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+    let inputs = predict::text_args(&owned)?;
+    let mut cols = Vec::new();
+    for m in &loaded {
+        if let TrainedModel::Reviews(t) = m {
+            cols.push((t.name.clone(), predict::texts(t, &inputs, 1)?));
+        }
+    }
+    let mut header = vec!["review".to_string()];
+    header.extend(cols.iter().map(|(n, _)| n.clone()));
+    let rows: Vec<Vec<String>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let cut: String = t.text.chars().take(90).collect();
+            let mut row = vec![if cut.len() < t.text.len() { format!("{cut}...") } else { cut }];
+            row.extend(cols.iter().map(|(_, p)| top1(&p[i])));
+            row
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    Ok(Html(table(&header, &rows).0 + &missing_note(&missing)))
+}
+
+/// The run's models on the data named by `AFFECT_LAB_EVAL_FACES` (part 1) or
+/// `AFFECT_LAB_EVAL_REVIEWS` (part 2), beside their own test accuracy; one line when unset.
+pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
+    let var = if part == Part::Part1 { EVAL_FACES_ENV } else { EVAL_REVIEWS_ENV };
+    let what = if part == Part::Part1 { "face images (a data root, a split folder or a <class>/<images> folder)" } else { "reviews (a Drugs.com folder or a CSV/TSV with a text and a rating or label column)" };
+    let Some(data) = std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from) else {
+        return Ok(Html(format!("<p>No other data configured. Set <code>{var}</code> to labelled {} and run this again, or use <code>affect-lab evaluate --run {} --data-dir D</code>.</p>", esc(what), esc(&r.config.out.display().to_string()))));
+    };
+    let opts = EvalOptions {
+        run: r.config.out.clone(),
+        data,
+        part: Some(part),
+        models: Vec::new(),
+        name: Some(format!("notebook-{}", part.name())),
+        columns: Default::default(),
+        skip_bad_inputs: false,
+        figures: true,
+        device: r.device,
+    };
+    let (_, res) = evaluate::evaluate(&opts)?.remove(0);
+    let rows: Vec<Vec<String>> = res
+        .rows
+        .iter()
+        .map(|x| {
+            let [lo, hi] = x.accuracy_ci95;
+            vec![x.model.clone(), format!("{:.1}%", x.run_test_accuracy * 100.0), format!("{:.1}%", x.accuracy * 100.0), format!("{:.1}-{:.1}%", lo * 100.0, hi * 100.0), format!("{:.3}", x.macro_f1)]
+        })
+        .collect();
+    let mut h = format!("<p>{} ({} examples).</p>", esc(&res.data_description), res.examples);
+    h += &table(&["model", "own test acc", "acc here", "95% CI", "macro-F1 here"], &rows).0;
+    if !res.absent_classes.is_empty() {
+        h += &format!("<p>Absent from this data, so scored over the other classes: {}.</p>", esc(&res.absent_classes.join(", ")));
+    }
+    Ok(Html(h))
+}
