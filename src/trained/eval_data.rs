@@ -50,6 +50,8 @@ pub struct ReviewSet {
     pub labels: Vec<i64>,
     pub duplicates_removed: usize,
     pub skipped_bad_rows: usize,
+    /// The first errors of the skipped rows.
+    pub skipped: Vec<String>,
 }
 
 /// A Drugs.com folder (`D/drug_reviews` or `D`) gives the date-sorted test split the run made
@@ -64,7 +66,8 @@ pub fn load_reviews(path: &Path, cols: &ReviewColumns, fractions: Fractions, thr
         return Err(Error::data(path, None, "neither a review file nor a folder"));
     }
     let dc = drugs_com::load(&dir, &opts)?;
-    let skipped = dc.reports.iter().map(|r| r.skipped_bad_rows).sum();
+    let skipped_bad_rows = dc.reports.iter().map(|r| r.skipped_bad_rows).sum();
+    let skipped = dc.reports.iter().flat_map(|r| r.first_errors.clone()).collect();
     let (pooled, dups) = text::dedup(dc.pooled());
     let test = text::date_split(pooled, fractions)?.test;
     let dates = match (test.iter().filter_map(|r| r.date).min(), test.iter().filter_map(|r| r.date).max()) {
@@ -77,7 +80,8 @@ pub fn load_reviews(path: &Path, cols: &ReviewColumns, fractions: Fractions, thr
         labels: test.iter().map(|r| r.label as i64).collect(),
         texts: test.into_iter().map(|r| r.text).collect(),
         duplicates_removed: dups,
-        skipped_bad_rows: skipped,
+        skipped_bad_rows,
+        skipped,
     })
 }
 
@@ -137,7 +141,10 @@ pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_
         }
         let label = match present(targets[i]) {
             None => Err(format!("empty {}", if by_rating { "rating" } else { "label" })),
-            Some(c) if by_rating => parse_rating(c).map(|r| bin_rating(r, threshold) as i64),
+            Some(c) if by_rating => parse_rating(c).map(|r| bin_rating(r, threshold) as i64).map_err(|e| match parse_label(c) {
+                Ok(_) => format!("{e} (the column holds labels? name it with --label-column)"),
+                Err(_) => e,
+            }),
             Some(c) => parse_label(c),
         };
         match label {
@@ -152,6 +159,7 @@ pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_
     if out_texts.is_empty() {
         return Err(Error::data(path, None, "no labelled reviews in the file"));
     }
+    let report = bad.report(out_texts.len());
     let how = if by_rating { format!("rating column `{}` (>= {threshold} positive)", t.header[target]) } else { format!("label column `{}`", t.header[target]) };
     Ok(ReviewSet {
         path: path.to_path_buf(),
@@ -159,7 +167,8 @@ pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_
         texts: out_texts,
         labels,
         duplicates_removed: dups,
-        skipped_bad_rows: bad.report(0).skipped_bad_rows,
+        skipped_bad_rows: report.skipped_bad_rows,
+        skipped: report.first_errors,
     })
 }
 

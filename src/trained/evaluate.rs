@@ -99,6 +99,8 @@ pub struct EvalResults {
     pub absent_classes: Vec<String>,
     pub class_counts: Vec<u64>,
     pub examples: usize,
+    /// Inputs left out with --skip-bad-inputs (`skipped_inputs` lists them, or the first ones).
+    pub skipped_count: usize,
     /// How many test examples the run's own numbers were computed over.
     pub run_test_examples: usize,
     pub skipped_inputs: Vec<String>,
@@ -217,7 +219,7 @@ fn score_faces(run: &RunDir, opts: &EvalOptions) -> Result<EvalResults> {
     let mut out = header(Part::Part1, run, (res.profile, res.seed), &res.classes, &items.iter().map(|i| i.label).collect::<Vec<_>>(), opts);
     out.run_test_examples = res.test_labels.len();
     let FaceSet { description, skipped, .. } = set;
-    (out.data_description, out.skipped_inputs) = (description, skipped);
+    (out.data_description, out.skipped_count, out.skipped_inputs) = (description, skipped.len(), skipped);
     for name in wanted(opts, res.rows.iter().map(|r| r.model.clone()).collect(), run)? {
         let row = res.rows.iter().find(|r| r.model == name).expect("checked by wanted");
         let model = FaceModel::load(run, &name, opts.device)?;
@@ -233,10 +235,10 @@ fn score_reviews(run: &RunDir, opts: &EvalOptions) -> Result<EvalResults> {
     let classes: Vec<String> = part2::CLASSES.iter().map(|s| s.to_string()).collect();
     let mut out = header(Part::Part2, run, (res.profile, res.seed), &classes, &set.labels, opts);
     out.run_test_examples = res.test_labels.len();
-    let ReviewSet { description, texts, labels, duplicates_removed, skipped_bad_rows, .. } = set;
+    let ReviewSet { description, texts, labels, duplicates_removed, skipped_bad_rows, skipped, .. } = set;
     out.data_description = description;
     out.duplicates_removed = duplicates_removed;
-    out.skipped_inputs = if skipped_bad_rows > 0 { vec![format!("{skipped_bad_rows} malformed rows skipped (--skip-bad-inputs)")] } else { Vec::new() };
+    (out.skipped_count, out.skipped_inputs) = (skipped_bad_rows, skipped);
     let inputs: Vec<String> = texts.iter().map(|t| t.chars().take(300).collect()).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     for name in wanted(opts, res.rows.iter().map(part2::Row::name).collect(), run)? {
@@ -265,6 +267,7 @@ fn header(part: Part, run: &RunDir, (profile, seed): (Profile, u64), classes: &[
         absent_classes: classes.iter().zip(&counts).filter(|(_, &n)| n == 0).map(|(c, _)| c.clone()).collect(),
         class_counts: counts,
         examples: labels.len(),
+        skipped_count: 0,
         run_test_examples: 0,
         skipped_inputs: Vec::new(),
         duplicates_removed: 0,
@@ -345,8 +348,8 @@ pub fn summary(r: &EvalResults) -> String {
     if r.run_test_examples != r.examples {
         s += &format!("the run's own test numbers are over its {} test examples\n", r.run_test_examples);
     }
-    if !r.skipped_inputs.is_empty() {
-        s += &format!("skipped: {} ({})\n", r.skipped_inputs.len(), r.skipped_inputs.iter().take(3).cloned().collect::<Vec<_>>().join("; "));
+    if r.skipped_count > 0 {
+        s += &format!("skipped {} bad inputs (--skip-bad-inputs), first: {}\n", r.skipped_count, r.skipped_inputs.first().cloned().unwrap_or_default());
     }
     s += &format!("{:<22} {:>14} {:>10} {:>13} {:>9} {:>10}\n", "model", "run test acc", "acc here", "95% CI", "macroF1", "run mF1");
     for x in &r.rows {
