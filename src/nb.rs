@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use crate::run::{self, Run, RunConfig};
-use crate::{device, paths, part1, part2};
+use crate::{device, part1, part2, paths};
 use std::path::PathBuf;
 
 pub use crate::trained::evaluate::Part;
@@ -44,7 +44,11 @@ pub fn profile(default: Profile) -> Profile {
 /// The data root for notebooks: `AFFECT_LAB_DATA`, else `<project>/data`.
 pub fn data_root() -> PathBuf {
     let r = paths::data_root(None);
-    if r.is_absolute() { r } else { paths::project_root().join(r) }
+    if r.is_absolute() {
+        r
+    } else {
+        paths::project_root().join(r)
+    }
 }
 
 /// The run directory `<project>/runs/<profile>` (the CLI's default), on the best device.
@@ -85,9 +89,14 @@ fn finished<T: serde::de::DeserializeOwned>(r: &Run, part: &str, retrain: bool) 
 /// this code would use now;
 /// results from an older recipe are trained again rather than shown as current.
 fn same_recipe<P: serde::Serialize>(r: &Run, part: &str, (schema, seed): (u32, u64), saved: &P, now: &P) -> bool {
-    let same = schema == run::RESULTS_SCHEMA && seed == r.config.seed && serde_json::to_value(saved).ok() == serde_json::to_value(now).ok();
+    let same = schema == run::RESULTS_SCHEMA
+        && seed == r.config.seed
+        && serde_json::to_value(saved).ok() == serde_json::to_value(now).ok();
     if !same {
-        println!("not reusing {}: written by older code or with another seed or plan; training again", r.results_path(part).display());
+        println!(
+            "not reusing {}: written by older code or with another seed or plan; training again",
+            r.results_path(part).display()
+        );
     }
     same
 }
@@ -97,7 +106,10 @@ fn same_recipe<P: serde::Serialize>(r: &Run, part: &str, (schema, seed): (u32, u
 pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
     if let Some(res) = finished::<part1::Results>(r, part1::PART, retrain)? {
         let plan = part1::Plan::for_profile(r.config.profile, r.config.seed);
-        if res.profile == r.config.profile && !res.rows.is_empty() && same_recipe(r, part1::PART, (res.schema, res.seed), &res.plan, &plan) {
+        if res.profile == r.config.profile
+            && !res.rows.is_empty()
+            && same_recipe(r, part1::PART, (res.schema, res.seed), &res.plan, &plan)
+        {
             println!("reusing {} ({} models, trained earlier)", r.results_path(part1::PART).display(), res.rows.len());
             return Ok(res);
         }
@@ -111,7 +123,10 @@ pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
 pub fn part2(r: &Run, retrain: bool) -> Result<part2::Results> {
     if let Some(res) = finished::<part2::Results>(r, part2::PART, retrain)? {
         let plan = part2::Plan::for_profile(r.config.profile, r.config.seed);
-        if res.profile == r.config.profile && !res.rows.is_empty() && same_recipe(r, part2::PART, (res.schema, res.seed), &res.plan, &plan) {
+        if res.profile == r.config.profile
+            && !res.rows.is_empty()
+            && same_recipe(r, part2::PART, (res.schema, res.seed), &res.plan, &plan)
+        {
             println!("reusing {} ({} runs, trained earlier)", r.results_path(part2::PART).display(), res.rows.len());
             return Ok(res);
         }
@@ -123,7 +138,10 @@ pub fn part2(r: &Run, retrain: bool) -> Result<part2::Results> {
 }
 
 pub fn row<'a>(r: &'a part1::Results, model: &str) -> Result<&'a part1::Row> {
-    r.rows.iter().find(|x| x.model == model).ok_or_else(|| Error::Config(format!("no row `{model}` in part 1 results (skipped: {:?})", r.skipped_models)))
+    r.rows
+        .iter()
+        .find(|x| x.model == model)
+        .ok_or_else(|| Error::Config(format!("no row `{model}` in part 1 results (skipped: {:?})", r.skipped_models)))
 }
 
 pub fn run2<'a>(r: &'a part2::Results, model: &str, source: &str) -> Result<&'a part2::Row> {
@@ -148,7 +166,10 @@ pub fn model_summary(r: &part1::Results, arch: part1::Arch) -> Result<Html> {
         m
     });
     let rows: Vec<Vec<String>> = tops.iter().map(|(k, v)| vec![k.clone(), format!("{v}")]).collect();
-    let mut h = format!("<p><b>{arch:?}</b> at {image_size} px: <b>{params}</b> parameters ({:.1} MB as float32)</p>", params as f64 * 4.0 / 1e6);
+    let mut h = format!(
+        "<p><b>{arch:?}</b> at {image_size} px: <b>{params}</b> parameters ({:.1} MB as float32)</p>",
+        params as f64 * 4.0 / 1e6
+    );
     h += &table(&["block", "parameters"], &rows).0;
     Ok(Html(h))
 }
@@ -159,7 +180,11 @@ fn ci([lo, hi]: [f64; 2]) -> String {
 
 /// A paired test in words: whether the gap between two rows is more than test-set noise.
 fn paired_sentence(c: &crate::metrics::PairedTest) -> String {
-    let verdict = if c.p_value < 0.05 { "a real difference at the 5% level" } else { "not distinguishable from noise at the 5% level" };
+    let verdict = if c.p_value < 0.05 {
+        "a real difference at the 5% level"
+    } else {
+        "not distinguishable from noise at the 5% level"
+    };
     format!(
         "{} vs {} on the same test samples: {:.1}% vs {:.1}%, {} vs {} samples right only by one (McNemar exact p = {:.2}): {verdict}.",
         c.a, c.b, c.a_accuracy * 100.0, c.b_accuracy * 100.0, c.only_a, c.only_b, c.p_value
@@ -189,7 +214,21 @@ pub fn part1_table(r: &part1::Results) -> Html {
         })
         .collect();
     let mut h = table(
-        &["model", "init", "params", "MB", "GFLOPs/img", "ms/img b1", "ms/img b64", "vs PyTorch b1", "s/epoch", "best/epochs", "test acc", "95% CI", "macro-F1"],
+        &[
+            "model",
+            "init",
+            "params",
+            "MB",
+            "GFLOPs/img",
+            "ms/img b1",
+            "ms/img b64",
+            "vs PyTorch b1",
+            "s/epoch",
+            "best/epochs",
+            "test acc",
+            "95% CI",
+            "macro-F1",
+        ],
         &rows,
     )
     .0;
@@ -220,20 +259,46 @@ pub fn part2_table(r: &part2::Results) -> Html {
             ]
         })
         .collect();
-    let mut h = table(&["model", "trained on", "init", "train n", "accuracy", "95% CI", "precision", "recall", "F1", "macro-F1", "train s"], &rows).0;
-    h += &format!("<p>all tested on {} Drugs.com reviews dated {:?}; profile {}, seed {}, max_len {}</p>", r.test_examples, r.test_dates, r.profile, r.seed, r.plan.max_len);
+    let mut h = table(
+        &[
+            "model",
+            "trained on",
+            "init",
+            "train n",
+            "accuracy",
+            "95% CI",
+            "precision",
+            "recall",
+            "F1",
+            "macro-F1",
+            "train s",
+        ],
+        &rows,
+    )
+    .0;
+    h += &format!(
+        "<p>all tested on {} Drugs.com reviews dated {:?}; profile {}, seed {}, max_len {}</p>",
+        r.test_examples, r.test_dates, r.profile, r.seed, r.plan.max_len
+    );
     Html(h)
 }
 
 /// Conclusions computed from the Part 1 numbers.
 pub fn part1_conclusions(r: &part1::Results) -> Html {
     let mut out = Vec::new();
-    let best = |f: &dyn Fn(&part1::Row) -> bool| r.rows.iter().filter(|x| f(x)).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy));
+    let best = |f: &dyn Fn(&part1::Row) -> bool| {
+        r.rows.iter().filter(|x| f(x)).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
+    };
     if let Some(b) = best(&|x| x.init == part1::Init::Imagenet) {
         out.push(format!("Best transfer model: {} at {:.1}% test accuracy.", b.model, b.test_accuracy * 100.0));
     }
     if let Some(b) = best(&|x| x.arch.is_custom()) {
-        out.push(format!("Best model from scratch: {} at {:.1}% with {:.2}M parameters.", b.model, b.test_accuracy * 100.0, b.params as f64 / 1e6));
+        out.push(format!(
+            "Best model from scratch: {} at {:.1}% with {:.2}M parameters.",
+            b.model,
+            b.test_accuracy * 100.0,
+            b.params as f64 / 1e6
+        ));
     }
     for (pre, rnd) in [("resnet18", "resnet18_random"), ("mobilenet_v2", "mobilenet_v2_random")] {
         if let (Ok(a), Ok(b)) = (row(r, pre), row(r, rnd)) {
@@ -246,7 +311,9 @@ pub fn part1_conclusions(r: &part1::Results) -> Html {
     }
     out.extend(r.comparisons.iter().map(paired_sentence));
     if r.profile == Profile::Smoke {
-        out.push("Smoke profile: these numbers only prove the pipeline runs; they say nothing about the models.".into());
+        out.push(
+            "Smoke profile: these numbers only prove the pipeline runs; they say nothing about the models.".into(),
+        );
     }
     Html(format!("<ul>{}</ul>", out.iter().map(|s| format!("<li>{}</li>", esc(s))).collect::<String>()))
 }
@@ -254,9 +321,15 @@ pub fn part1_conclusions(r: &part1::Results) -> Html {
 pub fn part2_conclusions(r: &part2::Results) -> Html {
     let mut out = Vec::new();
     if let Some(b) = r.rows.iter().max_by(|a, b| a.accuracy.total_cmp(&b.accuracy)) {
-        out.push(format!("Highest accuracy on the Drugs.com test split: {} trained on {} ({:.1}%).", b.model.name(), b.train_source.name(), b.accuracy * 100.0));
+        out.push(format!(
+            "Highest accuracy on the Drugs.com test split: {} trained on {} ({:.1}%).",
+            b.model.name(),
+            b.train_source.name(),
+            b.accuracy * 100.0
+        ));
     }
-    let majority = r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64;
+    let majority =
+        r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64;
     out.push(format!("Always predicting the majority class would score {:.1}%.", majority * 100.0));
     for m in ["minilm", "bilstm"] {
         let acc = |s: &str| run2(r, m, s).map(|x| x.accuracy * 100.0).ok();

@@ -92,7 +92,11 @@ pub struct Plan {
 
 impl Plan {
     pub fn size_for(&self, arch: Arch) -> u32 {
-        if arch.is_custom() { self.custom_image_size } else { self.image_size }
+        if arch.is_custom() {
+            self.custom_image_size
+        } else {
+            self.image_size
+        }
     }
 
     pub fn for_profile(profile: Profile, seed: u64) -> Plan {
@@ -101,7 +105,13 @@ impl Plan {
             Profile::Smoke => Plan {
                 image_size: 32,
                 custom_image_size: 32,
-                custom: TrainConfig { epochs: 1, batch_size: 16, lr: 1e-3, max_batches_per_epoch: Some(2), ..base.clone() },
+                custom: TrainConfig {
+                    epochs: 1,
+                    batch_size: 16,
+                    lr: 1e-3,
+                    max_batches_per_epoch: Some(2),
+                    ..base.clone()
+                },
                 transfer: TrainConfig { epochs: 1, batch_size: 16, lr: 5e-4, max_batches_per_epoch: Some(2), ..base },
                 max_valid: Some(48),
                 max_test: Some(48),
@@ -114,8 +124,20 @@ impl Plan {
             Profile::Quick => Plan {
                 image_size: 96,
                 custom_image_size: 64,
-                custom: TrainConfig { epochs: 3, batch_size: 32, lr: 2e-3, schedule: Schedule::OneCycle { pct_start: 0.25 }, ..base.clone() },
-                transfer: TrainConfig { epochs: 4, batch_size: 32, lr: 1e-3, schedule: Schedule::OneCycle { pct_start: 0.25 }, ..base },
+                custom: TrainConfig {
+                    epochs: 3,
+                    batch_size: 32,
+                    lr: 2e-3,
+                    schedule: Schedule::OneCycle { pct_start: 0.25 },
+                    ..base.clone()
+                },
+                transfer: TrainConfig {
+                    epochs: 4,
+                    batch_size: 32,
+                    lr: 1e-3,
+                    schedule: Schedule::OneCycle { pct_start: 0.25 },
+                    ..base
+                },
                 max_valid: None,
                 max_test: None,
                 augment: AugmentConfig::default(),
@@ -129,7 +151,15 @@ impl Plan {
                 // loss bottomed at epoch 5 (1.18) and rose while validation accuracy kept climbing
                 // (55.0% -> 58.4% at epoch 6): loss-based patience would stop on an over-confident
                 // but less accurate model.
-                transfer: TrainConfig { epochs: 15, batch_size: 64, lr: 3e-4, patience: Some(4), freeze_backbone_epochs: 1, monitor: Monitor::ValidAccuracy, ..base },
+                transfer: TrainConfig {
+                    epochs: 15,
+                    batch_size: 64,
+                    lr: 3e-4,
+                    patience: Some(4),
+                    freeze_backbone_epochs: 1,
+                    monitor: Monitor::ValidAccuracy,
+                    ..base
+                },
                 max_valid: None,
                 max_test: None,
                 augment: AugmentConfig::default(),
@@ -232,7 +262,11 @@ pub fn build(arch: Arch, init: Init, classes: i64, image_size: u32, device: Devi
     let p = vs.root();
     let (model, head): (Box<dyn ModuleT>, Option<&'static str>) = match arch {
         Arch::EmotionNetV1 => {
-            let cfg = models::emotionnet_v1::Config { num_classes: classes, image_size: image_size as i64, ..Default::default() };
+            let cfg = models::emotionnet_v1::Config {
+                num_classes: classes,
+                image_size: image_size as i64,
+                ..Default::default()
+            };
             (Box::new(models::emotionnet_v1::EmotionNetV1::new(&p, &cfg)?), None)
         }
         Arch::EmotionNetV2 => {
@@ -244,7 +278,11 @@ pub fn build(arch: Arch, init: Init, classes: i64, image_size: u32, device: Devi
             (Box::new(models::emotionnet_v3::EmotionNetV3::new(&p, &cfg)?), None)
         }
         Arch::ResNet18 | Arch::ResNet50 => {
-            let cfg = if arch == Arch::ResNet18 { models::resnet::Config::resnet18(classes) } else { models::resnet::Config::resnet50(classes) };
+            let cfg = if arch == Arch::ResNet18 {
+                models::resnet::Config::resnet18(classes)
+            } else {
+                models::resnet::Config::resnet50(classes)
+            };
             (Box::new(models::resnet::ResNet::new(&p, &cfg)), Some(models::resnet::HEAD_PREFIX))
         }
         Arch::MobileNetV2 => {
@@ -257,7 +295,13 @@ pub fn build(arch: Arch, init: Init, classes: i64, image_size: u32, device: Devi
         (Init::Imagenet, None) => return Err(Error::Config(format!("{arch:?} has no ImageNet weights"))),
         (Init::Imagenet, Some(w)) => {
             let path = w.find().ok_or_else(|| {
-                Error::weights(weights::weights_dir().join(w.safetensors_name()), format!("ImageNet weights for {} not installed: download {} and run `affect-lab fetch-weights`", w.model, w.url))
+                Error::weights(
+                    weights::weights_dir().join(w.safetensors_name()),
+                    format!(
+                        "ImageNet weights for {} not installed: download {} and run `affect-lab fetch-weights`",
+                        w.model, w.url
+                    ),
+                )
             })?;
             weights::load_strict(&mut vs, &path, &[head.unwrap_or("")])?;
             format!("torchvision ImageNet {} ({})", w.pth, path.display())
@@ -288,7 +332,14 @@ fn sample(ds: &FaceDataset, items: &[FaceItem], p: &train::Predictions, i: usize
 }
 
 /// Train, evaluate and benchmark one model.
-fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources: &(ImageSource, ImageSource, ImageSource), test_items: &[FaceItem]) -> Result<Row> {
+fn run_model(
+    run: &Run,
+    ds: &FaceDataset,
+    spec: &ModelSpec,
+    plan: &Plan,
+    sources: &(ImageSource, ImageSource, ImageSource),
+    test_items: &[FaceItem],
+) -> Result<Row> {
     let image_size = plan.size_for(spec.arch);
     let mut built = build(spec.arch, spec.init, ds.classes.len() as i64, image_size, run.device)?;
     let params = train::param_count(&built.vs);
@@ -318,13 +369,19 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
     built.vs.freeze();
     let size = image_size as i64;
     let lat1 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(1, size, run.device), plan.latency);
-    let lat64 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(64, size, run.device), plan.latency);
-    let reference = bench::reference(built.model.as_ref(), &bench::image_input(1, size, Device::Cpu), spec.arch.torchvision_name().map(|n| (n, ds.classes.len() as i64)), &[1, 64])
-        .unwrap_or_else(|e| {
-            eprintln!("[{}] reference benchmark failed: {e}", spec.name);
-            None
-        })
-        .unwrap_or_default();
+    let lat64 =
+        bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(64, size, run.device), plan.latency);
+    let reference = bench::reference(
+        built.model.as_ref(),
+        &bench::image_input(1, size, Device::Cpu),
+        spec.arch.torchvision_name().map(|n| (n, ds.classes.len() as i64)),
+        &[1, 64],
+    )
+    .unwrap_or_else(|e| {
+        eprintln!("[{}] reference benchmark failed: {e}", spec.name);
+        None
+    })
+    .unwrap_or_default();
     let py = |b: i64| reference.pytorch_latency_ms.iter().find(|(bb, _)| *bb == b).map(|(_, v)| *v);
     let epochs = outcome.epochs();
     let step = (test_items.len() / 10).max(1);
@@ -347,7 +404,10 @@ fn run_model(run: &Run, ds: &FaceDataset, spec: &ModelSpec, plan: &Plan, sources
         test_accuracy: report.accuracy,
         test_accuracy_ci95: metrics::accuracy_ci95(report.accuracy, preds.truth.len()),
         test_macro_f1: report.macro_f1,
-        most_confused: metrics::most_confused(&report.confusion, 5).into_iter().map(|(t, p, c)| (ds.classes[t].clone(), ds.classes[p].clone(), c)).collect(),
+        most_confused: metrics::most_confused(&report.confusion, 5)
+            .into_iter()
+            .map(|(t, p, c)| (ds.classes[t].clone(), ds.classes[p].clone(), c))
+            .collect(),
         per_class: report.per_class,
         confusion: report.confusion,
         // the same 10 images for every model: evenly spaced through the (class-sorted) test split
@@ -390,7 +450,12 @@ pub fn run(run: &Run) -> Result<Results> {
     };
     eprintln!(
         "faces: {} classes, {}/{}/{} images (train/valid/test), {} px (pretrained backbones), {} px (EmotionNets)",
-        ds.classes.len(), ds.train.len(), valid_items.len(), test_items.len(), size, plan.custom_image_size
+        ds.classes.len(),
+        ds.train.len(),
+        valid_items.len(),
+        test_items.len(),
+        size,
+        plan.custom_image_size
     );
 
     let wanted = &run.config.models;
@@ -422,7 +487,10 @@ pub fn run(run: &Run) -> Result<Results> {
         }
         tch::manual_seed(seed as i64);
         let row = run_model(run, &ds, spec, &plan, &sources_at(plan.size_for(spec.arch)), &test_items)?;
-        eprintln!("[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s", row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds);
+        eprintln!(
+            "[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s",
+            row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds
+        );
         results.rows.push(row);
         results.comparisons = comparisons(&results);
         // written after every model so an interrupted run keeps what it finished
@@ -434,15 +502,23 @@ pub fn run(run: &Run) -> Result<Results> {
 
 /// Pretrained vs random init of each architecture that has both; best pretrained vs best EmotionNet.
 pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
-    let scored: Vec<&Row> = r.rows.iter().filter(|x| x.test_predictions.len() == r.test_labels.len() && !r.test_labels.is_empty()).collect();
-    let pair = |a: &Row, b: &Row| metrics::paired_test(&a.model, &b.model, &r.test_labels, &a.test_predictions, &b.test_predictions);
+    let scored: Vec<&Row> = r
+        .rows
+        .iter()
+        .filter(|x| x.test_predictions.len() == r.test_labels.len() && !r.test_labels.is_empty())
+        .collect();
+    let pair = |a: &Row, b: &Row| {
+        metrics::paired_test(&a.model, &b.model, &r.test_labels, &a.test_predictions, &b.test_predictions)
+    };
     let mut out = Vec::new();
     for pre in scored.iter().filter(|x| x.init == Init::Imagenet) {
         for rnd in scored.iter().filter(|x| x.init == Init::Random && x.arch == pre.arch) {
             out.push(pair(pre, rnd));
         }
     }
-    let best = |f: &dyn Fn(&Row) -> bool| scored.iter().copied().filter(|x| f(x)).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy));
+    let best = |f: &dyn Fn(&Row) -> bool| {
+        scored.iter().copied().filter(|x| f(x)).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
+    };
     if let (Some(a), Some(b)) = (best(&|x| x.init == Init::Imagenet), best(&|x| x.arch.is_custom())) {
         out.push(pair(a, b));
     }
@@ -453,12 +529,24 @@ pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
 pub fn summary(r: &Results) -> String {
     let patched = if r.plan_patch.is_some() { " patched by --plan" } else { "" };
     let mut s = format!("Part 1 ({} profile{patched}, seed {}, {})\n", r.profile, r.seed, r.device);
-    s += &format!("{:<22} {:>8} {:>5} {:>11} {:>9} {:>9} {:>9} {:>8} {:>13} {:>8}\n", "model", "init", "px", "params", "size MB", "ms/img@1", "ms/img@64", "acc", "95% CI", "macroF1");
+    s += &format!(
+        "{:<22} {:>8} {:>5} {:>11} {:>9} {:>9} {:>9} {:>8} {:>13} {:>8}\n",
+        "model", "init", "px", "params", "size MB", "ms/img@1", "ms/img@64", "acc", "95% CI", "macroF1"
+    );
     for row in &r.rows {
         let [lo, hi] = row.test_accuracy_ci95;
         s += &format!(
             "{:<22} {:>8} {:>5} {:>11} {:>9.2} {:>9.2} {:>9.2} {:>8.3} {:>13} {:>8.3}\n",
-            row.model, format!("{:?}", row.init).to_lowercase(), row.image_size, row.params, row.size_bytes as f64 / 1e6, row.latency_ms_b1, row.latency_ms_b64, row.test_accuracy, format!("{lo:.3}-{hi:.3}"), row.test_macro_f1
+            row.model,
+            format!("{:?}", row.init).to_lowercase(),
+            row.image_size,
+            row.params,
+            row.size_bytes as f64 / 1e6,
+            row.latency_ms_b1,
+            row.latency_ms_b64,
+            row.test_accuracy,
+            format!("{lo:.3}-{hi:.3}"),
+            row.test_macro_f1
         );
     }
     for c in &r.comparisons {

@@ -62,8 +62,20 @@ pub struct Plan {
 
 impl Plan {
     pub fn for_profile(profile: Profile, seed: u64) -> Plan {
-        let base = TrainConfig { seed, monitor: Monitor::ValidLoss, schedule: Schedule::WarmupCosine { warmup_frac: 0.1 }, ..Default::default() };
-        let minilm = TrainConfig { lr: 5e-5, weight_decay: 0.01, batch_size: 16, grad_clip_norm: Some(1.0), head_prefix: Some("classifier.".into()), ..base.clone() };
+        let base = TrainConfig {
+            seed,
+            monitor: Monitor::ValidLoss,
+            schedule: Schedule::WarmupCosine { warmup_frac: 0.1 },
+            ..Default::default()
+        };
+        let minilm = TrainConfig {
+            lr: 5e-5,
+            weight_decay: 0.01,
+            batch_size: 16,
+            grad_clip_norm: Some(1.0),
+            head_prefix: Some("classifier.".into()),
+            ..base.clone()
+        };
         let bilstm = TrainConfig { lr: 2e-3, weight_decay: 1e-4, batch_size: 32, ..base };
         let fractions = Fractions::default();
         match profile {
@@ -115,7 +127,14 @@ impl Plan {
                 // checkpoint, taken near peak rate, can beat the annealed end while no better or far
                 // worse in accuracy (seed 45: loss 0.391 vs 0.426 at 80.2 vs 80.3%; a layer-decay
                 // variant: 0.402 vs 0.404 at 74.6 vs 80.2%). By accuracy the end won at seeds 42-45.
-                minilm: TrainConfig { epochs: 1, lr: 1e-4, evals_per_epoch: 2, head_lr_mult: Some(10.0), monitor: Monitor::ValidAccuracy, ..minilm },
+                minilm: TrainConfig {
+                    epochs: 1,
+                    lr: 1e-4,
+                    evals_per_epoch: 2,
+                    head_lr_mult: Some(10.0),
+                    monitor: Monitor::ValidAccuracy,
+                    ..minilm
+                },
                 // BiLSTM validation loss bottoms out at epoch 3-5 while validation accuracy
                 // keeps rising to epoch 7-8 (growing over-confidence): select on accuracy.
                 bilstm: TrainConfig { epochs: 8, monitor: Monitor::ValidAccuracy, ..bilstm },
@@ -249,7 +268,14 @@ fn cap(reviews: Vec<Review>, max: Option<usize>, seed: u64) -> Vec<Review> {
 }
 
 /// Dedup, drop texts seen in the test split, split off validation, subsample.
-fn prepare(source: Source, all: Vec<Review>, skipped: usize, test_texts: &HashSet<String>, plan: &Plan, seed: u64) -> Result<Prepared> {
+fn prepare(
+    source: Source,
+    all: Vec<Review>,
+    skipped: usize,
+    test_texts: &HashSet<String>,
+    plan: &Plan,
+    seed: u64,
+) -> Result<Prepared> {
     let loaded = all.len();
     let (all, dups) = text::dedup(all);
     let before = all.len();
@@ -283,13 +309,18 @@ fn texts(r: &[Review]) -> Vec<&str> {
     r.iter().map(|r| r.text.as_str()).collect()
 }
 
+/// A built model with its train / valid / test batches, weights source, init, training config
+/// and vocabulary size (BiLSTM).
+type Recipe<'a> =
+    (Box<dyn ModuleT>, (TokenSource, TokenSource, TokenSource), String, &'a str, TrainConfig, Option<usize>);
+
 /// Train and evaluate one (model, source) pair.
 fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]) -> Result<Row> {
     let seed = run.config.seed;
     tch::manual_seed(seed as i64);
     let mut vs = nn::VarStore::new(run.device);
     let label = run_name(model, src.info.source);
-    let (net, sources, weights_source, init, cfg, vocab_size): (Box<dyn ModuleT>, (TokenSource, TokenSource, TokenSource), String, &str, TrainConfig, Option<usize>) = match model {
+    let (net, sources, weights_source, init, cfg, vocab_size): Recipe = match model {
         Model::MiniLm => {
             let dir = crate::weights::minilm_dir()?;
             let tok = HfTokenizer::from_dir(&dir, plan.max_len)?.with_truncation(plan.truncation)?;
@@ -300,7 +331,9 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
             mcfg.bf16_matmuls = plan.minilm_bf16;
             let net = minilm::MiniLm::new(&vs.root(), &mcfg)?;
             minilm::MiniLm::load_pretrained(&mut vs, &dir)?;
-            let enc = |r: &[Review]| -> Result<TokenSource> { Ok(TokenSource::new(tok.encode_ids(&texts(r))?, labels(r), tok.pad_id(), seed)) };
+            let enc = |r: &[Review]| -> Result<TokenSource> {
+                Ok(TokenSource::new(tok.encode_ids(&texts(r))?, labels(r), tok.pad_id(), seed))
+            };
             let s = (enc(&src.train)?, enc(&src.valid)?, enc(test)?);
             (Box::new(net), s, format!("all-MiniLM-L6-v2 ({})", dir.display()), "pretrained", plan.minilm.clone(), None)
         }
@@ -308,14 +341,27 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
             let voc = Vocab::build(texts(&src.train), plan.vocab_min_freq, plan.vocab_max_size)?;
             voc.save(&run.part_dir(PART).join("checkpoints").join(format!("{label}.vocab.json")))?;
             let net = bilstm::BiLstm::new(&vs.root(), &bilstm::Config::new(voc.len() as i64, 2))?;
-            let enc = |r: &[Review]| TokenSource::new(r.iter().map(|r| voc.encode_ids(&r.text, plan.max_len)).collect(), labels(r), vocab::PAD_ID, seed);
+            let enc = |r: &[Review]| {
+                TokenSource::new(
+                    r.iter().map(|r| voc.encode_ids(&r.text, plan.max_len)).collect(),
+                    labels(r),
+                    vocab::PAD_ID,
+                    seed,
+                )
+            };
             let s = (enc(&src.train), enc(&src.valid), enc(test));
             (Box::new(net), s, "random init (seeded)".into(), "random", plan.bilstm.clone(), Some(voc.len()))
         }
     };
     let cfg = TrainConfig { class_weights: Some(src.info.class_weights.to_vec()), ..cfg };
     let params = train::param_count(&vs);
-    eprintln!("[{label}] {params} params, {} train / {} valid ({}) / {} test (drugscom), init: {weights_source}", sources.0.len(), sources.1.len(), src.info.source.name(), sources.2.len());
+    eprintln!(
+        "[{label}] {params} params, {} train / {} valid ({}) / {} test (drugscom), init: {weights_source}",
+        sources.0.len(),
+        sources.1.len(),
+        src.info.source.name(),
+        sources.2.len()
+    );
     let ckpt = run.checkpoint(PART, &label);
     let outcome = train::fit(&label, net.as_ref(), &mut vs, &sources.0, &sources.1, &cfg, &ckpt)?;
     let preds = train::predict(net.as_ref(), &sources.2, run.device, 64)?;
@@ -397,13 +443,22 @@ pub fn run(run: &Run) -> Result<Results> {
         valid: cap(split.valid, plan.max_valid, seed),
     };
     let direct = Prepared {
-        info: SourceInfo { train: direct.train.len(), valid: direct.valid.len(), class_weights: text::class_weights(&direct.train)?, ..direct.info },
+        info: SourceInfo {
+            train: direct.train.len(),
+            valid: direct.valid.len(),
+            class_weights: text::class_weights(&direct.train)?,
+            ..direct.info
+        },
         ..direct
     };
 
     let im = imdb::load(
         &root.join(crate::paths::IMDB.dir),
-        &imdb::ImdbOptions { skip_bad_rows: run.config.skip_bad_inputs, max_per_split: plan.max_train.map(|m| m * 2), seed },
+        &imdb::ImdbOptions {
+            skip_bad_rows: run.config.skip_bad_inputs,
+            max_per_split: plan.max_train.map(|m| m * 2),
+            seed,
+        },
     )?;
     let im_skipped = im.reports.iter().map(|r| r.skipped_bad_rows).sum();
     let mut im_all = im.train;
@@ -416,7 +471,10 @@ pub fn run(run: &Run) -> Result<Results> {
 
     let sources = [direct, imdb, druglib];
     for s in &sources {
-        eprintln!("{:?}: {} loaded, {} duplicates removed, {} train / {} valid, class weights {:?}", s.info.source, s.info.loaded, s.info.duplicates_removed, s.info.train, s.info.valid, s.info.class_weights);
+        eprintln!(
+            "{:?}: {} loaded, {} duplicates removed, {} train / {} valid, class weights {:?}",
+            s.info.source, s.info.loaded, s.info.duplicates_removed, s.info.train, s.info.valid, s.info.class_weights
+        );
     }
     let mut results = Results {
         schema: crate::run::RESULTS_SCHEMA,
@@ -441,7 +499,14 @@ pub fn run(run: &Run) -> Result<Results> {
                 continue;
             }
             let row = run_one(run, &plan, model, src, &test)?;
-            eprintln!("[{}_{}] accuracy {:.3}, F1(pos) {:.3}, macro-F1 {:.3}", model.name(), src.info.source.name(), row.accuracy, row.f1, row.macro_f1);
+            eprintln!(
+                "[{}_{}] accuracy {:.3}, F1(pos) {:.3}, macro-F1 {:.3}",
+                model.name(),
+                src.info.source.name(),
+                row.accuracy,
+                row.f1,
+                row.macro_f1
+            );
             results.rows.push(row);
             results.comparisons = comparisons(&results);
             crate::atomic::write_json(&run.results_path(PART), &results)?;
@@ -478,8 +543,12 @@ pub fn row_names() -> Vec<String> {
 
 /// Per model, direct vs each indirect source; then the two models on direct data.
 pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
-    let find = |m: Model, s: Source| r.rows.iter().find(|x| x.model == m && x.train_source == s && x.test_predictions.len() == r.test_labels.len());
-    let pair = |a: &Row, b: &Row| metrics::paired_test(&a.name(), &b.name(), &r.test_labels, &a.test_predictions, &b.test_predictions);
+    let find = |m: Model, s: Source| {
+        r.rows.iter().find(|x| x.model == m && x.train_source == s && x.test_predictions.len() == r.test_labels.len())
+    };
+    let pair = |a: &Row, b: &Row| {
+        metrics::paired_test(&a.name(), &b.name(), &r.test_labels, &a.test_predictions, &b.test_predictions)
+    };
     let mut out = Vec::new();
     for m in [Model::MiniLm, Model::BiLstm] {
         for s in [Source::Imdb, Source::Druglib] {
@@ -496,13 +565,28 @@ pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
 
 pub fn summary(r: &Results) -> String {
     let patched = if r.plan_patch.is_some() { " patched by --plan" } else { "" };
-    let mut s = format!("Part 2 ({} profile{patched}, seed {}, {}; test: {} Drugs.com reviews {:?})\n", r.profile, r.seed, r.device, r.test_examples, r.test_dates);
-    s += &format!("{:<8} {:<9} {:>10} {:>7} {:>9} {:>13} {:>7} {:>7} {:>8} {:>8}\n", "model", "train on", "init", "n", "accuracy", "95% CI", "prec", "recall", "F1", "macroF1");
+    let mut s = format!(
+        "Part 2 ({} profile{patched}, seed {}, {}; test: {} Drugs.com reviews {:?})\n",
+        r.profile, r.seed, r.device, r.test_examples, r.test_dates
+    );
+    s += &format!(
+        "{:<8} {:<9} {:>10} {:>7} {:>9} {:>13} {:>7} {:>7} {:>8} {:>8}\n",
+        "model", "train on", "init", "n", "accuracy", "95% CI", "prec", "recall", "F1", "macroF1"
+    );
     for row in &r.rows {
         let [lo, hi] = row.accuracy_ci95;
         s += &format!(
             "{:<8} {:<9} {:>10} {:>7} {:>9.3} {:>13} {:>7.3} {:>7.3} {:>8.3} {:>8.3}\n",
-            row.model.name(), row.train_source.name(), row.init, row.train_examples, row.accuracy, format!("{lo:.3}-{hi:.3}"), row.precision, row.recall, row.f1, row.macro_f1
+            row.model.name(),
+            row.train_source.name(),
+            row.init,
+            row.train_examples,
+            row.accuracy,
+            format!("{lo:.3}-{hi:.3}"),
+            row.precision,
+            row.recall,
+            row.f1,
+            row.macro_f1
         );
     }
     for c in &r.comparisons {

@@ -42,10 +42,7 @@ pub const FACES: DatasetSpec = DatasetSpec {
 pub const DRUGS_COM: DatasetSpec = DatasetSpec {
     name: "Drugs.com reviews (UCI #462)",
     dir: "drug_reviews",
-    layouts: &[
-        &["drugsComTrain_raw.csv", "drugsComTest_raw.csv"],
-        &["drugsComTrain_raw.tsv", "drugsComTest_raw.tsv"],
-    ],
+    layouts: &[&["drugsComTrain_raw.csv", "drugsComTest_raw.csv"], &["drugsComTrain_raw.tsv", "drugsComTest_raw.tsv"]],
     how_to_get: "https://archive.ics.uci.edu/dataset/462 (TSV) or Kaggle 'kuc-hackathon-winter-2018' (CSV)",
 };
 pub const DRUGLIB: DatasetSpec = DatasetSpec {

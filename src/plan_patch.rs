@@ -17,7 +17,9 @@ pub const PARTS: [&str; 2] = ["part1", "part2"];
 pub fn read(path: &Path) -> Result<Value> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Json { path: path.into(), source: e })?;
-    let obj = v.as_object().ok_or_else(|| Error::data(path, None, "a plan file holds a JSON object keyed by part (\"part1\", \"part2\")"))?;
+    let obj = v.as_object().ok_or_else(|| {
+        Error::data(path, None, "a plan file holds a JSON object keyed by part (\"part1\", \"part2\")")
+    })?;
     if let Some(k) = obj.keys().find(|k| !PARTS.contains(&k.as_str())) {
         return Err(Error::data(path, None, format!("unknown part `{k}`; expected one of {PARTS:?}")));
     }
@@ -44,9 +46,14 @@ fn merge_strict(target: &mut Value, patch: &Value, path: &str) -> Result<()> {
     };
     for (k, pv) in p {
         let here = format!("{path}.{k}");
-        let tv = t.get_mut(k).ok_or_else(|| Error::Config(format!("--plan sets `{here}`, which the plan does not have")))?;
+        let tv =
+            t.get_mut(k).ok_or_else(|| Error::Config(format!("--plan sets `{here}`, which the plan does not have")))?;
         // An object replaces a null (an unset Option) whole; otherwise recurse key by key.
-        if pv.is_object() && tv.is_object() { merge_strict(tv, pv, &here)? } else { *tv = pv.clone() }
+        if pv.is_object() && tv.is_object() {
+            merge_strict(tv, pv, &here)?
+        } else {
+            *tv = pv.clone()
+        }
     }
     Ok(())
 }
@@ -64,7 +71,10 @@ mod tests {
         let patch = json!({"part2": {"max_train": 3000, "minilm": {"lr": 2e-4}, "max_test": 100}});
         let p = apply(base.clone(), Some(&patch), "part2").unwrap();
         assert_eq!((p.max_train, p.max_test, p.minilm.lr), (Some(3000), Some(100), 2e-4));
-        assert_eq!((p.minilm.batch_size, p.bilstm.lr, p.max_len), (base.minilm.batch_size, base.bilstm.lr, base.max_len));
+        assert_eq!(
+            (p.minilm.batch_size, p.bilstm.lr, p.max_len),
+            (base.minilm.batch_size, base.bilstm.lr, base.max_len)
+        );
         // null unsets an Option
         let p = apply(base.clone(), Some(&json!({"part2": {"max_train": null}})), "part2").unwrap();
         assert_eq!(p.max_train, None);

@@ -14,13 +14,24 @@ pub fn curves(title: &str, h: &[crate::train::EpochRecord]) -> Result<Figure> {
     let col = |f: fn(&crate::train::EpochRecord) -> f64| h.iter().map(f).collect::<Vec<f64>>();
     // results written before `progress` existed read it as 0: their records are whole epochs
     let at = col(|r| if r.progress > 0.0 { r.progress } else { r.epoch as f64 });
-    plots::training_curves_at(title, &at, &col(|r| r.train_loss), &col(|r| r.valid_loss), &col(|r| r.train_accuracy), &col(|r| r.valid_accuracy))
+    plots::training_curves_at(
+        title,
+        &at,
+        &col(|r| r.train_loss),
+        &col(|r| r.valid_loss),
+        &col(|r| r.train_accuracy),
+        &col(|r| r.valid_accuracy),
+    )
 }
 
 // ---- Part 1 ----
 
 pub fn part1_class_distribution(r: &part1::Results) -> Result<Figure> {
-    let series: Vec<(&str, Vec<f64>)> = ["train", "valid", "test"].iter().zip(&r.class_counts).map(|(n, c)| (*n, c.iter().map(|&v| v as f64).collect())).collect();
+    let series: Vec<(&str, Vec<f64>)> = ["train", "valid", "test"]
+        .iter()
+        .zip(&r.class_counts)
+        .map(|(n, c)| (*n, c.iter().map(|&v| v as f64).collect()))
+        .collect();
     plots::bar_chart("Face emotions: images per class", &r.classes, &series, "images")
 }
 
@@ -29,7 +40,11 @@ pub fn part1_curves(row: &part1::Row) -> Result<Figure> {
 }
 
 pub fn part1_confusion(r: &part1::Results, row: &part1::Row) -> Result<Figure> {
-    plots::confusion_with_ideal(&format!("{}: test confusion (acc {:.1}%)", row.model, row.test_accuracy * 100.0), &r.classes, &row.confusion)
+    plots::confusion_with_ideal(
+        &format!("{}: test confusion (acc {:.1}%)", row.model, row.test_accuracy * 100.0),
+        &r.classes,
+        &row.confusion,
+    )
 }
 
 /// The 10 sample test images with true and predicted labels.
@@ -55,7 +70,8 @@ pub fn samples_figure(title: &str, samples: &[part1::Sample]) -> Result<Figure> 
 
 pub fn part1_benchmark(r: &part1::Results) -> Result<Figure> {
     let rows = &r.rows;
-    let names: Vec<String> = rows.iter().map(|x| label(&format!("{:?}, {} px", x.init, x.image_size).to_lowercase(), &x.model)).collect();
+    let names: Vec<String> =
+        rows.iter().map(|x| label(&format!("{:?}, {} px", x.init, x.image_size).to_lowercase(), &x.model)).collect();
     plots::benchmark_chart(
         &names,
         &rows.iter().map(|x| x.params as f64).collect::<Vec<_>>(),
@@ -82,12 +98,21 @@ pub fn part1_figures(dir: &Path, r: &part1::Results) -> Result<()> {
 // ---- Part 2 ----
 
 pub fn part2_correlation(r: &part2::Results) -> Result<Figure> {
-    plots::correlation_heatmap("Drugs.com training split: Pearson correlation", &r.eda.correlation.names, &r.eda.correlation.values)
+    plots::correlation_heatmap(
+        "Drugs.com training split: Pearson correlation",
+        &r.eda.correlation.names,
+        &r.eda.correlation.values,
+    )
 }
 
 pub fn part2_rating_distribution(r: &part2::Results) -> Result<Figure> {
     let d = &r.eda.rating_distribution;
-    plots::bar_chart("Drugs.com training split: reviews per rating (before binning)", &d.labels, &[("reviews", d.counts.iter().map(|&c| c as f64).collect())], "reviews")
+    plots::bar_chart(
+        "Drugs.com training split: reviews per rating (before binning)",
+        &d.labels,
+        &[("reviews", d.counts.iter().map(|&c| c as f64).collect())],
+        "reviews",
+    )
 }
 
 pub fn part2_label_distribution(r: &part2::Results) -> Result<Figure> {
@@ -97,7 +122,11 @@ pub fn part2_label_distribution(r: &part2::Results) -> Result<Figure> {
         let n: u64 = c.iter().sum();
         c.iter().map(|&v| v as f64 / n.max(1) as f64).collect::<Vec<f64>>()
     };
-    bar_fractions("Drugs.com: class share after binning (1-6 negative, 7-10 positive)", &d.labels, &[("train", frac(&d.counts)), ("test", frac(&t.counts))])
+    bar_fractions(
+        "Drugs.com: class share after binning (1-6 negative, 7-10 positive)",
+        &d.labels,
+        &[("train", frac(&d.counts)), ("test", frac(&t.counts))],
+    )
 }
 
 fn bar_fractions(title: &str, labels: &[String], series: &[(&str, Vec<f64>)]) -> Result<Figure> {
@@ -109,12 +138,24 @@ fn run_name(row: &part2::Row) -> String {
 }
 
 pub fn part2_curves(row: &part2::Row) -> Result<Figure> {
-    curves(&format!("{} trained on {} (validated on {})", row.model.name(), row.train_source.name(), row.valid_source.name()), &row.history)
+    curves(
+        &format!(
+            "{} trained on {} (validated on {})",
+            row.model.name(),
+            row.train_source.name(),
+            row.valid_source.name()
+        ),
+        &row.history,
+    )
 }
 
 pub fn part2_confusion(row: &part2::Row) -> Result<Figure> {
     let names: Vec<String> = part2::CLASSES.iter().map(|s| s.to_string()).collect();
-    plots::confusion_with_ideal(&format!("{}: Drugs.com test (acc {:.1}%)", run_name(row), row.accuracy * 100.0), &names, &row.confusion)
+    plots::confusion_with_ideal(
+        &format!("{}: Drugs.com test (acc {:.1}%)", run_name(row), row.accuracy * 100.0),
+        &names,
+        &row.confusion,
+    )
 }
 
 pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
@@ -126,7 +167,12 @@ pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
     plots::bar_chart_with_intervals(
         "Tested on Drugs.com: direct vs indirect training data",
         &names,
-        &[(acc, col(|x| x.accuracy)), ("precision", col(|x| x.precision)), ("recall", col(|x| x.recall)), ("F1", col(|x| x.f1))],
+        &[
+            (acc, col(|x| x.accuracy)),
+            ("precision", col(|x| x.precision)),
+            ("recall", col(|x| x.recall)),
+            ("F1", col(|x| x.f1)),
+        ],
         &[ci],
         "score",
     )

@@ -72,7 +72,8 @@ pub fn load_results<T: serde::de::DeserializeOwned>(out: &Path, part: &str) -> R
 pub fn now_utc() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let days = (secs / 86_400) as i64;
-    let date = chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).map(|d| d.to_string()).unwrap_or_default();
+    let date =
+        chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).map(|d| d.to_string()).unwrap_or_default();
     let s = secs % 86_400;
     format!("{date}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
@@ -91,7 +92,8 @@ mod tests {
         let run = Run::new(cfg, Device::Cpu).unwrap();
         run.write_config("part1").unwrap();
         assert_eq!(run.checkpoint("part1", "v1"), dir.path().join("r/part1/checkpoints/v1.safetensors"));
-        let back: RunConfig = serde_json::from_slice(&std::fs::read(dir.path().join("r/config.json")).unwrap()).unwrap();
+        let back: RunConfig =
+            serde_json::from_slice(&std::fs::read(dir.path().join("r/config.json")).unwrap()).unwrap();
         assert_eq!(back.profile, Profile::Smoke);
         assert!(load_results::<serde_json::Value>(&dir.path().join("r"), "part1").unwrap().is_none());
         assert!(now_utc().starts_with("20"));

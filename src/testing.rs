@@ -8,14 +8,27 @@ use tch::{Kind, Tensor};
 /// message when a dataset is missing, because a test that silently skips cannot fail.
 pub fn data_root() -> PathBuf {
     let root = paths::data_root(None);
-    if root.is_absolute() { root } else { paths::project_root().join(root) }
+    if root.is_absolute() {
+        root
+    } else {
+        paths::project_root().join(root)
+    }
 }
 
 /// A run configuration writing under `out`, for tests that need a `Run`.
 pub fn run_config(profile: crate::Profile, seed: u64, out: PathBuf) -> crate::run::RunConfig {
     crate::run::RunConfig {
-        profile, seed, data_root: "d".into(), out, device: "Cpu".into(), threads: 2,
-        skip_bad_inputs: false, models: vec![], plan_patch: None, version: "0".into(), started: crate::run::now_utc(),
+        profile,
+        seed,
+        data_root: "d".into(),
+        out,
+        device: "Cpu".into(),
+        threads: 2,
+        skip_bad_inputs: false,
+        models: vec![],
+        plan_patch: None,
+        version: "0".into(),
+        started: crate::run::now_utc(),
     }
 }
 
@@ -31,7 +44,8 @@ pub fn require(spec: paths::DatasetSpec) -> PathBuf {
 /// (grey replicated to 3 channels) and `[N]` int64 labels in sorted-class order.
 pub fn small_face_batch(per_class: usize, size: u32) -> (Tensor, Tensor) {
     let train = require(paths::FACES).join("train");
-    let mut classes: Vec<PathBuf> = std::fs::read_dir(&train).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut classes: Vec<PathBuf> =
+        std::fs::read_dir(&train).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     classes.sort();
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for (label, dir) in classes.iter().enumerate() {
@@ -40,7 +54,11 @@ pub fn small_face_batch(per_class: usize, size: u32) -> (Tensor, Tensor) {
         for f in files.iter().take(per_class) {
             let img = image::open(f).unwrap().to_rgb8();
             let img = image::imageops::resize(&img, size, size, image::imageops::FilterType::Triangle);
-            let t = Tensor::from_slice(img.as_raw()).view([size as i64, size as i64, 3]).permute([2, 0, 1]).to_kind(Kind::Float) / 255.0;
+            let t = Tensor::from_slice(img.as_raw())
+                .view([size as i64, size as i64, 3])
+                .permute([2, 0, 1])
+                .to_kind(Kind::Float)
+                / 255.0;
             xs.push(t);
             ys.push(label as i64);
         }
@@ -55,7 +73,14 @@ pub fn param_count(vs: &nn::VarStore) -> i64 {
 }
 
 /// `steps` AdamW steps at `lr` on one fixed batch in training mode; the loss of every step.
-pub fn overfit_losses(vs: &nn::VarStore, model: &dyn ModuleT, xs: &Tensor, ys: &Tensor, lr: f64, steps: usize) -> Vec<f64> {
+pub fn overfit_losses(
+    vs: &nn::VarStore,
+    model: &dyn ModuleT,
+    xs: &Tensor,
+    ys: &Tensor,
+    lr: f64,
+    steps: usize,
+) -> Vec<f64> {
     let mut opt = nn::AdamW { wd: 0.0, ..Default::default() }.build(vs, lr).unwrap();
     (0..steps)
         .map(|_| {

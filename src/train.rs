@@ -13,9 +13,13 @@ use tch::{nn, nn::ModuleT, nn::OptimizerConfig, Device, Kind, Reduction, Tensor}
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Schedule {
     /// Linear warm-up over `warmup_frac` of the steps, then cosine decay to 0.
-    WarmupCosine { warmup_frac: f64 },
+    WarmupCosine {
+        warmup_frac: f64,
+    },
     /// One-cycle: cosine rise from lr/25 to lr over `pct_start`, then cosine fall to lr/1e4.
-    OneCycle { pct_start: f64 },
+    OneCycle {
+        pct_start: f64,
+    },
     Constant,
 }
 
@@ -24,16 +28,25 @@ impl Schedule {
     pub fn lr_at(&self, lr: f64, step: usize, total: usize) -> f64 {
         let total = total.max(1) as f64;
         let t = step as f64;
-        let cos = |a: f64, b: f64, frac: f64| b + (a - b) * 0.5 * (1.0 + (std::f64::consts::PI * frac.clamp(0.0, 1.0)).cos());
+        let cos =
+            |a: f64, b: f64, frac: f64| b + (a - b) * 0.5 * (1.0 + (std::f64::consts::PI * frac.clamp(0.0, 1.0)).cos());
         match *self {
             Schedule::Constant => lr,
             Schedule::WarmupCosine { warmup_frac } => {
                 let warm = (warmup_frac * total).max(1.0);
-                if t < warm { lr * (t + 1.0) / warm } else { cos(lr, 0.0, (t - warm) / (total - warm).max(1.0)) }
+                if t < warm {
+                    lr * (t + 1.0) / warm
+                } else {
+                    cos(lr, 0.0, (t - warm) / (total - warm).max(1.0))
+                }
             }
             Schedule::OneCycle { pct_start } => {
                 let up = (pct_start * total).max(1.0);
-                if t < up { cos(lr / 25.0, lr, t / up) } else { cos(lr, lr / 25.0 / 1e4, (t - up) / (total - up).max(1.0)) }
+                if t < up {
+                    cos(lr / 25.0, lr, t / up)
+                } else {
+                    cos(lr, lr / 25.0 / 1e4, (t - up) / (total - up).max(1.0))
+                }
             }
         }
     }
@@ -205,15 +218,23 @@ fn weighted_ce(logits: &Tensor, y: &Tensor, weights: Option<&Tensor>) -> Tensor 
 pub fn param_count(vs: &nn::VarStore) -> i64 {
     vs.variables()
         .iter()
-        .filter(|(n, _)| !(n.ends_with("running_mean") || n.ends_with("running_var") || n.ends_with("num_batches_tracked")))
+        .filter(|(n, _)| {
+            !(n.ends_with("running_mean") || n.ends_with("running_var") || n.ends_with("num_batches_tracked"))
+        })
         .map(|(_, t)| t.numel() as i64)
         .sum()
 }
 
 /// Run `model` over `source` without gradients.
-pub fn predict(model: &dyn ModuleT, source: &dyn BatchSource, device: Device, batch_size: usize) -> Result<Predictions> {
+pub fn predict(
+    model: &dyn ModuleT,
+    source: &dyn BatchSource,
+    device: Device,
+    batch_size: usize,
+) -> Result<Predictions> {
     let n = source.len();
-    let mut out = Predictions { truth: vec![-1; n], pred: vec![-1; n], loss: vec![f32::NAN; n], confidence: vec![f32::NAN; n] };
+    let mut out =
+        Predictions { truth: vec![-1; n], pred: vec![-1; n], loss: vec![f32::NAN; n], confidence: vec![f32::NAN; n] };
     tch::no_grad(|| -> Result<()> {
         // sources may batch in any order (text batches are length-sorted): results go back by index
         for batch in source.batches(0, false, batch_size) {
@@ -222,7 +243,12 @@ pub fn predict(model: &dyn ModuleT, source: &dyn BatchSource, device: Device, ba
             let logp = logits.log_softmax(-1, Kind::Float);
             let loss = logp.nll_loss_nd::<Tensor>(&b.y, None, Reduction::None, -100);
             let (conf, pred) = logp.exp().max_dim(-1, false);
-            let (y, pred, loss, conf) = (Vec::<i64>::try_from(&b.y)?, Vec::<i64>::try_from(&pred)?, Vec::<f32>::try_from(&loss)?, Vec::<f32>::try_from(&conf)?);
+            let (y, pred, loss, conf) = (
+                Vec::<i64>::try_from(&b.y)?,
+                Vec::<i64>::try_from(&pred)?,
+                Vec::<f32>::try_from(&loss)?,
+                Vec::<f32>::try_from(&conf)?,
+            );
             for (k, &i) in b.index.iter().enumerate() {
                 (out.truth[i], out.pred[i], out.loss[i], out.confidence[i]) = (y[k], pred[k], loss[k], conf[k]);
             }
@@ -246,7 +272,10 @@ impl Progress {
     fn new(label: &str, batches: u64, fractional: bool) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = indicatif::ProgressBar::new(batches);
-            b.set_style(indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
             b.set_prefix(label.to_string());
             b
         });
@@ -262,7 +291,14 @@ impl Progress {
         let at = if self.fractional { format!("{:.2}", r.progress) } else { r.epoch.to_string() };
         let line = format!(
             "{} epoch {at}/{}: train loss {:.4} acc {:.3} | valid loss {:.4} acc {:.3} | lr {:.2e} | {:.1}s{}{}",
-            self.label, epochs, r.train_loss, r.train_accuracy, r.valid_loss, r.valid_accuracy, r.lr, r.seconds,
+            self.label,
+            epochs,
+            r.train_loss,
+            r.train_accuracy,
+            r.valid_loss,
+            r.valid_accuracy,
+            r.lr,
+            r.seconds,
             if r.backbone_frozen { " (backbone frozen)" } else { "" },
             if best { " *" } else { "" }
         );
@@ -301,7 +337,10 @@ fn evaluate(
     let valid_loss = match &cfg.class_weights {
         // same criterion as training, so the two curves are comparable
         Some(w) => {
-            let (num, den) = v.truth.iter().zip(&v.loss).fold((0.0, 0.0), |(a, b), (&t, &l)| (a + w[t as usize] as f64 * l as f64, b + w[t as usize] as f64));
+            let (num, den) =
+                v.truth.iter().zip(&v.loss).fold((0.0, 0.0), |(a, b), (&t, &l)| {
+                    (a + w[t as usize] as f64 * l as f64, b + w[t as usize] as f64)
+                });
             num / den.max(1e-12)
         }
         None => v.mean_loss(),
@@ -394,7 +433,11 @@ pub fn fit(
         }
         (mult, _) => mult,
     };
-    if let Some(p) = cfg.frozen_prefixes.iter().find(|p| crate::models::transfer::set_trainable(vs, std::slice::from_ref(p), true) == 0) {
+    if let Some(p) = cfg
+        .frozen_prefixes
+        .iter()
+        .find(|p| crate::models::transfer::set_trainable(vs, std::slice::from_ref(p), true) == 0)
+    {
         return Err(Error::Config(format!("{label}: frozen_prefixes: no trainable variable is named {p}*")));
     }
     if let Some(d) = &cfg.layer_lr_decay {
@@ -402,17 +445,26 @@ pub fn fit(
             return Err(Error::Config(format!("{label}: layer_lr_decay.decay must be in (0, 1], got {}", d.decay)));
         }
         // a layer prefix covering the head would pull it out of its own group
-        if let Some((head, p)) = cfg.head_prefix.as_ref().and_then(|h| d.layers.iter().find(|p| h.starts_with(p.as_str()) || p.starts_with(h.as_str())).map(|p| (h, p))) {
-            return Err(Error::Config(format!("{label}: layer_lr_decay prefix {p:?} overlaps the head prefix {head:?}")));
+        if let Some((head, p)) = cfg.head_prefix.as_ref().and_then(|h| {
+            d.layers.iter().find(|p| h.starts_with(p.as_str()) || p.starts_with(h.as_str())).map(|p| (h, p))
+        }) {
+            return Err(Error::Config(format!(
+                "{label}: layer_lr_decay prefix {p:?} overlaps the head prefix {head:?}"
+            )));
         }
-        if let Some(p) = d.layers.iter().enumerate().find_map(|(k, p)| (crate::models::transfer::move_to_group(vs, p, LayerDecay::group(k)) == 0).then_some(p)) {
+        if let Some(p) =
+            d.layers.iter().enumerate().find_map(|(k, p)| {
+                (crate::models::transfer::move_to_group(vs, p, LayerDecay::group(k)) == 0).then_some(p)
+            })
+        {
             return Err(Error::Config(format!("{label}: layer_lr_decay: no trainable variable is named {p}*")));
         }
     }
     tch::manual_seed(cfg.seed as i64);
     let device = vs.device();
     let weights = cfg.class_weights.as_ref().map(|w| Tensor::from_slice(w).to_device(device));
-    let mut opt = nn::AdamW { beta1: 0.9, beta2: 0.999, wd: cfg.weight_decay, eps: 1e-8, amsgrad: false }.build(vs, cfg.lr)?;
+    let mut opt =
+        nn::AdamW { beta1: 0.9, beta2: 0.999, wd: cfg.weight_decay, eps: 1e-8, amsgrad: false }.build(vs, cfg.lr)?;
     let batches_per_epoch = {
         let n = train.len().div_ceil(cfg.batch_size.max(1));
         cfg.max_batches_per_epoch.map_or(n, |m| n.min(m))
@@ -459,7 +511,9 @@ pub fn fit(
             let n = b.index.len();
             let l = loss.double_value(&[]);
             if !l.is_finite() {
-                return Err(Error::Config(format!("{label}: loss became {l} at epoch {epoch}, step {step}; lower the learning rate")));
+                return Err(Error::Config(format!(
+                    "{label}: loss became {l} at epoch {epoch}, step {step}; lower the learning rate"
+                )));
             }
             loss_sum += l * n as f64;
             correct += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]);
@@ -533,7 +587,10 @@ mod tests {
 
     /// A `Bag` with variables `emb.*` (the body) and `out.*` (the head) in `vs`.
     fn bag(vs: &nn::VarStore) -> Bag {
-        Bag { emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()), out: nn::linear(vs.root() / "out", 4, 2, Default::default()) }
+        Bag {
+            emb: nn::embedding(vs.root() / "emb", 8, 4, Default::default()),
+            out: nn::linear(vs.root() / "out", 4, 2, Default::default()),
+        }
     }
 
     /// `n` samples, class = whether token 3 appears (else token 4).
@@ -568,7 +625,14 @@ mod tests {
         let model = bag(&vs);
         let dir = tempfile::tempdir().unwrap();
         let ckpt = dir.path().join("best.safetensors");
-        let cfg = TrainConfig { epochs: 30, batch_size: 8, lr: 0.05, patience: Some(3), monitor: Monitor::ValidAccuracy, ..Default::default() };
+        let cfg = TrainConfig {
+            epochs: 30,
+            batch_size: 8,
+            lr: 0.05,
+            patience: Some(3),
+            monitor: Monitor::ValidAccuracy,
+            ..Default::default()
+        };
         let out = fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
         assert!(out.history.len() < 30, "accuracy saturates, so patience must stop it early");
         assert!(out.history[0].train_loss > out.history.last().unwrap().train_loss);
@@ -577,7 +641,9 @@ mod tests {
         // patience counts from the first perfect epoch; among perfect epochs the lowest loss is kept
         let first = out.history.iter().position(|r| r.valid_accuracy == 1.0).unwrap();
         assert_eq!(out.history.len(), first + 1 + 3);
-        let kept = (first..out.history.len()).min_by(|&a, &b| out.history[a].valid_loss.total_cmp(&out.history[b].valid_loss)).unwrap();
+        let kept = (first..out.history.len())
+            .min_by(|&a, &b| out.history[a].valid_loss.total_cmp(&out.history[b].valid_loss))
+            .unwrap();
         assert_eq!(out.best_epoch, kept + 1);
         assert!(ckpt.is_file());
         // per-sample loss is the real cross-entropy: -ln(confidence) for a correct prediction
@@ -618,7 +684,15 @@ mod tests {
             let mut vs = nn::VarStore::new(Device::Cpu);
             let model = bag(&vs);
             let before: Vec<Tensor> = [&model.emb.ws, &model.out.ws].iter().map(|t| t.copy()).collect();
-            let cfg = TrainConfig { epochs: 1, batch_size: 8, lr: 0.01, schedule: Schedule::Constant, head_prefix: Some("out.".into()), head_lr_mult: mult, ..Default::default() };
+            let cfg = TrainConfig {
+                epochs: 1,
+                batch_size: 8,
+                lr: 0.01,
+                schedule: Schedule::Constant,
+                head_prefix: Some("out.".into()),
+                head_lr_mult: mult,
+                ..Default::default()
+            };
             fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
             (max_moved(&model.emb.ws, &before[0]), max_moved(&model.out.ws, &before[1]))
         };
@@ -629,7 +703,12 @@ mod tests {
         // the head prefix must name something
         let mut vs = nn::VarStore::new(Device::Cpu);
         let model = bag(&vs);
-        let cfg = TrainConfig { epochs: 1, head_prefix: Some("classifier.".into()), head_lr_mult: Some(10.0), ..Default::default() };
+        let cfg = TrainConfig {
+            epochs: 1,
+            head_prefix: Some("classifier.".into()),
+            head_lr_mult: Some(10.0),
+            ..Default::default()
+        };
         assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("classifier."));
     }
 
@@ -643,14 +722,30 @@ mod tests {
         let before: Vec<Tensor> = [&model.emb.ws, &model.out.ws].iter().map(|t| t.copy()).collect();
         // One Adam step moves every weight with a gradient by its group's rate exactly (no decay).
         let decay = LayerDecay { decay: 0.25, layers: vec!["emb.".into(), "out.".into()] };
-        let cfg = TrainConfig { epochs: 1, batch_size: 16, lr: 0.01, weight_decay: 0.0, schedule: Schedule::Constant, layer_lr_decay: Some(decay), ..Default::default() };
+        let cfg = TrainConfig {
+            epochs: 1,
+            batch_size: 16,
+            lr: 0.01,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            layer_lr_decay: Some(decay),
+            ..Default::default()
+        };
         fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
         let (emb, out) = (max_moved(&model.emb.ws, &before[0]), max_moved(&model.out.ws, &before[1]));
         assert!((out - 0.01).abs() < 1e-4 && (emb - 0.0025).abs() < 1e-4, "emb moved {emb}, out {out}");
-        let cfg = TrainConfig { layer_lr_decay: Some(LayerDecay { decay: 0.5, layers: vec!["embedding.".into()] }), ..cfg };
+        let cfg =
+            TrainConfig { layer_lr_decay: Some(LayerDecay { decay: 0.5, layers: vec!["embedding.".into()] }), ..cfg };
         assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("embedding."));
-        let cfg = TrainConfig { layer_lr_decay: Some(LayerDecay { decay: 0.5, layers: vec!["emb.".into(), "out.".into()] }), head_prefix: Some("out.".into()), ..cfg };
-        assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string().contains("overlaps the head"));
+        let cfg = TrainConfig {
+            layer_lr_decay: Some(LayerDecay { decay: 0.5, layers: vec!["emb.".into(), "out.".into()] }),
+            head_prefix: Some("out.".into()),
+            ..cfg
+        };
+        assert!(fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt)
+            .unwrap_err()
+            .to_string()
+            .contains("overlaps the head"));
     }
 
     #[test]
@@ -662,7 +757,14 @@ mod tests {
         let model = bag(&vs);
         let before: Vec<Tensor> = [&model.emb.ws, &model.out.ws].iter().map(|t| t.copy()).collect();
         // head_prefix re-enables the body every epoch: the frozen prefix must win over it.
-        let cfg = TrainConfig { epochs: 2, batch_size: 8, lr: 0.05, frozen_prefixes: vec!["emb.".into()], head_prefix: Some("out.".into()), ..Default::default() };
+        let cfg = TrainConfig {
+            epochs: 2,
+            batch_size: 8,
+            lr: 0.05,
+            frozen_prefixes: vec!["emb.".into()],
+            head_prefix: Some("out.".into()),
+            ..Default::default()
+        };
         fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap();
         assert_eq!(max_moved(&model.emb.ws, &before[0]), 0.0, "a frozen variable moved (weight decay or a step)");
         assert!(max_moved(&model.out.ws, &before[1]) > 1e-3);
@@ -673,7 +775,17 @@ mod tests {
 
     #[test]
     fn accuracy_ties_go_to_the_lower_loss() {
-        let rec = |acc: f64, loss: f64| EpochRecord { epoch: 1, progress: 1.0, train_loss: 0.0, train_accuracy: 0.0, valid_loss: loss, valid_accuracy: acc, lr: 0.0, seconds: 0.0, backbone_frozen: false };
+        let rec = |acc: f64, loss: f64| EpochRecord {
+            epoch: 1,
+            progress: 1.0,
+            train_loss: 0.0,
+            train_accuracy: 0.0,
+            valid_loss: loss,
+            valid_accuracy: acc,
+            lr: 0.0,
+            seconds: 0.0,
+            backbone_frozen: false,
+        };
         let vs = nn::VarStore::new(Device::Cpu);
         let _ = nn::linear(vs.root() / "w", 2, 2, Default::default());
         let dir = tempfile::tempdir().unwrap();

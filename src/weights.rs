@@ -155,7 +155,12 @@ mod tests {
     use tch::{nn::Module, Device, Kind};
 
     fn net(vs: &nn::Path, out: i64) -> impl Module {
-        nn::seq().add(nn::linear(vs / "body", 4, 3, Default::default())).add(nn::linear(vs / "head", 3, out, Default::default()))
+        nn::seq().add(nn::linear(vs / "body", 4, 3, Default::default())).add(nn::linear(
+            vs / "head",
+            3,
+            out,
+            Default::default(),
+        ))
     }
 
     #[test]

@@ -8,7 +8,11 @@ fn bin() -> Command {
 
 fn data_root() -> PathBuf {
     let root = affect_lab::testing::data_root();
-    assert!(root.join("faces").is_dir(), "set AFFECT_LAB_DATA to the data root (e.g. ../shared/data); {} has no faces/", root.display());
+    assert!(
+        root.join("faces").is_dir(),
+        "set AFFECT_LAB_DATA to the data root (e.g. ../shared/data); {} has no faces/",
+        root.display()
+    );
     root
 }
 
@@ -20,7 +24,13 @@ fn json(path: &Path) -> serde_json::Value {
 #[test]
 fn missing_data_is_one_clear_error_and_nonzero_exit() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bin().args(["all", "--profile", "smoke", "--data-dir"]).arg(dir.path()).arg("--out").arg(dir.path().join("run")).output().unwrap();
+    let out = bin()
+        .args(["all", "--profile", "smoke", "--data-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     for what in ["faces", "drug_reviews", "druglib", "imdb", "AFFECT_LAB_DATA"] {
@@ -32,7 +42,8 @@ fn missing_data_is_one_clear_error_and_nonzero_exit() {
 #[test]
 fn unknown_model_names_are_rejected_with_the_known_ones() {
     // resnet18 is a Part 1 row: `part2` does not offer it
-    let out = bin().args(["part2", "--models", "minilm_drugscom,resnet18", "--data-dir", "/nonexistent"]).output().unwrap();
+    let out =
+        bin().args(["part2", "--models", "minilm_drugscom,resnet18", "--data-dir", "/nonexistent"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown model `resnet18`") && err.contains("bilstm_imdb"), "{err}");
@@ -43,7 +54,15 @@ fn a_plan_key_the_plan_lacks_is_rejected_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     std::fs::write(&plan, r#"{"part2": {"minilm": {"learning_rate": 1e-3}}}"#).unwrap();
-    let out = bin().args(["--device", "cpu", "part2", "--profile", "smoke", "--data-dir"]).arg(data_root()).arg("--out").arg(dir.path().join("run")).arg("--plan").arg(&plan).output().unwrap();
+    let out = bin()
+        .args(["--device", "cpu", "part2", "--profile", "smoke", "--data-dir"])
+        .arg(data_root())
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .arg("--plan")
+        .arg(&plan)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("part2.minilm.learning_rate"), "{err}");
@@ -62,7 +81,18 @@ fn part1_smoke_writes_results_figures_and_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("run");
     let out = bin()
-        .args(["--device", "cpu", "part1", "--profile", "smoke", "--seed", "7", "--models", "emotionnet_v3,mobilenet_v2,mobilenet_v2_random", "--data-dir"])
+        .args([
+            "--device",
+            "cpu",
+            "part1",
+            "--profile",
+            "smoke",
+            "--seed",
+            "7",
+            "--models",
+            "emotionnet_v3,mobilenet_v2,mobilenet_v2_random",
+            "--data-dir",
+        ])
         .arg(data_root())
         .arg("--out")
         .arg(&out_dir)
@@ -75,13 +105,39 @@ fn part1_smoke_writes_results_figures_and_checkpoints() {
     let rows = r["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
     for row in rows {
-        for key in ["model", "init", "weights_source", "params", "size_bytes", "flops", "latency_ms_b1", "latency_ms_b64", "train_seconds", "epochs", "best_epoch", "test_accuracy", "test_macro_f1", "per_class", "confusion", "seed", "profile", "image_size", "history", "samples"] {
+        for key in [
+            "model",
+            "init",
+            "weights_source",
+            "params",
+            "size_bytes",
+            "flops",
+            "latency_ms_b1",
+            "latency_ms_b64",
+            "train_seconds",
+            "epochs",
+            "best_epoch",
+            "test_accuracy",
+            "test_macro_f1",
+            "per_class",
+            "confusion",
+            "seed",
+            "profile",
+            "image_size",
+            "history",
+            "samples",
+        ] {
             assert!(!row[key].is_null(), "{key} missing in {}", row["model"]);
         }
         assert_eq!(row["seed"], 7);
         assert_eq!(row["profile"], "smoke");
         assert_eq!(row["samples"].as_array().unwrap().len(), 10);
-        let n: u64 = row["confusion"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap())).sum();
+        let n: u64 = row["confusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+            .sum();
         assert_eq!(n, 48, "smoke tests on 48 images");
         let model = row["model"].as_str().unwrap();
         assert!(out_dir.join(format!("part1/checkpoints/{model}.safetensors")).is_file());
@@ -93,7 +149,12 @@ fn part1_smoke_writes_results_figures_and_checkpoints() {
     assert!(mob["weights_source"].as_str().unwrap().contains("mobilenet_v2-b0353104"));
     assert_eq!(rows.iter().find(|r| r["model"] == "mobilenet_v2_random").unwrap()["init"], "random");
     check_scoring(&r, rows, "test_accuracy", "test_accuracy_ci95");
-    let pairs: Vec<(&str, &str)> = r["comparisons"].as_array().unwrap().iter().map(|c| (c["a"].as_str().unwrap(), c["b"].as_str().unwrap())).collect();
+    let pairs: Vec<(&str, &str)> = r["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["a"].as_str().unwrap(), c["b"].as_str().unwrap()))
+        .collect();
     assert!(pairs.contains(&("mobilenet_v2", "mobilenet_v2_random")), "{pairs:?}");
     assert!(pairs.contains(&("mobilenet_v2", "emotionnet_v3")), "{pairs:?}");
     assert!(out_dir.join("part1/figures/benchmark.png").is_file());
@@ -110,7 +171,15 @@ fn part2_smoke_writes_six_runs_and_eda() {
     // a --plan override reaches the run and is recorded with it
     let plan = dir.path().join("plan.json");
     std::fs::write(&plan, r#"{"part2": {"max_test": 48, "minilm": {"head_lr_mult": 5.0}}}"#).unwrap();
-    let out = bin().args(["--device", "cpu", "part2", "--profile", "smoke", "--data-dir"]).arg(data_root()).arg("--out").arg(&out_dir).arg("--plan").arg(&plan).output().unwrap();
+    let out = bin()
+        .args(["--device", "cpu", "part2", "--profile", "smoke", "--data-dir"])
+        .arg(data_root())
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--plan")
+        .arg(&plan)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let r = json(&out_dir.join("part2/results.json"));
@@ -119,17 +188,43 @@ fn part2_smoke_writes_six_runs_and_eda() {
     assert_eq!(json(&out_dir.join("config.json"))["plan_patch"]["part2"]["max_test"], 48);
     let rows = r["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 6);
-    let mut pairs: Vec<String> = rows.iter().map(|x| format!("{}/{}", x["model"].as_str().unwrap(), x["train_source"].as_str().unwrap())).collect();
+    let mut pairs: Vec<String> = rows
+        .iter()
+        .map(|x| format!("{}/{}", x["model"].as_str().unwrap(), x["train_source"].as_str().unwrap()))
+        .collect();
     pairs.sort();
-    assert_eq!(pairs, ["bilstm/druglib", "bilstm/drugscom", "bilstm/imdb", "minilm/druglib", "minilm/drugscom", "minilm/imdb"]);
+    assert_eq!(
+        pairs,
+        ["bilstm/druglib", "bilstm/drugscom", "bilstm/imdb", "minilm/druglib", "minilm/drugscom", "minilm/imdb"]
+    );
     for row in rows {
         assert_eq!(row["test_source"], "drugscom");
-        for key in ["init", "params", "train_examples", "epochs", "best_epoch", "train_seconds", "accuracy", "precision", "recall", "f1", "macro_f1", "confusion", "seed", "profile", "max_len"] {
+        for key in [
+            "init",
+            "params",
+            "train_examples",
+            "epochs",
+            "best_epoch",
+            "train_seconds",
+            "accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "macro_f1",
+            "confusion",
+            "seed",
+            "profile",
+            "max_len",
+        ] {
             assert!(!row[key].is_null(), "{key} missing");
         }
     }
     check_scoring(&r, rows, "accuracy", "accuracy_ci95");
-    assert_eq!(r["comparisons"].as_array().unwrap().len(), 5, "direct vs IMDB and vs Druglib per model, MiniLM vs BiLSTM");
+    assert_eq!(
+        r["comparisons"].as_array().unwrap().len(),
+        5,
+        "direct vs IMDB and vs Druglib per model, MiniLM vs BiLSTM"
+    );
     assert_eq!(r["eda"]["correlation"]["names"].as_array().unwrap().len(), 5);
     assert!(out_dir.join("part2/figures/correlation.png").is_file());
     assert!(out_dir.join("part2/figures/comparison.png").is_file());

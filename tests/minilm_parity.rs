@@ -102,7 +102,12 @@ fn two_fine_tuning_steps_match_pytorch() {
         vars.get_mut("classifier.weight").unwrap().copy_(&w);
         vars.get_mut("classifier.bias").unwrap().copy_(&Tensor::from_slice(&[0.1f32, -0.1]));
     });
-    let ids: Vec<Vec<i64>> = r.input_ids.iter().zip(&r.attention_mask).map(|(i, m)| i.iter().zip(m).filter(|(_, &m)| m == 1).map(|(&i, _)| i).collect()).collect();
+    let ids: Vec<Vec<i64>> = r
+        .input_ids
+        .iter()
+        .zip(&r.attention_mask)
+        .map(|(i, m)| i.iter().zip(m).filter(|(_, &m)| m == 1).map(|(&i, _)| i).collect())
+        .collect();
     let src = TokenSource::new(ids, t.labels.clone(), 0, 1);
     let train = TrainConfig {
         epochs: t.steps,
@@ -119,7 +124,8 @@ fn two_fine_tuning_steps_match_pytorch() {
     let tmp = tempfile::tempdir().unwrap();
     let out = fit("parity", &model, &mut vs, &src, &src, &train, &tmp.path().join("ckpt.safetensors")).unwrap();
     // one batch per epoch: train_loss is the loss before that step, valid_loss the one after
-    let ours: Vec<f64> = out.history.iter().map(|h| h.train_loss).chain(out.history.last().map(|h| h.valid_loss)).collect();
+    let ours: Vec<f64> =
+        out.history.iter().map(|h| h.train_loss).chain(out.history.last().map(|h| h.valid_loss)).collect();
     let between: Vec<(f64, f64)> = out.history.windows(2).map(|w| (w[0].valid_loss, w[1].train_loss)).collect();
     eprintln!("losses ours {ours:?} vs PyTorch {:?}", t.losses);
     assert_eq!(ours.len(), t.losses.len());

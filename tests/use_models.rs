@@ -10,7 +10,11 @@ fn bin() -> Command {
 
 fn data_root() -> PathBuf {
     let root = affect_lab::testing::data_root();
-    assert!(root.join("faces").is_dir(), "set AFFECT_LAB_DATA to the data root (e.g. ../shared/data); {} has no faces/", root.display());
+    assert!(
+        root.join("faces").is_dir(),
+        "set AFFECT_LAB_DATA to the data root (e.g. ../shared/data); {} has no faces/",
+        root.display()
+    );
     root
 }
 
@@ -38,7 +42,19 @@ fn smoke_run(dir: &Path, part: &str, models: &str) -> PathBuf {
     let plan = dir.join("plan.json");
     std::fs::write(&plan, format!(r#"{{"{part}": {{"max_test": null}}}}"#)).unwrap();
     let out = bin()
-        .args(["--device", "cpu", part, "--profile", "smoke", "--seed", "5", "--no-figures", "--models", models, "--data-dir"])
+        .args([
+            "--device",
+            "cpu",
+            part,
+            "--profile",
+            "smoke",
+            "--seed",
+            "5",
+            "--no-figures",
+            "--models",
+            models,
+            "--data-dir",
+        ])
         .arg(data_root())
         .arg("--out")
         .arg(&run)
@@ -51,21 +67,38 @@ fn smoke_run(dir: &Path, part: &str, models: &str) -> PathBuf {
 }
 
 fn evaluate(run: &Path, data: &Path, extra: &[&str]) -> Output {
-    bin().args(["--device", "cpu", "evaluate", "--run"]).arg(run).arg("--data-dir").arg(data).args(extra).output().unwrap()
+    bin()
+        .args(["--device", "cpu", "evaluate", "--run"])
+        .arg(run)
+        .arg("--data-dir")
+        .arg(data)
+        .args(extra)
+        .output()
+        .unwrap()
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
-        if p.is_dir() { out.extend(files_under(&p)) } else { out.push(p) }
+        if p.is_dir() {
+            out.extend(files_under(&p))
+        } else {
+            out.push(p)
+        }
     }
     out.sort();
     out
 }
 
 /// Every metric of every row equals the run's own test numbers.
-fn assert_reproduces(run_res: &serde_json::Value, eval: &serde_json::Value, acc: &str, f1: &str, name: impl Fn(&serde_json::Value) -> String) {
+fn assert_reproduces(
+    run_res: &serde_json::Value,
+    eval: &serde_json::Value,
+    acc: &str,
+    f1: &str,
+    name: impl Fn(&serde_json::Value) -> String,
+) {
     assert_eq!(eval["labels"], run_res["test_labels"], "same examples, same order, same labels");
     let rows = eval["rows"].as_array().unwrap();
     assert_eq!(rows.len(), run_res["rows"].as_array().unwrap().len());
@@ -75,14 +108,20 @@ fn assert_reproduces(run_res: &serde_json::Value, eval: &serde_json::Value, acc:
         assert_eq!(e["accuracy"], row[acc]);
         assert_eq!(e["macro_f1"], row[f1]);
         assert_eq!(e["confusion"], row["confusion"]);
-        assert_eq!((e["run_test_accuracy"].clone(), e["accuracy_ci95"].clone()), (row[acc].clone(), row[format!("{acc}_ci95").as_str()].clone()));
+        assert_eq!(
+            (e["run_test_accuracy"].clone(), e["accuracy_ci95"].clone()),
+            (row[acc].clone(), row[format!("{acc}_ci95").as_str()].clone())
+        );
     }
 }
 
 /// The probability `predict --json` gives class `class` of input `i`.
 fn prob_of(pred: &serde_json::Value, i: usize, class: &str) -> f64 {
     let top = pred["predictions"][i]["top"].as_array().unwrap();
-    top.iter().find(|c| c["class"] == class).map(|c| c["probability"].as_f64().unwrap()).unwrap_or_else(|| panic!("{class} not in {top:?}"))
+    top.iter()
+        .find(|c| c["class"] == class)
+        .map(|c| c["probability"].as_f64().unwrap())
+        .unwrap_or_else(|| panic!("{class} not in {top:?}"))
 }
 
 #[test]
@@ -99,7 +138,8 @@ fn faces_evaluate_reproduces_the_run_and_predict_its_samples() {
     for row in res["rows"].as_array().unwrap() {
         let e = eval["rows"].as_array().unwrap().iter().find(|x| x["model"] == row["model"]).unwrap();
         assert_eq!(e["per_class"], row["per_class"]);
-        let paths = |v: &serde_json::Value, k: &str| v.as_array().unwrap().iter().map(|s| s[k].clone()).collect::<Vec<_>>();
+        let paths =
+            |v: &serde_json::Value, k: &str| v.as_array().unwrap().iter().map(|s| s[k].clone()).collect::<Vec<_>>();
         assert_eq!(paths(&e["top_losses"], "input"), paths(&row["top_losses"], "path"));
     }
     for f in ["accuracy.png", "mobilenet_v2_confusion.png", "emotionnet_v3_top_losses.png"] {
@@ -110,7 +150,13 @@ fn faces_evaluate_reproduces_the_run_and_predict_its_samples() {
     let mob = res["rows"].as_array().unwrap().iter().find(|r| r["model"] == "mobilenet_v2").unwrap();
     let samples = mob["samples"].as_array().unwrap();
     let paths: Vec<&str> = samples.iter().map(|s| s["path"].as_str().unwrap()).collect();
-    let out = bin().args(["--device", "cpu", "predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2", "--top-k", "7", "--json"]).args(&paths).output().unwrap();
+    let out = bin()
+        .args(["--device", "cpu", "predict", "--run"])
+        .arg(&run)
+        .args(["--model", "mobilenet_v2", "--top-k", "7", "--json"])
+        .args(&paths)
+        .output()
+        .unwrap();
     let pred: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     for (i, s) in samples.iter().enumerate() {
         let (stored, conf) = (s["pred"].as_str().unwrap(), s["confidence"].as_f64().unwrap());
@@ -119,19 +165,37 @@ fn faces_evaluate_reproduces_the_run_and_predict_its_samples() {
             assert_eq!(pred["predictions"][i]["top"][0]["class"], stored);
         }
     }
-    let human = ok(&bin().args(["--device", "cpu", "predict", "--run"]).arg(&run).args(["--model", "emotionnet_v3"]).arg(paths[0]).output().unwrap());
+    let human = ok(&bin()
+        .args(["--device", "cpu", "predict", "--run"])
+        .arg(&run)
+        .args(["--model", "emotionnet_v3"])
+        .arg(paths[0])
+        .output()
+        .unwrap());
     assert!(human.starts_with(paths[0]) && human.matches(", ").count() == 2, "top 3 by default: {human}");
 
     // faces in an ordinary photo: found, classified, drawn
     let mut photo = image::RgbImage::from_pixel(400, 220, image::Rgb([120, 125, 130]));
     for (k, x) in [(0usize, 30i64), (3, 230)] {
         let face = image::open(paths[k]).unwrap().to_rgb8();
-        image::imageops::replace(&mut photo, &image::imageops::resize(&face, 120, 120, image::imageops::FilterType::Triangle), x, 50);
+        image::imageops::replace(
+            &mut photo,
+            &image::imageops::resize(&face, 120, 120, image::imageops::FilterType::Triangle),
+            x,
+            50,
+        );
     }
     let photo_path = dir.path().join("group photo.jpg");
     photo.save(&photo_path).unwrap();
     let shots = dir.path().join("shots");
-    let out = bin().args(["--device", "cpu", "predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2", "--detect-faces", "--json", "--annotate-dir"]).arg(&shots).arg(&photo_path).output().unwrap();
+    let out = bin()
+        .args(["--device", "cpu", "predict", "--run"])
+        .arg(&run)
+        .args(["--model", "mobilenet_v2", "--detect-faces", "--json", "--annotate-dir"])
+        .arg(&shots)
+        .arg(&photo_path)
+        .output()
+        .unwrap();
     let found: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     let found = found["predictions"].as_array().unwrap();
     assert_eq!(found.len(), 2, "{found:?}");
@@ -159,16 +223,22 @@ fn faces_evaluate_reproduces_the_run_and_predict_its_samples() {
     assert!(err.contains("`resnet50`") && err.contains("emotionnet_v3"), "{err}");
     let broken = dir.path().join("broken.jpg");
     std::fs::write(&broken, &std::fs::read(paths[0]).unwrap()[..200]).unwrap();
-    let err = failed(&bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2"]).arg(&broken).output().unwrap());
+    let err = failed(
+        &bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2"]).arg(&broken).output().unwrap(),
+    );
     assert!(err.contains("broken.jpg"), "{err}");
-    let err = failed(&bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2", "--text", "hi"]).output().unwrap());
+    let err = failed(
+        &bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2", "--text", "hi"]).output().unwrap(),
+    );
     assert!(err.contains("face images"), "{err}");
     assert_eq!(files_under(&run), before, "a failed command wrote into the run");
 
     // a checkpoint that is not the recorded model, or none at all
     let ckpts = run.join("part1/checkpoints");
     std::fs::copy(ckpts.join("emotionnet_v3.safetensors"), ckpts.join("mobilenet_v2.safetensors")).unwrap();
-    let err = failed(&bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2"]).arg(paths[0]).output().unwrap());
+    let err = failed(
+        &bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2"]).arg(paths[0]).output().unwrap(),
+    );
     assert!(err.contains("mobilenet_v2.safetensors") && err.contains("does not match"), "{err}");
     std::fs::remove_file(ckpts.join("mobilenet_v2.safetensors")).unwrap();
     let err = failed(&evaluate(&run, &data_root(), &["--part", "part1", "--name", "gone"]));
@@ -186,30 +256,43 @@ fn reviews_evaluate_reproduces_the_run_and_predict_its_test_reviews() {
 
     ok(&evaluate(&run, &data_root(), &["--part", "part2", "--name", "own"]));
     let eval = json(&run.join("eval/own/results.json"));
-    let name = |r: &serde_json::Value| format!("{}_{}", r["model"].as_str().unwrap(), r["train_source"].as_str().unwrap());
+    let name =
+        |r: &serde_json::Value| format!("{}_{}", r["model"].as_str().unwrap(), r["train_source"].as_str().unwrap());
     assert_reproduces(&res, &eval, "accuracy", "macro_f1", name);
 
     // the same test reviews through predict, one at a time
     let plan: affect_lab::part2::Plan = serde_json::from_value(res["plan"].clone()).unwrap();
     let cols = affect_lab::trained::eval_data::ReviewColumns::default();
-    let set = affect_lab::trained::eval_data::load_reviews(&data_root(), &cols, plan.fractions, plan.threshold, false).unwrap();
+    let set = affect_lab::trained::eval_data::load_reviews(&data_root(), &cols, plan.fractions, plan.threshold, false)
+        .unwrap();
     assert_eq!(set.texts.len(), n);
     let file = dir.path().join("reviews.txt");
     std::fs::write(&file, set.texts[..25].join("\n")).unwrap();
     for model in ["minilm_drugscom", "bilstm_drugscom"] {
-        let out = bin().args(["--device", "cpu", "predict", "--run"]).arg(&run).args(["--model", model, "--json", "--file"]).arg(&file).output().unwrap();
+        let out = bin()
+            .args(["--device", "cpu", "predict", "--run"])
+            .arg(&run)
+            .args(["--model", model, "--json", "--file"])
+            .arg(&file)
+            .output()
+            .unwrap();
         let pred: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
         let e = eval["rows"].as_array().unwrap().iter().find(|x| x["model"] == model).unwrap();
         for i in 0..25 {
             let class = ["negative", "positive"][e["predictions"][i].as_i64().unwrap() as usize];
             let conf = e["confidences"][i].as_f64().unwrap();
-            assert!((prob_of(&pred, i, class) - conf).abs() < 1e-4, "{model} review {i}: {} vs {conf}", prob_of(&pred, i, class));
+            assert!(
+                (prob_of(&pred, i, class) - conf).abs() < 1e-4,
+                "{model} review {i}: {} vs {conf}",
+                prob_of(&pred, i, class)
+            );
         }
     }
 
     // a plain labelled CSV
     let csv = dir.path().join("mine.csv");
-    let rows: Vec<String> = set.texts[..20].iter().zip(&set.labels).map(|(t, l)| format!("\"{}\",{l}", t.replace('"', "\"\""))).collect();
+    let rows: Vec<String> =
+        set.texts[..20].iter().zip(&set.labels).map(|(t, l)| format!("\"{}\",{l}", t.replace('"', "\"\""))).collect();
     std::fs::write(&csv, format!("text,label\n{}\n", rows.join("\n"))).unwrap();
     let stdout = ok(&evaluate(&run, &csv, &["--models", "bilstm_drugscom"]));
     assert!(stdout.contains("every row of"), "{stdout}");
@@ -219,12 +302,33 @@ fn reviews_evaluate_reproduces_the_run_and_predict_its_test_reviews() {
     std::fs::write(&csv, "text,label\ngood,1\nbad,sideways\n").unwrap();
     let err = failed(&evaluate(&run, &csv, &["--name", "bad"]));
     assert!(err.contains("mine.csv:3") && err.contains("`sideways`"), "{err}");
-    let err = failed(&bin().args(["predict", "--run"]).arg(&run).args(["--model", "bilstm_drugscom", "--text", "  "]).output().unwrap());
+    let err = failed(
+        &bin()
+            .args(["predict", "--run"])
+            .arg(&run)
+            .args(["--model", "bilstm_drugscom", "--text", "  "])
+            .output()
+            .unwrap(),
+    );
     assert!(err.contains("--text number 1 is empty"), "{err}");
-    let err = failed(&bin().args(["predict", "--run"]).arg(&run).args(["--model", "minilm_imdb", "--text", "fine"]).output().unwrap());
+    let err = failed(
+        &bin()
+            .args(["predict", "--run"])
+            .arg(&run)
+            .args(["--model", "minilm_imdb", "--text", "fine"])
+            .output()
+            .unwrap(),
+    );
     assert!(err.contains("no trained model `minilm_imdb`") && err.contains("bilstm_drugscom"), "{err}");
     std::fs::remove_file(run.join("part2/checkpoints/bilstm_drugscom.vocab.json")).unwrap();
-    let err = failed(&bin().args(["predict", "--run"]).arg(&run).args(["--model", "bilstm_drugscom", "--text", "fine"]).output().unwrap());
+    let err = failed(
+        &bin()
+            .args(["predict", "--run"])
+            .arg(&run)
+            .args(["--model", "bilstm_drugscom", "--text", "fine"])
+            .output()
+            .unwrap(),
+    );
     assert!(err.contains("bilstm_drugscom.vocab.json"), "{err}");
     assert_eq!(files_under(&run).len(), before.len() - 1, "only the vocabulary we removed changed");
 }

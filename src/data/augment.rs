@@ -25,7 +25,15 @@ pub struct AugmentConfig {
 
 impl Default for AugmentConfig {
     fn default() -> Self {
-        AugmentConfig { crop_scale: (0.8, 1.0), crop_ratio: (0.75, 4.0 / 3.0), flip_prob: 0.5, rotate_deg: 15.0, brightness: 0.2, contrast: 0.2, saturation: 0.2 }
+        AugmentConfig {
+            crop_scale: (0.8, 1.0),
+            crop_ratio: (0.75, 4.0 / 3.0),
+            flip_prob: 0.5,
+            rotate_deg: 15.0,
+            brightness: 0.2,
+            contrast: 0.2,
+            saturation: 0.2,
+        }
     }
 }
 
@@ -49,7 +57,8 @@ impl Transform {
     /// The RNG for one sample of one epoch.
     pub fn rng(seed: u64, epoch: u64, index: usize) -> StdRng {
         // splitmix-style mixing so neighbouring (epoch, index) pairs give unrelated streams
-        let mut z = seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (index as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let mut z =
+            seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (index as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         StdRng::seed_from_u64(z ^ (z >> 31))
@@ -61,7 +70,8 @@ impl Transform {
             None => imageops::resize(img, self.size, self.size, FilterType::Triangle),
             Some(a) => {
                 let cropped = random_resized_crop(img, self.size, a, rng);
-                let flipped = if rng.random::<f32>() < a.flip_prob { imageops::flip_horizontal(&cropped) } else { cropped };
+                let flipped =
+                    if rng.random::<f32>() < a.flip_prob { imageops::flip_horizontal(&cropped) } else { cropped };
                 let angle = rng.random_range(-a.rotate_deg..=a.rotate_deg);
                 rotate(&flipped, angle)
             }
@@ -163,7 +173,13 @@ fn to_chw_unit(img: &RgbImage) -> Vec<f32> {
 /// torchvision-style ColorJitter on a CHW [0,1] buffer, in a random order of the three ops.
 fn colour_jitter(chw: &mut [f32], a: &AugmentConfig, rng: &mut StdRng) {
     let plane = chw.len() / 3;
-    let factor = |rng: &mut StdRng, amount: f32| if amount > 0.0 { rng.random_range((1.0 - amount).max(0.0)..=1.0 + amount) } else { 1.0 };
+    let factor = |rng: &mut StdRng, amount: f32| {
+        if amount > 0.0 {
+            rng.random_range((1.0 - amount).max(0.0)..=1.0 + amount)
+        } else {
+            1.0
+        }
+    };
     let grey = |chw: &[f32], i: usize| 0.299 * chw[i] + 0.587 * chw[plane + i] + 0.114 * chw[2 * plane + i];
     let mut order = [0u8, 1, 2];
     for i in (1..3).rev() {
@@ -240,7 +256,15 @@ mod tests {
     #[test]
     fn flip_only_config_flips_exactly() {
         let img = gradient(8, 8);
-        let aug = AugmentConfig { crop_scale: (1.0, 1.0), crop_ratio: (1.0, 1.0), flip_prob: 1.0, rotate_deg: 0.0, brightness: 0.0, contrast: 0.0, saturation: 0.0 };
+        let aug = AugmentConfig {
+            crop_scale: (1.0, 1.0),
+            crop_ratio: (1.0, 1.0),
+            flip_prob: 1.0,
+            rotate_deg: 0.0,
+            brightness: 0.0,
+            contrast: 0.0,
+            saturation: 0.0,
+        };
         let t = Transform::train(8, aug);
         let out = t.apply(&img, &mut Transform::rng(0, 0, 0));
         let back = t.denormalise_to_rgb(&out);

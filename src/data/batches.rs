@@ -50,7 +50,13 @@ impl ImageSource {
     }
 
     /// Decode and transform samples `idx` into one NCHW buffer.
-    fn assemble(items: &[FaceItem], idx: &[usize], tf: &Transform, seed: u64, epoch: u64) -> Result<(Vec<f32>, Vec<i64>)> {
+    fn assemble(
+        items: &[FaceItem],
+        idx: &[usize],
+        tf: &Transform,
+        seed: u64,
+        epoch: u64,
+    ) -> Result<(Vec<f32>, Vec<i64>)> {
         let per: Vec<Vec<f32>> = idx
             .par_iter()
             .map(|&i| {
@@ -136,7 +142,9 @@ impl TokenSource {
             rows.extend(w.chunks(bs).map(<[usize]>::to_vec));
         }
         // without this, every window would run from its longest batch to its shortest
-        rows.shuffle(&mut rand::rngs::StdRng::seed_from_u64(self.seed ^ epoch.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5EED));
+        rows.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+            self.seed ^ epoch.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x5EED,
+        ));
         rows
     }
 

@@ -102,9 +102,15 @@ pub fn read_table_bytes(path: &Path, bytes: &[u8], sep: u8) -> Result<Table> {
     let mut rows = 0usize;
     for s in body {
         if s.unterminated {
-            records.push(Record::Bad { line: s.line, msg: "a quoted field is never closed (runs to the end of the file)".into() });
+            records.push(Record::Bad {
+                line: s.line,
+                msg: "a quoted field is never closed (runs to the end of the file)".into(),
+            });
         } else if s.fields != header.len() {
-            records.push(Record::Bad { line: s.line, msg: format!("{} fields, the header has {}", s.fields, header.len()) });
+            records.push(Record::Bad {
+                line: s.line,
+                msg: format!("{} fields, the header has {}", s.fields, header.len()),
+            });
         } else {
             good.extend_from_slice(&text[s.start..s.end]);
             good.push(b'\n');
@@ -117,7 +123,10 @@ pub fn read_table_bytes(path: &Path, bytes: &[u8], sep: u8) -> Result<Table> {
         return Err(Error::data(
             path,
             None,
-            format!("polars read {} rows where the quote-aware scan found {rows}; the quoting is ambiguous", frame.height()),
+            format!(
+                "polars read {} rows where the quote-aware scan found {rows}; the quoting is ambiguous",
+                frame.height()
+            ),
         ));
     }
     Ok(Table { path: path.to_path_buf(), header, header_line: head.line, records, frame })
@@ -179,7 +188,11 @@ impl Table {
     pub fn require_column(&self, names: &[&str]) -> Result<usize> {
         self.find_column(names).ok_or_else(|| {
             let want: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-            Error::data(&self.path, Some(self.header_line), format!("no column named {}; the header has {:?}", want.join(" or "), self.header))
+            Error::data(
+                &self.path,
+                Some(self.header_line),
+                format!("no column named {}; the header has {:?}", want.join(" or "), self.header),
+            )
         })
     }
 
@@ -219,7 +232,14 @@ mod tests {
         let text = "\tname\tnote\r\n1\tA\t\"multi\r\nline \"\"q\"\"\"\r\n2\tB\r\n3\tC\tplain\r\n";
         let t = read_table_bytes(Path::new("t.tsv"), text.as_bytes(), b'\t').unwrap();
         assert_eq!(t.header, ["", "name", "note"]);
-        assert_eq!(t.records, vec![Record::Row { line: 2, index: 0 }, Record::Bad { line: 4, msg: "2 fields, the header has 3".into() }, Record::Row { line: 5, index: 1 }]);
+        assert_eq!(
+            t.records,
+            vec![
+                Record::Row { line: 2, index: 0 },
+                Record::Bad { line: 4, msg: "2 fields, the header has 3".into() },
+                Record::Row { line: 5, index: 1 }
+            ]
+        );
         assert_eq!(t.strings(2).unwrap(), [Some("multi\r\nline \"q\""), Some("plain")]);
         assert_eq!(t.find_column(&["num", ""]), Some(0));
         let err = t.require_column(&["rating"]).unwrap_err().to_string();

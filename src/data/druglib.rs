@@ -42,7 +42,8 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<(Vec<Review>, LoadRe
     let drug = t.strings(t.require_column(&["urlDrugName", "DrugName"])?)?;
     let rating = t.strings(t.require_column(&["rating"])?)?;
     let condition = t.strings(t.require_column(&["condition"])?)?;
-    let parts = TEXT_COLUMNS.iter().map(|c| t.require_column(&[c]).and_then(|i| t.strings(i))).collect::<Result<Vec<_>>>()?;
+    let parts =
+        TEXT_COLUMNS.iter().map(|c| t.require_column(&[c]).and_then(|i| t.strings(i))).collect::<Result<Vec<_>>>()?;
 
     let mut bad = BadRows::new(path, opts.skip_bad_rows);
     let mut out = Vec::with_capacity(t.frame.height());
@@ -54,7 +55,8 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<(Vec<Review>, LoadRe
             }
             Record::Row { line, index } => (*line, *index),
         };
-        let texts: Vec<String> = parts.iter().map(|p| clean_text(p[i].unwrap_or(""))).filter(|s| !s.is_empty()).collect();
+        let texts: Vec<String> =
+            parts.iter().map(|p| clean_text(p[i].unwrap_or(""))).filter(|s| !s.is_empty()).collect();
         let parsed = (|| -> std::result::Result<Review, String> {
             let id = present(id[i]).ok_or("empty id")?.trim().to_string();
             if texts.is_empty() {
@@ -140,7 +142,10 @@ mod tests {
         eprintln!("druglib load: {:.3}s for {}+{} rows", t0.elapsed().as_secs_f64(), d.train.len(), d.test.len());
         assert_eq!((d.train.len(), d.test.len()), (3107, 1036));
         // Rating counts from SOURCES.md section 4.
-        for (rows, want) in [(&d.train, [305, 103, 146, 107, 159, 157, 350, 558, 480, 742]), (&d.test, [115, 33, 49, 44, 67, 58, 121, 190, 133, 226])] {
+        for (rows, want) in [
+            (&d.train, [305, 103, 146, 107, 159, 157, 350, 558, 480, 742]),
+            (&d.test, [115, 33, 49, 44, 67, 58, 121, 190, 133, 226]),
+        ] {
             let mut counts = [0usize; 10];
             rows.iter().for_each(|r| counts[r.rating.unwrap() as usize - 1] += 1);
             assert_eq!(counts, want);

@@ -4,7 +4,9 @@
 //! `27-Apr-10`). Both have quoted reviews with embedded `\r\n` and HTML entities.
 //! Returns the published train/test files as they are; the experiment pools, dedups and re-splits.
 use crate::data::delimited::{present, read_table, Record};
-use crate::data::text::{bin_rating, clean_text, parse_date, parse_rating, BadRows, LoadOptions, LoadReport, Review, Source};
+use crate::data::text::{
+    bin_rating, clean_text, parse_date, parse_rating, BadRows, LoadOptions, LoadReport, Review, Source,
+};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -83,7 +85,9 @@ pub fn load_file(path: &Path, sep: u8, opts: &LoadOptions) -> Result<(Vec<Review
     let review = t.strings(t.require_column(&["review"])?)?;
     let rating = t.strings(t.require_column(&["rating"])?)?;
     let date = t.strings(t.require_column(&["date"])?)?;
-    let optional = |names: &[&str]| -> Result<Option<Vec<Option<&str>>>> { t.find_column(names).map(|c| t.strings(c)).transpose() };
+    let optional = |names: &[&str]| -> Result<Option<Vec<Option<&str>>>> {
+        t.find_column(names).map(|c| t.strings(c)).transpose()
+    };
     let drug = optional(&["drugName"])?;
     let condition = optional(&["condition"])?;
     let useful = optional(&["usefulCount"])?;
@@ -281,7 +285,10 @@ mod tests {
         let dates: Vec<NaiveDate> = d.train.iter().map(|r| r.date.unwrap()).collect();
         assert_eq!(dates.iter().min(), NaiveDate::from_ymd_opt(2008, 3, 1).as_ref());
         assert_eq!(dates.iter().max(), NaiveDate::from_ymd_opt(2017, 4, 17).as_ref());
-        assert!(d.train.iter().all(|r| !r.text.contains("&#039;") && !r.text.starts_with('"') && !r.text.contains('\r')));
+        assert!(d
+            .train
+            .iter()
+            .all(|r| !r.text.contains("&#039;") && !r.text.starts_with('"') && !r.text.contains('\r')));
 
         let (pooled, removed) = dedup(d.pooled());
         // SOURCES.md: 75 repeated raw texts in train plus 2 shared with test; after cleaning one more
@@ -291,7 +298,12 @@ mod tests {
         let last_train = s.train.iter().map(|r| r.date.unwrap()).max().unwrap();
         let first_test = s.test.iter().map(|r| r.date.unwrap()).min().unwrap();
         assert!(last_train < first_test);
-        eprintln!("drugs.com pooled after dedup ({removed} removed): train {} valid {} test {}", s.train.len(), s.valid.len(), s.test.len());
+        eprintln!(
+            "drugs.com pooled after dedup ({removed} removed): train {} valid {} test {}",
+            s.train.len(),
+            s.valid.len(),
+            s.test.len()
+        );
     }
 
     #[test]

@@ -31,14 +31,21 @@ pub fn review_frame(reviews: &[Review]) -> Result<DataFrame> {
     let words: Vec<Option<f64>> = reviews.iter().map(|r| Some(r.text.split_whitespace().count() as f64)).collect();
     let days: Vec<Option<f64>> = reviews.iter().map(|r| r.date.map(|d| (d - epoch).num_days() as f64)).collect();
     let label: Vec<Option<f64>> = reviews.iter().map(|r| Some(f64::from(r.label))).collect();
-    let cols = [rating, useful, words, days, label].into_iter().zip(EDA_COLUMNS).map(|(v, n)| Column::new(n.into(), v)).collect();
+    let cols = [rating, useful, words, days, label]
+        .into_iter()
+        .zip(EDA_COLUMNS)
+        .map(|(v, n)| Column::new(n.into(), v))
+        .collect();
     Ok(DataFrame::new(reviews.len(), cols)?)
 }
 
 /// Pearson correlations of `names` in `df`, over the rows where none of them is null.
 pub fn correlation_matrix(df: &DataFrame, names: &[&str]) -> Result<CorrelationMatrix> {
     let k = names.len();
-    let centred: Vec<Expr> = names.iter().map(|n| (col(*n).cast(DataType::Float64) - col(*n).cast(DataType::Float64).mean()).alias(*n)).collect();
+    let centred: Vec<Expr> = names
+        .iter()
+        .map(|n| (col(*n).cast(DataType::Float64) - col(*n).cast(DataType::Float64).mean()).alias(*n))
+        .collect();
     let sums: Vec<Expr> = (0..k)
         .flat_map(|i| (i..k).map(move |j| (i, j)))
         .map(|(i, j)| (col(names[i]) * col(names[j])).sum().alias(format!("s{i}_{j}")))
@@ -109,7 +116,9 @@ mod tests {
 
     #[test]
     fn correlation_drops_rows_with_nulls() {
-        let df = df!("a" => [Some(1.0), Some(2.0), None, Some(3.0)], "b" => [Some(3.0), Some(2.0), Some(100.0), Some(1.0)]).unwrap();
+        let df =
+            df!("a" => [Some(1.0), Some(2.0), None, Some(3.0)], "b" => [Some(3.0), Some(2.0), Some(100.0), Some(1.0)])
+                .unwrap();
         let m = correlation_matrix(&df, &["a", "b"]).unwrap();
         assert!((m.values[0][1] + 1.0).abs() < 1e-12, "{:?}", m.values);
     }

@@ -35,7 +35,10 @@ pub struct LoadOptions {
 }
 
 fn is_image(p: &Path) -> bool {
-    matches!(p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(), Some("jpg" | "jpeg" | "png"))
+    matches!(
+        p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        Some("jpg" | "jpeg" | "png")
+    )
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -55,7 +58,11 @@ pub fn load(root: &Path, opts: LoadOptions) -> Result<FaceDataset> {
         if !dir.is_dir() {
             return Err(Error::data(&dir, None, "split folder is missing"));
         }
-        let items = if csv_layout { read_csv_split(&dir, &mut classes, split == "train")? } else { read_folder_split(&dir, &mut classes, split == "train", 2)? };
+        let items = if csv_layout {
+            read_csv_split(&dir, &mut classes, split == "train")?
+        } else {
+            read_folder_split(&dir, &mut classes, split == "train", 2)?
+        };
         if items.is_empty() {
             return Err(Error::data(&dir, None, "split holds no images"));
         }
@@ -74,12 +81,22 @@ pub fn load(root: &Path, opts: LoadOptions) -> Result<FaceDataset> {
     Ok(FaceDataset { root: root.to_path_buf(), classes, train, valid, test, skipped })
 }
 
-fn read_folder_split(dir: &Path, classes: &mut Vec<String>, is_train: bool, min_classes: usize) -> Result<Vec<FaceItem>> {
+fn read_folder_split(
+    dir: &Path,
+    classes: &mut Vec<String>,
+    is_train: bool,
+    min_classes: usize,
+) -> Result<Vec<FaceItem>> {
     let class_dirs: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()).collect();
     if is_train {
-        *classes = class_dirs.iter().map(|d| d.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+        *classes =
+            class_dirs.iter().map(|d| d.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
         if classes.len() < min_classes {
-            return Err(Error::data(dir, None, format!("found {} class folders; need at least {min_classes}", classes.len())));
+            return Err(Error::data(
+                dir,
+                None,
+                format!("found {} class folders; need at least {min_classes}", classes.len()),
+            ));
         }
     }
     let mut items = Vec::new();
@@ -110,7 +127,11 @@ fn read_csv_split(dir: &Path, classes: &mut Vec<String>, is_train: bool) -> Resu
     if is_train {
         *classes = split_classes.to_vec();
     } else if split_classes != classes.as_slice() {
-        return Err(Error::data(&path, Some(1), format!("class columns [{}] differ from train's [{}]", split_classes.join(", "), classes.join(", "))));
+        return Err(Error::data(
+            &path,
+            Some(1),
+            format!("class columns [{}] differ from train's [{}]", split_classes.join(", "), classes.join(", ")),
+        ));
     }
     let mut items = Vec::new();
     for (i, line) in lines {
@@ -144,10 +165,18 @@ pub fn load_labelled_folder(dir: &Path, opts: LoadOptions) -> Result<(Vec<String
         return Err(Error::data(dir, None, "not a folder of labelled images"));
     }
     let mut classes = Vec::new();
-    let mut items = if dir.join("_classes.csv").is_file() { read_csv_split(dir, &mut classes, true)? } else { read_folder_split(dir, &mut classes, true, 1)? };
+    let mut items = if dir.join("_classes.csv").is_file() {
+        read_csv_split(dir, &mut classes, true)?
+    } else {
+        read_folder_split(dir, &mut classes, true, 1)?
+    };
     if let Some(empty) = classes.iter().enumerate().find(|(k, _)| !items.iter().any(|it| it.label == *k as i64)) {
         let at = if dir.join("_classes.csv").is_file() { dir.join("_classes.csv") } else { dir.join(empty.1) };
-        return Err(Error::data(at, None, format!("class `{}` has no images (remove the folder or column of an absent class)", empty.1)));
+        return Err(Error::data(
+            at,
+            None,
+            format!("class `{}` has no images (remove the folder or column of an absent class)", empty.1),
+        ));
     }
     let skipped = validate(&mut items, opts)?;
     if items.is_empty() {
@@ -159,11 +188,8 @@ pub fn load_labelled_folder(dir: &Path, opts: LoadOptions) -> Result<(Vec<String
 /// Decode every image in parallel. A bad one is an error naming it, or (with `skip_bad_images`)
 /// is dropped and returned.
 fn validate(items: &mut Vec<FaceItem>, opts: LoadOptions) -> Result<Vec<PathBuf>> {
-    let bad: Vec<(usize, String)> = items
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, it)| decode(&it.path).err().map(|e| (i, e.to_string())))
-        .collect();
+    let bad: Vec<(usize, String)> =
+        items.par_iter().enumerate().filter_map(|(i, it)| decode(&it.path).err().map(|e| (i, e.to_string()))).collect();
     if let Some((i, msg)) = bad.first().filter(|_| !opts.skip_bad_images) {
         let _ = i;
         return Err(Error::data(&items[*i].path, None, format!("unreadable image: {msg}")));
@@ -221,7 +247,9 @@ mod tests {
         let ds = load(dir.path(), LoadOptions::default()).unwrap();
         assert_eq!(ds.classes, vec!["happy", "sad"]);
         assert_eq!(ds.train.len(), 2);
-        assert!(ds.train.iter().all(|it| ds.classes[it.label as usize] == it.path.parent().unwrap().file_name().unwrap().to_str().unwrap()));
+        assert!(ds.train.iter().all(
+            |it| ds.classes[it.label as usize] == it.path.parent().unwrap().file_name().unwrap().to_str().unwrap()
+        ));
     }
 
     #[test]

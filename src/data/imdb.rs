@@ -170,7 +170,17 @@ pub fn load_csv(path: &Path, opts: &ImdbOptions) -> Result<(Vec<Review>, LoadRep
             bad.reject(Some(line), "empty review")?;
             continue;
         }
-        out.push(Review { id: n.to_string(), text, rating: None, label, date: None, useful_count: None, drug: None, condition: None, source: Source::Imdb });
+        out.push(Review {
+            id: n.to_string(),
+            text,
+            rating: None,
+            label,
+            date: None,
+            useful_count: None,
+            drug: None,
+            condition: None,
+            source: Source::Imdb,
+        });
     }
     if let Some(max) = opts.max_per_split {
         out = subsample(out, max, opts.seed);
@@ -257,8 +267,16 @@ mod tests {
         let lax = ImdbOptions { skip_bad_rows: true, ..ImdbOptions::default() };
         let (rows, rep) = load_acl_split(&acl, "train", &lax).unwrap();
         assert_eq!((rows.len(), rep.skipped_bad_rows), (2, 3));
-        assert!(rep.first_errors.iter().any(|e| e.contains("x_9.txt") && e.contains("is not <id>_<rating")), "{:?}", rep.first_errors);
-        assert!(rep.first_errors.iter().any(|e| e.contains("4_1.txt") && e.contains("empty review")), "{:?}", rep.first_errors);
+        assert!(
+            rep.first_errors.iter().any(|e| e.contains("x_9.txt") && e.contains("is not <id>_<rating")),
+            "{:?}",
+            rep.first_errors
+        );
+        assert!(
+            rep.first_errors.iter().any(|e| e.contains("4_1.txt") && e.contains("empty review")),
+            "{:?}",
+            rep.first_errors
+        );
     }
 
     #[test]
@@ -272,7 +290,8 @@ mod tests {
         let path = fixtures().join("imdb_csv_bad/imdb.csv");
         let err = load_csv(&path, &ImdbOptions::default()).unwrap_err().to_string();
         assert!(err.contains("imdb.csv:5: sentiment \"meh\""), "{err}");
-        let sub = load(&fixtures().join("imdb_csv"), &ImdbOptions { max_per_split: Some(2), ..ImdbOptions::default() }).unwrap();
+        let sub = load(&fixtures().join("imdb_csv"), &ImdbOptions { max_per_split: Some(2), ..ImdbOptions::default() })
+            .unwrap();
         assert_eq!(sub.train.iter().map(|r| r.label).sum::<u8>(), 1);
     }
 

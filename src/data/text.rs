@@ -206,7 +206,10 @@ impl Fractions {
 
     pub fn validate(&self) -> Result<()> {
         let all = [self.train, self.valid, self.test];
-        if all.iter().any(|v| !v.is_finite() || *v < 0.0) || self.train <= 0.0 || (all.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
+        if all.iter().any(|v| !v.is_finite() || *v < 0.0)
+            || self.train <= 0.0
+            || (all.iter().sum::<f64>() - 1.0).abs() > 1e-6
+        {
             return Err(Error::Config(format!(
                 "split fractions must be >= 0, train > 0, summing to 1; got train {} valid {} test {}",
                 self.train, self.valid, self.test
@@ -236,9 +239,13 @@ impl Split {
         let test = all.split_off(b);
         let valid = all.split_off(a);
         let split = Split { train: all, valid, test };
-        for (name, part, frac) in [("train", &split.train, fr.train), ("valid", &split.valid, fr.valid), ("test", &split.test, fr.test)] {
+        for (name, part, frac) in
+            [("train", &split.train, fr.train), ("valid", &split.valid, fr.valid), ("test", &split.test, fr.test)]
+        {
             if frac > 0.0 && part.is_empty() {
-                return Err(Error::Config(format!("{how}: the {name} split is empty (asked for {frac} of {n} reviews)")));
+                return Err(Error::Config(format!(
+                    "{how}: the {name} split is empty (asked for {frac} of {n} reviews)"
+                )));
             }
         }
         Ok(split)
@@ -305,11 +312,19 @@ pub fn class_weights(train: &[Review]) -> Result<[f32; 2]> {
     for r in train {
         match r.label {
             0 | 1 => n[r.label as usize] += 1,
-            other => return Err(Error::Config(format!("class weights: review {:?} has label {other}, expected 0 or 1", r.id))),
+            other => {
+                return Err(Error::Config(format!(
+                    "class weights: review {:?} has label {other}, expected 0 or 1",
+                    r.id
+                )))
+            }
         }
     }
     if n[0] == 0 || n[1] == 0 {
-        return Err(Error::Config(format!("class weights need both classes in training; counts are negative {} positive {}", n[0], n[1])));
+        return Err(Error::Config(format!(
+            "class weights need both classes in training; counts are negative {} positive {}",
+            n[0], n[1]
+        )));
     }
     let total = (n[0] + n[1]) as f64;
     Ok([(total / (2.0 * n[0] as f64)) as f32, (total / (2.0 * n[1] as f64)) as f32])
@@ -327,7 +342,8 @@ pub fn subsample_indices(labels: &[u8], max: usize, seed: u64) -> Vec<usize> {
         by_class.entry(c).or_default().push(i);
     }
     // quota_c = max * n_c / n; integer arithmetic so remainders compare exactly.
-    let mut quotas: Vec<(u8, usize, usize)> = by_class.iter().map(|(&c, idx)| (c, max * idx.len() / n, max * idx.len() % n)).collect();
+    let mut quotas: Vec<(u8, usize, usize)> =
+        by_class.iter().map(|(&c, idx)| (c, max * idx.len() / n, max * idx.len() % n)).collect();
     let short = max - quotas.iter().map(|q| q.1).sum::<usize>();
     let mut order: Vec<usize> = (0..quotas.len()).collect();
     order.sort_by(|&i, &j| quotas[j].2.cmp(&quotas[i].2).then(quotas[i].0.cmp(&quotas[j].0)));
@@ -433,7 +449,12 @@ pub(crate) mod tests {
 
     #[test]
     fn dedup_keeps_first_and_counts() {
-        let rs = vec![review("1", "a", 0, None), review("2", "b", 1, None), review("3", "a", 1, None), review("4", "a", 0, None)];
+        let rs = vec![
+            review("1", "a", 0, None),
+            review("2", "b", 1, None),
+            review("3", "a", 1, None),
+            review("4", "a", 0, None),
+        ];
         let (kept, removed) = dedup(rs);
         assert_eq!(removed, 2);
         assert_eq!(kept.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["1", "2"]);
@@ -473,7 +494,8 @@ pub(crate) mod tests {
 
     #[test]
     fn date_split_cuts_exactly_when_days_are_distinct() {
-        let rs: Vec<Review> = (0..10).map(|i| review(&i.to_string(), &format!("t{i}"), 0, Some((2016, 1, 10 - i as u32)))).collect();
+        let rs: Vec<Review> =
+            (0..10).map(|i| review(&i.to_string(), &format!("t{i}"), 0, Some((2016, 1, 10 - i as u32)))).collect();
         let s = date_split(rs, Fractions::default()).unwrap();
         assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (8, 1, 1));
         assert_eq!(s.test[0].date, NaiveDate::from_ymd_opt(2016, 1, 10));
@@ -483,7 +505,8 @@ pub(crate) mod tests {
     #[test]
     fn date_split_moves_a_cut_past_a_shared_day() {
         // 10 reviews, days 1..=7 then three on day 8: the 0.8 cut (after 8) splits day 8.
-        let mut rs: Vec<Review> = (0..7).map(|i| review(&i.to_string(), &format!("t{i}"), 0, Some((2016, 1, 1 + i as u32)))).collect();
+        let mut rs: Vec<Review> =
+            (0..7).map(|i| review(&i.to_string(), &format!("t{i}"), 0, Some((2016, 1, 1 + i as u32)))).collect();
         rs.extend((7..10).map(|i| review(&i.to_string(), &format!("t{i}"), 0, Some((2016, 1, 8)))));
         let err = date_split(rs.clone(), Fractions::default()).unwrap_err().to_string();
         assert!(err.contains("valid split is empty"), "{err}");
@@ -518,7 +541,9 @@ pub(crate) mod tests {
         }
         let (rs, removed) = dedup(rs);
         assert_eq!(removed, 5);
-        for s in [date_split(rs.clone(), Fractions::default()).unwrap(), random_split(rs, Fractions::default(), 3).unwrap()] {
+        for s in
+            [date_split(rs.clone(), Fractions::default()).unwrap(), random_split(rs, Fractions::default(), 3).unwrap()]
+        {
             let train: HashSet<&str> = s.train.iter().map(|r| r.text.as_str()).collect();
             let valid: HashSet<&str> = s.valid.iter().map(|r| r.text.as_str()).collect();
             assert!(s.test.iter().all(|r| !train.contains(r.text.as_str()) && !valid.contains(r.text.as_str())));
@@ -537,7 +562,12 @@ pub(crate) mod tests {
 
     #[test]
     fn class_weights_known_answer() {
-        let rs = vec![review("1", "a", 0, None), review("2", "b", 0, None), review("3", "c", 0, None), review("4", "d", 1, None)];
+        let rs = vec![
+            review("1", "a", 0, None),
+            review("2", "b", 0, None),
+            review("3", "c", 0, None),
+            review("4", "d", 1, None),
+        ];
         let w = class_weights(&rs).unwrap();
         assert!((w[0] - 2.0 / 3.0).abs() < 1e-6 && (w[1] - 2.0).abs() < 1e-6, "{w:?}");
         assert!((w[0] * 3.0 + w[1] * 1.0 - 4.0).abs() < 1e-5);
@@ -559,7 +589,8 @@ pub(crate) mod tests {
         let b = subsample_indices(&l2, 4, 0);
         assert_eq!(b.iter().filter(|&&i| l2[i] == 0).count(), 3);
         assert_eq!(subsample_indices(&l2, 9, 0), vec![0, 1, 2, 3, 4, 5]);
-        let rs: Vec<Review> = labels.iter().enumerate().map(|(i, &l)| review(&i.to_string(), &format!("t{i}"), l, None)).collect();
+        let rs: Vec<Review> =
+            labels.iter().enumerate().map(|(i, &l)| review(&i.to_string(), &format!("t{i}"), l, None)).collect();
         let picked = subsample(rs, 10, 5);
         assert_eq!(picked.iter().map(|r| r.id.parse::<usize>().unwrap()).collect::<Vec<_>>(), a);
     }

@@ -54,7 +54,8 @@ impl HfTokenizer {
             return Err(err(format!("max_len must be at least 3, got {max_len}")));
         }
         let mut inner = Tokenizer::from_file(path).map_err(|e| err(e.to_string()))?;
-        let pad_id = pad_id_of(&inner).ok_or_else(|| err("no padding id: neither a padding config nor a [PAD]/<pad> token".into()))?;
+        let pad_id = pad_id_of(&inner)
+            .ok_or_else(|| err("no padding id: neither a padding config nor a [PAD]/<pad> token".into()))?;
         inner.with_padding(None);
         let trunc = TruncationParams {
             max_length: max_len,
@@ -70,11 +71,16 @@ impl HfTokenizer {
     pub fn with_truncation(mut self, truncation: Truncation) -> Result<Self> {
         if let Truncation::HeadTail { head } = truncation {
             if head + 3 > self.max_len {
-                let msg = format!("head+tail truncation keeps {head} head tokens, which leaves no tail within max_len {}", self.max_len);
+                let msg = format!(
+                    "head+tail truncation keeps {head} head tokens, which leaves no tail within max_len {}",
+                    self.max_len
+                );
                 return Err(Error::Tokenizer { path: self.path.clone(), msg });
             }
             // the whole text is encoded; the cut happens in `encode_ids`
-            self.inner.with_truncation(None).map_err(|e| Error::Tokenizer { path: self.path.clone(), msg: e.to_string() })?;
+            self.inner
+                .with_truncation(None)
+                .map_err(|e| Error::Tokenizer { path: self.path.clone(), msg: e.to_string() })?;
         }
         self.truncation = truncation;
         Ok(self)

@@ -87,7 +87,9 @@ impl Vocab {
         S: AsRef<str>,
     {
         if min_freq < 1 || max_size < 2 {
-            return Err(Error::Config(format!("vocabulary needs min_freq >= 1 and max_size >= 2, got {min_freq} and {max_size}")));
+            return Err(Error::Config(format!(
+                "vocabulary needs min_freq >= 1 and max_size >= 2, got {min_freq} and {max_size}"
+            )));
         }
         let mut counts: HashMap<String, usize> = HashMap::new();
         for t in train_texts {

@@ -34,11 +34,22 @@ pub struct Config {
 
 impl Config {
     pub fn new(vocab_size: i64, num_classes: i64) -> Self {
-        Config { vocab_size, pad_id: 0, embed_dim: 128, hidden: 128, layers: 1, dropout: 0.3, fc_hidden: 64, num_classes }
+        Config {
+            vocab_size,
+            pad_id: 0,
+            embed_dim: 128,
+            hidden: 128,
+            layers: 1,
+            dropout: 0.3,
+            fc_hidden: 64,
+            num_classes,
+        }
     }
 
     pub fn validate(&self) -> Result<()> {
-        if [self.vocab_size, self.embed_dim, self.hidden, self.num_classes].iter().any(|&v| v <= 0) || self.fc_hidden < 0 {
+        if [self.vocab_size, self.embed_dim, self.hidden, self.num_classes].iter().any(|&v| v <= 0)
+            || self.fc_hidden < 0
+        {
             return Err(Error::Config(format!("BiLSTM sizes must be positive: {self:?}")));
         }
         if !(1..=2).contains(&self.layers) {
@@ -132,8 +143,8 @@ impl BiLstm {
         let (n, l) = (ids.size()[0], ids.size()[1]);
         let mask = ids.ne(self.cfg.pad_id);
         let lengths = mask.sum_dim_intlist(1, true, Kind::Int64); // [N,1]
-        // Per-row index that reverses the first `len` steps and leaves padding in place;
-        // applying it twice is the identity.
+                                                                  // Per-row index that reverses the first `len` steps and leaves padding in place;
+                                                                  // applying it twice is the identity.
         let t = Tensor::arange(l, (Kind::Int64, ids.device())).unsqueeze(0);
         let rev = (&lengths - 1 - &t).where_self(&t.lt_tensor(&lengths), &t.expand([n, l], false));
         let flip = |x: &Tensor| x.gather(1, &rev.unsqueeze(-1).expand([n, l, x.size()[2]], false), false);
@@ -188,8 +199,13 @@ mod tests {
     /// nn.LSTM(E, H, num_layers, bidirectional=True) + Embedding + Linear layers, by formula.
     fn expected_params(c: &Config) -> i64 {
         let (e, h) = (c.embed_dim, c.hidden);
-        let lstm: i64 = (0..c.layers).map(|l| if l == 0 { e } else { 2 * h }).map(|i| 2 * (4 * h * i + 4 * h * h + 8 * h)).sum();
-        let fc = if c.fc_hidden == 0 { 4 * h * c.num_classes + c.num_classes } else { 4 * h * c.fc_hidden + c.fc_hidden + c.fc_hidden * c.num_classes + c.num_classes };
+        let lstm: i64 =
+            (0..c.layers).map(|l| if l == 0 { e } else { 2 * h }).map(|i| 2 * (4 * h * i + 4 * h * h + 8 * h)).sum();
+        let fc = if c.fc_hidden == 0 {
+            4 * h * c.num_classes + c.num_classes
+        } else {
+            4 * h * c.fc_hidden + c.fc_hidden + c.fc_hidden * c.num_classes + c.num_classes
+        };
         c.vocab_size * e + lstm + fc
     }
 

@@ -7,7 +7,8 @@ use tch::Tensor;
 /// `nn::conv2d` without bias (a BatchNorm follows, whose shift makes a bias redundant) and with
 /// "same" padding for odd kernels at stride 1, including dilated ones.
 pub fn conv_no_bias(p: &nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64, dilation: i64) -> nn::Conv2D {
-    let cfg = nn::ConvConfig { stride, padding: dilation * (kernel - 1) / 2, dilation, bias: false, ..Default::default() };
+    let cfg =
+        nn::ConvConfig { stride, padding: dilation * (kernel - 1) / 2, dilation, bias: false, ..Default::default() };
     nn::conv2d(p, c_in, c_out, kernel, cfg)
 }
 
@@ -26,7 +27,10 @@ pub struct ConvBnRelu {
 
 impl ConvBnRelu {
     pub fn new(p: &nn::Path, c_in: i64, c_out: i64, kernel: i64, stride: i64, dilation: i64) -> Self {
-        Self { conv: conv_no_bias(&(p / "conv"), c_in, c_out, kernel, stride, dilation), bn: batch_norm(&(p / "bn"), c_out) }
+        Self {
+            conv: conv_no_bias(&(p / "conv"), c_in, c_out, kernel, stride, dilation),
+            bn: batch_norm(&(p / "bn"), c_out),
+        }
     }
 }
 
@@ -190,7 +194,7 @@ impl Module for SpatialAttention {
 mod tests {
     use super::*;
     use crate::testing::param_count;
-    use tch::{Device, Kind, nn::VarStore};
+    use tch::{nn::VarStore, Device, Kind};
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
         (a - b).abs().max().double_value(&[])

@@ -25,7 +25,15 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { num_classes: 7, image_size: 64, local_widths: [32, 32], global_width: 32, global_kernel: 7, hidden: 512, dropout: 0.5 }
+        Self {
+            num_classes: 7,
+            image_size: 64,
+            local_widths: [32, 32],
+            global_width: 32,
+            global_kernel: 7,
+            hidden: 512,
+            dropout: 0.5,
+        }
     }
 }
 
@@ -36,7 +44,10 @@ impl Config {
             return Err(Error::Config(format!("EmotionNetV1: classes, widths and hidden must be >= 1: {self:?}")));
         }
         if self.image_size < 2 {
-            return Err(Error::Config(format!("EmotionNetV1: image_size {} is below 2 (the pathways pool by 2)", self.image_size)));
+            return Err(Error::Config(format!(
+                "EmotionNetV1: image_size {} is below 2 (the pathways pool by 2)",
+                self.image_size
+            )));
         }
         if self.global_kernel < 1 || self.global_kernel % 2 == 0 {
             return Err(Error::Config(format!("EmotionNetV1: global_kernel must be odd, got {}", self.global_kernel)));
@@ -72,7 +83,9 @@ pub struct EmotionNetV1 {
 impl EmotionNetV1 {
     pub fn new(p: &nn::Path, cfg: &Config) -> Result<Self> {
         cfg.validate()?;
-        let conv = |p: nn::Path, c_in, c_out, k: i64| nn::conv2d(p, c_in, c_out, k, nn::ConvConfig { padding: k / 2, ..Default::default() });
+        let conv = |p: nn::Path, c_in, c_out, k: i64| {
+            nn::conv2d(p, c_in, c_out, k, nn::ConvConfig { padding: k / 2, ..Default::default() })
+        };
         let [l1, l2] = cfg.local_widths;
         Ok(Self {
             local1: conv(p / "local" / "conv1", 3, l1, 3),

@@ -84,7 +84,10 @@ impl Config {
             return Err(Error::Config(format!("EmotionNetV2: dropout must be in [0,1), got {}", self.dropout)));
         }
         if self.pathway_size() < 1 {
-            return Err(Error::Config(format!("EmotionNetV2: image_size {} is too small for the stem and pooling", self.image_size)));
+            return Err(Error::Config(format!(
+                "EmotionNetV2: image_size {} is too small for the stem and pooling",
+                self.image_size
+            )));
         }
         Ok(())
     }
@@ -92,7 +95,11 @@ impl Config {
     /// Side of the maps the pathways start from.
     pub fn stem_size(&self) -> i64 {
         let s = strided(self.image_size, self.stem_stride);
-        if self.stem_pool { s / 2 } else { s }
+        if self.stem_pool {
+            s / 2
+        } else {
+            s
+        }
     }
 
     /// Side of the maps the pathway attention sees (the pathways max-pool by 2).
@@ -174,7 +181,11 @@ impl EmotionNetV2 {
 
     fn stem(&self, xs: &Tensor, train: bool) -> Tensor {
         let ys = self.stem.forward_t(xs, train);
-        if self.stem_pool { ys.max_pool2d_default(2) } else { ys }
+        if self.stem_pool {
+            ys.max_pool2d_default(2)
+        } else {
+            ys
+        }
     }
 
     /// The fusion module's output before the classifier: `[N, fusion_channels]`.
@@ -267,7 +278,8 @@ pub(crate) mod tests {
     #[test]
     fn output_shapes() {
         let (_vs, net) = build(&Config::default());
-        let (_vs2, unpooled) = build(&Config { stem_pool: false, global_kernel: 5, num_classes: 3, ..Default::default() });
+        let (_vs2, unpooled) =
+            build(&Config { stem_pool: false, global_kernel: 5, num_classes: 3, ..Default::default() });
         for size in [48, 64, 96] {
             let x = Tensor::rand([2, 3, size, size], (Kind::Float, Device::Cpu));
             assert_eq!(net.forward_t(&x, false).size(), [2, 7], "size {size}");
@@ -291,7 +303,10 @@ pub(crate) mod tests {
         let (vs, net) = build(&Config::default());
         let g = gammas(&vs);
         let names: Vec<&str> = g.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["cross_global.gamma", "cross_local.gamma", "fusion.attn.gamma", "global.attn.gamma", "local.attn.gamma"]);
+        assert_eq!(
+            names,
+            ["cross_global.gamma", "cross_local.gamma", "fusion.attn.gamma", "global.attn.gamma", "local.attn.gamma"]
+        );
         for (name, t) in &g {
             assert_eq!(t.double_value(&[0]), 0.0, "{name}");
         }
@@ -300,7 +315,8 @@ pub(crate) mod tests {
         let with_attn = net.forward_t(&x, false);
         let stem = net.stem(&x, false);
         let (l, gl) = (net.local.features(&stem, false), net.global.features(&stem, false));
-        let fused = Tensor::cat(&[l, gl], 1).apply_t(&net.fusion_block, false).adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        let fused =
+            Tensor::cat(&[l, gl], 1).apply_t(&net.fusion_block, false).adaptive_avg_pool2d([1, 1]).flatten(1, -1);
         assert!(with_attn.equal(&fused.apply(&net.classifier)));
         let y = Tensor::randn([2, 64, 5, 5], (Kind::Float, Device::Cpu));
         let z = Tensor::randn([2, 64, 5, 5], (Kind::Float, Device::Cpu));

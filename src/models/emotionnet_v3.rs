@@ -70,7 +70,10 @@ impl Config {
             return Err(Error::Config(format!("EmotionNetV3: dropout must be in [0,1), got {}", self.dropout)));
         }
         if self.attention_size() < 1 {
-            return Err(Error::Config(format!("EmotionNetV3: image_size {} is too small for the stem and pooling", self.image_size)));
+            return Err(Error::Config(format!(
+                "EmotionNetV3: image_size {} is too small for the stem and pooling",
+                self.image_size
+            )));
         }
         Ok(())
     }
@@ -202,9 +205,26 @@ mod tests {
                 f(&vs.root());
                 param_count(&vs)
             };
-            let v1 = count(&|p| drop(emotionnet_v1::EmotionNetV1::new(p, &emotionnet_v1::Config { image_size: size, ..Default::default() }).unwrap()));
-            let v2 = count(&|p| drop(emotionnet_v2::EmotionNetV2::new(p, &emotionnet_v2::Config { image_size: size, ..Default::default() }).unwrap()));
-            let v3 = count(&|p| drop(EmotionNetV3::new(p, &Config { image_size: size, ..Default::default() }).unwrap()));
+            let v1 = count(&|p| {
+                drop(
+                    emotionnet_v1::EmotionNetV1::new(
+                        p,
+                        &emotionnet_v1::Config { image_size: size, ..Default::default() },
+                    )
+                    .unwrap(),
+                )
+            });
+            let v2 = count(&|p| {
+                drop(
+                    emotionnet_v2::EmotionNetV2::new(
+                        p,
+                        &emotionnet_v2::Config { image_size: size, ..Default::default() },
+                    )
+                    .unwrap(),
+                )
+            });
+            let v3 =
+                count(&|p| drop(EmotionNetV3::new(p, &Config { image_size: size, ..Default::default() }).unwrap()));
             assert!(v1 > v2 && v2 > v3, "size {size}: v1 {v1}, v2 {v2}, v3 {v3}");
         }
     }
@@ -244,9 +264,21 @@ mod tests {
     fn report_size_and_speed() {
         type Build = fn(&nn::Path, i64) -> Box<dyn ModuleT>;
         let models: [(&str, Build); 3] = [
-            ("EmotionNetV1", |p, s| Box::new(emotionnet_v1::EmotionNetV1::new(p, &emotionnet_v1::Config { image_size: s, ..Default::default() }).unwrap())),
-            ("EmotionNetV2", |p, s| Box::new(emotionnet_v2::EmotionNetV2::new(p, &emotionnet_v2::Config { image_size: s, ..Default::default() }).unwrap())),
-            ("EmotionNetV3", |p, s| Box::new(EmotionNetV3::new(p, &Config { image_size: s, ..Default::default() }).unwrap())),
+            ("EmotionNetV1", |p, s| {
+                Box::new(
+                    emotionnet_v1::EmotionNetV1::new(p, &emotionnet_v1::Config { image_size: s, ..Default::default() })
+                        .unwrap(),
+                )
+            }),
+            ("EmotionNetV2", |p, s| {
+                Box::new(
+                    emotionnet_v2::EmotionNetV2::new(p, &emotionnet_v2::Config { image_size: s, ..Default::default() })
+                        .unwrap(),
+                )
+            }),
+            ("EmotionNetV3", |p, s| {
+                Box::new(EmotionNetV3::new(p, &Config { image_size: s, ..Default::default() }).unwrap())
+            }),
         ];
         println!("threads: {}", tch::get_num_threads());
         for (name, build) in models {

@@ -59,7 +59,8 @@ pub fn move_head_to_group(vs: &nn::VarStore, head_prefix: &str) -> usize {
 /// Put the trainable variables named `prefix*` into optimizer parameter group `group` (build
 /// the optimizer afterwards). Returns how many were moved.
 pub fn move_to_group(vs: &nn::VarStore, prefix: &str, group: usize) -> usize {
-    let named: HashSet<usize> = vs.variables().iter().filter(|(n, _)| n.starts_with(prefix)).map(|(_, t)| t.data_ptr() as usize).collect();
+    let named: HashSet<usize> =
+        vs.variables().iter().filter(|(n, _)| n.starts_with(prefix)).map(|(_, t)| t.data_ptr() as usize).collect();
     let mut vars = vs.variables_.lock().unwrap_or_else(|e| e.into_inner());
     let mut moved = 0;
     for v in vars.trainable_variables.iter_mut().filter(|v| named.contains(&(v.tensor.data_ptr() as usize))) {

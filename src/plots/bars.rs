@@ -103,7 +103,8 @@ impl Painter for Bars<'_> {
         let label_extent = if vertical_values { label_w } else { label_h } + 10;
 
         let whisker_ends = self.intervals.iter().flatten().flatten().flatten();
-        let (lo, hi) = style::finite_extent(self.series.iter().flat_map(|(_, v)| v).chain(whisker_ends)).unwrap_or((0.0, 1.0));
+        let (lo, hi) =
+            style::finite_extent(self.series.iter().flat_map(|(_, v)| v).chain(whisker_ends)).unwrap_or((0.0, 1.0));
         let plot_h = body_h as f64 - x_area as f64 - 2.0 * margin as f64;
         let (y_lo, y_hi) = value_range(lo, hi, label_extent as f64 / plot_h.max(1.0));
 
@@ -142,7 +143,11 @@ impl Painter for Bars<'_> {
                 if let Some([lo, hi]) = self.intervals.get(s).and_then(|iv| iv.as_ref()).map(|iv| iv[c]) {
                     let cap = (x1 - x0) * 0.25;
                     let ink = BLACK.stroke_width(2);
-                    for line in [vec![(xm, lo), (xm, hi)], vec![(xm - cap, lo), (xm + cap, lo)], vec![(xm - cap, hi), (xm + cap, hi)]] {
+                    for line in [
+                        vec![(xm, lo), (xm, hi)],
+                        vec![(xm - cap, lo), (xm + cap, lo)],
+                        vec![(xm - cap, hi), (xm + cap, hi)],
+                    ] {
                         chart.draw_series(std::iter::once(PathElement::new(line, ink))).plot()?;
                     }
                     // the value label sits above the whisker, not inside it

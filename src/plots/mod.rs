@@ -5,16 +5,16 @@
 //! bitmap (encoded as PNG with `image`) and once into an SVG string, so the slide PNG and the
 //! vector version can never disagree.
 mod bars;
-mod boxes;
 mod benchmark;
+mod boxes;
 mod heatmap;
 mod samples;
 mod style;
 mod training;
 
 pub use bars::{bar_chart, bar_chart_with_intervals};
-pub use boxes::labelled_boxes;
 pub use benchmark::benchmark_chart;
+pub use boxes::labelled_boxes;
 pub use heatmap::{confusion_with_ideal, correlation_heatmap};
 pub use samples::sample_grid;
 pub use training::{training_curves, training_curves_at};

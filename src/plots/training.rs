@@ -37,7 +37,9 @@ pub fn training_curves_at(
         return Err(Error::Plot(format!("training_curves {title:?}: no epochs to plot")));
     }
     if epochs.len() < n || epochs.iter().any(|e| !e.is_finite() || *e < 0.0) {
-        return Err(Error::Plot(format!("training_curves {title:?}: need {n} finite, non-negative epoch positions, got {epochs:?}")));
+        return Err(Error::Plot(format!(
+            "training_curves {title:?}: need {n} finite, non-negative epoch positions, got {epochs:?}"
+        )));
     }
     render(WIDE, &Curves { title, epochs, loss: [train_loss, valid_loss], acc: [train_acc, valid_acc] })
 }
@@ -125,7 +127,9 @@ fn panel<DB: DrawingBackend>(
         .draw()
         .plot()?;
 
-    let points = |s: &[f64]| -> Vec<(f64, f64)> { s.iter().zip(epochs).filter(|(v, _)| v.is_finite()).map(|(&v, &e)| (e, v)).collect() };
+    let points = |s: &[f64]| -> Vec<(f64, f64)> {
+        s.iter().zip(epochs).filter(|(v, _)| v.is_finite()).map(|(&v, &e)| (e, v)).collect()
+    };
     let train = points(train);
     chart.draw_series(LineSeries::new(train.iter().copied(), TRAIN.stroke_width(3))).plot()?;
     chart.draw_series(train.iter().map(|&p| Circle::new(p, 6, TRAIN.filled()))).plot()?;
@@ -167,7 +171,15 @@ mod tests {
     #[test]
     fn mid_epoch_evaluations_are_placed_at_their_fraction() {
         let at = [0.25, 0.5, 0.75, 1.0];
-        let fig = training_curves_at("quarters", &at, &[0.7, 0.6, 0.5, 0.45], &[0.65, 0.6, 0.55, 0.5], &[0.5, 0.6, 0.7, 0.75], &[0.5, 0.6, 0.65, 0.7]).unwrap();
+        let fig = training_curves_at(
+            "quarters",
+            &at,
+            &[0.7, 0.6, 0.5, 0.45],
+            &[0.65, 0.6, 0.55, 0.5],
+            &[0.5, 0.6, 0.7, 0.75],
+            &[0.5, 0.6, 0.65, 0.7],
+        )
+        .unwrap();
         assert_rendered(&fig, WIDE, "quarters");
         assert!(fig.svg().contains(&text_el("0.5")), "half-epoch tick missing");
         assert!(matches!(training_curves_at("short", &[1.0], &[0.7, 0.6], &[], &[], &[]), Err(Error::Plot(_))));

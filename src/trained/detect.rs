@@ -78,7 +78,10 @@ fn numbers(path: &Path, node: roxmltree::Node, what: &str) -> Result<Vec<f64>> {
     node.text()
         .unwrap_or("")
         .split_whitespace()
-        .map(|t| t.parse::<f64>().map_err(|_| Error::data(path, Some(node_line(node)), format!("{what}: `{t}` is not a number"))))
+        .map(|t| {
+            t.parse::<f64>()
+                .map_err(|_| Error::data(path, Some(node_line(node)), format!("{what}: `{t}` is not a number")))
+        })
         .collect()
 }
 
@@ -87,7 +90,9 @@ fn node_line(node: roxmltree::Node) -> usize {
 }
 
 fn child<'a, 'i>(path: &Path, node: roxmltree::Node<'a, 'i>, name: &str) -> Result<roxmltree::Node<'a, 'i>> {
-    node.children().find(|c| c.has_tag_name(name)).ok_or_else(|| Error::data(path, Some(node_line(node)), format!("<{}> has no <{name}>", node.tag_name().name())))
+    node.children().find(|c| c.has_tag_name(name)).ok_or_else(|| {
+        Error::data(path, Some(node_line(node)), format!("<{}> has no <{name}>", node.tag_name().name()))
+    })
 }
 
 fn items<'a, 'i>(node: roxmltree::Node<'a, 'i>) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> {
@@ -111,24 +116,43 @@ impl Cascade {
     /// Read an OpenCV (2.4+ format) Haar cascade.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let doc = roxmltree::Document::parse(&text).map_err(|e| Error::data(path, Some(e.pos().row as usize), format!("not XML: {e}")))?;
-        let cascade = doc.descendants().find(|n| n.has_tag_name("cascade")).ok_or_else(|| Error::data(path, None, "no <cascade> (an OpenCV Haar cascade XML is expected)"))?;
-        let kind = child(path, cascade, "featureType").map(|n| n.text().unwrap_or("").trim().to_string()).unwrap_or_default();
+        let doc = roxmltree::Document::parse(&text)
+            .map_err(|e| Error::data(path, Some(e.pos().row as usize), format!("not XML: {e}")))?;
+        let cascade = doc
+            .descendants()
+            .find(|n| n.has_tag_name("cascade"))
+            .ok_or_else(|| Error::data(path, None, "no <cascade> (an OpenCV Haar cascade XML is expected)"))?;
+        let kind =
+            child(path, cascade, "featureType").map(|n| n.text().unwrap_or("").trim().to_string()).unwrap_or_default();
         if kind != "HAAR" {
-            return Err(Error::data(path, Some(node_line(cascade)), format!("feature type `{kind}`: only HAAR cascades are supported")));
+            return Err(Error::data(
+                path,
+                Some(node_line(cascade)),
+                format!("feature type `{kind}`: only HAAR cascades are supported"),
+            ));
         }
-        let dim = |name: &str| -> Result<usize> { Ok(numbers(path, child(path, cascade, name)?, name)?.first().copied().unwrap_or(0.0) as usize) };
+        let dim = |name: &str| -> Result<usize> {
+            Ok(numbers(path, child(path, cascade, name)?, name)?.first().copied().unwrap_or(0.0) as usize)
+        };
         let (width, height) = (dim("width")?, dim("height")?);
         let mut stages = Vec::new();
         for s in items(child(path, cascade, "stages")?) {
-            let threshold = numbers(path, child(path, s, "stageThreshold")?, "stageThreshold")?.first().copied().unwrap_or(0.0);
+            let threshold =
+                numbers(path, child(path, s, "stageThreshold")?, "stageThreshold")?.first().copied().unwrap_or(0.0);
             let mut weak = Vec::new();
             for w in items(child(path, s, "weakClassifiers")?) {
                 let raw = numbers(path, child(path, w, "internalNodes")?, "internalNodes")?;
                 if raw.is_empty() || raw.len() % 4 != 0 {
-                    return Err(Error::data(path, Some(node_line(w)), "internalNodes must hold groups of 4 numbers (left right feature threshold)"));
+                    return Err(Error::data(
+                        path,
+                        Some(node_line(w)),
+                        "internalNodes must hold groups of 4 numbers (left right feature threshold)",
+                    ));
                 }
-                let nodes = raw.chunks(4).map(|c| Node { left: c[0] as i32, right: c[1] as i32, feature: c[2] as usize, threshold: c[3] }).collect();
+                let nodes = raw
+                    .chunks(4)
+                    .map(|c| Node { left: c[0] as i32, right: c[1] as i32, feature: c[2] as usize, threshold: c[3] })
+                    .collect();
                 weak.push(Weak { nodes, leaves: numbers(path, child(path, w, "leafValues")?, "leafValues")? });
             }
             stages.push(Stage { threshold, weak });
@@ -141,7 +165,11 @@ impl Cascade {
             let mut rects = Vec::new();
             for r in items(child(path, f, "rects")?) {
                 let v = numbers(path, r, "rect")?;
-                if v.len() != 5 || v[..4].iter().any(|&x| x < 0.0) || v[0] + v[2] > width as f64 || v[1] + v[3] > height as f64 {
+                if v.len() != 5
+                    || v[..4].iter().any(|&x| x < 0.0)
+                    || v[0] + v[2] > width as f64
+                    || v[1] + v[3] > height as f64
+                {
                     return Err(Error::data(path, Some(node_line(r)), "a rect is `x y w h weight` inside the window"));
                 }
                 rects.push((v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize, v[4]));
@@ -161,7 +189,8 @@ impl Cascade {
         for (si, s) in self.stages.iter().enumerate() {
             for w in &s.weak {
                 for n in &w.nodes {
-                    let child_ok = |c: i32| if c <= 0 { ((-c) as usize) < w.leaves.len() } else { (c as usize) < w.nodes.len() };
+                    let child_ok =
+                        |c: i32| if c <= 0 { ((-c) as usize) < w.leaves.len() } else { (c as usize) < w.nodes.len() };
                     if n.feature >= self.features.len() || !child_ok(n.left) || !child_ok(n.right) {
                         return bad(format!("stage {si}: a node refers to a feature or child that does not exist"));
                     }
@@ -190,7 +219,12 @@ impl Cascade {
                     for x in (0..=(sw as usize - self.width)).step_by(step) {
                         if self.passes(&ii, x, y) {
                             let at = |v: usize| (v as f64 * factor).round() as u32;
-                            hits.push(FaceBox { x: at(x), y: at(y), w: win, h: (self.height as f64 * factor).round() as u32 });
+                            hits.push(FaceBox {
+                                x: at(x),
+                                y: at(y),
+                                w: win,
+                                h: (self.height as f64 * factor).round() as u32,
+                            });
                         }
                     }
                 }
@@ -209,7 +243,10 @@ impl Cascade {
         let sq = ii.sq_sum(x + 1, y + 1, nw, nh);
         let var = area * sq - sum * sum;
         let nf = if var > 0.0 { var.sqrt() } else { 1.0 };
-        let feature = |f: usize| self.features[f].rects.iter().map(|&(rx, ry, rw, rh, wt)| wt * ii.sum(x + rx, y + ry, rw, rh)).sum::<f64>() / nf;
+        let feature = |f: usize| {
+            self.features[f].rects.iter().map(|&(rx, ry, rw, rh, wt)| wt * ii.sum(x + rx, y + ry, rw, rh)).sum::<f64>()
+                / nf
+        };
         self.stages.iter().all(|s| {
             let score: f64 = s
                 .weak
@@ -238,7 +275,11 @@ fn resize_linear(img: &GrayImage, w: u32, h: u32) -> GrayImage {
     let taps = |dst: u32, src_n: u32, dst_n: u32| {
         let s = (dst as f64 + 0.5) * src_n as f64 / dst_n as f64 - 0.5;
         let (i0, a) = if s <= 0.0 { (0, 0.0) } else { (s.floor() as u32, s - s.floor()) };
-        if i0 + 1 >= src_n { (src_n - 1, src_n - 1, 0.0) } else { (i0, i0 + 1, a) }
+        if i0 + 1 >= src_n {
+            (src_n - 1, src_n - 1, 0.0)
+        } else {
+            (i0, i0 + 1, a)
+        }
     };
     let cols: Vec<(u32, u32, f64)> = (0..w).map(|x| taps(x, sw, w)).collect();
     GrayImage::from_fn(w, h, |x, y| {
@@ -328,9 +369,18 @@ fn group(hits: &[FaceBox], min_neighbors: usize, eps: f64) -> Vec<FaceBox> {
     let inside = |(n1, r1): &(usize, FaceBox), (n2, r2): &(usize, FaceBox)| {
         let (dx, dy) = ((r2.w as f64 * eps).round() as i64, (r2.h as f64 * eps).round() as i64);
         let (x1, y1, x2, y2) = (r1.x as i64, r1.y as i64, r2.x as i64, r2.y as i64);
-        x1 >= x2 - dx && y1 >= y2 - dy && x1 + r1.w as i64 <= x2 + r2.w as i64 + dx && y1 + r1.h as i64 <= y2 + r2.h as i64 + dy && (*n2 > (*n1).max(3) || *n1 < 3)
+        x1 >= x2 - dx
+            && y1 >= y2 - dy
+            && x1 + r1.w as i64 <= x2 + r2.w as i64 + dx
+            && y1 + r1.h as i64 <= y2 + r2.h as i64 + dy
+            && (*n2 > (*n1).max(3) || *n1 < 3)
     };
-    let mut kept: Vec<(usize, FaceBox)> = avg.iter().enumerate().filter(|(i, a)| !avg.iter().enumerate().any(|(j, b)| *i != j && inside(a, b))).map(|(_, a)| *a).collect();
+    let mut kept: Vec<(usize, FaceBox)> = avg
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !avg.iter().enumerate().any(|(j, b)| *i != j && inside(a, b)))
+        .map(|(_, a)| *a)
+        .collect();
     // left to right, as a reader numbers the faces in a photo
     kept.sort_by_key(|(_, b)| (b.x, b.y));
     kept.into_iter().map(|(_, b)| b).collect()
@@ -353,7 +403,8 @@ mod tests {
     fn malformed_cascades_are_errors_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.xml");
-        std::fs::write(&p, "<opencv_storage><cascade><featureType>LBP</featureType></cascade></opencv_storage>").unwrap();
+        std::fs::write(&p, "<opencv_storage><cascade><featureType>LBP</featureType></cascade></opencv_storage>")
+            .unwrap();
         let err = Cascade::load(&p).unwrap_err().to_string();
         assert!(err.contains("c.xml") && err.contains("only HAAR"), "{err}");
         std::fs::write(&p, "<opencv_storage><cascade>").unwrap();
@@ -382,7 +433,8 @@ mod tests {
             panic!("OpenCV's cascade is needed: apt-get install opencv-data (scripts/setup.sh does)");
         };
         let cascade = Cascade::load(&path).unwrap();
-        let fixture: serde_json::Value = serde_json::from_str(include_str!("../../tests/fixtures/haar_opencv_boxes.json")).unwrap();
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/haar_opencv_boxes.json")).unwrap();
         let faces = crate::testing::require(crate::paths::FACES);
         let set = crate::trained::eval_data::load_faces(&faces, false).unwrap();
         let picks: Vec<_> = set.items.iter().step_by(set.items.len() / 20).take(20).collect();
@@ -397,16 +449,21 @@ mod tests {
                 photo.save(Path::new(&dir).join(format!("detect_{stem}.png"))).unwrap();
             }
             let ours = cascade.detect(&photo, DetectOptions::default());
-            let theirs: Vec<Vec<i64>> = serde_json::from_value(fixture["boxes"][&stem].clone()).unwrap_or_else(|_| panic!("{stem} not in the fixture"));
+            let theirs: Vec<Vec<i64>> = serde_json::from_value(fixture["boxes"][&stem].clone())
+                .unwrap_or_else(|_| panic!("{stem} not in the fixture"));
             assert_eq!(ours.len(), theirs.len(), "{stem}: ours {ours:?}, OpenCV {theirs:?}");
             for (a, b) in ours.iter().zip(&theirs) {
                 let tol = (b[2] / 10).max(6);
-                let close = [a.x as i64 - b[0], a.y as i64 - b[1], a.w as i64 - b[2], a.h as i64 - b[3]].iter().all(|d| d.abs() <= tol);
+                let close = [a.x as i64 - b[0], a.y as i64 - b[1], a.w as i64 - b[2], a.h as i64 - b[3]]
+                    .iter()
+                    .all(|d| d.abs() <= tol);
                 assert!(close, "{stem}: ours {a:?}, OpenCV {b:?}");
             }
             with_face += !ours.is_empty() as usize;
         }
         assert!(with_face >= 10, "only {with_face} of 20 faces found");
-        assert!(cascade.detect(&GrayImage::from_pixel(300, 200, image::Luma([90])), DetectOptions::default()).is_empty());
+        assert!(cascade
+            .detect(&GrayImage::from_pixel(300, 200, image::Luma([90])), DetectOptions::default())
+            .is_empty());
     }
 }

@@ -2,9 +2,9 @@
 //! experiment's, or a plain labelled folder (faces) or file (reviews). Class names are the data's
 //! own; [`match_classes`] maps them onto the model's by name.
 use crate::data::delimited::{present, read_table};
+use crate::data::drugs_com;
 use crate::data::faces::{self, FaceItem};
 use crate::data::text::{self, bin_rating, clean_text, parse_rating, BadRows, Fractions};
-use crate::data::drugs_com;
 use crate::error::{Error, Result};
 use crate::paths;
 use serde::{Deserialize, Serialize};
@@ -29,8 +29,15 @@ pub fn load_faces(path: &Path, skip_bad: bool) -> Result<FaceSet> {
     } else {
         (root.clone(), format!("labelled folder {}", root.display()))
     };
-    let (classes, items, skipped) = faces::load_labelled_folder(&dir, faces::LoadOptions { skip_bad_images: skip_bad })?;
-    Ok(FaceSet { path: dir, description, classes, items, skipped: skipped.iter().map(|p| p.display().to_string()).collect() })
+    let (classes, items, skipped) =
+        faces::load_labelled_folder(&dir, faces::LoadOptions { skip_bad_images: skip_bad })?;
+    Ok(FaceSet {
+        path: dir,
+        description,
+        classes,
+        items,
+        skipped: skipped.iter().map(|p| p.display().to_string()).collect(),
+    })
 }
 
 /// Which columns of a review file hold the text and the target. `None`: the usual names.
@@ -56,12 +63,19 @@ pub struct ReviewSet {
 
 /// A Drugs.com folder (`D/drug_reviews` or `D`) gives the date-sorted test split the run made
 /// with `fractions` and `threshold`; a single CSV/TSV file gives all of its rows.
-pub fn load_reviews(path: &Path, cols: &ReviewColumns, fractions: Fractions, threshold: f32, skip_bad: bool) -> Result<ReviewSet> {
+pub fn load_reviews(
+    path: &Path,
+    cols: &ReviewColumns,
+    fractions: Fractions,
+    threshold: f32,
+    skip_bad: bool,
+) -> Result<ReviewSet> {
     let opts = text::LoadOptions { skip_bad_rows: skip_bad, threshold };
     if path.is_file() {
         return load_review_file(path, cols, threshold, skip_bad);
     }
-    let dir = if path.join(paths::DRUGS_COM.dir).is_dir() { path.join(paths::DRUGS_COM.dir) } else { path.to_path_buf() };
+    let dir =
+        if path.join(paths::DRUGS_COM.dir).is_dir() { path.join(paths::DRUGS_COM.dir) } else { path.to_path_buf() };
     if !dir.is_dir() {
         return Err(Error::data(path, None, "neither a review file nor a folder"));
     }
@@ -76,7 +90,11 @@ pub fn load_reviews(path: &Path, cols: &ReviewColumns, fractions: Fractions, thr
     };
     Ok(ReviewSet {
         path: dir.clone(),
-        description: format!("date-sorted test split of {} (newest {:.0}%{dates})", dir.display(), fractions.test * 100.0),
+        description: format!(
+            "date-sorted test split of {} (newest {:.0}%{dates})",
+            dir.display(),
+            fractions.test * 100.0
+        ),
         labels: test.iter().map(|r| r.label as i64).collect(),
         texts: test.into_iter().map(|r| r.text).collect(),
         duplicates_removed: dups,
@@ -85,10 +103,19 @@ pub fn load_reviews(path: &Path, cols: &ReviewColumns, fractions: Fractions, thr
     })
 }
 
-fn pick_column(t: &crate::data::delimited::Table, flag: &Option<String>, defaults: &[&str], what: &str) -> Result<Option<usize>> {
+fn pick_column(
+    t: &crate::data::delimited::Table,
+    flag: &Option<String>,
+    defaults: &[&str],
+    what: &str,
+) -> Result<Option<usize>> {
     match flag {
         Some(name) => t.header.iter().position(|h| h == name).map(Some).ok_or_else(|| {
-            Error::data(&t.path, Some(t.header_line), format!("no {what} column `{name}` (columns: {})", t.header.join(", ")))
+            Error::data(
+                &t.path,
+                Some(t.header_line),
+                format!("no {what} column `{name}` (columns: {})", t.header.join(", ")),
+            )
         }),
         None => Ok(t.find_column(defaults)),
     }
@@ -103,22 +130,47 @@ fn parse_label(s: &str) -> std::result::Result<i64, String> {
     }
 }
 
+/// Whether the first non-empty cell of a column reads as a label and not as a number.
+fn holds_labels(cells: &[Option<&str>]) -> bool {
+    cells.iter().find_map(|c| present(*c)).is_some_and(|c| parse_rating(c).is_err() && parse_label(c).is_ok())
+}
+
 /// One delimited file (`.tsv`: tabs, else commas) with a text column and a rating or label column.
 pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_bad: bool) -> Result<ReviewSet> {
     let tsv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
     let t = read_table(path, if tsv { b'\t' } else { b',' })?;
     let text_col = pick_column(&t, &cols.text, &["review", "text"], "text")?;
     let text_col = text_col.ok_or_else(|| {
-        Error::data(path, Some(t.header_line), format!("no text column: name it with --text-column (columns: {})", t.header.join(", ")))
+        Error::data(
+            path,
+            Some(t.header_line),
+            format!("no text column: name it with --text-column (columns: {})", t.header.join(", ")),
+        )
     })?;
     // a flag names the target; without one, a rating column wins over a label column
     let target = match (&cols.label, &cols.rating) {
         (Some(_), _) => pick_column(&t, &cols.label, &[], "label")?.map(|c| (c, false)),
         (None, Some(_)) => pick_column(&t, &cols.rating, &[], "rating")?.map(|c| (c, true)),
-        (None, None) => t.find_column(&["rating"]).map(|c| (c, true)).or_else(|| t.find_column(&["label", "sentiment"]).map(|c| (c, false))),
+        (None, None) => t
+            .find_column(&["rating"])
+            .map(|c| (c, true))
+            .or_else(|| t.find_column(&["label", "sentiment"]).map(|c| (c, false))),
+    };
+    // a `rating` column that holds words (some exports bin ratings already) is a label column;
+    // the description below says which reading was used
+    let target = match target {
+        Some((c, true)) if cols.rating.is_none() && holds_labels(&t.strings(c)?) => Some((c, false)),
+        other => other,
     };
     let (target, by_rating) = target.ok_or_else(|| {
-        Error::data(path, Some(t.header_line), format!("no rating or label column: name one with --rating-column or --label-column (columns: {})", t.header.join(", ")))
+        Error::data(
+            path,
+            Some(t.header_line),
+            format!(
+                "no rating or label column: name one with --rating-column or --label-column (columns: {})",
+                t.header.join(", ")
+            ),
+        )
     })?;
     let texts = t.strings(text_col)?;
     let targets = t.strings(target)?;
@@ -141,10 +193,12 @@ pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_
         }
         let label = match present(targets[i]) {
             None => Err(format!("empty {}", if by_rating { "rating" } else { "label" })),
-            Some(c) if by_rating => parse_rating(c).map(|r| bin_rating(r, threshold) as i64).map_err(|e| match parse_label(c) {
-                Ok(_) => format!("{e} (the column holds labels? name it with --label-column)"),
-                Err(_) => e,
-            }),
+            Some(c) if by_rating => {
+                parse_rating(c).map(|r| bin_rating(r, threshold) as i64).map_err(|e| match parse_label(c) {
+                    Ok(_) => format!("{e} (the column holds labels? name it with --label-column)"),
+                    Err(_) => e,
+                })
+            }
             Some(c) => parse_label(c),
         };
         match label {
@@ -160,7 +214,11 @@ pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_
         return Err(Error::data(path, None, "no labelled reviews in the file"));
     }
     let report = bad.report(out_texts.len());
-    let how = if by_rating { format!("rating column `{}` (>= {threshold} positive)", t.header[target]) } else { format!("label column `{}`", t.header[target]) };
+    let how = if by_rating {
+        format!("rating column `{}` (>= {threshold} positive)", t.header[target])
+    } else {
+        format!("label column `{}`", t.header[target])
+    };
     Ok(ReviewSet {
         path: path.to_path_buf(),
         description: format!("every row of {} (text column `{}`, {how})", path.display(), t.header[text_col]),
@@ -179,7 +237,11 @@ pub fn match_classes(data_classes: &[String], model_classes: &[String], path: &P
         .iter()
         .map(|c| {
             model_classes.iter().position(|m| m.trim().eq_ignore_ascii_case(c.trim())).ok_or_else(|| {
-                Error::data(path, None, format!("class `{c}` is not one the model knows ({})", model_classes.join(", ")))
+                Error::data(
+                    path,
+                    None,
+                    format!("class `{c}` is not one the model knows ({})", model_classes.join(", ")),
+                )
             })
         })
         .collect()
@@ -205,7 +267,8 @@ mod tests {
     fn review_file_with_a_label_column_or_a_rating_column() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("mine.csv");
-        std::fs::write(&p, "id,body,label\n1,Great &amp; calm,positive\n2,\"awful, truly\",0\n3,Great &amp; calm,1\n").unwrap();
+        std::fs::write(&p, "id,body,label\n1,Great &amp; calm,positive\n2,\"awful, truly\",0\n3,Great &amp; calm,1\n")
+            .unwrap();
         let cols = ReviewColumns { text: Some("body".into()), ..Default::default() };
         let set = load_review_file(&p, &cols, 7.0, false).unwrap();
         assert_eq!(set.texts, s(&["Great & calm", "awful, truly"]));
@@ -216,6 +279,13 @@ mod tests {
         let set = load_review_file(&p, &ReviewColumns::default(), 7.0, false).unwrap();
         assert_eq!(set.labels, vec![1, 0]);
         assert!(set.description.contains("rating column `rating`"), "{}", set.description);
+
+        // an export whose `rating` column was already binned into words
+        std::fs::write(&p, "review\trating\nfine\tpositive\nbad\tnegative\nmeh\tneutral\n").unwrap();
+        let set = load_review_file(&p, &ReviewColumns::default(), 7.0, true).unwrap();
+        assert_eq!((set.labels, set.skipped_bad_rows), (vec![1, 0], 1));
+        assert!(set.description.contains("label column `rating`"), "{}", set.description);
+        assert!(set.skipped[0].contains("rated.tsv:4") && set.skipped[0].contains("`neutral`"), "{:?}", set.skipped);
     }
 
     #[test]

@@ -143,7 +143,9 @@ fn has_faces(d: &Path) -> bool {
 }
 
 fn has_reviews(d: &Path) -> bool {
-    d.is_file() || d.join(paths::DRUGS_COM.dir).is_dir() || paths::DRUGS_COM.layouts.iter().any(|l| l.iter().all(|f| d.join(f).is_file()))
+    d.is_file()
+        || d.join(paths::DRUGS_COM.dir).is_dir()
+        || paths::DRUGS_COM.layouts.iter().any(|l| l.iter().all(|f| d.join(f).is_file()))
 }
 
 /// `--part`, or each part the run trained and the data holds.
@@ -157,7 +159,11 @@ fn parts_to_score(run: &RunDir, opts: &EvalOptions) -> Result<Vec<Part>> {
     };
     if let Some(p) = opts.part {
         if !trained(p) {
-            return Err(Error::data(run.root.join(p.name()).join("results.json"), None, "this run did not finish that part"));
+            return Err(Error::data(
+                run.root.join(p.name()).join("results.json"),
+                None,
+                "this run did not finish that part",
+            ));
         }
         return Ok(vec![p]);
     }
@@ -169,13 +175,24 @@ fn parts_to_score(run: &RunDir, opts: &EvalOptions) -> Result<Vec<Part>> {
         [Part::Part1, Part::Part2].into_iter().filter(|&p| trained(p) && data_has(p)).collect()
     };
     if parts.is_empty() {
-        return Err(Error::data(&opts.data, None, format!("holds nothing this run's models can be scored on (run parts: {}); name the part with --part", trained_names(run))));
+        return Err(Error::data(
+            &opts.data,
+            None,
+            format!(
+                "holds nothing this run's models can be scored on (run parts: {}); name the part with --part",
+                trained_names(run)
+            ),
+        ));
     }
     Ok(parts)
 }
 
 fn trained_names(run: &RunDir) -> String {
-    [run.part1.as_ref().map(|_| "part1"), run.part2.as_ref().map(|_| "part2")].into_iter().flatten().collect::<Vec<_>>().join(", ")
+    [run.part1.as_ref().map(|_| "part1"), run.part2.as_ref().map(|_| "part2")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn run_has(run: &RunDir, part: Part, model: &str) -> bool {
@@ -189,14 +206,25 @@ fn output_dir(run_root: &Path, opts: &EvalOptions, part: Part, several: bool) ->
     let base = match &opts.name {
         Some(n) if !several => return run_root.join("eval").join(sanitise(n)),
         Some(n) => n.clone(),
-        None => opts.data.canonicalize().unwrap_or_else(|_| opts.data.clone()).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "data".into()),
+        None => opts
+            .data
+            .canonicalize()
+            .unwrap_or_else(|_| opts.data.clone())
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "data".into()),
     };
     run_root.join("eval").join(format!("{}-{}", sanitise(&base), part.name()))
 }
 
 fn sanitise(s: &str) -> String {
-    let out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    if out.is_empty() || out.chars().all(|c| c == '_') { "data".into() } else { out }
+    let out: String =
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    if out.is_empty() || out.chars().all(|c| c == '_') {
+        "data".into()
+    } else {
+        out
+    }
 }
 
 /// The rows to score: `--models` (each must be a trained row of this part) or all of them.
@@ -205,7 +233,11 @@ fn wanted(opts: &EvalOptions, all: Vec<String>, run: &RunDir) -> Result<Vec<Stri
         return Ok(all);
     }
     if let Some(m) = opts.models.iter().find(|m| !all.contains(m)) {
-        return Err(Error::data(&run.root, None, format!("no trained model `{m}` in this part of the run; it has: {}", all.join(", "))));
+        return Err(Error::data(
+            &run.root,
+            None,
+            format!("no trained model `{m}` in this part of the run; it has: {}", all.join(", ")),
+        ));
     }
     Ok(opts.models.clone())
 }
@@ -214,9 +246,17 @@ fn score_faces(run: &RunDir, opts: &EvalOptions) -> Result<EvalResults> {
     let res = run.part1.as_ref().ok_or_else(|| Error::Config("the run has no part 1".into()))?;
     let set = eval_data::load_faces(&opts.data, opts.skip_bad_inputs)?;
     let map = eval_data::match_classes(&set.classes, &res.classes, &set.path)?;
-    let items: Vec<FaceItem> = set.items.iter().map(|it| FaceItem { path: it.path.clone(), label: map[it.label as usize] as i64 }).collect();
+    let items: Vec<FaceItem> =
+        set.items.iter().map(|it| FaceItem { path: it.path.clone(), label: map[it.label as usize] as i64 }).collect();
     let inputs: Vec<String> = items.iter().map(|it| it.path.display().to_string()).collect();
-    let mut out = header(Part::Part1, run, (res.profile, res.seed), &res.classes, &items.iter().map(|i| i.label).collect::<Vec<_>>(), opts);
+    let mut out = header(
+        Part::Part1,
+        run,
+        (res.profile, res.seed),
+        &res.classes,
+        &items.iter().map(|i| i.label).collect::<Vec<_>>(),
+        opts,
+    );
     out.run_test_examples = res.test_labels.len();
     let FaceSet { description, skipped, .. } = set;
     (out.data_description, out.skipped_count, out.skipped_inputs) = (description, skipped.len(), skipped);
@@ -231,7 +271,13 @@ fn score_faces(run: &RunDir, opts: &EvalOptions) -> Result<EvalResults> {
 
 fn score_reviews(run: &RunDir, opts: &EvalOptions) -> Result<EvalResults> {
     let res = run.part2.as_ref().ok_or_else(|| Error::Config("the run has no part 2".into()))?;
-    let set = eval_data::load_reviews(&opts.data, &opts.columns, res.plan.fractions, res.plan.threshold, opts.skip_bad_inputs)?;
+    let set = eval_data::load_reviews(
+        &opts.data,
+        &opts.columns,
+        res.plan.fractions,
+        res.plan.threshold,
+        opts.skip_bad_inputs,
+    )?;
     let classes: Vec<String> = part2::CLASSES.iter().map(|s| s.to_string()).collect();
     let mut out = header(Part::Part2, run, (res.profile, res.seed), &classes, &set.labels, opts);
     out.run_test_examples = res.test_labels.len();
@@ -250,7 +296,14 @@ fn score_reviews(run: &RunDir, opts: &EvalOptions) -> Result<EvalResults> {
     Ok(out)
 }
 
-fn header(part: Part, run: &RunDir, (profile, seed): (Profile, u64), classes: &[String], labels: &[i64], opts: &EvalOptions) -> EvalResults {
+fn header(
+    part: Part,
+    run: &RunDir,
+    (profile, seed): (Profile, u64),
+    classes: &[String],
+    labels: &[i64],
+    opts: &EvalOptions,
+) -> EvalResults {
     let mut counts = vec![0u64; classes.len()];
     labels.iter().for_each(|&l| counts[l as usize] += 1);
     EvalResults {
@@ -278,10 +331,20 @@ fn header(part: Part, run: &RunDir, (profile, seed): (Profile, u64), classes: &[
 
 /// Metrics as the run computed them for its test split; with classes absent from the data,
 /// per-class rows and the macro average cover the present classes only.
-pub fn score(model: &str, (run_acc, run_f1): (f64, f64), preds: &Predictions, classes: &[String], inputs: &[String]) -> EvalRow {
+pub fn score(
+    model: &str,
+    (run_acc, run_f1): (f64, f64),
+    preds: &Predictions,
+    classes: &[String],
+    inputs: &[String],
+) -> EvalRow {
     let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, classes.len()), classes);
     let present: Vec<ClassMetrics> = report.per_class.iter().filter(|c| c.support > 0).cloned().collect();
-    let macro_f1 = if present.len() == report.per_class.len() { report.macro_f1 } else { present.iter().map(|c| c.f1).sum::<f64>() / present.len().max(1) as f64 };
+    let macro_f1 = if present.len() == report.per_class.len() {
+        report.macro_f1
+    } else {
+        present.iter().map(|c| c.f1).sum::<f64>() / present.len().max(1) as f64
+    };
     let sample = |i: usize| EvalSample {
         input: inputs[i].clone(),
         truth: classes[preds.truth[i] as usize].clone(),
@@ -297,7 +360,10 @@ pub fn score(model: &str, (run_acc, run_f1): (f64, f64), preds: &Predictions, cl
         accuracy_ci95: metrics::accuracy_ci95(report.accuracy, preds.truth.len()),
         macro_f1,
         per_class: present,
-        most_confused: metrics::most_confused(&report.confusion, 5).into_iter().map(|(t, p, c)| (classes[t].clone(), classes[p].clone(), c)).collect(),
+        most_confused: metrics::most_confused(&report.confusion, 5)
+            .into_iter()
+            .map(|(t, p, c)| (classes[t].clone(), classes[p].clone(), c))
+            .collect(),
         confusion: report.confusion,
         top_losses: preds.top_losses(10).into_iter().map(sample).collect(),
         predictions: preds.pred.clone(),
@@ -315,21 +381,36 @@ fn figures(r: &EvalResults, label: &str) -> Result<Vec<(String, Figure)>> {
         plots::bar_chart_with_intervals(
             &format!("Accuracy: own test split ({} examples) vs {label} ({})", r.run_test_examples, r.examples),
             &names,
-            &[("own test split", r.rows.iter().map(|x| x.run_test_accuracy).collect()), (label, r.rows.iter().map(|x| x.accuracy).collect())],
+            &[
+                ("own test split", r.rows.iter().map(|x| x.run_test_accuracy).collect()),
+                (label, r.rows.iter().map(|x| x.accuracy).collect()),
+            ],
             &[None, Some(ours)],
             "accuracy",
         )?,
     )];
     for row in &r.rows {
         let title = format!("{} on {label}: confusion (acc {:.1}%)", row.model, row.accuracy * 100.0);
-        out.push((format!("{}_confusion", row.model), plots::confusion_with_ideal(&title, &r.classes, &row.confusion)?));
+        out.push((
+            format!("{}_confusion", row.model),
+            plots::confusion_with_ideal(&title, &r.classes, &row.confusion)?,
+        ));
         if r.part == Part::Part1 && !row.top_losses.is_empty() {
             let samples: Vec<part1::Sample> = row
                 .top_losses
                 .iter()
-                .map(|s| part1::Sample { path: s.input.clone(), truth: s.truth.clone(), pred: s.pred.clone(), confidence: s.confidence, loss: s.loss })
+                .map(|s| part1::Sample {
+                    path: s.input.clone(),
+                    truth: s.truth.clone(),
+                    pred: s.pred.clone(),
+                    confidence: s.confidence,
+                    loss: s.loss,
+                })
                 .collect();
-            out.push((format!("{}_top_losses", row.model), crate::report::samples_figure(&format!("{} on {label}: highest-loss images", row.model), &samples)?));
+            out.push((
+                format!("{}_top_losses", row.model),
+                crate::report::samples_figure(&format!("{} on {label}: highest-loss images", row.model), &samples)?,
+            ));
         }
     }
     Ok(out)
@@ -337,8 +418,19 @@ fn figures(r: &EvalResults, label: &str) -> Result<Vec<(String, Figure)>> {
 
 /// A plain-text table: the run's test numbers beside this data's.
 pub fn summary(r: &EvalResults) -> String {
-    let mut s = format!("{} models of {} ({} profile, seed {}) on {}\n", r.part.name(), r.run, r.run_profile, r.run_seed, r.data_description);
-    s += &format!("{} examples; per class: {}\n", r.examples, r.classes.iter().zip(&r.class_counts).map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", "));
+    let mut s = format!(
+        "{} models of {} ({} profile, seed {}) on {}\n",
+        r.part.name(),
+        r.run,
+        r.run_profile,
+        r.run_seed,
+        r.data_description
+    );
+    s += &format!(
+        "{} examples; per class: {}\n",
+        r.examples,
+        r.classes.iter().zip(&r.class_counts).map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", ")
+    );
     if !r.absent_classes.is_empty() {
         s += &format!("absent from the data (scored over the other classes): {}\n", r.absent_classes.join(", "));
     }
@@ -349,12 +441,27 @@ pub fn summary(r: &EvalResults) -> String {
         s += &format!("the run's own test numbers are over its {} test examples\n", r.run_test_examples);
     }
     if r.skipped_count > 0 {
-        s += &format!("skipped {} bad inputs (--skip-bad-inputs), first: {}\n", r.skipped_count, r.skipped_inputs.first().cloned().unwrap_or_default());
+        s += &format!(
+            "skipped {} bad inputs (--skip-bad-inputs), first: {}\n",
+            r.skipped_count,
+            r.skipped_inputs.first().cloned().unwrap_or_default()
+        );
     }
-    s += &format!("{:<22} {:>14} {:>10} {:>13} {:>9} {:>10}\n", "model", "run test acc", "acc here", "95% CI", "macroF1", "run mF1");
+    s += &format!(
+        "{:<22} {:>14} {:>10} {:>13} {:>9} {:>10}\n",
+        "model", "run test acc", "acc here", "95% CI", "macroF1", "run mF1"
+    );
     for x in &r.rows {
         let [lo, hi] = x.accuracy_ci95;
-        s += &format!("{:<22} {:>14.3} {:>10.3} {:>13} {:>9.3} {:>10.3}\n", x.model, x.run_test_accuracy, x.accuracy, format!("{lo:.3}-{hi:.3}"), x.macro_f1, x.run_test_macro_f1);
+        s += &format!(
+            "{:<22} {:>14.3} {:>10.3} {:>13} {:>9.3} {:>10.3}\n",
+            x.model,
+            x.run_test_accuracy,
+            x.accuracy,
+            format!("{lo:.3}-{hi:.3}"),
+            x.macro_f1,
+            x.run_test_macro_f1
+        );
     }
     s
 }
@@ -365,7 +472,12 @@ mod tests {
 
     fn preds(truth: &[i64], pred: &[i64]) -> Predictions {
         let n = truth.len();
-        Predictions { truth: truth.to_vec(), pred: pred.to_vec(), loss: (0..n).map(|i| i as f32).collect(), confidence: vec![0.5; n] }
+        Predictions {
+            truth: truth.to_vec(),
+            pred: pred.to_vec(),
+            loss: (0..n).map(|i| i as f32).collect(),
+            confidence: vec![0.5; n],
+        }
     }
 
     #[test]

@@ -31,7 +31,11 @@ impl RunDir {
         let part1 = run::load_results::<part1::Results>(root, part1::PART)?;
         let part2 = run::load_results::<part2::Results>(root, part2::PART)?;
         if part1.is_none() && part2.is_none() {
-            return Err(Error::data(root, None, "not a finished run: it holds neither part1/results.json nor part2/results.json"));
+            return Err(Error::data(
+                root,
+                None,
+                "not a finished run: it holds neither part1/results.json nor part2/results.json",
+            ));
         }
         Ok(RunDir { root: root.to_path_buf(), part1, part2 })
     }
@@ -44,7 +48,11 @@ impl RunDir {
     }
 
     fn unknown(&self, model: &str) -> Error {
-        Error::data(&self.root, None, format!("no trained model `{model}` in this run; it has: {}", self.model_names().join(", ")))
+        Error::data(
+            &self.root,
+            None,
+            format!("no trained model `{model}` in this run; it has: {}", self.model_names().join(", ")),
+        )
     }
 
     pub fn part1_row(&self, model: &str) -> Result<(&part1::Results, &part1::Row)> {
@@ -72,7 +80,7 @@ impl RunDir {
         if self.part1.as_ref().is_some_and(|r| r.rows.iter().any(|x| x.model == model)) {
             return FaceModel::load(self, model, device).map(TrainedModel::Faces);
         }
-        TextModel::load(self, model, device).map(TrainedModel::Reviews)
+        TextModel::load(self, model, device).map(|m| TrainedModel::Reviews(Box::new(m)))
     }
 }
 
@@ -80,7 +88,9 @@ impl RunDir {
 /// recorded (another run's file, or an edited results.json).
 fn load_checkpoint(vs: &mut nn::VarStore, ckpt: &Path) -> Result<()> {
     weights::load_strict(vs, ckpt, &[]).map_err(|e| match e {
-        Error::Weights { path, msg } => Error::weights(path, format!("does not match the configuration recorded in results.json: {msg}")),
+        Error::Weights { path, msg } => {
+            Error::weights(path, format!("does not match the configuration recorded in results.json: {msg}"))
+        }
         other => other,
     })?;
     vs.freeze();
@@ -90,7 +100,7 @@ fn load_checkpoint(vs: &mut nn::VarStore, ckpt: &Path) -> Result<()> {
 /// Either kind of trained model.
 pub enum TrainedModel {
     Faces(FaceModel),
-    Reviews(TextModel),
+    Reviews(Box<TextModel>),
 }
 
 impl TrainedModel {
@@ -125,7 +135,14 @@ impl FaceModel {
         // the architecture only: the checkpoint replaces every weight
         let mut built = part1::build(row.arch, part1::Init::Random, res.classes.len() as i64, row.image_size, device)?;
         load_checkpoint(&mut built.vs, &ckpt)?;
-        Ok(FaceModel { name: row.model.clone(), classes: res.classes.clone(), image_size: row.image_size, device, net: built.model, _vs: built.vs })
+        Ok(FaceModel {
+            name: row.model.clone(),
+            classes: res.classes.clone(),
+            image_size: row.image_size,
+            device,
+            net: built.model,
+            _vs: built.vs,
+        })
     }
 
     /// Images resized and normalised as the run evaluated its test split (no augmentation).
@@ -148,7 +165,11 @@ impl FaceModel {
                 .iter()
                 .map(|img| -> Result<Vec<f32>> {
                     let x = tch::Tensor::from_slice(&tf.apply(img, &mut Transform::rng(0, 0, 0))).view([1, 3, s, s]);
-                    let logits = self.net.forward_t(&x.to_device(self.device), false).to_kind(Kind::Float).to_device(Device::Cpu);
+                    let logits = self
+                        .net
+                        .forward_t(&x.to_device(self.device), false)
+                        .to_kind(Kind::Float)
+                        .to_device(Device::Cpu);
                     Ok(Vec::<f32>::try_from(&logits.log_softmax(-1, Kind::Float).exp().get(0))?)
                 })
                 .collect()
@@ -157,7 +178,7 @@ impl FaceModel {
 }
 
 enum Encoder {
-    MiniLm(HfTokenizer),
+    MiniLm(Box<HfTokenizer>),
     BiLstm { vocab: Vocab, max_len: usize },
 }
 
@@ -181,17 +202,26 @@ impl TextModel {
             part2::Model::MiniLm => {
                 let dir = weights::minilm_dir()?;
                 let tok = HfTokenizer::from_dir(&dir, row.max_len)?.with_truncation(res.plan.truncation)?;
-                let mut cfg = minilm::Config::from_hf_json(&dir.join("config.json"), classes.len() as i64, minilm::Pooling::Mean)?;
+                let mut cfg = minilm::Config::from_hf_json(
+                    &dir.join("config.json"),
+                    classes.len() as i64,
+                    minilm::Pooling::Mean,
+                )?;
                 cfg.bf16_matmuls = res.plan.minilm_bf16;
-                (Box::new(minilm::MiniLm::new(&vs.root(), &cfg)?), Encoder::MiniLm(tok))
+                (Box::new(minilm::MiniLm::new(&vs.root(), &cfg)?), Encoder::MiniLm(Box::new(tok)))
             }
             part2::Model::BiLstm => {
                 let path = ckpt.with_file_name(format!("{model}.vocab.json"));
                 if !path.is_file() {
-                    return Err(Error::data(&path, None, format!("vocabulary of `{model}` is missing from the run directory")));
+                    return Err(Error::data(
+                        &path,
+                        None,
+                        format!("vocabulary of `{model}` is missing from the run directory"),
+                    ));
                 }
                 let vocab = Vocab::load(&path)?;
-                let net = bilstm::BiLstm::new(&vs.root(), &bilstm::Config::new(vocab.len() as i64, classes.len() as i64))?;
+                let net =
+                    bilstm::BiLstm::new(&vs.root(), &bilstm::Config::new(vocab.len() as i64, classes.len() as i64))?;
                 (Box::new(net), Encoder::BiLstm { vocab, max_len: row.max_len })
             }
         };
@@ -231,7 +261,12 @@ impl TextModel {
 
 /// Class probabilities of every sample of `source` (rows in source order), computed as
 /// [`crate::train::predict`] computes its confidences.
-pub fn probabilities(model: &dyn ModuleT, source: &dyn BatchSource, device: Device, batch_size: usize) -> Result<Vec<Vec<f32>>> {
+pub fn probabilities(
+    model: &dyn ModuleT,
+    source: &dyn BatchSource,
+    device: Device,
+    batch_size: usize,
+) -> Result<Vec<Vec<f32>>> {
     let mut out: Vec<Option<Vec<f32>>> = vec![None; source.len()];
     tch::no_grad(|| -> Result<()> {
         for batch in source.batches(0, false, batch_size) {
@@ -244,5 +279,8 @@ pub fn probabilities(model: &dyn ModuleT, source: &dyn BatchSource, device: Devi
         }
         Ok(())
     })?;
-    out.into_iter().enumerate().map(|(i, p)| p.ok_or_else(|| Error::Config(format!("sample {i} was in no batch")))).collect()
+    out.into_iter()
+        .enumerate()
+        .map(|(i, p)| p.ok_or_else(|| Error::Config(format!("sample {i} was in no batch"))))
+        .collect()
 }

@@ -24,7 +24,13 @@ fn top1(p: &Prediction) -> String {
 pub fn example_faces(n: usize) -> Result<Vec<(PathBuf, String)>> {
     let set = super::eval_data::load_faces(&crate::nb::data_root(), false)?;
     let step = (set.items.len() / n.max(1)).max(1);
-    Ok(set.items.iter().step_by(step).take(n).map(|it| (it.path.clone(), set.classes[it.label as usize].clone())).collect())
+    Ok(set
+        .items
+        .iter()
+        .step_by(step)
+        .take(n)
+        .map(|it| (it.path.clone(), set.classes[it.label as usize].clone()))
+        .collect())
 }
 
 /// Loaded models among `names` that the run trained; the others are listed as missing.
@@ -43,7 +49,11 @@ fn load_some(r: &Run, names: &[&str]) -> Result<(Vec<TrainedModel>, Vec<String>)
 }
 
 fn missing_note(missing: &[String]) -> String {
-    if missing.is_empty() { String::new() } else { format!("<p>Not in this run: {}.</p>", esc(&missing.join(", "))) }
+    if missing.is_empty() {
+        String::new()
+    } else {
+        format!("<p>Not in this run: {}.</p>", esc(&missing.join(", ")))
+    }
 }
 
 /// Each image with its true class and every model's most probable class.
@@ -62,10 +72,16 @@ pub fn try_faces(r: &Run, models: &[&str], images: &[(PathBuf, String)]) -> Resu
     for (i, (path, truth)) in images.iter().enumerate() {
         let img = crate::data::faces::decode(path)?;
         let mut png = Vec::new();
-        image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(|e| crate::Error::Plot(e.to_string()))?;
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| crate::Error::Plot(e.to_string()))?;
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
-        h += &format!("<tr><td><img src=\"data:image/png;base64,{b64}\" width=\"72\" height=\"72\" alt=\"{}\"></td><td>{}</td>", esc(truth), esc(truth));
+        h += &format!(
+            "<tr><td><img src=\"data:image/png;base64,{b64}\" width=\"72\" height=\"72\" alt=\"{}\"></td><td>{}</td>",
+            esc(truth),
+            esc(truth)
+        );
         cols.iter().for_each(|(_, p)| h += &format!("<td>{}</td>", esc(&top1(&p[i]))));
         h += "</tr>";
     }
@@ -103,7 +119,11 @@ pub fn try_reviews(r: &Run, models: &[&str], texts: &[&str]) -> Result<Html> {
 /// `AFFECT_LAB_EVAL_REVIEWS` (part 2), beside their own test accuracy; one line when unset.
 pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
     let var = if part == Part::Part1 { EVAL_FACES_ENV } else { EVAL_REVIEWS_ENV };
-    let what = if part == Part::Part1 { "face images (a data root, a split folder or a <class>/<images> folder)" } else { "reviews (a Drugs.com folder or a CSV/TSV with a text and a rating or label column)" };
+    let what = if part == Part::Part1 {
+        "face images (a data root, a split folder or a <class>/<images> folder)"
+    } else {
+        "reviews (a Drugs.com folder or a CSV/TSV with a text and a rating or label column)"
+    };
     let Some(data) = std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from) else {
         return Ok(Html(format!("<p>No other data configured. Set <code>{var}</code> to labelled {} and run this again, or use <code>affect-lab evaluate --run {} --data-dir D</code>.</p>", esc(what), esc(&r.config.out.display().to_string()))));
     };
@@ -114,7 +134,9 @@ pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
         models: Vec::new(),
         name: Some(format!("notebook-{}", part.name())),
         columns: Default::default(),
-        skip_bad_inputs: false,
+        // a presenter's folder may hold what the models cannot score (a third review class, an
+        // unreadable image): the slide says what was left out rather than failing
+        skip_bad_inputs: true,
         figures: true,
         device: r.device,
     };
@@ -124,13 +146,29 @@ pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
         .iter()
         .map(|x| {
             let [lo, hi] = x.accuracy_ci95;
-            vec![x.model.clone(), format!("{:.1}%", x.run_test_accuracy * 100.0), format!("{:.1}%", x.accuracy * 100.0), format!("{:.1}-{:.1}%", lo * 100.0, hi * 100.0), format!("{:.3}", x.macro_f1)]
+            vec![
+                x.model.clone(),
+                format!("{:.1}%", x.run_test_accuracy * 100.0),
+                format!("{:.1}%", x.accuracy * 100.0),
+                format!("{:.1}-{:.1}%", lo * 100.0, hi * 100.0),
+                format!("{:.3}", x.macro_f1),
+            ]
         })
         .collect();
     let mut h = format!("<p>{} ({} examples).</p>", esc(&res.data_description), res.examples);
     h += &table(&["model", "own test acc", "acc here", "95% CI", "macro-F1 here"], &rows).0;
+    if res.skipped_count > 0 {
+        h += &format!(
+            "<p>Left out: {} inputs, e.g. {}.</p>",
+            res.skipped_count,
+            esc(res.skipped_inputs.first().map(String::as_str).unwrap_or(""))
+        );
+    }
     if !res.absent_classes.is_empty() {
-        h += &format!("<p>Absent from this data, so scored over the other classes: {}.</p>", esc(&res.absent_classes.join(", ")));
+        h += &format!(
+            "<p>Absent from this data, so scored over the other classes: {}.</p>",
+            esc(&res.absent_classes.join(", "))
+        );
     }
     Ok(Html(h))
 }

@@ -30,7 +30,10 @@ pub struct Prediction {
 pub fn top_k(probs: &[f32], classes: &[String], k: usize) -> Vec<ClassProbability> {
     let mut idx: Vec<usize> = (0..probs.len()).collect();
     idx.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
-    idx.into_iter().take(k.max(1)).map(|i| ClassProbability { class: classes[i].clone(), probability: probs[i] }).collect()
+    idx.into_iter()
+        .take(k.max(1))
+        .map(|i| ClassProbability { class: classes[i].clone(), probability: probs[i] })
+        .collect()
 }
 
 /// Every image is decoded first, so a bad file is named before any model work.
@@ -40,24 +43,40 @@ pub fn faces(model: &FaceModel, images: &[PathBuf], k: usize) -> Result<Vec<Pred
     }
     let items: Vec<FaceItem> = images.iter().map(|p| FaceItem { path: p.clone(), label: 0 }).collect();
     let probs = probabilities(model.net(), &model.source(items), model.device, PREDICT_BATCH)?;
-    Ok(images.iter().zip(probs).map(|(p, pr)| Prediction { input: p.display().to_string(), text: None, top: top_k(&pr, &model.classes, k) }).collect())
+    Ok(images
+        .iter()
+        .zip(probs)
+        .map(|(p, pr)| Prediction { input: p.display().to_string(), text: None, top: top_k(&pr, &model.classes, k) })
+        .collect())
 }
 
 /// Faces found in each photo, each crop classified; an annotated copy of every photo
 /// (`<stem>.faces.png`, boxes and top labels) is written into `annotate_dir`.
-pub fn faces_in_photos(model: &FaceModel, cascade: &Cascade, photos: &[PathBuf], opts: DetectOptions, k: usize, annotate_dir: &Path) -> Result<(Vec<Prediction>, Vec<PathBuf>)> {
+pub fn faces_in_photos(
+    model: &FaceModel,
+    cascade: &Cascade,
+    photos: &[PathBuf],
+    opts: DetectOptions,
+    k: usize,
+    annotate_dir: &Path,
+) -> Result<(Vec<Prediction>, Vec<PathBuf>)> {
     let decoded: Vec<image::RgbImage> = photos.iter().map(|p| faces::decode(p)).collect::<Result<_>>()?;
     let mut predictions = Vec::new();
     let mut annotated = Vec::new();
     for (path, photo) in photos.iter().zip(&decoded) {
         let boxes = cascade.detect(&image::imageops::grayscale(photo), opts);
-        let crops: Vec<image::RgbImage> = boxes.iter().map(|b| image::imageops::crop_imm(photo, b.x, b.y, b.w, b.h).to_image()).collect();
+        let crops: Vec<image::RgbImage> =
+            boxes.iter().map(|b| image::imageops::crop_imm(photo, b.x, b.y, b.w, b.h).to_image()).collect();
         let probs = model.classify(&crops)?;
         let mut labels = Vec::new();
         for (i, (b, pr)) in boxes.iter().zip(&probs).enumerate() {
             let top = top_k(pr, &model.classes, k);
             labels.push(([b.x, b.y, b.w, b.h], format!("{} {:.2}", top[0].class, top[0].probability)));
-            predictions.push(Prediction { input: format!("{} face {} at x={} y={} w={} h={}", path.display(), i + 1, b.x, b.y, b.w, b.h), text: None, top });
+            predictions.push(Prediction {
+                input: format!("{} face {} at x={} y={} w={} h={}", path.display(), i + 1, b.x, b.y, b.w, b.h),
+                text: None,
+                top,
+            });
         }
         if boxes.is_empty() {
             eprintln!("{}: no face found", path.display());
@@ -114,7 +133,15 @@ pub fn texts(model: &TextModel, inputs: &[TextInput], k: usize) -> Result<Vec<Pr
     let refs: Vec<&str> = inputs.iter().map(|t| t.text.as_str()).collect();
     let source = model.source(&refs, vec![0; refs.len()])?;
     let probs = probabilities(model.net(), &source, model.device, PREDICT_BATCH)?;
-    Ok(inputs.iter().zip(probs).map(|(t, pr)| Prediction { input: t.origin.clone(), text: Some(t.text.clone()), top: top_k(&pr, &model.classes, k) }).collect())
+    Ok(inputs
+        .iter()
+        .zip(probs)
+        .map(|(t, pr)| Prediction {
+            input: t.origin.clone(),
+            text: Some(t.text.clone()),
+            top: top_k(&pr, &model.classes, k),
+        })
+        .collect())
 }
 
 /// One line per input: where it came from, then `class probability` pairs.
@@ -154,7 +181,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("reviews.txt");
         std::fs::write(&f, "good\nbad\n").unwrap();
-        assert_eq!(read_text_file(&f).unwrap().iter().map(|t| t.origin.rsplit(':').next().unwrap().to_string()).collect::<Vec<_>>(), ["1", "2"]);
+        assert_eq!(
+            read_text_file(&f)
+                .unwrap()
+                .iter()
+                .map(|t| t.origin.rsplit(':').next().unwrap().to_string())
+                .collect::<Vec<_>>(),
+            ["1", "2"]
+        );
         std::fs::write(&f, "good\n\nbad\n").unwrap();
         let err = read_text_file(&f).unwrap_err().to_string();
         assert!(err.contains("reviews.txt:2") && err.contains("empty review"), "{err}");
@@ -164,7 +198,11 @@ mod tests {
 
     #[test]
     fn format_shows_each_input_with_its_classes() {
-        let p = Prediction { input: "x.png".into(), text: None, top: vec![ClassProbability { class: "happy".into(), probability: 0.75 }] };
+        let p = Prediction {
+            input: "x.png".into(),
+            text: None,
+            top: vec![ClassProbability { class: "happy".into(), probability: 0.75 }],
+        };
         assert_eq!(format(&[p]), "x.png: happy 0.750\n");
     }
 }
