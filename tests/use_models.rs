@@ -222,11 +222,12 @@ fn faces_evaluate_reproduces_the_run_and_predict_its_samples() {
     let err = failed(&evaluate(&run, &data_root(), &["--part", "part1", "--models", "resnet50", "--name", "bad"]));
     assert!(err.contains("`resnet50`") && err.contains("emotionnet_v3"), "{err}");
     let broken = dir.path().join("broken.jpg");
-    std::fs::write(&broken, &std::fs::read(paths[0]).unwrap()[..200]).unwrap();
+    let whole = std::fs::read(paths[0]).unwrap();
+    std::fs::write(&broken, &whole[..whole.len() / 2]).unwrap();
     let err = failed(
         &bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2"]).arg(&broken).output().unwrap(),
     );
-    assert!(err.contains("broken.jpg"), "{err}");
+    assert!(err.contains("broken.jpg") && err.contains("truncated"), "{err}");
     let err = failed(
         &bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2", "--text", "hi"]).output().unwrap(),
     );

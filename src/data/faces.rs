@@ -206,8 +206,14 @@ fn validate(items: &mut Vec<FaceItem>, opts: LoadOptions) -> Result<Vec<PathBuf>
 
 /// Decode one image as RGB (grey images are replicated to 3 channels).
 pub fn decode(path: &Path) -> Result<RgbImage> {
-    let img = image::ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // The JPEG decoder fills a file cut short with grey instead of failing; a complete JPEG ends
+    // with the end-of-image marker (some writers pad after it).
+    let trimmed = bytes.iter().rposition(|&b| b != 0 && !b.is_ascii_whitespace()).map_or(&bytes[..0], |i| &bytes[..=i]);
+    if bytes.starts_with(&[0xFF, 0xD8]) && !trimmed.ends_with(&[0xFF, 0xD9]) {
+        return Err(Error::data(path, None, "truncated JPEG: the end-of-image marker is missing"));
+    }
+    let img = image::ImageReader::new(std::io::Cursor::new(&bytes))
         .with_guessed_format()
         .map_err(|e| Error::io(path, e))?
         .decode()
@@ -272,6 +278,20 @@ mod tests {
         let ds = load(dir.path(), LoadOptions { skip_bad_images: true }).unwrap();
         assert_eq!(ds.skipped, vec![bad]);
         assert_eq!(ds.train.len(), 2);
+    }
+
+    #[test]
+    fn a_jpeg_cut_short_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jpg");
+        image::RgbImage::from_pixel(16, 16, image::Rgb([200, 10, 10])).save(&p).unwrap();
+        let whole = std::fs::read(&p).unwrap();
+        assert_eq!(decode(&p).unwrap().dimensions(), (16, 16));
+        std::fs::write(&p, [whole.as_slice(), b"\0\0\n"].concat()).unwrap();
+        assert!(decode(&p).is_ok(), "padding after the end marker is fine");
+        std::fs::write(&p, &whole[..whole.len() * 2 / 3]).unwrap();
+        let err = decode(&p).unwrap_err().to_string();
+        assert!(err.contains("a.jpg") && err.contains("truncated JPEG"), "{err}");
     }
 
     #[test]
