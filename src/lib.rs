@@ -13,6 +13,7 @@ pub mod nb;
 pub mod part1;
 pub mod part2;
 pub mod paths;
+pub mod plan_check;
 pub mod plan_patch;
 pub mod plots;
 pub mod profile;

@@ -425,7 +425,59 @@ fn run_model(
 
 /// The profile's plan with the run's `--plan` patch merged over it.
 pub fn plan(config: &crate::run::RunConfig) -> Result<Plan> {
-    crate::plan_patch::apply(Plan::for_profile(config.profile, config.seed), config.plan_patch.as_ref(), PART)
+    let plan =
+        crate::plan_patch::apply(Plan::for_profile(config.profile, config.seed), config.plan_patch.as_ref(), PART)?;
+    plan.check()?;
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn profiles_pass_the_checks_and_bad_values_are_named() {
+        for p in [Profile::Smoke, Profile::Quick, Profile::Full] {
+            Plan::for_profile(p, 1).check().unwrap();
+        }
+        let mut plan = Plan::for_profile(Profile::Smoke, 1);
+        plan.augment.rotate_deg = -5.0;
+        plan.augment.crop_scale = (1.0, 0.5);
+        plan.custom.epochs = 0;
+        plan.transfer.batch_size = 0;
+        plan.image_size = 16;
+        plan.max_test = Some(0);
+        let err = plan.check().unwrap_err().to_string();
+        for key in [
+            "part1.augment.rotate_deg",
+            "part1.augment.crop_scale",
+            "part1.custom.epochs",
+            "part1.transfer.batch_size",
+            "part1.image_size",
+            "part1.max_test",
+        ] {
+            assert!(err.contains(key), "{key} missing: {err}");
+        }
+    }
+}
+
+/// Smallest input side every Part 1 network runs at (five stride-2 stages leave 1x1 at 32 px).
+pub const MIN_IMAGE_SIZE: u32 = 32;
+
+impl Plan {
+    /// Every value in range before anything runs (see [`crate::plan_check`]).
+    pub fn check(&self) -> Result<()> {
+        let mut c = crate::plan_check::Checks::default();
+        c.within("part1.image_size", self.image_size as f64, MIN_IMAGE_SIZE as f64, 1024.0);
+        c.within("part1.custom_image_size", self.custom_image_size as f64, MIN_IMAGE_SIZE as f64, 1024.0);
+        c.cap("part1.max_valid", self.max_valid);
+        c.cap("part1.max_test", self.max_test);
+        self.custom.check("part1.custom", &mut c);
+        self.transfer.check("part1.transfer", &mut c);
+        self.augment.check("part1.augment", &mut c);
+        c.at_least("part1.latency.repeats", self.latency.repeats, 1);
+        c.finish("invalid part1 plan")
+    }
 }
 
 /// Run Part 1 and write `<out>/part1/results.json`.

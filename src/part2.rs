@@ -400,7 +400,37 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
 
 /// The profile's plan with the run's `--plan` patch merged over it.
 pub fn plan(config: &crate::run::RunConfig) -> Result<Plan> {
-    crate::plan_patch::apply(Plan::for_profile(config.profile, config.seed), config.plan_patch.as_ref(), PART)
+    let plan =
+        crate::plan_patch::apply(Plan::for_profile(config.profile, config.seed), config.plan_patch.as_ref(), PART)?;
+    plan.check()?;
+    Ok(plan)
+}
+
+impl Plan {
+    /// Every value in range before anything runs (see [`crate::plan_check`]).
+    pub fn check(&self) -> Result<()> {
+        let mut c = crate::plan_check::Checks::default();
+        // [CLS], [SEP] and at least one word
+        c.at_least("part2.max_len", self.max_len, 3);
+        if let Truncation::HeadTail { head } = self.truncation {
+            c.that(head + 2 < self.max_len, || format!("part2.truncation.head ({head}) must leave room for the tail within max_len {} minus [CLS] and [SEP]", self.max_len));
+        }
+        c.cap("part2.max_train", self.max_train);
+        c.cap("part2.max_valid", self.max_valid);
+        c.cap("part2.max_test", self.max_test);
+        c.that(self.fractions.validate().is_ok(), || {
+            format!("part2.fractions must be >= 0, train > 0, summing to 1; got {:?}", self.fractions)
+        });
+        c.within("part2.threshold", self.threshold as f64, 1.0, 10.0);
+        self.minilm.check("part2.minilm", &mut c);
+        self.bilstm.check("part2.bilstm", &mut c);
+        c.at_least("part2.vocab_min_freq", self.vocab_min_freq, 1);
+        c.at_least("part2.vocab_max_size", self.vocab_max_size, 3);
+        if let Some(p) = self.minilm_dropout {
+            c.within("part2.minilm_dropout", p, 0.0, 0.95);
+        }
+        c.finish("invalid part2 plan")
+    }
 }
 
 /// Run Part 2 and write `<out>/part2/results.json`.
@@ -517,6 +547,29 @@ pub fn run(run: &Run) -> Result<Results> {
     }
     crate::atomic::write_json(&run.results_path(PART), &results)?;
     Ok(results)
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn profiles_pass_the_checks_and_bad_values_are_named() {
+        for p in [Profile::Smoke, Profile::Quick, Profile::Full] {
+            Plan::for_profile(p, 1).check().unwrap();
+        }
+        let mut plan = Plan::for_profile(Profile::Quick, 1);
+        plan.max_len = 2;
+        plan.bilstm.batch_size = 0;
+        plan.threshold = 11.0;
+        plan.fractions.test = 0.5;
+        let err = plan.check().unwrap_err().to_string();
+        for key in
+            ["part2.max_len", "part2.truncation.head", "part2.bilstm.batch_size", "part2.threshold", "part2.fractions"]
+        {
+            assert!(err.contains(key), "{key} missing: {err}");
+        }
+    }
 }
 
 /// The name of the run of `model` trained on `source` (`minilm_drugscom`): checkpoint and figure

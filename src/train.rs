@@ -122,6 +122,25 @@ fn one() -> usize {
     1
 }
 
+impl TrainConfig {
+    /// Values `fit` cannot train with, named under `key` (e.g. `part1.custom`).
+    pub fn check(&self, key: &str, c: &mut crate::plan_check::Checks) {
+        c.at_least(&format!("{key}.epochs"), self.epochs, 1);
+        c.at_least(&format!("{key}.batch_size"), self.batch_size, 1);
+        c.at_least(&format!("{key}.evals_per_epoch"), self.evals_per_epoch, 1);
+        c.cap(&format!("{key}.max_batches_per_epoch"), self.max_batches_per_epoch);
+        c.that(self.lr.is_finite() && self.lr > 0.0, || format!("{key}.lr must be > 0, got {}", self.lr));
+        c.within(&format!("{key}.weight_decay"), self.weight_decay, 0.0, 1.0);
+        c.that(self.patience != Some(0), || format!("{key}.patience is 0: it would stop after the first evaluation"));
+        if let Some(g) = self.grad_clip_norm {
+            c.that(g.is_finite() && g > 0.0, || format!("{key}.grad_clip_norm must be > 0, got {g}"));
+        }
+        if let Some(m) = self.head_lr_mult {
+            c.that(m.is_finite() && m > 0.0, || format!("{key}.head_lr_mult must be > 0, got {m}"));
+        }
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
@@ -422,6 +441,9 @@ pub fn fit(
     if train.is_empty() || valid.is_empty() {
         return Err(Error::Config(format!("{label}: empty training or validation set")));
     }
+    let mut checks = crate::plan_check::Checks::default();
+    cfg.check("training config", &mut checks);
+    checks.finish(label)?;
     if cfg.freeze_backbone_epochs > 0 && cfg.head_prefix.is_none() {
         return Err(Error::Config(format!("{label}: freeze_backbone_epochs needs head_prefix")));
     }
@@ -543,8 +565,13 @@ pub fn fit(
         crate::models::transfer::set_backbone_trainable(vs, head, true);
     }
     crate::models::transfer::set_trainable(vs, &cfg.frozen_prefixes, true);
+    // a checkpoint left by an earlier run must never stand in for this one
+    let Some(best_eval) = best.map(|b| b.eval) else {
+        return Err(Error::Config(format!(
+            "{label}: no training batch was evaluated, so there is no checkpoint of this run"
+        )));
+    };
     vs.load(checkpoint).map_err(|e| Error::weights(checkpoint, e.to_string()))?;
-    let best_eval = best.map_or(0, |b| b.eval);
     Ok(TrainOutcome {
         best_epoch: history.get(best_eval).map_or(0, |r| r.epoch),
         best_eval,
@@ -616,6 +643,42 @@ mod tests {
         let p = predict(&model, &src, Device::Cpu, 8).unwrap();
         assert_eq!(p.truth, labels);
         assert_eq!(p.pred, labels);
+    }
+
+    /// Claims samples but yields no batch (as a data source that fails silently would).
+    struct Silent(TokenSource);
+    impl BatchSource for Silent {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn labels(&self) -> Vec<i64> {
+            self.0.labels()
+        }
+        fn batches(&self, _: u64, _: bool, _: usize) -> Box<dyn Iterator<Item = Result<crate::data::batches::Batch>>> {
+            Box::new(std::iter::empty())
+        }
+    }
+
+    #[test]
+    fn fit_never_reports_a_checkpoint_it_did_not_write() {
+        let src = token_task(16);
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = bag(&vs);
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("old.safetensors");
+        crate::weights::save(&vs, &ckpt).unwrap(); // an earlier run's file
+        let err =
+            fit("bag", &model, &mut vs, &Silent(token_task(16)), &src, &TrainConfig::default(), &ckpt).unwrap_err();
+        assert!(err.to_string().contains("no checkpoint of this run"), "{err}");
+        for (cfg, key) in [
+            (TrainConfig { epochs: 0, ..Default::default() }, "epochs must be at least 1"),
+            (TrainConfig { batch_size: 0, ..Default::default() }, "batch_size must be at least 1"),
+            (TrainConfig { max_batches_per_epoch: Some(0), ..Default::default() }, "max_batches_per_epoch is 0"),
+            (TrainConfig { lr: -1.0, ..Default::default() }, "lr must be > 0"),
+        ] {
+            let err = fit("bag", &model, &mut vs, &src, &src, &cfg, &ckpt).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
     }
 
     #[test]

@@ -70,6 +70,27 @@ fn a_plan_key_the_plan_lacks_is_rejected_before_any_work() {
 }
 
 #[test]
+fn a_plan_value_out_of_range_is_rejected_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, r#"{"part1": {"augment": {"rotate_deg": -5}, "custom": {"epochs": 0}}}"#).unwrap();
+    let out = bin()
+        .args(["--device", "cpu", "part1", "--profile", "smoke", "--data-dir"])
+        .arg(data_root())
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .arg("--plan")
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("part1.augment.rotate_deg") && err.contains("part1.custom.epochs"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!dir.path().join("run").exists(), "nothing written");
+}
+
+#[test]
 fn bad_device_is_rejected() {
     let out = bin().args(["--device", "tpu", "info"]).output().unwrap();
     assert!(!out.status.success());

@@ -23,6 +23,26 @@ pub struct AugmentConfig {
     pub saturation: f32,
 }
 
+impl AugmentConfig {
+    /// Ranges the samplers can draw from (an empty range panics in a worker thread).
+    pub fn check(&self, key: &str, c: &mut crate::plan_check::Checks) {
+        let (lo, hi) = self.crop_scale;
+        c.that(0.0 < lo && lo <= hi && hi <= 1.0, || {
+            format!("{key}.crop_scale must satisfy 0 < min <= max <= 1, got [{lo}, {hi}]")
+        });
+        let (lo, hi) = self.crop_ratio;
+        c.that(0.0 < lo && lo <= hi && hi.is_finite(), || {
+            format!("{key}.crop_ratio must satisfy 0 < min <= max, got [{lo}, {hi}]")
+        });
+        c.within(&format!("{key}.flip_prob"), self.flip_prob as f64, 0.0, 1.0);
+        c.within(&format!("{key}.rotate_deg"), self.rotate_deg as f64, 0.0, 180.0);
+        for (name, v) in [("brightness", self.brightness), ("contrast", self.contrast), ("saturation", self.saturation)]
+        {
+            c.within(&format!("{key}.{name}"), v as f64, 0.0, 1.0);
+        }
+    }
+}
+
 impl Default for AugmentConfig {
     fn default() -> Self {
         AugmentConfig {

@@ -33,6 +33,13 @@ fn order(n: usize, shuffle: bool, seed: u64, epoch: u64) -> Vec<usize> {
     idx
 }
 
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
 /// Images on disk plus the transforms for training and evaluation.
 #[derive(Clone)]
 pub struct ImageSource {
@@ -82,7 +89,12 @@ impl BatchSource for ImageSource {
         let (tx, rx) = mpsc::sync_channel(self.prefetch.max(1));
         std::thread::spawn(move || {
             for chunk in idx.chunks(batch_size.max(1)) {
-                let out = Self::assemble(&items, chunk, &tf, seed, epoch).map(|(x, y)| (x, y, chunk.to_vec()));
+                // a panic here would end the channel like the end of the data: deliver it as an error
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    Self::assemble(&items, chunk, &tf, seed, epoch)
+                }))
+                .unwrap_or_else(|p| Err(crate::Error::Config(format!("image batch thread failed: {}", panic_text(&p)))))
+                .map(|(x, y)| (x, y, chunk.to_vec()));
                 let stop = out.is_err();
                 if tx.send(out).is_err() || stop {
                     return; // receiver dropped (early stop) or an error was delivered
@@ -179,6 +191,25 @@ impl BatchSource for TokenSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_while_preparing_images_is_an_error_not_the_end_of_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let items: Vec<FaceItem> = (0..4)
+            .map(|i| {
+                let path = dir.path().join(format!("{i}.png"));
+                image::GrayImage::from_pixel(8, 8, image::Luma([i as u8 * 40])).save(&path).unwrap();
+                FaceItem { path, label: i % 2 }
+            })
+            .collect();
+        // an empty rotation range makes the sampler panic, as an unchecked plan once did
+        let bad = crate::data::augment::AugmentConfig { rotate_deg: -5.0, ..Default::default() };
+        let src = ImageSource::new(items, Transform::train(8, bad), Transform::eval(8), 1);
+        let first = src.batches(1, true, 2).next().expect("an item, not the end of the data");
+        let err = first.err().expect("an error").to_string();
+        assert!(err.contains("image batch thread failed"), "{err}");
+        assert_eq!(src.batches(1, false, 2).filter(|b| b.is_ok()).count(), 2, "evaluation does not augment");
+    }
 
     #[test]
     fn token_batches_pad_and_cover_every_sample_once() {

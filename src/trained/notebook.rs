@@ -56,6 +56,16 @@ fn missing_note(missing: &[String]) -> String {
     }
 }
 
+/// A face image as base64 PNG, for an inline `<img>`.
+fn png_base64(path: &std::path::Path) -> Result<String> {
+    use base64::Engine;
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(crate::data::faces::decode(path)?)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| crate::Error::Plot(e.to_string()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(&png))
+}
+
 /// Each image with its true class and every model's most probable class.
 pub fn try_faces(r: &Run, models: &[&str], images: &[(PathBuf, String)]) -> Result<Html> {
     let (loaded, missing) = load_some(r, models)?;
@@ -66,23 +76,21 @@ pub fn try_faces(r: &Run, models: &[&str], images: &[(PathBuf, String)]) -> Resu
             cols.push((f.name.clone(), predict::faces(f, &paths, 1)?));
         }
     }
-    let mut h = String::from("<table><thead><tr><th>face</th><th>labelled</th>");
-    cols.iter().for_each(|(n, _)| h += &format!("<th>{}</th>", esc(n)));
-    h += "</tr></thead><tbody>";
-    for (i, (path, truth)) in images.iter().enumerate() {
-        let img = crate::data::faces::decode(path)?;
-        let mut png = Vec::new();
-        image::DynamicImage::ImageRgb8(img)
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .map_err(|e| crate::Error::Plot(e.to_string()))?;
-        use base64::Engine;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
+    // one column per face, so six faces and two models fit one 16:9 slide
+    let mut h = String::from("<table><thead><tr><th></th>");
+    for (path, truth) in images {
         h += &format!(
-            "<tr><td><img src=\"data:image/png;base64,{b64}\" width=\"72\" height=\"72\" alt=\"{}\"></td><td>{}</td>",
-            esc(truth),
+            "<th><img src=\"data:image/png;base64,{}\" width=\"96\" height=\"96\" alt=\"{}\"></th>",
+            png_base64(path)?,
             esc(truth)
         );
-        cols.iter().for_each(|(_, p)| h += &format!("<td>{}</td>", esc(&top1(&p[i]))));
+    }
+    h += "</tr></thead><tbody><tr><td>labelled</td>";
+    images.iter().for_each(|(_, truth)| h += &format!("<td>{}</td>", esc(truth)));
+    h += "</tr>";
+    for (name, preds) in &cols {
+        h += &format!("<tr><td>{}</td>", esc(name));
+        preds.iter().for_each(|p| h += &format!("<td>{}</td>", esc(&top1(p))));
         h += "</tr>";
     }
     Ok(Html(h + "</tbody></table>" + &missing_note(&missing)))
