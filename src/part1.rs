@@ -431,36 +431,6 @@ pub fn plan(config: &crate::run::RunConfig) -> Result<Plan> {
     Ok(plan)
 }
 
-#[cfg(test)]
-mod plan_tests {
-    use super::*;
-
-    #[test]
-    fn profiles_pass_the_checks_and_bad_values_are_named() {
-        for p in [Profile::Smoke, Profile::Quick, Profile::Full] {
-            Plan::for_profile(p, 1).check().unwrap();
-        }
-        let mut plan = Plan::for_profile(Profile::Smoke, 1);
-        plan.augment.rotate_deg = -5.0;
-        plan.augment.crop_scale = (1.0, 0.5);
-        plan.custom.epochs = 0;
-        plan.transfer.batch_size = 0;
-        plan.image_size = 16;
-        plan.max_test = Some(0);
-        let err = plan.check().unwrap_err().to_string();
-        for key in [
-            "part1.augment.rotate_deg",
-            "part1.augment.crop_scale",
-            "part1.custom.epochs",
-            "part1.transfer.batch_size",
-            "part1.image_size",
-            "part1.max_test",
-        ] {
-            assert!(err.contains(key), "{key} missing: {err}");
-        }
-    }
-}
-
 /// Smallest input side every Part 1 network runs at (five stride-2 stages leave 1x1 at 32 px).
 pub const MIN_IMAGE_SIZE: u32 = 32;
 
@@ -613,4 +583,34 @@ pub fn summary(r: &Results) -> String {
 /// Every Part 1 figure, into `<out>/part1/figures/`.
 pub fn figures(run: &Run, r: &Results) -> Result<()> {
     crate::report::part1_figures(&run.figures_dir(PART), r)
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn profiles_pass_the_checks_and_bad_values_are_named() {
+        for p in [Profile::Smoke, Profile::Quick, Profile::Full] {
+            Plan::for_profile(p, 1).check().unwrap();
+        }
+        let mut plan = Plan::for_profile(Profile::Smoke, 1);
+        plan.augment.rotate_deg = -5.0;
+        plan.augment.crop_scale = (1.0, 0.5);
+        plan.custom.epochs = 0;
+        plan.transfer.batch_size = 0;
+        plan.image_size = 16;
+        plan.max_test = Some(0);
+        let err = plan.check().unwrap_err().to_string();
+        for key in [
+            "part1.augment.rotate_deg",
+            "part1.augment.crop_scale",
+            "part1.custom.epochs",
+            "part1.transfer.batch_size",
+            "part1.image_size",
+            "part1.max_test",
+        ] {
+            assert!(err.contains(key), "{key} missing: {err}");
+        }
+    }
 }

@@ -549,29 +549,6 @@ pub fn run(run: &Run) -> Result<Results> {
     Ok(results)
 }
 
-#[cfg(test)]
-mod plan_tests {
-    use super::*;
-
-    #[test]
-    fn profiles_pass_the_checks_and_bad_values_are_named() {
-        for p in [Profile::Smoke, Profile::Quick, Profile::Full] {
-            Plan::for_profile(p, 1).check().unwrap();
-        }
-        let mut plan = Plan::for_profile(Profile::Quick, 1);
-        plan.max_len = 2;
-        plan.bilstm.batch_size = 0;
-        plan.threshold = 11.0;
-        plan.fractions.test = 0.5;
-        let err = plan.check().unwrap_err().to_string();
-        for key in
-            ["part2.max_len", "part2.truncation.head", "part2.bilstm.batch_size", "part2.threshold", "part2.fractions"]
-        {
-            assert!(err.contains(key), "{key} missing: {err}");
-        }
-    }
-}
-
 /// The name of the run of `model` trained on `source` (`minilm_drugscom`): checkpoint and figure
 /// stems, `--models` and paired-test labels.
 pub fn run_name(model: Model, source: Source) -> String {
@@ -650,4 +627,27 @@ pub fn summary(r: &Results) -> String {
 
 pub fn figures(run: &Run, r: &Results) -> Result<()> {
     crate::report::part2_figures(&run.figures_dir(PART), r)
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn profiles_pass_the_checks_and_bad_values_are_named() {
+        for p in [Profile::Smoke, Profile::Quick, Profile::Full] {
+            Plan::for_profile(p, 1).check().unwrap();
+        }
+        let mut plan = Plan::for_profile(Profile::Quick, 1);
+        plan.max_len = 2;
+        plan.bilstm.batch_size = 0;
+        plan.threshold = 11.0;
+        plan.fractions.test = 0.5;
+        let err = plan.check().unwrap_err().to_string();
+        for key in
+            ["part2.max_len", "part2.truncation.head", "part2.bilstm.batch_size", "part2.threshold", "part2.fractions"]
+        {
+            assert!(err.contains(key), "{key} missing: {err}");
+        }
+    }
 }
