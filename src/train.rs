@@ -136,7 +136,7 @@ impl TrainConfig {
             c.that(g.is_finite() && g > 0.0, || format!("{key}.grad_clip_norm must be > 0, got {g}"));
         }
         if let Some(m) = self.head_lr_mult {
-            c.that(m.is_finite() && m > 0.0, || format!("{key}.head_lr_mult must be > 0, got {m}"));
+            c.that(m.is_finite() && m >= 0.0, || format!("{key}.head_lr_mult must be >= 0, got {m}"));
         }
     }
 }

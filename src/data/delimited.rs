@@ -96,7 +96,23 @@ pub fn read_table_bytes(path: &Path, bytes: &[u8], sep: u8) -> Result<Table> {
     if head.unterminated {
         return Err(Error::data(path, Some(head.line), "header has an unterminated quoted field"));
     }
+    if let Some(at) = text.iter().position(|&b| b == 0) {
+        let line = 1 + text[..at].iter().filter(|&&b| b == b'\n').count();
+        return Err(Error::data(path, Some(line), "NUL byte: binary data, not delimited text"));
+    }
     let header = split_fields(&text[head.start..head.end], sep);
+    if let Some((i, name)) = header.iter().enumerate().find(|(i, h)| !h.is_empty() && header[..*i].contains(h)) {
+        let first = header.iter().position(|h| h == name).unwrap_or(0);
+        return Err(Error::data(
+            path,
+            Some(head.line),
+            format!(
+                "column `{name}` appears twice (columns {} and {}): which one is meant is unclear",
+                first + 1,
+                i + 1
+            ),
+        ));
+    }
     let mut records = Vec::with_capacity(body.len());
     let mut good = Vec::with_capacity(text.len());
     let mut rows = 0usize;
@@ -255,5 +271,16 @@ mod tests {
         assert_eq!(t.header, ["a", "b"]);
         assert_eq!(t.strings(1).unwrap(), [Some("caf\u{fffd}\u{fffd}")]);
         assert!(read_table_bytes(Path::new("x.csv"), b"", b',').is_err());
+    }
+
+    #[test]
+    fn nul_bytes_and_repeated_column_names_are_errors_with_the_line() {
+        let err = read_table_bytes(Path::new("n.csv"), b"a,b\n1,2\n3,\x004\n", b',').unwrap_err().to_string();
+        assert!(err.starts_with("n.csv:3: NUL byte"), "{err}");
+        let err =
+            read_table_bytes(Path::new("d.csv"), b"id,rating,text,rating\n1,2,x,3\n", b',').unwrap_err().to_string();
+        assert!(err.starts_with("d.csv:1:") && err.contains("`rating` appears twice (columns 2 and 4)"), "{err}");
+        // UCI's blank first header name is not a repeat of anything
+        assert!(read_table_bytes(Path::new("u.tsv"), b"\tname\n1\tA\n", b'\t').is_ok());
     }
 }

@@ -105,8 +105,17 @@ fn read_folder_split(
         let label = classes.iter().position(|c| *c == name).ok_or_else(|| {
             Error::data(&cdir, None, format!("class folder `{name}` is not a training class ({})", classes.join(", ")))
         })?;
+        let before = items.len();
         for f in sorted_entries(&cdir)?.into_iter().filter(|p| is_image(p)) {
             items.push(FaceItem { path: f, label: label as i64 });
+        }
+        // in train an empty folder would still become a class (a phantom one, with no images)
+        if is_train && items.len() == before {
+            return Err(Error::data(
+                &cdir,
+                None,
+                "class folder holds no images (remove the folder of an absent class)",
+            ));
         }
     }
     Ok(items)
@@ -147,7 +156,15 @@ fn read_csv_split(dir: &Path, classes: &mut Vec<String>, is_train: bool) -> Resu
         if hot.len() != 1 || fields[1..].iter().any(|v| *v != "0" && *v != "1") {
             return Err(Error::data(&path, lineno, "expected exactly one `1` among the class columns (single-label)"));
         }
-        let file = dir.join(fields[0]);
+        let name = Path::new(fields[0]);
+        if name.is_absolute() || name.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+            return Err(Error::data(
+                &path,
+                lineno,
+                format!("image `{}` is not a file inside {}", fields[0], dir.display()),
+            ));
+        }
+        let file = dir.join(name);
         if !file.is_file() {
             return Err(Error::data(&path, lineno, format!("image `{}` does not exist", fields[0])));
         }
@@ -278,6 +295,26 @@ mod tests {
         let ds = load(dir.path(), LoadOptions { skip_bad_images: true }).unwrap();
         assert_eq!(ds.skipped, vec![bad]);
         assert_eq!(ds.train.len(), 2);
+    }
+
+    #[test]
+    fn an_empty_training_class_or_a_path_outside_the_split_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        folder_fixture(dir.path());
+        std::fs::create_dir_all(dir.path().join("train/contempt")).unwrap();
+        let err = load(dir.path(), LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("train/contempt") && err.contains("no images"), "{err}");
+
+        let csv = tempfile::tempdir().unwrap();
+        for split in SPLITS {
+            let d = csv.path().join(split);
+            write_png(&d.join("a.png"), 1);
+            write_png(&d.join("b.png"), 2);
+            std::fs::write(d.join("_classes.csv"), "filename,x,y\na.png,1,0\nb.png,0,1\n").unwrap();
+        }
+        std::fs::write(csv.path().join("test/_classes.csv"), "filename,x,y\na.png,1,0\n../train/b.png,0,1\n").unwrap();
+        let err = load(csv.path(), LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("test/_classes.csv:3") && err.contains("not a file inside"), "{err}");
     }
 
     #[test]

@@ -168,10 +168,21 @@ pub fn parse_rating(s: &str) -> std::result::Result<f32, String> {
 /// Dates as the sources write them: Kaggle `27-Apr-10`, UCI `May 20, 2012`, or ISO.
 pub fn parse_date(s: &str) -> std::result::Result<NaiveDate, String> {
     let t = s.trim();
-    ["%d-%b-%y", "%B %d, %Y", "%Y-%m-%d"]
+    let date = ["%d-%b-%y", "%B %d, %Y", "%Y-%m-%d"]
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
-        .ok_or_else(|| format!("date {t:?} is not like 27-Apr-10, May 20, 2012 or 2012-05-20"))
+        .ok_or_else(|| format!("date {t:?} is not like 27-Apr-10, May 20, 2012 or 2012-05-20"))?;
+    // a review cannot be written after today; such a date would put it last in a date-sorted split
+    if date > today() {
+        return Err(format!("date {t:?} ({date}) is in the future"));
+    }
+    Ok(date)
+}
+
+/// Today's date (UTC) from the system clock.
+fn today() -> NaiveDate {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    NaiveDate::from_num_days_from_ce_opt(719_163 + (secs / 86_400) as i32).unwrap_or(NaiveDate::MAX)
 }
 
 /// Drop reviews whose cleaned text was already seen (first one wins). Returns the kept reviews
@@ -432,6 +443,8 @@ pub(crate) mod tests {
         assert_eq!(parse_date("May 20, 2012"), Ok(NaiveDate::from_ymd_opt(2012, 5, 20).unwrap()));
         assert_eq!(parse_date("2012-05-20"), Ok(NaiveDate::from_ymd_opt(2012, 5, 20).unwrap()));
         assert!(parse_date("31-Feb-10").is_err());
+        let err = parse_date("27-Apr-45").unwrap_err();
+        assert!(err.contains("2045-04-27") && err.contains("future"), "{err}");
         assert!(parse_date("yesterday").is_err());
     }
 
