@@ -134,7 +134,26 @@ pub fn read_table_bytes(path: &Path, bytes: &[u8], sep: u8) -> Result<Table> {
             rows += 1;
         }
     }
-    let frame = read_strings(&good, sep, header.len(), rows)?;
+    let frame = read_strings(&good, sep, header.len(), rows).map_err(|e| {
+        let line = records.iter().find_map(|r| match r {
+            Record::Row { line, index } => {
+                let Span { start, end, .. } = body.iter().find(|s| s.line == *line)?;
+                let one = [&text[*start..*end], b"\n"].concat();
+                read_strings(&one, sep, header.len(), 1).is_err().then_some((*line, *index))
+            }
+            Record::Bad { .. } => None,
+        });
+        // polars' message is long and written for its Python users: keep its first line
+        let first = e.to_string().lines().next().unwrap_or_default().to_string();
+        Error::data(
+            path,
+            line.map(|(l, _)| l),
+            format!(
+                "cannot be read as {} text: {first}",
+                if sep == b'\t' { "tab-separated" } else { "comma-separated" }
+            ),
+        )
+    })?;
     if frame.height() != rows {
         return Err(Error::data(
             path,
@@ -271,6 +290,20 @@ mod tests {
         assert_eq!(t.header, ["a", "b"]);
         assert_eq!(t.strings(1).unwrap(), [Some("caf\u{fffd}\u{fffd}")]);
         assert!(read_table_bytes(Path::new("x.csv"), b"", b',').is_err());
+    }
+
+    #[test]
+    fn quoting_polars_cannot_read_is_an_error_naming_the_file_and_record() {
+        for (text, at) in [
+            ("id,text,rating\n1,\"abc,5\n2,ok,7\n3,\"fine\" yes,4\n", Some(2)),
+            ("id,text,rating\n1,ok,7\n2,\"ab\"c,5\n", Some(3)),
+            ("id,text,rating\n1,ab\"c,5\n2,ok,7\n", None),
+        ] {
+            let err = read_table_bytes(Path::new("q.csv"), text.as_bytes(), b',').unwrap_err().to_string();
+            let place = at.map_or("q.csv: ".to_string(), |l| format!("q.csv:{l}: "));
+            assert!(err.starts_with(&place) && err.contains("cannot be read as comma-separated text"), "{err}");
+            assert!(err.lines().count() == 1 && err.len() < 300, "one short line, not polars' essay: {err}");
+        }
     }
 
     #[test]

@@ -80,6 +80,9 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<DrugsCom> {
 /// naming the file and the line the record starts on, or is skipped and counted.
 pub fn load_file(path: &Path, sep: u8, opts: &LoadOptions) -> Result<(Vec<Review>, LoadReport)> {
     let t = read_table(path, sep)?;
+    if t.records.is_empty() {
+        return Err(Error::data(path, Some(t.header_line), "no reviews after the header"));
+    }
     // UCI leaves the id column unnamed; Kaggle calls it uniqueID; some copies say ID.
     let id = t.strings(t.require_column(&["uniqueID", "", "ID"])?)?;
     let review = t.strings(t.require_column(&["review"])?)?;
@@ -252,6 +255,15 @@ mod tests {
         assert_eq!(rows[1].id, "103");
         let (rows, rep) = load_file(&fixtures().join("drugs_bad/field_count.csv"), b',', &lax).unwrap();
         assert_eq!((rows.len(), rep.skipped_bad_rows), (2, 1));
+    }
+
+    #[test]
+    fn a_header_only_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("drugsComTest_raw.csv");
+        std::fs::write(&p, "uniqueID,drugName,condition,review,rating,date,usefulCount\n").unwrap();
+        let err = load_file(&p, b',', &strict()).unwrap_err().to_string();
+        assert!(err.contains("drugsComTest_raw.csv:1") && err.contains("no reviews"), "{err}");
     }
 
     #[test]

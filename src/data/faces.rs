@@ -56,7 +56,8 @@ pub fn load(root: &Path, opts: LoadOptions) -> Result<FaceDataset> {
     for split in SPLITS {
         let dir = root.join(split);
         if !dir.is_dir() {
-            return Err(Error::data(&dir, None, "split folder is missing"));
+            let why = if dir.exists() { "is a file where a split folder should be" } else { "split folder is missing" };
+            return Err(Error::data(&dir, None, why));
         }
         let items = if csv_layout {
             read_csv_split(&dir, &mut classes, split == "train")?
@@ -315,6 +316,16 @@ mod tests {
         std::fs::write(csv.path().join("test/_classes.csv"), "filename,x,y\na.png,1,0\n../train/b.png,0,1\n").unwrap();
         let err = load(csv.path(), LoadOptions::default()).unwrap_err().to_string();
         assert!(err.contains("test/_classes.csv:3") && err.contains("not a file inside"), "{err}");
+    }
+
+    #[test]
+    fn a_split_that_is_a_file_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        folder_fixture(dir.path());
+        std::fs::remove_dir_all(dir.path().join("valid")).unwrap();
+        std::fs::write(dir.path().join("valid"), b"oops").unwrap();
+        let err = load(dir.path(), LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("valid") && err.contains("is a file"), "{err}");
     }
 
     #[test]

@@ -97,6 +97,9 @@ pub fn load_acl_split(acl: &Path, split: &str, opts: &ImdbOptions) -> Result<(Ve
             }
         }
     }
+    if listed.is_empty() {
+        return Err(Error::data(&split_dir, None, "no reviews: neg/ and pos/ hold no .txt files"));
+    }
     listed.sort();
     let mut files = Vec::with_capacity(listed.len());
     for (path, label) in listed {
@@ -230,6 +233,16 @@ mod tests {
         assert_eq!(strip_br_tags("a<br /><br />b<BR>c<br/>d<brx>"), "a  b c d<brx>");
         assert_eq!(clean_text(&strip_br_tags("Good.<br /><br />Really.")), "Good. Really.");
         assert_eq!(strip_br_tags("é<br />ü"), "é ü");
+    }
+
+    #[test]
+    fn empty_acl_folders_are_an_error_naming_the_split() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["neg", "pos"] {
+            std::fs::create_dir_all(dir.path().join("train").join(f)).unwrap();
+        }
+        let err = load_acl_split(dir.path(), "train", &ImdbOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("train") && err.contains("no reviews"), "{err}");
     }
 
     #[test]
