@@ -144,7 +144,11 @@ pub fn save(vs: &nn::VarStore, path: &Path) -> Result<()> {
     crate::atomic::write_with(path, |tmp| {
         // tch picks the format from the extension; give the temp file the right one.
         let tmp_st = tmp.with_extension("safetensors");
-        vs.save(&tmp_st).map_err(|e| Error::weights(path, e.to_string()))?;
+        if let Err(e) = vs.save(&tmp_st) {
+            // a full disk leaves a partial file under the name tch wrote
+            let _ = std::fs::remove_file(&tmp_st);
+            return Err(Error::weights(path, e.to_string()));
+        }
         std::fs::rename(&tmp_st, tmp).map_err(|e| Error::io(tmp, e))
     })
 }

@@ -72,7 +72,23 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<DrugsCom> {
     let layout = detect_layout(dir)?;
     let (train_name, test_name) = layout.files();
     let (train, r1) = load_file(&dir.join(train_name), layout.separator(), opts)?;
-    let (test, r2) = load_file(&dir.join(test_name), layout.separator(), opts)?;
+    let (mut test, mut r2) = load_file(&dir.join(test_name), layout.separator(), opts)?;
+    let in_train: std::collections::HashMap<&str, &str> =
+        train.iter().map(|r| (r.id.as_str(), r.text.as_str())).collect();
+    let mut bad = BadRows::new(&dir.join(test_name), opts.skip_bad_rows);
+    let mut keep = Vec::with_capacity(test.len());
+    for r in test.drain(..) {
+        match in_train.get(r.id.as_str()) {
+            Some(t) if *t != r.text => {
+                bad.reject(None, format!("id {} is in {train_name} with a different review", r.id))?
+            }
+            _ => keep.push(r),
+        }
+    }
+    test = keep;
+    let conflicts = bad.report(0);
+    r2.skipped_bad_rows += conflicts.skipped_bad_rows;
+    r2.first_errors.extend(conflicts.first_errors);
     Ok(DrugsCom { layout, train, test, reports: vec![r1, r2] })
 }
 
@@ -96,7 +112,9 @@ pub fn load_file(path: &Path, sep: u8, opts: &LoadOptions) -> Result<(Vec<Review
     let useful = optional(&["usefulCount"])?;
 
     let mut bad = BadRows::new(path, opts.skip_bad_rows);
-    let mut out = Vec::with_capacity(t.frame.height());
+    let mut out: Vec<Review> = Vec::with_capacity(t.frame.height());
+    // the same id twice with two different reviews: one of them is wrong, and we cannot tell which
+    let mut first_seen: std::collections::HashMap<String, (usize, usize)> = Default::default();
     for rec in &t.records {
         let (line, i) = match rec {
             Record::Bad { line, msg } => {
@@ -108,6 +126,18 @@ pub fn load_file(path: &Path, sep: u8, opts: &LoadOptions) -> Result<(Vec<Review
         let row = Row { id: id[i], review: review[i], rating: rating[i], date: date[i], useful: cell(&useful, i) };
         match row.parse(opts) {
             Ok(mut r) => {
+                match first_seen.get(&r.id) {
+                    Some(&(at, k)) if out[k].text != r.text => {
+                        let msg = format!("id {} was already used on line {at} for a different review", r.id);
+                        bad.reject(Some(line), msg)?;
+                        continue;
+                    }
+                    // an exact repeat is left to the dedup step, which counts it
+                    Some(_) => {}
+                    None => {
+                        first_seen.insert(r.id.clone(), (line, out.len()));
+                    }
+                }
                 r.drug = cell(&drug, i).map(|s| s.trim().to_string());
                 r.condition = cell(&condition, i).map(|s| s.trim().to_string());
                 out.push(r);
@@ -255,6 +285,33 @@ mod tests {
         assert_eq!(rows[1].id, "103");
         let (rows, rep) = load_file(&fixtures().join("drugs_bad/field_count.csv"), b',', &lax).unwrap();
         assert_eq!((rows.len(), rep.skipped_bad_rows), (2, 1));
+    }
+
+    #[test]
+    fn one_id_with_two_different_reviews_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = "uniqueID,drugName,condition,review,rating,date,usefulCount\n";
+        let p = dir.path().join("drugsComTrain_raw.csv");
+        std::fs::write(&p, format!("{head}1,A,B,\"good\",9,1-May-10,1\n2,A,B,\"bad\",2,2-May-10,1\n1,A,B,\"good\",9,1-May-10,1\n1,A,B,\"other\",3,3-May-10,1\n")).unwrap();
+        let err = load_file(&p, b',', &strict()).unwrap_err().to_string();
+        assert!(err.contains("drugsComTrain_raw.csv:5") && err.contains("already used on line 2"), "{err}");
+        let lax = LoadOptions { skip_bad_rows: true, ..LoadOptions::default() };
+        let (rows, rep) = load_file(&p, b',', &lax).unwrap();
+        assert_eq!((rows.len(), rep.skipped_bad_rows), (3, 1), "the exact repeat stays for dedup");
+
+        std::fs::write(&p, format!("{head}1,A,B,\"good\",9,1-May-10,1\n")).unwrap();
+        std::fs::write(
+            dir.path().join("drugsComTest_raw.csv"),
+            format!("{head}1,A,B,\"else\",9,1-May-10,1\n7,A,B,\"x\",9,1-May-10,1\n"),
+        )
+        .unwrap();
+        let err = load(dir.path(), &strict()).unwrap_err().to_string();
+        assert!(
+            err.contains("drugsComTest_raw.csv") && err.contains("is in drugsComTrain_raw.csv with a different review"),
+            "{err}"
+        );
+        let d = load(dir.path(), &lax).unwrap();
+        assert_eq!((d.test.len(), d.reports[1].skipped_bad_rows), (1, 1));
     }
 
     #[test]
