@@ -149,22 +149,23 @@ pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
         device: r.device,
     };
     let (_, res) = evaluate::evaluate(&opts)?.remove(0);
-    let rows: Vec<Vec<String>> = res
-        .rows
-        .iter()
-        .map(|x| {
-            let [lo, hi] = x.accuracy_ci95;
-            vec![
-                x.model.clone(),
-                format!("{:.1}%", x.run_test_accuracy * 100.0),
-                format!("{:.1}%", x.accuracy * 100.0),
-                format!("{:.1}-{:.1}%", lo * 100.0, hi * 100.0),
-                format!("{:.3}", x.macro_f1),
-            ]
-        })
-        .collect();
+    // one line per model (no wrapping), so a run's six or eight models fit one slide
+    let cell = |c: &str| format!("<td style=\"white-space:nowrap\">{}</td>", esc(c));
     let mut h = format!("<p>{} ({} examples).</p>", esc(&res.data_description), res.examples);
-    h += &table(&["model", "own test acc", "acc here", "95% CI", "macro-F1 here"], &rows).0;
+    h += &format!(
+        "<table><thead><tr><th>model</th><th>own test ({})</th><th>here, 95% CI</th><th>macro-F1 here</th></tr></thead><tbody>",
+        res.run_test_examples
+    );
+    for x in &res.rows {
+        let [lo, hi] = x.accuracy_ci95;
+        h += "<tr>";
+        h += &cell(&x.model);
+        h += &cell(&format!("{:.1}%", x.run_test_accuracy * 100.0));
+        h += &cell(&format!("{:.1}% ({:.1}-{:.1})", x.accuracy * 100.0, lo * 100.0, hi * 100.0));
+        h += &cell(&format!("{:.3}", x.macro_f1));
+        h += "</tr>";
+    }
+    h += "</tbody></table>";
     if res.skipped_count > 0 {
         h += &format!(
             "<p>Left out: {} inputs, e.g. {}.</p>",
