@@ -1,25 +1,8 @@
 //! End-to-end: the CLI in the smoke profile on the real data, and its error paths.
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_affect-lab"))
-}
-
-fn data_root() -> PathBuf {
-    let root = affect_lab::testing::data_root();
-    assert!(
-        root.join("faces").is_dir(),
-        "set AFFECT_LAB_DATA to the data root (e.g. ../shared/data); {} has no faces/",
-        root.display()
-    );
-    root
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap()
-}
+mod common;
+use common::{bin, data_root, json};
 
 #[test]
 fn missing_data_is_one_clear_error_and_nonzero_exit() {
@@ -49,13 +32,13 @@ fn unknown_model_names_are_rejected_with_the_known_ones() {
     assert!(err.contains("unknown model `resnet18`") && err.contains("bilstm_imdb"), "{err}");
 }
 
-#[test]
-fn a_plan_key_the_plan_lacks_is_rejected_before_any_work() {
+/// `part` in the smoke profile with `plan` as its --plan file: it must fail before any work.
+fn rejected_plan(part: &str, plan_json: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
-    std::fs::write(&plan, r#"{"part2": {"minilm": {"learning_rate": 1e-3}}}"#).unwrap();
+    std::fs::write(&plan, plan_json).unwrap();
     let out = bin()
-        .args(["--device", "cpu", "part2", "--profile", "smoke", "--data-dir"])
+        .args(["--device", "cpu", part, "--profile", "smoke", "--data-dir"])
         .arg(data_root())
         .arg("--out")
         .arg(dir.path().join("run"))
@@ -64,30 +47,22 @@ fn a_plan_key_the_plan_lacks_is_rejected_before_any_work() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!dir.path().join("run").exists(), "nothing written: {err}");
+    err
+}
+
+#[test]
+fn a_plan_key_the_plan_lacks_is_rejected_before_any_work() {
+    let err = rejected_plan("part2", r#"{"part2": {"minilm": {"learning_rate": 1e-3}}}"#);
     assert!(err.contains("part2.minilm.learning_rate"), "{err}");
-    assert!(!dir.path().join("run/part2/results.json").exists());
 }
 
 #[test]
 fn a_plan_value_out_of_range_is_rejected_before_any_work() {
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
-    std::fs::write(&plan, r#"{"part1": {"augment": {"rotate_deg": -5}, "custom": {"epochs": 0}}}"#).unwrap();
-    let out = bin()
-        .args(["--device", "cpu", "part1", "--profile", "smoke", "--data-dir"])
-        .arg(data_root())
-        .arg("--out")
-        .arg(dir.path().join("run"))
-        .arg("--plan")
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = rejected_plan("part1", r#"{"part1": {"augment": {"rotate_deg": -5}, "custom": {"epochs": 0}}}"#);
     assert!(err.contains("part1.augment.rotate_deg") && err.contains("part1.custom.epochs"), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(!dir.path().join("run").exists(), "nothing written");
 }
 
 #[test]

@@ -2,26 +2,10 @@
 //! data reproduces its test metrics exactly, predicting a test sample reproduces its stored
 //! prediction, and bad inputs are errors that name them and leave the run untouched.
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_affect-lab"))
-}
-
-fn data_root() -> PathBuf {
-    let root = affect_lab::testing::data_root();
-    assert!(
-        root.join("faces").is_dir(),
-        "set AFFECT_LAB_DATA to the data root (e.g. ../shared/data); {} has no faces/",
-        root.display()
-    );
-    root
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap()
-}
+mod common;
+use common::{bin, data_root, json};
 
 fn ok(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

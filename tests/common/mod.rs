@@ -1,0 +1,23 @@
+//! Helpers shared by the CLI integration tests.
+#![allow(dead_code)] // each test crate uses its own subset
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_affect-lab"))
+}
+
+pub fn data_root() -> PathBuf {
+    let root = affect_lab::testing::data_root();
+    assert!(
+        root.join("faces").is_dir(),
+        "set AFFECT_LAB_DATA to the data root (e.g. ../shared/data); {} has no faces/",
+        root.display()
+    );
+    root
+}
+
+pub fn json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap()
+}
