@@ -254,12 +254,6 @@ struct Prepared {
     valid: Vec<Review>,
 }
 
-fn date_range(r: &[Review]) -> Option<(String, String)> {
-    let lo = r.iter().filter_map(|r| r.date).min()?;
-    let hi = r.iter().filter_map(|r| r.date).max()?;
-    Some((lo.to_string(), hi.to_string()))
-}
-
 fn cap(reviews: Vec<Review>, max: Option<usize>, seed: u64) -> Vec<Review> {
     match max {
         Some(m) => text::subsample(reviews, m, seed),
@@ -463,7 +457,7 @@ pub fn run(run: &Run) -> Result<Results> {
             duplicates_removed: dups,
             overlap_with_test_removed: 0,
             skipped_bad_rows: dc_skipped,
-            train_dates: date_range(&split.train),
+            train_dates: text::date_range(&split.train),
             split: "date-sorted (oldest train, newest test)".into(),
             class_weights: [0.0; 2],
             train: 0,
@@ -514,7 +508,7 @@ pub fn run(run: &Run) -> Result<Results> {
         plan: plan.clone(),
         plan_patch: crate::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
         test_examples: test.len(),
-        test_dates: date_range(&test),
+        test_dates: text::date_range(&test),
         sources: sources.iter().map(|s| s.info.clone()).collect(),
         eda,
         test_labels: labels(&test),

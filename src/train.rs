@@ -244,6 +244,16 @@ pub fn param_count(vs: &nn::VarStore) -> i64 {
         .sum()
 }
 
+/// Class log-probabilities of input `x` in evaluation mode, as fp32 on the CPU (the caller holds
+/// `no_grad`). The one evaluation forward of the crate: test scoring, `evaluate` and `predict`.
+pub fn eval_log_probs(model: &dyn ModuleT, x: &Tensor, device: Device) -> Tensor {
+    model
+        .forward_t(&x.to_device(device), false)
+        .to_kind(Kind::Float)
+        .to_device(Device::Cpu)
+        .log_softmax(-1, Kind::Float)
+}
+
 /// Run `model` over `source` without gradients.
 pub fn predict(
     model: &dyn ModuleT,
@@ -258,8 +268,7 @@ pub fn predict(
         // sources may batch in any order (text batches are length-sorted): results go back by index
         for batch in source.batches(0, false, batch_size) {
             let b = batch?;
-            let logits = model.forward_t(&b.x.to_device(device), false).to_kind(Kind::Float).to_device(Device::Cpu);
-            let logp = logits.log_softmax(-1, Kind::Float);
+            let logp = eval_log_probs(model, &b.x, device);
             let loss = logp.nll_loss_nd::<Tensor>(&b.y, None, Reduction::None, -100);
             let (conf, pred) = logp.exp().max_dim(-1, false);
             let (y, pred, loss, conf) = (

@@ -171,6 +171,12 @@ fn read_csv_split(dir: &Path, classes: &mut Vec<String>, is_train: bool) -> Resu
         }
         items.push(FaceItem { path: file, label: hot[0] as i64 });
     }
+    // as with folders: a training class column no row marks would be a phantom class
+    let unused = |k: usize| !items.iter().any(|it| it.label == k as i64);
+    if let Some(empty) = classes.iter().enumerate().find(|(k, _)| is_train && unused(*k)) {
+        let msg = format!("class `{}` has no images (remove the column of an absent class)", empty.1);
+        return Err(Error::data(&path, None, msg));
+    }
     Ok(items)
 }
 
@@ -188,14 +194,6 @@ pub fn load_labelled_folder(dir: &Path, opts: LoadOptions) -> Result<(Vec<String
     } else {
         read_folder_split(dir, &mut classes, true, 1)?
     };
-    if let Some(empty) = classes.iter().enumerate().find(|(k, _)| !items.iter().any(|it| it.label == *k as i64)) {
-        let at = if dir.join("_classes.csv").is_file() { dir.join("_classes.csv") } else { dir.join(empty.1) };
-        return Err(Error::data(
-            at,
-            None,
-            format!("class `{}` has no images (remove the folder or column of an absent class)", empty.1),
-        ));
-    }
     let skipped = validate(&mut items, opts)?;
     if items.is_empty() {
         return Err(Error::data(dir, None, "no readable images left"));
@@ -316,6 +314,9 @@ mod tests {
         std::fs::write(csv.path().join("test/_classes.csv"), "filename,x,y\na.png,1,0\n../train/b.png,0,1\n").unwrap();
         let err = load(csv.path(), LoadOptions::default()).unwrap_err().to_string();
         assert!(err.contains("test/_classes.csv:3") && err.contains("not a file inside"), "{err}");
+        std::fs::write(csv.path().join("train/_classes.csv"), "filename,x,y,z\na.png,1,0,0\nb.png,0,1,0\n").unwrap();
+        let err = load(csv.path(), LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("train/_classes.csv") && err.contains("class `z` has no images"), "{err}");
     }
 
     #[test]

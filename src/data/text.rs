@@ -185,6 +185,13 @@ fn today() -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(719_163 + (secs / 86_400) as i32).unwrap_or(NaiveDate::MAX)
 }
 
+/// First and last review date, where the reviews have dates.
+pub fn date_range(r: &[Review]) -> Option<(String, String)> {
+    let lo = r.iter().filter_map(|r| r.date).min()?;
+    let hi = r.iter().filter_map(|r| r.date).max()?;
+    Some((lo.to_string(), hi.to_string()))
+}
+
 /// Drop reviews whose cleaned text was already seen (first one wins). Returns the kept reviews
 /// and how many were removed. Run it before splitting so no text lands in two splits.
 pub fn dedup(reviews: Vec<Review>) -> (Vec<Review>, usize) {

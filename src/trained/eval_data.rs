@@ -1,7 +1,7 @@
 //! Labelled data to score a trained model on: the test split of a data root laid out like the
 //! experiment's, or a plain labelled folder (faces) or file (reviews). Class names are the data's
 //! own; [`match_classes`] maps them onto the model's by name.
-use crate::data::delimited::{present, read_table};
+use crate::data::delimited::{present, read_table, Record, Table};
 use crate::data::drugs_com;
 use crate::data::faces::{self, FaceItem};
 use crate::data::text::{self, bin_rating, clean_text, parse_rating, BadRows, Fractions};
@@ -84,10 +84,7 @@ pub fn load_reviews(
     let skipped = dc.reports.iter().flat_map(|r| r.first_errors.clone()).collect();
     let (pooled, dups) = text::dedup(dc.pooled());
     let test = text::date_split(pooled, fractions)?.test;
-    let dates = match (test.iter().filter_map(|r| r.date).min(), test.iter().filter_map(|r| r.date).max()) {
-        (Some(a), Some(b)) => format!(", {a} to {b}"),
-        _ => String::new(),
-    };
+    let dates = text::date_range(&test).map(|(a, b)| format!(", {a} to {b}")).unwrap_or_default();
     Ok(ReviewSet {
         path: dir.clone(),
         description: format!(
@@ -103,14 +100,9 @@ pub fn load_reviews(
     })
 }
 
-fn pick_column(
-    t: &crate::data::delimited::Table,
-    flag: &Option<String>,
-    defaults: &[&str],
-    what: &str,
-) -> Result<Option<usize>> {
+fn pick_column(t: &Table, flag: &Option<String>, defaults: &[&str], what: &str) -> Result<Option<usize>> {
     match flag {
-        Some(name) => t.header.iter().position(|h| h == name).map(Some).ok_or_else(|| {
+        Some(name) => t.find_column(&[name.as_str()]).map(Some).ok_or_else(|| {
             Error::data(
                 &t.path,
                 Some(t.header_line),
@@ -180,11 +172,11 @@ pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_
     let mut dups = 0;
     for rec in &t.records {
         let (line, i) = match rec {
-            crate::data::delimited::Record::Bad { line, msg } => {
+            Record::Bad { line, msg } => {
                 bad.reject(Some(*line), msg.clone())?;
                 continue;
             }
-            crate::data::delimited::Record::Row { line, index } => (*line, *index),
+            Record::Row { line, index } => (*line, *index),
         };
         let text = clean_text(texts[i].unwrap_or(""));
         if text.is_empty() {

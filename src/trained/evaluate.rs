@@ -197,8 +197,8 @@ fn trained_names(run: &RunDir) -> String {
 
 fn run_has(run: &RunDir, part: Part, model: &str) -> bool {
     match part {
-        Part::Part1 => run.part1.as_ref().is_some_and(|r| r.rows.iter().any(|x| x.model == model)),
-        Part::Part2 => run.part2.as_ref().is_some_and(|r| r.rows.iter().any(|x| x.name() == model)),
+        Part::Part1 => run.part1_row(model).is_ok(),
+        Part::Part2 => run.part2_row(model).is_ok(),
     }
 }
 
@@ -252,12 +252,11 @@ fn score_faces(run: &RunDir, opts: &EvalOptions) -> Result<EvalResults> {
     let mut out = header(
         Part::Part1,
         run,
-        (res.profile, res.seed),
+        (res.profile, res.seed, res.test_labels.len()),
         &res.classes,
         &items.iter().map(|i| i.label).collect::<Vec<_>>(),
         opts,
     );
-    out.run_test_examples = res.test_labels.len();
     let FaceSet { description, skipped, .. } = set;
     (out.data_description, out.skipped_count, out.skipped_inputs) = (description, skipped.len(), skipped);
     for name in wanted(opts, res.rows.iter().map(|r| r.model.clone()).collect(), run)? {
@@ -279,8 +278,7 @@ fn score_reviews(run: &RunDir, opts: &EvalOptions) -> Result<EvalResults> {
         opts.skip_bad_inputs,
     )?;
     let classes: Vec<String> = part2::CLASSES.iter().map(|s| s.to_string()).collect();
-    let mut out = header(Part::Part2, run, (res.profile, res.seed), &classes, &set.labels, opts);
-    out.run_test_examples = res.test_labels.len();
+    let mut out = header(Part::Part2, run, (res.profile, res.seed, res.test_labels.len()), &classes, &set.labels, opts);
     let ReviewSet { description, texts, labels, duplicates_removed, skipped_bad_rows, skipped, .. } = set;
     out.data_description = description;
     out.duplicates_removed = duplicates_removed;
@@ -299,7 +297,7 @@ fn score_reviews(run: &RunDir, opts: &EvalOptions) -> Result<EvalResults> {
 fn header(
     part: Part,
     run: &RunDir,
-    (profile, seed): (Profile, u64),
+    (profile, seed, run_test_examples): (Profile, u64, usize),
     classes: &[String],
     labels: &[i64],
     opts: &EvalOptions,
@@ -321,7 +319,7 @@ fn header(
         class_counts: counts,
         examples: labels.len(),
         skipped_count: 0,
-        run_test_examples: 0,
+        run_test_examples,
         skipped_inputs: Vec::new(),
         duplicates_removed: 0,
         labels: labels.to_vec(),

@@ -3,14 +3,13 @@
 use crate::data::augment::Transform;
 use crate::data::batches::{BatchSource, ImageSource, TokenSource};
 use crate::data::faces::FaceItem;
-use crate::data::text::clean_text;
 use crate::data::tokenize::HfTokenizer;
 use crate::data::vocab::{self, Vocab};
 use crate::error::{Error, Result};
 use crate::models::{bilstm, minilm};
 use crate::{part1, part2, run, weights};
 use std::path::{Path, PathBuf};
-use tch::{nn, nn::ModuleT, Device, Kind};
+use tch::{nn, nn::ModuleT, Device};
 
 /// Evaluation batch size: the one the run scored its test split with, so that scoring the same
 /// data again gives the same batches and the same numbers.
@@ -77,7 +76,7 @@ impl RunDir {
 
     /// Load the model named `model` from whichever part trained it.
     pub fn load(&self, model: &str, device: Device) -> Result<TrainedModel> {
-        if self.part1.as_ref().is_some_and(|r| r.rows.iter().any(|x| x.model == model)) {
+        if self.part1_row(model).is_ok() {
             return FaceModel::load(self, model, device).map(TrainedModel::Faces);
         }
         TextModel::load(self, model, device).map(|m| TrainedModel::Reviews(Box::new(m)))
@@ -165,12 +164,8 @@ impl FaceModel {
                 .iter()
                 .map(|img| -> Result<Vec<f32>> {
                     let x = tch::Tensor::from_slice(&tf.apply(img, &mut Transform::rng(0, 0, 0))).view([1, 3, s, s]);
-                    let logits = self
-                        .net
-                        .forward_t(&x.to_device(self.device), false)
-                        .to_kind(Kind::Float)
-                        .to_device(Device::Cpu);
-                    Ok(Vec::<f32>::try_from(&logits.log_softmax(-1, Kind::Float).exp().get(0))?)
+                    let probs = crate::train::eval_log_probs(self.net(), &x, self.device).exp();
+                    Ok(Vec::<f32>::try_from(&probs.get(0))?)
                 })
                 .collect()
         })
@@ -249,11 +244,6 @@ impl TextModel {
         Ok(TokenSource::new(self.encode(cleaned)?, labels, self.pad_id(), 0))
     }
 
-    /// Raw texts (typed or read from a file) cleaned as the loaders clean reviews.
-    pub fn clean(raw: &str) -> String {
-        clean_text(raw)
-    }
-
     pub fn net(&self) -> &dyn ModuleT {
         self.net.as_ref()
     }
@@ -271,8 +261,7 @@ pub fn probabilities(
     tch::no_grad(|| -> Result<()> {
         for batch in source.batches(0, false, batch_size) {
             let b = batch?;
-            let logits = model.forward_t(&b.x.to_device(device), false).to_kind(Kind::Float).to_device(Device::Cpu);
-            let probs = logits.log_softmax(-1, Kind::Float).exp();
+            let probs = crate::train::eval_log_probs(model, &b.x, device).exp();
             for (k, &i) in b.index.iter().enumerate() {
                 out[i] = Some(Vec::<f32>::try_from(&probs.get(k as i64))?);
             }

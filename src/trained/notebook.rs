@@ -4,17 +4,13 @@ use super::evaluate::{self, EvalOptions, Part};
 use super::predict::{self, Prediction};
 use super::{RunDir, TrainedModel};
 use crate::error::Result;
-use crate::nb::{table, Html};
+use crate::nb::{esc, table, Html};
 use crate::run::Run;
 use std::path::PathBuf;
 
 /// Environment variables naming other labelled data for the cross-data cells.
 pub const EVAL_FACES_ENV: &str = "AFFECT_LAB_EVAL_FACES";
 pub const EVAL_REVIEWS_ENV: &str = "AFFECT_LAB_EVAL_REVIEWS";
-
-fn esc(s: &str) -> String {
-    html_escape::encode_text(s).into_owned()
-}
 
 fn top1(p: &Prediction) -> String {
     p.top.first().map(|c| format!("{} ({:.0}%)", c.class, c.probability * 100.0)).unwrap_or_default()

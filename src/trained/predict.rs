@@ -2,6 +2,7 @@
 use super::detect::{Cascade, DetectOptions};
 use super::loaded::{probabilities, FaceModel, TextModel};
 use crate::data::faces::{self, FaceItem};
+use crate::data::text::clean_text;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -36,11 +37,8 @@ pub fn top_k(probs: &[f32], classes: &[String], k: usize) -> Vec<ClassProbabilit
         .collect()
 }
 
-/// Every image is decoded first, so a bad file is named before any model work.
+/// A file that does not decode stops it with an error naming the file (from the batch source).
 pub fn faces(model: &FaceModel, images: &[PathBuf], k: usize) -> Result<Vec<Prediction>> {
-    for p in images {
-        faces::decode(p)?;
-    }
     let items: Vec<FaceItem> = images.iter().map(|p| FaceItem { path: p.clone(), label: 0 }).collect();
     let probs = probabilities(model.net(), &model.source(items), model.device, PREDICT_BATCH)?;
     Ok(images
@@ -102,7 +100,7 @@ pub fn text_args(texts: &[String]) -> Result<Vec<TextInput>> {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let text = TextModel::clean(t);
+            let text = clean_text(t);
             if text.is_empty() {
                 return Err(Error::Config(format!("--text number {} is empty", i + 1)));
             }
@@ -117,7 +115,7 @@ pub fn read_text_file(path: &Path) -> Result<Vec<TextInput>> {
     let content = String::from_utf8(bytes).map_err(|e| Error::data(path, None, format!("not UTF-8 text: {e}")))?;
     let mut out = Vec::new();
     for (i, line) in content.lines().enumerate() {
-        let text = TextModel::clean(line);
+        let text = clean_text(line);
         if text.is_empty() {
             return Err(Error::data(path, Some(i + 1), "empty review (one review per line, no blank lines)"));
         }
