@@ -50,6 +50,11 @@ fn smoke_run(dir: &Path, part: &str, models: &str) -> PathBuf {
     run
 }
 
+/// `affect-lab predict --run run ARGS FILES` on the CPU.
+fn predict(run: &Path, args: &[&str], files: &[&Path]) -> Output {
+    bin().args(["--device", "cpu", "predict", "--run"]).arg(run).args(args).args(files).output().unwrap()
+}
+
 fn evaluate(run: &Path, data: &Path, extra: &[&str]) -> Output {
     bin()
         .args(["--device", "cpu", "evaluate", "--run"])
@@ -134,13 +139,8 @@ fn faces_evaluate_reproduces_the_run_and_predict_its_samples() {
     let mob = res["rows"].as_array().unwrap().iter().find(|r| r["model"] == "mobilenet_v2").unwrap();
     let samples = mob["samples"].as_array().unwrap();
     let paths: Vec<&str> = samples.iter().map(|s| s["path"].as_str().unwrap()).collect();
-    let out = bin()
-        .args(["--device", "cpu", "predict", "--run"])
-        .arg(&run)
-        .args(["--model", "mobilenet_v2", "--top-k", "7", "--json"])
-        .args(&paths)
-        .output()
-        .unwrap();
+    let sample_files: Vec<&Path> = paths.iter().map(Path::new).collect();
+    let out = predict(&run, &["--model", "mobilenet_v2", "--top-k", "7", "--json"], &sample_files);
     let pred: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     for (i, s) in samples.iter().enumerate() {
         let (stored, conf) = (s["pred"].as_str().unwrap(), s["confidence"].as_f64().unwrap());
@@ -149,13 +149,7 @@ fn faces_evaluate_reproduces_the_run_and_predict_its_samples() {
             assert_eq!(pred["predictions"][i]["top"][0]["class"], stored);
         }
     }
-    let human = ok(&bin()
-        .args(["--device", "cpu", "predict", "--run"])
-        .arg(&run)
-        .args(["--model", "emotionnet_v3"])
-        .arg(paths[0])
-        .output()
-        .unwrap());
+    let human = ok(&predict(&run, &["--model", "emotionnet_v3"], &sample_files[..1]));
     assert!(human.starts_with(paths[0]) && human.matches(", ").count() == 2, "top 3 by default: {human}");
 
     // faces in an ordinary photo: found, classified, drawn
@@ -172,14 +166,12 @@ fn faces_evaluate_reproduces_the_run_and_predict_its_samples() {
     let photo_path = dir.path().join("group photo.jpg");
     photo.save(&photo_path).unwrap();
     let shots = dir.path().join("shots");
-    let out = bin()
-        .args(["--device", "cpu", "predict", "--run"])
-        .arg(&run)
-        .args(["--model", "mobilenet_v2", "--detect-faces", "--json", "--annotate-dir"])
-        .arg(&shots)
-        .arg(&photo_path)
-        .output()
-        .unwrap();
+    let shots_dir = shots.to_str().unwrap();
+    let out = predict(
+        &run,
+        &["--model", "mobilenet_v2", "--detect-faces", "--json", "--annotate-dir", shots_dir],
+        &[&photo_path],
+    );
     let found: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     let found = found["predictions"].as_array().unwrap();
     assert_eq!(found.len(), 2, "{found:?}");
@@ -208,22 +200,16 @@ fn faces_evaluate_reproduces_the_run_and_predict_its_samples() {
     let broken = dir.path().join("broken.jpg");
     let whole = std::fs::read(paths[0]).unwrap();
     std::fs::write(&broken, &whole[..whole.len() / 2]).unwrap();
-    let err = failed(
-        &bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2"]).arg(&broken).output().unwrap(),
-    );
+    let err = failed(&predict(&run, &["--model", "mobilenet_v2"], &[&broken]));
     assert!(err.contains("broken.jpg") && err.contains("truncated"), "{err}");
-    let err = failed(
-        &bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2", "--text", "hi"]).output().unwrap(),
-    );
+    let err = failed(&predict(&run, &["--model", "mobilenet_v2", "--text", "hi"], &[]));
     assert!(err.contains("face images"), "{err}");
     assert_eq!(files_under(&run), before, "a failed command wrote into the run");
 
     // a checkpoint that is not the recorded model, or none at all
     let ckpts = run.join("part1/checkpoints");
     std::fs::copy(ckpts.join("emotionnet_v3.safetensors"), ckpts.join("mobilenet_v2.safetensors")).unwrap();
-    let err = failed(
-        &bin().args(["predict", "--run"]).arg(&run).args(["--model", "mobilenet_v2"]).arg(paths[0]).output().unwrap(),
-    );
+    let err = failed(&predict(&run, &["--model", "mobilenet_v2"], &sample_files[..1]));
     assert!(err.contains("mobilenet_v2.safetensors") && err.contains("does not match"), "{err}");
     std::fs::remove_file(ckpts.join("mobilenet_v2.safetensors")).unwrap();
     let err = failed(&evaluate(&run, &data_root(), &["--part", "part1", "--name", "gone"]));
@@ -254,13 +240,7 @@ fn reviews_evaluate_reproduces_the_run_and_predict_its_test_reviews() {
     let file = dir.path().join("reviews.txt");
     std::fs::write(&file, set.texts[..25].join("\n")).unwrap();
     for model in ["minilm_drugscom", "bilstm_drugscom"] {
-        let out = bin()
-            .args(["--device", "cpu", "predict", "--run"])
-            .arg(&run)
-            .args(["--model", model, "--json", "--file"])
-            .arg(&file)
-            .output()
-            .unwrap();
+        let out = predict(&run, &["--model", model, "--json", "--file", file.to_str().unwrap()], &[]);
         let pred: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
         let e = eval["rows"].as_array().unwrap().iter().find(|x| x["model"] == model).unwrap();
         for i in 0..25 {
@@ -287,33 +267,12 @@ fn reviews_evaluate_reproduces_the_run_and_predict_its_test_reviews() {
     std::fs::write(&csv, "text,label\ngood,1\nbad,sideways\n").unwrap();
     let err = failed(&evaluate(&run, &csv, &["--name", "bad"]));
     assert!(err.contains("mine.csv:3") && err.contains("`sideways`"), "{err}");
-    let err = failed(
-        &bin()
-            .args(["predict", "--run"])
-            .arg(&run)
-            .args(["--model", "bilstm_drugscom", "--text", "  "])
-            .output()
-            .unwrap(),
-    );
+    let err = failed(&predict(&run, &["--model", "bilstm_drugscom", "--text", "  "], &[]));
     assert!(err.contains("--text number 1 is empty"), "{err}");
-    let err = failed(
-        &bin()
-            .args(["predict", "--run"])
-            .arg(&run)
-            .args(["--model", "minilm_imdb", "--text", "fine"])
-            .output()
-            .unwrap(),
-    );
+    let err = failed(&predict(&run, &["--model", "minilm_imdb", "--text", "fine"], &[]));
     assert!(err.contains("no trained model `minilm_imdb`") && err.contains("bilstm_drugscom"), "{err}");
     std::fs::remove_file(run.join("part2/checkpoints/bilstm_drugscom.vocab.json")).unwrap();
-    let err = failed(
-        &bin()
-            .args(["predict", "--run"])
-            .arg(&run)
-            .args(["--model", "bilstm_drugscom", "--text", "fine"])
-            .output()
-            .unwrap(),
-    );
+    let err = failed(&predict(&run, &["--model", "bilstm_drugscom", "--text", "fine"], &[]));
     assert!(err.contains("bilstm_drugscom.vocab.json"), "{err}");
     assert_eq!(files_under(&run).len(), before.len() - 1, "only the vocabulary we removed changed");
 }
