@@ -43,7 +43,7 @@ def notebook(cells):
 setup = [
     md("# affect-lab: setup\nDevice, versions, and where the data and the pretrained weights were found."),
     code(DEP, "skip"),
-    code("affect_lab::nb::setup_report()"),
+    code("affect_lab::notebook::setup_report()"),
     md("The data root comes from `AFFECT_LAB_DATA` (else `data/`); weights from `weights/` and the project's Python environment. "
        "A missing ImageNet ResNet file means those rows are skipped, never run from random weights under a transfer label.", "fragment"),
 ]

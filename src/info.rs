@@ -1,5 +1,7 @@
 //! A plain-text report of the environment: device, versions, data and weights found.
-use crate::{device, paths, weights};
+use crate::config::paths;
+use crate::device;
+use crate::models::weights;
 use std::fmt::Write;
 use std::path::Path;
 

@@ -1,31 +1,30 @@
 //! affect-lab: scratch vs transfer learning on face emotions, and direct vs indirect training
 //! data for drug-review sentiment, with tch (libtorch).
+//!
+//! Layers, each using only those above it in this list:
+//! `config` (profiles, plans, paths, run directories) -> `data` (datasets, augmentation,
+//! batches) -> `models` (one file per network, the registry, weights) -> `train` (the loop and
+//! its parts) -> `eval` (metrics, benchmarks) -> `experiments` (Part 1 and Part 2: plans,
+//! results, runs) -> `report` (figures, takeaways) -> `trained` (evaluate / predict with a
+//! finished run) -> `notebook` and the CLI.
 pub mod atomic;
-pub mod bench;
+pub mod config;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod eval;
+pub mod experiments;
 pub mod info;
 pub mod malloc;
-pub mod metrics;
 pub mod models;
-pub mod nb;
-pub mod part1;
-pub mod part2;
-pub mod paths;
-pub mod plan_check;
-pub mod plan_patch;
-pub mod plots;
-pub mod profile;
+pub mod notebook;
 pub mod report;
-pub mod run;
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod train;
 pub mod trained;
-pub mod weights;
 
+pub use config::profile::Profile;
 pub use error::{Error, Result};
-pub use profile::Profile;
 /// Re-exported so notebooks can name tensors and devices without a second `:dep`.
 pub use tch;

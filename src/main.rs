@@ -1,5 +1,6 @@
 //! `affect-lab`: run the experiment headless.
-use affect_lab::{device, paths, run, Profile};
+use affect_lab::config::{paths, run};
+use affect_lab::{device, Profile};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -186,8 +187,8 @@ fn real_main() -> anyhow::Result<()> {
 
 fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow::Result<()> {
     // `--models` names rows of either part; a part none of them names is not run
-    let names1: Vec<String> = affect_lab::part1::model_specs().into_iter().map(|s| s.name).collect();
-    let names2 = affect_lab::part2::row_names();
+    let names1: Vec<String> = affect_lab::experiments::part1::model_specs().into_iter().map(|s| s.name).collect();
+    let names2 = affect_lab::experiments::part2::row_names();
     let known = |names: &[String]| a.models.iter().any(|m| names.contains(m));
     let (part1, part2) =
         if a.models.is_empty() { (want1, want2) } else { (want1 && known(&names1), want2 && known(&names2)) };
@@ -208,13 +209,13 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
         threads: tch::get_num_threads(),
         skip_bad_inputs: a.skip_bad_inputs,
         models: a.models.clone(),
-        plan_patch: a.plan.as_deref().map(affect_lab::plan_patch::read).transpose()?,
+        plan_patch: a.plan.as_deref().map(affect_lab::config::plan_patch::read).transpose()?,
         version: env!("CARGO_PKG_VERSION").into(),
         started: run::now_utc(),
     };
     // a bad --plan key must fail now, not after Part 1 has trained for twenty minutes
-    affect_lab::part1::plan(&config)?;
-    affect_lab::part2::plan(&config)?;
+    affect_lab::experiments::part1::plan(&config)?;
+    affect_lab::experiments::part2::plan(&config)?;
     let mut needed = Vec::new();
     if part1 {
         needed.push(paths::FACES);
@@ -226,18 +227,18 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
     let r = run::Run::new(config, dev)?;
     eprintln!("profile {}, seed {}, data {}, out {}", a.profile, a.seed, a.data_dir.display(), out.display());
     if part1 {
-        let res = affect_lab::part1::run(&r).context("part 1 failed")?;
+        let res = affect_lab::experiments::part1::run(&r).context("part 1 failed")?;
         if !a.no_figures {
-            affect_lab::part1::figures(&r, &res).context("part 1 figures failed")?;
+            affect_lab::experiments::part1::figures(&r, &res).context("part 1 figures failed")?;
         }
-        eprintln!("{}", affect_lab::part1::summary(&res));
+        eprintln!("{}", affect_lab::experiments::part1::summary(&res));
     }
     if part2 {
-        let res = affect_lab::part2::run(&r).context("part 2 failed")?;
+        let res = affect_lab::experiments::part2::run(&r).context("part 2 failed")?;
         if !a.no_figures {
-            affect_lab::part2::figures(&r, &res).context("part 2 figures failed")?;
+            affect_lab::experiments::part2::figures(&r, &res).context("part 2 figures failed")?;
         }
-        eprintln!("{}", affect_lab::part2::summary(&res));
+        eprintln!("{}", affect_lab::experiments::part2::summary(&res));
     }
     eprintln!("results in {}", out.display());
     Ok(())
@@ -245,11 +246,15 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
 
 fn figures(out: &std::path::Path) -> anyhow::Result<()> {
     let mut any = false;
-    if let Some(r) = run::load_results::<affect_lab::part1::Results>(out, affect_lab::part1::PART)? {
+    if let Some(r) =
+        run::load_results::<affect_lab::experiments::part1::Results>(out, affect_lab::experiments::part1::PART)?
+    {
         affect_lab::report::part1_figures(&out.join("part1/figures"), &r)?;
         any = true;
     }
-    if let Some(r) = run::load_results::<affect_lab::part2::Results>(out, affect_lab::part2::PART)? {
+    if let Some(r) =
+        run::load_results::<affect_lab::experiments::part2::Results>(out, affect_lab::experiments::part2::PART)?
+    {
         affect_lab::report::part2_figures(&out.join("part2/figures"), &r)?;
         any = true;
     }

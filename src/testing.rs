@@ -1,5 +1,5 @@
 //! Helpers for tests that need a little real data. Not part of the stable API.
-use crate::paths;
+use crate::config::paths;
 use std::path::PathBuf;
 use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Kind, Tensor};
@@ -16,8 +16,8 @@ pub fn data_root() -> PathBuf {
 }
 
 /// A run configuration writing under `out`, for tests that need a `Run`.
-pub fn run_config(profile: crate::Profile, seed: u64, out: PathBuf) -> crate::run::RunConfig {
-    crate::run::RunConfig {
+pub fn run_config(profile: crate::Profile, seed: u64, out: PathBuf) -> crate::config::run::RunConfig {
+    crate::config::run::RunConfig {
         profile,
         seed,
         data_root: "d".into(),
@@ -28,7 +28,7 @@ pub fn run_config(profile: crate::Profile, seed: u64, out: PathBuf) -> crate::ru
         models: vec![],
         plan_patch: None,
         version: "0".into(),
-        started: crate::run::now_utc(),
+        started: crate::config::run::now_utc(),
     }
 }
 

@@ -1,9 +1,9 @@
 //! Our tch MiniLM + tokenizer against Hugging Face transformers on the same local
 //! all-MiniLM-L6-v2 folder. The reference numbers come from
 //! `scripts/parity/minilm_reference.py` (committed in tests/fixtures/minilm_reference.json).
-use affect_lab::data::tokenize::HfTokenizer;
+use affect_lab::data::text::tokenize::HfTokenizer;
 use affect_lab::models::minilm::{MiniLm, Pooling};
-use affect_lab::weights::minilm_dir;
+use affect_lab::models::weights::minilm_dir;
 use serde::Deserialize;
 use tch::{nn, nn::ModuleT, Device, Kind, Tensor};
 

@@ -4,8 +4,8 @@
 //! logits on a fixed input; we load the weights strictly and must reproduce the logits.
 //!
 //! Needs the project venv (.venv/bin/python with torch + torchvision); fails loudly without it.
+use affect_lab::models::weights::{load_strict, read_safetensors};
 use affect_lab::models::{mobilenet_v2, resnet};
-use affect_lab::weights::{load_strict, read_safetensors};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tch::nn::{self, ModuleT};
@@ -105,7 +105,7 @@ fn mobilenet_v2_random_weights_match_torchvision() {
 }
 
 fn first_happy_face() -> PathBuf {
-    let dir = affect_lab::testing::require(affect_lab::paths::FACES).join("test/happy");
+    let dir = affect_lab::testing::require(affect_lab::config::paths::FACES).join("test/happy");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .flatten()

@@ -232,7 +232,7 @@ fn reviews_evaluate_reproduces_the_run_and_predict_its_test_reviews() {
     assert_reproduces(&res, &eval, "accuracy", "macro_f1", name);
 
     // the same test reviews through predict, one at a time
-    let plan: affect_lab::part2::Plan = serde_json::from_value(res["plan"].clone()).unwrap();
+    let plan: affect_lab::experiments::part2::Plan = serde_json::from_value(res["plan"].clone()).unwrap();
     let cols = affect_lab::trained::eval_data::ReviewColumns::default();
     let set = affect_lab::trained::eval_data::load_reviews(&data_root(), &cols, plan.fractions, plan.threshold, false)
         .unwrap();

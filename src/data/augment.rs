@@ -25,7 +25,7 @@ pub struct AugmentConfig {
 
 impl AugmentConfig {
     /// Ranges the samplers can draw from (an empty range panics in a worker thread).
-    pub fn check(&self, key: &str, c: &mut crate::plan_check::Checks) {
+    pub fn check(&self, key: &str, c: &mut crate::config::plan_check::Checks) {
         let (lo, hi) = self.crop_scale;
         c.that(0.0 < lo && lo <= hi && hi <= 1.0, || {
             format!("{key}.crop_scale must satisfy 0 < min <= max <= 1, got [{lo}, {hi}]")

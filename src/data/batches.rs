@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn image_batches_from_real_faces() {
-        let root = crate::testing::require(crate::paths::FACES);
+        let root = crate::testing::require(crate::config::paths::FACES);
         let ds = faces::load(&root, Default::default()).unwrap();
         let items: Vec<FaceItem> = ds.test.iter().take(10).cloned().collect();
         let src = ImageSource::new(items, Transform::train(32, Default::default()), Transform::eval(32), 7);

@@ -157,8 +157,8 @@ mod tests {
 
     #[test]
     fn real_drugs_com_eda() {
-        let dir = crate::testing::require(crate::paths::DRUGS_COM);
-        let d = crate::data::drugs_com::load(&dir, &LoadOptions::default()).unwrap();
+        let dir = crate::testing::require(crate::config::paths::DRUGS_COM);
+        let d = crate::data::text::drugs_com::load(&dir, &LoadOptions::default()).unwrap();
         let m = review_correlations(&d.train).unwrap();
         for i in 0..5 {
             assert!((m.values[i][i] - 1.0).abs() < 1e-12);

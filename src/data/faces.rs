@@ -376,7 +376,7 @@ mod tests {
 
     #[test]
     fn real_faces_counts() {
-        let root = crate::testing::require(crate::paths::FACES);
+        let root = crate::testing::require(crate::config::paths::FACES);
         let ds = load(&root, LoadOptions::default()).unwrap();
         assert_eq!(ds.classes, vec!["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]);
         assert_eq!((ds.train.len(), ds.valid.len(), ds.test.len()), (3500, 1000, 500));

@@ -18,7 +18,7 @@ use tch::{Kind, Tensor};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     pub vocab_size: i64,
-    /// Id of `<pad>` (0 in [`crate::data::vocab::Vocab`]).
+    /// Id of `<pad>` (0 in [`crate::data::text::vocab::Vocab`]).
     pub pad_id: i64,
     pub embed_dim: i64,
     /// LSTM hidden size per direction.
@@ -187,8 +187,8 @@ impl ModuleT for BiLstm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::review_sample::balanced_reviews;
-    use crate::data::vocab::Vocab;
+    use crate::data::text::review_sample::balanced_reviews;
+    use crate::data::text::vocab::Vocab;
     use crate::testing::{assert_loss_drops, overfit_losses, param_count};
     use tch::Device;
 

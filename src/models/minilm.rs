@@ -4,7 +4,7 @@
 //! `encoder.layer.{i}.…`), which is how all-MiniLM-L6-v2's `model.safetensors` names them, so the
 //! model must be built at the root of its VarStore. The head is `classifier.{weight,bias}`.
 //!
-//! Loading the pretrained file is strict (via [`crate::weights::load_strict`]): every encoder
+//! Loading the pretrained file is strict (via [`crate::models::weights::load_strict`]): every encoder
 //! tensor must be present with the right shape. Three things are skipped on purpose
 //! ([`PRETRAINED_SKIP`]): `classifier.` (ours, new, left at its initial values), the file's
 //! `pooler.` (BERT's tanh pooler, which sentence-transformers does not use: it mean-pools) and
@@ -293,7 +293,7 @@ impl MiniLm {
     /// Strictly load `dir/model.safetensors` into a VarStore holding a MiniLm at its root.
     /// Returns the variables left at their initial values (the classifier's).
     pub fn load_pretrained(vs: &mut nn::VarStore, dir: &Path) -> Result<Vec<String>> {
-        crate::weights::load_strict(vs, &dir.join("model.safetensors"), PRETRAINED_SKIP)
+        crate::models::weights::load_strict(vs, &dir.join("model.safetensors"), PRETRAINED_SKIP)
     }
 
     pub fn config(&self) -> &Config {
@@ -342,10 +342,10 @@ impl ModuleT for MiniLm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::review_sample::balanced_reviews;
-    use crate::data::tokenize::HfTokenizer;
+    use crate::data::text::review_sample::balanced_reviews;
+    use crate::data::text::tokenize::HfTokenizer;
+    use crate::models::weights::minilm_dir;
     use crate::testing::{assert_loss_drops, overfit_losses, param_count};
-    use crate::weights::minilm_dir;
     use tch::Device;
 
     fn tiny(pooling: Pooling) -> Config {
@@ -438,7 +438,7 @@ mod tests {
     fn missing_tensor_fails_and_names_it() {
         let dir = minilm_dir().unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let mut file = crate::weights::read_safetensors(&dir.join("model.safetensors")).unwrap();
+        let mut file = crate::models::weights::read_safetensors(&dir.join("model.safetensors")).unwrap();
         assert!(file.remove("encoder.layer.3.attention.self.key.weight").is_some());
         let named: Vec<(String, Tensor)> = file.into_iter().collect();
         Tensor::write_safetensors(&named, tmp.path().join("model.safetensors")).unwrap();

@@ -9,3 +9,4 @@ pub mod minilm;
 pub mod mobilenet_v2;
 pub mod resnet;
 pub mod transfer;
+pub mod weights;

@@ -5,7 +5,7 @@
 //! ```ignore
 //! let mut vs = nn::VarStore::new(device);
 //! let net = resnet::ResNet::new(&vs.root(), &resnet::Config::resnet18(7));
-//! crate::weights::load_strict(&mut vs, &imagenet_path, &[resnet::HEAD_PREFIX])?; // new 7-class head
+//! crate::models::weights::load_strict(&mut vs, &imagenet_path, &[resnet::HEAD_PREFIX])?; // new 7-class head
 //! set_backbone_trainable(&vs, resnet::HEAD_PREFIX, false); // warm the head up first
 //! ```
 use std::collections::HashSet;

@@ -435,7 +435,7 @@ mod tests {
         let cascade = Cascade::load(&path).unwrap();
         let fixture: serde_json::Value =
             serde_json::from_str(include_str!("../../tests/fixtures/haar_opencv_boxes.json")).unwrap();
-        let faces = crate::testing::require(crate::paths::FACES);
+        let faces = crate::testing::require(crate::config::paths::FACES);
         let set = crate::trained::eval_data::load_faces(&faces, false).unwrap();
         let picks: Vec<_> = set.items.iter().step_by(set.items.len() / 20).take(20).collect();
         let mut with_face = 0;

@@ -1,12 +1,12 @@
 //! Labelled data to score a trained model on: the test split of a data root laid out like the
 //! experiment's, or a plain labelled folder (faces) or file (reviews). Class names are the data's
 //! own; [`match_classes`] maps them onto the model's by name.
-use crate::data::delimited::{present, read_table, Record, Table};
-use crate::data::drugs_com;
+use crate::config::paths;
 use crate::data::faces::{self, FaceItem};
+use crate::data::text::delimited::{present, read_table, Record, Table};
+use crate::data::text::drugs_com;
 use crate::data::text::{self, bin_rating, clean_text, parse_rating, BadRows, Fractions};
 use crate::error::{Error, Result};
-use crate::paths;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -3,13 +3,14 @@
 //! Output goes to `<run>/eval/<name>/` all at once, or not at all.
 use super::eval_data::{self, FaceSet, ReviewColumns, ReviewSet};
 use super::loaded::{FaceModel, RunDir, TextModel, EVAL_BATCH};
+use crate::config::profile::Profile;
+use crate::config::{paths, run};
 use crate::data::faces::FaceItem;
 use crate::error::{Error, Result};
-use crate::metrics::{self, ClassMetrics};
-use crate::plots::{self, Figure};
-use crate::profile::Profile;
+use crate::eval::metrics::{self, ClassMetrics};
+use crate::experiments::{part1, part2};
+use crate::report::plots::{self, Figure};
 use crate::train::{self, Predictions};
-use crate::{part1, part2, paths, run};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::Device;

@@ -1,13 +1,15 @@
 //! A finished run directory and the models rebuilt from it: architecture, classes and
 //! preprocessing from its `results.json`, weights strictly from its checkpoints.
+use crate::config::run;
 use crate::data::augment::Transform;
 use crate::data::batches::{BatchSource, ImageSource, TokenSource};
 use crate::data::faces::FaceItem;
-use crate::data::tokenize::HfTokenizer;
-use crate::data::vocab::{self, Vocab};
+use crate::data::text::tokenize::HfTokenizer;
+use crate::data::text::vocab::{self, Vocab};
 use crate::error::{Error, Result};
+use crate::experiments::{part1, part2};
+use crate::models::weights;
 use crate::models::{bilstm, minilm};
-use crate::{part1, part2, run, weights};
 use std::path::{Path, PathBuf};
 use tch::{nn, nn::ModuleT, Device};
 

@@ -3,9 +3,9 @@
 use super::evaluate::{self, EvalOptions, Part};
 use super::predict::{self, Prediction};
 use super::{RunDir, TrainedModel};
+use crate::config::run::Run;
 use crate::error::Result;
-use crate::nb::{esc, table, Html};
-use crate::run::Run;
+use crate::notebook::{esc, table, Html};
 use std::path::PathBuf;
 
 /// Environment variables naming other labelled data for the cross-data cells.
@@ -18,7 +18,7 @@ fn top1(p: &Prediction) -> String {
 
 /// `n` test images of the data root spread over the classes, with their true class.
 pub fn example_faces(n: usize) -> Result<Vec<(PathBuf, String)>> {
-    let set = super::eval_data::load_faces(&crate::nb::data_root(), false)?;
+    let set = super::eval_data::load_faces(&crate::notebook::data_root(), false)?;
     let step = (set.items.len() / n.max(1)).max(1);
     Ok(set
         .items

@@ -81,7 +81,7 @@ pub fn faces_in_photos(
         }
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "photo".into());
         let out = annotate_dir.join(format!("{stem}.faces.png"));
-        crate::atomic::write_bytes(&out, &crate::plots::labelled_boxes(photo, &labels)?)?;
+        crate::atomic::write_bytes(&out, &crate::report::plots::labelled_boxes(photo, &labels)?)?;
         annotated.push(out);
     }
     Ok((predictions, annotated))

@@ -3,7 +3,7 @@
 //! or the Kaggle CSV (`drugsComTrain_raw.csv`, header `uniqueID,...`, ratings `9`, dates
 //! `27-Apr-10`). Both have quoted reviews with embedded `\r\n` and HTML entities.
 //! Returns the published train/test files as they are; the experiment pools, dedups and re-splits.
-use crate::data::delimited::{present, read_table, Record};
+use crate::data::text::delimited::{present, read_table, Record};
 use crate::data::text::{
     bin_rating, clean_text, parse_date, parse_rating, BadRows, LoadOptions, LoadReport, Review, Source,
 };
@@ -200,7 +200,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn fixtures() -> PathBuf {
-        crate::paths::project_root().join("tests/fixtures/text")
+        crate::config::paths::project_root().join("tests/fixtures/text")
     }
 
     fn strict() -> LoadOptions {
@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn real_drugs_com_counts_and_date_split() {
-        let dir = crate::testing::require(crate::paths::DRUGS_COM);
+        let dir = crate::testing::require(crate::config::paths::DRUGS_COM);
         let t0 = std::time::Instant::now();
         let d = load(&dir, &strict()).unwrap();
         eprintln!("drugs.com load: {:.3}s for {}+{} rows", t0.elapsed().as_secs_f64(), d.train.len(), d.test.len());
@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn explabox_words_for_ratings_are_rejected_at_line_2() {
-        let dir = crate::testing::require(crate::paths::DRUGS_COM).join("explabox_3class");
+        let dir = crate::testing::require(crate::config::paths::DRUGS_COM).join("explabox_3class");
         let path = dir.join("drugsComTrain.tsv");
         let err = load_file(&path, b'\t', &strict()).unwrap_err().to_string();
         assert!(err.contains("drugsComTrain.tsv:2: rating \"positive\" is not a number"), "{err}");

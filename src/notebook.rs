@@ -1,9 +1,11 @@
 //! Notebook helpers: open a run by profile, reuse finished results or train, and show tables
 //! and text inline in evcxr. Kept here so notebook cells stay a few lines long.
+use crate::config::paths;
+use crate::config::profile::Profile;
+use crate::config::run::{self, Run, RunConfig};
+use crate::device;
 use crate::error::{Error, Result};
-use crate::profile::Profile;
-use crate::run::{self, Run, RunConfig};
-use crate::{device, part1, part2, paths};
+use crate::experiments::{part1, part2};
 use std::path::PathBuf;
 
 pub use crate::trained::evaluate::Part;
@@ -179,7 +181,7 @@ fn ci([lo, hi]: [f64; 2]) -> String {
 }
 
 /// A paired test in words: whether the gap between two rows is more than test-set noise.
-fn paired_sentence(c: &crate::metrics::PairedTest) -> String {
+fn paired_sentence(c: &crate::eval::metrics::PairedTest) -> String {
     let verdict = if c.p_value < 0.05 {
         "a real difference at the 5% level"
     } else {
@@ -345,7 +347,7 @@ pub fn part2_conclusions(r: &part2::Results) -> Html {
 }
 
 /// Original and augmented versions of a few training faces (the train-only transforms).
-pub fn augmentation_examples(size: u32, seed: u64) -> Result<crate::plots::Figure> {
+pub fn augmentation_examples(size: u32, seed: u64) -> Result<crate::report::plots::Figure> {
     use crate::data::augment::{AugmentConfig, Transform};
     let ds = crate::data::faces::load(&data_root().join(paths::FACES.dir), Default::default())?;
     let (eval, train) = (Transform::eval(size), Transform::train(size, AugmentConfig::default()));
@@ -361,7 +363,12 @@ pub fn augmentation_examples(size: u32, seed: u64) -> Result<crate::plots::Figur
             pred.push(caption);
         }
     }
-    crate::plots::sample_grid("Train-only augmentation: crop, flip, rotate, colour jitter", &imgs, &truth, &pred)
+    crate::report::plots::sample_grid(
+        "Train-only augmentation: crop, flip, rotate, colour jitter",
+        &imgs,
+        &truth,
+        &pred,
+    )
 }
 
 /// Versions and paths for the setup notebook.

@@ -1,7 +1,7 @@
 //! A run directory: `<out>/config.json` (the resolved configuration), and per part
 //! `<out>/<part>/{results.json, figures/, checkpoints/}`. Everything is written atomically.
+use crate::config::profile::Profile;
 use crate::error::{Error, Result};
-use crate::profile::Profile;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::Device;
@@ -17,7 +17,7 @@ pub struct RunConfig {
     pub skip_bad_inputs: bool,
     /// Part 1 model names to run (empty = all).
     pub models: Vec<String>,
-    /// `--plan` overrides of the profile's plans (see [`crate::plan_patch`]), kept here so a
+    /// `--plan` overrides of the profile's plans (see [`crate::config::plan_patch`]), kept here so a
     /// run's config.json says how its recipe departs from the profile.
     #[serde(default)]
     pub plan_patch: Option<serde_json::Value>,

@@ -2,7 +2,7 @@
 //! file that can be kept next to its results rather than an edit of the source.
 //!
 //! The file holds one object per part, each a merge patch (RFC 7386) over that part's
-//! [`crate::part1::Plan`] / [`crate::part2::Plan`] as serialised in `results.json`:
+//! [`crate::experiments::part1::Plan`] / [`crate::experiments::part2::Plan`] as serialised in `results.json`:
 //! `{"part2": {"max_train": 3000, "minilm": {"lr": 2e-4}}}`. Unlike RFC 7386 the merge is
 //! strict: a key the plan does not have is an error naming its path, because a misspelt key
 //! that was silently ignored would label a run with a recipe it did not use.
@@ -61,7 +61,7 @@ fn merge_strict(target: &mut Value, patch: &Value, path: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::part2::Plan;
+    use crate::experiments::part2::Plan;
     use crate::Profile;
     use serde_json::json;
 

@@ -1,9 +1,11 @@
 //! Figures for finished results: the bridge between `part1`/`part2` results and `plots`.
 //! Each function returns a `Figure` (shown inline in a notebook); the `*_figures` functions
 //! write the whole set for a run.
+pub mod plots;
+
 use crate::error::Result;
-use crate::plots::{self, Figure};
-use crate::{part1, part2};
+use crate::experiments::{part1, part2};
+use plots::Figure;
 use std::path::Path;
 
 fn label(init: &str, model: &str) -> String {

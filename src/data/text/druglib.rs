@@ -2,7 +2,7 @@
 //! `drugLibTest_raw.tsv`, tab separated, `\r\n` line ends, quoted fields with embedded line breaks.
 //! A review's text is its three parts (benefits, side effects, comments) joined. There are no
 //! dates, so this source is split at random or used whole for training.
-use crate::data::delimited::{present, read_table, Record};
+use crate::data::text::delimited::{present, read_table, Record};
 use crate::data::text::{bin_rating, clean_text, parse_rating, BadRows, LoadOptions, LoadReport, Review, Source};
 use crate::error::Result;
 use std::path::Path;
@@ -92,7 +92,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn fixtures() -> PathBuf {
-        crate::paths::project_root().join("tests/fixtures/text")
+        crate::config::paths::project_root().join("tests/fixtures/text")
     }
 
     #[test]
@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn real_druglib_counts() {
-        let dir = crate::testing::require(crate::paths::DRUGLIB);
+        let dir = crate::testing::require(crate::config::paths::DRUGLIB);
         let t0 = std::time::Instant::now();
         let d = load(&dir, &LoadOptions::default()).unwrap();
         eprintln!("druglib load: {:.3}s for {}+{} rows", t0.elapsed().as_secs_f64(), d.train.len(), d.test.len());

@@ -234,7 +234,7 @@ fn draw_grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, g: &Grid) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::{assert_rendered, keep_for_review, text_el};
+    use crate::report::plots::{assert_rendered, keep_for_review, text_el};
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

@@ -2,16 +2,17 @@
 //! fine-tuned) and a BiLSTM (from scratch) are trained on Drugs.com (direct), IMDB (far
 //! indirect) or Druglib.com (near indirect), and all are tested on the same date-sorted
 //! Drugs.com test split.
+use crate::config::profile::Profile;
+use crate::config::run::Run;
 use crate::data::batches::{BatchSource, TokenSource};
+use crate::data::eda;
+use crate::data::text::tokenize::{HfTokenizer, Truncation};
+use crate::data::text::vocab::{self, Vocab};
 use crate::data::text::{self, Fractions, LoadOptions, Review, Source};
-use crate::data::tokenize::{HfTokenizer, Truncation};
-use crate::data::vocab::{self, Vocab};
-use crate::data::{druglib, drugs_com, eda, imdb};
+use crate::data::text::{druglib, drugs_com, imdb};
 use crate::error::{Error, Result};
-use crate::metrics;
+use crate::eval::metrics;
 use crate::models::{bilstm, minilm};
-use crate::profile::Profile;
-use crate::run::Run;
 use crate::train::{self, EpochRecord, Monitor, Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -316,7 +317,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
     let label = run_name(model, src.info.source);
     let (net, sources, weights_source, init, cfg, vocab_size): Recipe = match model {
         Model::MiniLm => {
-            let dir = crate::weights::minilm_dir()?;
+            let dir = crate::models::weights::minilm_dir()?;
             let tok = HfTokenizer::from_dir(&dir, plan.max_len)?.with_truncation(plan.truncation)?;
             let mut mcfg = minilm::Config::from_hf_json(&dir.join("config.json"), 2, minilm::Pooling::Mean)?;
             if let Some(p) = plan.minilm_dropout {
@@ -393,17 +394,20 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
 }
 
 /// The profile's plan with the run's `--plan` patch merged over it.
-pub fn plan(config: &crate::run::RunConfig) -> Result<Plan> {
-    let plan =
-        crate::plan_patch::apply(Plan::for_profile(config.profile, config.seed), config.plan_patch.as_ref(), PART)?;
+pub fn plan(config: &crate::config::run::RunConfig) -> Result<Plan> {
+    let plan = crate::config::plan_patch::apply(
+        Plan::for_profile(config.profile, config.seed),
+        config.plan_patch.as_ref(),
+        PART,
+    )?;
     plan.check()?;
     Ok(plan)
 }
 
 impl Plan {
-    /// Every value in range before anything runs (see [`crate::plan_check`]).
+    /// Every value in range before anything runs (see [`crate::config::plan_check`]).
     pub fn check(&self) -> Result<()> {
-        let mut c = crate::plan_check::Checks::default();
+        let mut c = crate::config::plan_check::Checks::default();
         // [CLS], [SEP] and at least one word
         c.at_least("part2.max_len", self.max_len, 3);
         if let Truncation::HeadTail { head } = self.truncation {
@@ -436,7 +440,7 @@ pub fn run(run: &Run) -> Result<Results> {
     let root = &run.config.data_root;
 
     // Drugs.com: pool the published files, dedup, then our own date-sorted split.
-    let dc = drugs_com::load(&root.join(crate::paths::DRUGS_COM.dir), &opts)?;
+    let dc = drugs_com::load(&root.join(crate::config::paths::DRUGS_COM.dir), &opts)?;
     let dc_skipped: usize = dc.reports.iter().map(|r| r.skipped_bad_rows).sum();
     let pooled = dc.pooled();
     let loaded = pooled.len();
@@ -477,7 +481,7 @@ pub fn run(run: &Run) -> Result<Results> {
     };
 
     let im = imdb::load(
-        &root.join(crate::paths::IMDB.dir),
+        &root.join(crate::config::paths::IMDB.dir),
         &imdb::ImdbOptions {
             skip_bad_rows: run.config.skip_bad_inputs,
             max_per_split: plan.max_train.map(|m| m * 2),
@@ -489,7 +493,7 @@ pub fn run(run: &Run) -> Result<Results> {
     im_all.extend(im.test);
     let imdb = prepare(Source::Imdb, im_all, im_skipped, &test_texts, &plan, seed)?;
 
-    let dl = druglib::load(&root.join(crate::paths::DRUGLIB.dir), &opts)?;
+    let dl = druglib::load(&root.join(crate::config::paths::DRUGLIB.dir), &opts)?;
     let dl_skipped = dl.reports.iter().map(|r| r.skipped_bad_rows).sum();
     let druglib = prepare(Source::Druglib, dl.pooled(), dl_skipped, &test_texts, &plan, seed)?;
 
@@ -501,12 +505,12 @@ pub fn run(run: &Run) -> Result<Results> {
         );
     }
     let mut results = Results {
-        schema: crate::run::RESULTS_SCHEMA,
+        schema: crate::config::run::RESULTS_SCHEMA,
         profile: run.config.profile,
         seed,
         device: format!("{:?}", run.device),
         plan: plan.clone(),
-        plan_patch: crate::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
+        plan_patch: crate::config::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
         test_examples: test.len(),
         test_dates: text::date_range(&test),
         sources: sources.iter().map(|s| s.info.clone()).collect(),

@@ -92,7 +92,7 @@ pub fn reference(
     torchvision: Option<(&str, i64)>,
     batches: &[i64],
 ) -> Result<Option<Reference>> {
-    let python = crate::paths::project_root().join(".venv/bin/python");
+    let python = crate::config::paths::project_root().join(".venv/bin/python");
     if !python.is_file() {
         return Ok(None);
     }
@@ -101,7 +101,7 @@ pub fn reference(
     trace(model, &example.to_device(Device::Cpu), &traced)?;
     let shape: Vec<String> = example.size().iter().map(|d| d.to_string()).collect();
     let mut cmd = std::process::Command::new(&python);
-    cmd.arg(crate::paths::project_root().join("scripts/bench_reference.py"))
+    cmd.arg(crate::config::paths::project_root().join("scripts/bench_reference.py"))
         .arg("--traced")
         .arg(&traced)
         .arg("--shape")

@@ -156,7 +156,7 @@ fn panel<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::{assert_rendered, keep_for_review, text_el};
+    use crate::report::plots::{assert_rendered, keep_for_review, text_el};
 
     #[test]
     fn four_panels_label_every_model_and_value() {

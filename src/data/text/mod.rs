@@ -1,6 +1,14 @@
 //! Shared types and steps for the review datasets (Drugs.com, Druglib.com, IMDB): one `Review`
 //! type for every source, text cleaning, rating binning, dedup, date/random splits, class
 //! weights, class-proportional subsampling, and the bad-row policy every loader follows.
+pub mod delimited;
+pub mod druglib;
+pub mod drugs_com;
+pub mod imdb;
+#[cfg(test)]
+pub(crate) mod review_sample;
+pub mod tokenize;
+pub mod vocab;
 use crate::error::{Error, Result};
 use chrono::NaiveDate;
 use rand::rngs::StdRng;

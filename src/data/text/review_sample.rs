@@ -1,6 +1,6 @@
 //! Test-only: a few real Drugs.com training reviews, read with a minimal CSV reader so the text
 //! model tests do not depend on the full dataset loader.
-use crate::paths::DRUGS_COM;
+use crate::config::paths::DRUGS_COM;
 use crate::testing::require;
 
 /// Split CSV text into records of fields (RFC 4180 quoting, newlines allowed inside quotes).

@@ -2,7 +2,7 @@
 //! the original `aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt` (label from the folder, rating
 //! from the name) or the common CSV `review,sentiment` (sentiment `positive`/`negative`, no split:
 //! all of it is returned as train). HTML line breaks (`<br />`) become spaces.
-use crate::data::delimited::{present, read_table, Record};
+use crate::data::text::delimited::{present, read_table, Record};
 use crate::data::text::{clean_text, subsample, subsample_indices, BadRows, LoadReport, Review, Source};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -225,7 +225,7 @@ mod tests {
     use super::*;
 
     fn fixtures() -> PathBuf {
-        crate::paths::project_root().join("tests/fixtures/text")
+        crate::config::paths::project_root().join("tests/fixtures/text")
     }
 
     #[test]
@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn real_imdb_train_and_test() {
-        let dir = crate::testing::require(crate::paths::IMDB);
+        let dir = crate::testing::require(crate::config::paths::IMDB);
         let t0 = std::time::Instant::now();
         let d = load(&dir, &ImdbOptions::default()).unwrap();
         eprintln!("imdb full load: {:.2}s for {}+{} files", t0.elapsed().as_secs_f64(), d.train.len(), d.test.len());

@@ -86,7 +86,7 @@ impl HfTokenizer {
         Ok(self)
     }
 
-    /// `tokenizer.json` inside a model folder (e.g. [`crate::weights::minilm_dir`]).
+    /// `tokenizer.json` inside a model folder (e.g. [`crate::models::weights::minilm_dir`]).
     pub fn from_dir(dir: &Path, max_len: usize) -> Result<Self> {
         Self::from_file(&dir.join("tokenizer.json"), max_len)
     }
@@ -161,7 +161,7 @@ pub fn pad_rows(rows: &[Vec<i64>], pad_id: i64) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::weights::minilm_dir;
+    use crate::models::weights::minilm_dir;
 
     fn rows(t: &Tensor) -> Vec<Vec<i64>> {
         Vec::<Vec<i64>>::try_from(t).unwrap()

@@ -124,7 +124,7 @@ fn one() -> usize {
 
 impl TrainConfig {
     /// Values `fit` cannot train with, named under `key` (e.g. `part1.custom`).
-    pub fn check(&self, key: &str, c: &mut crate::plan_check::Checks) {
+    pub fn check(&self, key: &str, c: &mut crate::config::plan_check::Checks) {
         c.at_least(&format!("{key}.epochs"), self.epochs, 1);
         c.at_least(&format!("{key}.batch_size"), self.batch_size, 1);
         c.at_least(&format!("{key}.evals_per_epoch"), self.evals_per_epoch, 1);
@@ -420,7 +420,7 @@ fn keep_if_best(
             _ => at,
         };
         *best = Some(Best { eval: at, score, last_gain });
-        crate::weights::save(vs, checkpoint)?;
+        crate::models::weights::save(vs, checkpoint)?;
     }
     progress.record(rec, cfg.epochs, improved);
     history.push(rec.clone());
@@ -450,7 +450,7 @@ pub fn fit(
     if train.is_empty() || valid.is_empty() {
         return Err(Error::Config(format!("{label}: empty training or validation set")));
     }
-    let mut checks = crate::plan_check::Checks::default();
+    let mut checks = crate::config::plan_check::Checks::default();
     cfg.check("training config", &mut checks);
     checks.finish(label)?;
     if cfg.freeze_backbone_epochs > 0 && cfg.head_prefix.is_none() {
@@ -675,7 +675,7 @@ mod tests {
         let model = bag(&vs);
         let dir = tempfile::tempdir().unwrap();
         let ckpt = dir.path().join("old.safetensors");
-        crate::weights::save(&vs, &ckpt).unwrap(); // an earlier run's file
+        crate::models::weights::save(&vs, &ckpt).unwrap(); // an earlier run's file
         let err =
             fit("bag", &model, &mut vs, &Silent(token_task(16)), &src, &TrainConfig::default(), &ckpt).unwrap_err();
         assert!(err.to_string().contains("no checkpoint of this run"), "{err}");

@@ -133,7 +133,7 @@ impl Painter for Samples<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::{assert_rendered, keep_for_review, text_el};
+    use crate::report::plots::{assert_rendered, keep_for_review, text_el};
 
     /// A 48x48 test card: a diagonal gradient in one channel, so every image differs from its
     /// neighbours and is not flat.

@@ -1,17 +1,17 @@
 //! Part 1: training from scratch (EmotionNet V1-V3) vs transfer learning (ImageNet ResNet18,
 //! ResNet50, MobileNetV2) on face emotions, plus the same ResNet18/MobileNetV2 from random
 //! init as an ablation that separates pretraining from architecture.
-use crate::bench::{self, LatencyConfig};
+use crate::config::profile::Profile;
+use crate::config::run::Run;
 use crate::data::augment::{AugmentConfig, Transform};
 use crate::data::batches::ImageSource;
 use crate::data::faces::{self, FaceDataset, FaceItem};
 use crate::error::{Error, Result};
-use crate::metrics::{self, ClassMetrics};
+use crate::eval::bench::{self, LatencyConfig};
+use crate::eval::metrics::{self, ClassMetrics};
 use crate::models;
-use crate::profile::Profile;
-use crate::run::Run;
+use crate::models::weights::{self, TorchvisionWeights};
 use crate::train::{self, EpochRecord, Monitor, Schedule, TrainConfig};
-use crate::weights::{self, TorchvisionWeights};
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::ModuleT, Device};
 
@@ -424,9 +424,12 @@ fn run_model(
 }
 
 /// The profile's plan with the run's `--plan` patch merged over it.
-pub fn plan(config: &crate::run::RunConfig) -> Result<Plan> {
-    let plan =
-        crate::plan_patch::apply(Plan::for_profile(config.profile, config.seed), config.plan_patch.as_ref(), PART)?;
+pub fn plan(config: &crate::config::run::RunConfig) -> Result<Plan> {
+    let plan = crate::config::plan_patch::apply(
+        Plan::for_profile(config.profile, config.seed),
+        config.plan_patch.as_ref(),
+        PART,
+    )?;
     plan.check()?;
     Ok(plan)
 }
@@ -435,9 +438,9 @@ pub fn plan(config: &crate::run::RunConfig) -> Result<Plan> {
 pub const MIN_IMAGE_SIZE: u32 = 32;
 
 impl Plan {
-    /// Every value in range before anything runs (see [`crate::plan_check`]).
+    /// Every value in range before anything runs (see [`crate::config::plan_check`]).
     pub fn check(&self) -> Result<()> {
-        let mut c = crate::plan_check::Checks::default();
+        let mut c = crate::config::plan_check::Checks::default();
         c.within("part1.image_size", self.image_size as f64, MIN_IMAGE_SIZE as f64, 1024.0);
         c.within("part1.custom_image_size", self.custom_image_size as f64, MIN_IMAGE_SIZE as f64, 1024.0);
         c.cap("part1.max_valid", self.max_valid);
@@ -453,7 +456,7 @@ impl Plan {
 /// Run Part 1 and write `<out>/part1/results.json`.
 pub fn run(run: &Run) -> Result<Results> {
     run.write_config(PART)?;
-    let root = run.config.data_root.join(crate::paths::FACES.dir);
+    let root = run.config.data_root.join(crate::config::paths::FACES.dir);
     let ds = faces::load(&root, faces::LoadOptions { skip_bad_images: run.config.skip_bad_inputs })?;
     if !ds.skipped.is_empty() {
         eprintln!("skipped {} unreadable images", ds.skipped.len());
@@ -482,7 +485,7 @@ pub fn run(run: &Run) -> Result<Results> {
 
     let wanted = &run.config.models;
     let mut results = Results {
-        schema: crate::run::RESULTS_SCHEMA,
+        schema: crate::config::run::RESULTS_SCHEMA,
         profile: run.config.profile,
         seed,
         device: format!("{:?}", run.device),
@@ -494,7 +497,7 @@ pub fn run(run: &Run) -> Result<Results> {
         skipped_images: ds.skipped.iter().map(|p| p.display().to_string()).collect(),
         skipped_models: Vec::new(),
         plan: plan.clone(),
-        plan_patch: crate::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
+        plan_patch: crate::config::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
         test_labels: test_items.iter().map(|i| i.label).collect(),
         rows: Vec::new(),
         comparisons: Vec::new(),

@@ -142,7 +142,7 @@ fn panel<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::{assert_rendered, keep_for_review, text_el};
+    use crate::report::plots::{assert_rendered, keep_for_review, text_el};
 
     #[test]
     fn renders_two_panels_with_both_series() {

@@ -1,0 +1,3 @@
+//! Measuring models: classification metrics and paired tests, inference benchmarks.
+pub mod bench;
+pub mod metrics;
