@@ -15,6 +15,10 @@ struct Cli {
     /// auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps
     #[arg(long, global = true, default_value = "auto", env = "AFFECT_LAB_DEVICE")]
     device: String,
+    /// Folder of converted pretrained weights and all-MiniLM-L6-v2/ (default: $AFFECT_LAB_WEIGHTS,
+    /// else weights/ of the checkout; the checkout's Python environment is searched too)
+    #[arg(long, global = true)]
+    weights_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,12 +27,17 @@ struct Cli {
 struct RunArgs {
     #[arg(long, value_enum, default_value_t = Profile::Quick)]
     profile: Profile,
-    /// Data root holding faces/, drug_reviews/, druglib/, imdb/
-    #[arg(long, env = paths::DATA_ENV, default_value = "data")]
-    data_dir: PathBuf,
-    /// Run directory (default: runs/<profile>)
+    /// Data root holding faces/, drug_reviews/, druglib/, imdb/ (default: $AFFECT_LAB_DATA, else
+    /// data/ of the checkout, else ./data)
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Run directory (default: runs/<profile> of the checkout, else ./runs/<profile>)
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Keep the rows an earlier invocation finished in --out under the same profile, seed, plan and
+    /// test data (and their checkpoints); train only the others
+    #[arg(long)]
+    reuse: bool,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Skip unreadable images / malformed rows (and count them) instead of failing
@@ -138,8 +147,9 @@ enum Command {
     FetchWeights,
     /// Print device, versions, and which data and weights were found
     Info {
-        #[arg(long, env = paths::DATA_ENV, default_value = "data")]
-        data_dir: PathBuf,
+        /// Data root (default: $AFFECT_LAB_DATA, else data/ of the checkout, else ./data)
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -168,6 +178,10 @@ fn real_main() -> anyhow::Result<()> {
     if !affect_lab::malloc::keep_freed_memory() {
         eprintln!("warning: glibc refused the allocator settings; CPU training will fault memory in at every step");
     }
+    if let Some(w) = &cli.weights_dir {
+        // read by every weights lookup; set before any thread starts
+        std::env::set_var(affect_lab::models::weights::WEIGHTS_ENV, w);
+    }
     let dev = device::parse(&cli.device)?;
     eprintln!("affect-lab {}: {}", env!("CARGO_PKG_VERSION"), device::describe(dev));
     match cli.command {
@@ -179,7 +193,7 @@ fn real_main() -> anyhow::Result<()> {
         Command::Predict(a) => predict(&a, dev),
         Command::FetchWeights => fetch_weights(),
         Command::Info { data_dir } => {
-            print!("{}", affect_lab::info::report(&data_dir));
+            print!("{}", affect_lab::info::report(&paths::data_root(data_dir.as_deref())));
             Ok(())
         }
     }
@@ -199,19 +213,14 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
             offered.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         );
     }
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(a.profile.name()));
+    let out = a.out.clone().unwrap_or_else(|| paths::default_run_dir(a.profile));
+    let data_root = paths::data_root(a.data_dir.as_deref());
     let config = run::RunConfig {
-        profile: a.profile,
-        seed: a.seed,
-        data_root: a.data_dir.clone(),
-        out: out.clone(),
-        device: format!("{dev:?}"),
-        threads: tch::get_num_threads(),
         skip_bad_inputs: a.skip_bad_inputs,
         models: a.models.clone(),
         plan_patch: a.plan.as_deref().map(affect_lab::config::plan_patch::read).transpose()?,
-        version: env!("CARGO_PKG_VERSION").into(),
-        started: run::now_utc(),
+        reuse: a.reuse,
+        ..run::RunConfig::new(a.profile, a.seed, data_root.clone(), out.clone(), dev)
     };
     // a bad --plan key must fail now, not after Part 1 has trained for twenty minutes
     affect_lab::experiments::part1::plan(&config)?;
@@ -223,20 +232,22 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
     if part2 {
         needed.extend([paths::DRUGS_COM, paths::DRUGLIB, paths::IMDB]);
     }
-    paths::require(&a.data_dir, &needed)?;
+    paths::require(&data_root, &needed)?;
     let r = run::Run::new(config, dev)?;
-    eprintln!("profile {}, seed {}, data {}, out {}", a.profile, a.seed, a.data_dir.display(), out.display());
+    eprintln!("profile {}, seed {}, data {}, out {}", a.profile, a.seed, data_root.display(), out.display());
     if part1 {
         let res = affect_lab::experiments::part1::run(&r).context("part 1 failed")?;
         if !a.no_figures {
-            affect_lab::experiments::part1::figures(&r, &res).context("part 1 figures failed")?;
+            let dir = r.figures_dir(affect_lab::experiments::part1::PART);
+            affect_lab::report::part1_figures(&dir, &res).context("part 1 figures failed")?;
         }
         eprintln!("{}", affect_lab::experiments::part1::summary(&res));
     }
     if part2 {
         let res = affect_lab::experiments::part2::run(&r).context("part 2 failed")?;
         if !a.no_figures {
-            affect_lab::experiments::part2::figures(&r, &res).context("part 2 figures failed")?;
+            let dir = r.figures_dir(affect_lab::experiments::part2::PART);
+            affect_lab::report::part2_figures(&dir, &res).context("part 2 figures failed")?;
         }
         eprintln!("{}", affect_lab::experiments::part2::summary(&res));
     }
@@ -343,7 +354,9 @@ fn predict(a: &PredictArgs, dev: tch::Device) -> anyhow::Result<()> {
 }
 
 fn fetch_weights() -> anyhow::Result<()> {
-    let root = paths::project_root();
+    let root = paths::project_root().ok_or_else(|| {
+        anyhow::anyhow!("fetch-weights runs from the checkout (its Python converts the files); set {}", paths::HOME_ENV)
+    })?;
     let python = root.join(".venv/bin/python");
     anyhow::ensure!(python.is_file(), "{} not found: run scripts/setup.sh first", python.display());
     let status = std::process::Command::new(&python)

@@ -4,32 +4,10 @@ use std::path::PathBuf;
 use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Kind, Tensor};
 
-/// The data root for tests: `AFFECT_LAB_DATA`, else `<project>/data`. Panics with a clear
-/// message when a dataset is missing, because a test that silently skips cannot fail.
+/// The data root for tests, by the one rule of [`paths::data_root`]. [`require`] panics with a
+/// clear message when a dataset is missing, because a test that silently skips cannot fail.
 pub fn data_root() -> PathBuf {
-    let root = paths::data_root(None);
-    if root.is_absolute() {
-        root
-    } else {
-        paths::project_root().join(root)
-    }
-}
-
-/// A run configuration writing under `out`, for tests that need a `Run`.
-pub fn run_config(profile: crate::Profile, seed: u64, out: PathBuf) -> crate::config::run::RunConfig {
-    crate::config::run::RunConfig {
-        profile,
-        seed,
-        data_root: "d".into(),
-        out,
-        device: "Cpu".into(),
-        threads: 2,
-        skip_bad_inputs: false,
-        models: vec![],
-        plan_patch: None,
-        version: "0".into(),
-        started: crate::config::run::now_utc(),
-    }
+    paths::data_root(None)
 }
 
 pub fn require(spec: paths::DatasetSpec) -> PathBuf {

@@ -83,7 +83,7 @@ fn mean_pooled_embeddings_match_transformers() {
 #[test]
 fn two_fine_tuning_steps_match_pytorch() {
     use affect_lab::data::batches::TokenSource;
-    use affect_lab::train::{fit, Schedule, TrainConfig};
+    use affect_lab::train::{fit, Schedule, TrainConfig, Trainee};
     let r = reference();
     let t = &r.train_steps;
     let dir = minilm_dir().unwrap();
@@ -122,7 +122,8 @@ fn two_fine_tuning_steps_match_pytorch() {
         ..Default::default()
     };
     let tmp = tempfile::tempdir().unwrap();
-    let out = fit("parity", &model, &mut vs, &src, &src, &train, &tmp.path().join("ckpt.safetensors")).unwrap();
+    let net = Trainee { model: &model, vs: &mut vs, groups: model.groups() };
+    let out = fit("parity", net, &src, &src, &train, &tmp.path().join("ckpt.safetensors")).unwrap();
     // one batch per epoch: train_loss is the loss before that step, valid_loss the one after
     let ours: Vec<f64> =
         out.history.iter().map(|h| h.train_loss).chain(out.history.last().map(|h| h.valid_loss)).collect();

@@ -1,25 +1,46 @@
-//! Where things live: the data root, the datasets inside it, and the project's own folders.
+//! Where things live, found at run time: the data root, the datasets inside it, the run
+//! directories, and the project checkout (its Python environment and weights) when there is one.
+//! A binary copied out of the checkout works given a data root and a weights folder.
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// Environment variable that sets the data root when no flag does.
 pub const DATA_ENV: &str = "AFFECT_LAB_DATA";
+/// Environment variable naming the project checkout (otherwise searched for, see [`project_root`]).
+pub const HOME_ENV: &str = "AFFECT_LAB_HOME";
 
-/// The crate's root directory (where Cargo.toml is), fixed at compile time. Used to find the
-/// project-local Python environment and weights without hard-coded machine paths.
-pub fn project_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// The project checkout: `$AFFECT_LAB_HOME`, else the nearest folder holding `profiles/base.json`
+/// and `scripts/setup.sh` above the working directory or above the executable. None when run
+/// from elsewhere (then only flags and environment variables say where things are).
+pub fn project_root() -> Option<PathBuf> {
+    if let Some(v) = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(v));
+    }
+    let is_root = |d: &Path| d.join("profiles/base.json").is_file() && d.join("scripts/setup.sh").is_file();
+    let starts = [std::env::current_dir().ok(), std::env::current_exe().ok()];
+    starts.into_iter().flatten().find_map(|s| s.ancestors().find(|d| is_root(d)).map(Path::to_path_buf))
 }
 
-/// Resolve the data root: explicit flag, then `AFFECT_LAB_DATA`, then `data/`.
+/// `rel` inside the project checkout, if there is one.
+pub fn in_project(rel: &str) -> Option<PathBuf> {
+    project_root().map(|r| r.join(rel))
+}
+
+/// The data root: the flag, else `$AFFECT_LAB_DATA`, else `data/` of the project checkout, else
+/// `data/` here. The one rule of the CLI, the notebooks and the tests.
 pub fn data_root(flag: Option<&Path>) -> PathBuf {
     if let Some(p) = flag {
         return p.to_path_buf();
     }
     match std::env::var_os(DATA_ENV) {
         Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from("data"),
+        _ => in_project("data").unwrap_or_else(|| PathBuf::from("data")),
     }
+}
+
+/// Where runs go by default: `runs/<profile>` of the project checkout, else `runs/<profile>` here.
+pub fn default_run_dir(profile: crate::Profile) -> PathBuf {
+    in_project("runs").unwrap_or_else(|| PathBuf::from("runs")).join(profile.name())
 }
 
 /// A dataset the experiment needs: its folder under the data root, files that prove it is
@@ -112,7 +133,11 @@ mod tests {
         assert!(!err.contains("Druglib"), "{err}");
     }
     #[test]
-    fn flag_beats_default() {
+    fn flag_beats_default_and_the_checkout_is_found_from_here() {
         assert_eq!(data_root(Some(Path::new("/x"))), PathBuf::from("/x"));
+        // tests run in the package root
+        let root = project_root().expect("the checkout");
+        assert!(root.join("Cargo.toml").is_file(), "{}", root.display());
+        assert!(default_run_dir(crate::Profile::Smoke).ends_with("runs/smoke"));
     }
 }

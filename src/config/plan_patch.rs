@@ -35,22 +35,27 @@ pub fn for_part<'a>(patch: Option<&'a Value>, part: &str) -> Option<&'a Value> {
 pub fn apply<T: Serialize + DeserializeOwned>(plan: T, patch: Option<&Value>, part: &str) -> Result<T> {
     let Some(p) = for_part(patch, part) else { return Ok(plan) };
     let mut v = serde_json::to_value(&plan).map_err(|e| Error::Config(format!("{part} plan: {e}")))?;
-    merge_strict(&mut v, p, part)?;
+    merge_strict(&mut v, p, part, "--plan")?;
     serde_json::from_value(v).map_err(|e| Error::Config(format!("{part} plan after --plan: {e}")))
 }
 
-fn merge_strict(target: &mut Value, patch: &Value, path: &str) -> Result<()> {
+/// Merge `patch` over `target` (RFC 7386, strictly: a key `target` lacks is an error naming its
+/// `path` and the `source` of the patch).
+pub fn merge_strict(target: &mut Value, patch: &Value, path: &str, source: &str) -> Result<()> {
     let (Some(t), Some(p)) = (target.as_object_mut(), patch.as_object()) else {
         *target = patch.clone();
         return Ok(());
     };
     for (k, pv) in p {
-        let here = format!("{path}.{k}");
-        let tv =
-            t.get_mut(k).ok_or_else(|| Error::Config(format!("--plan sets `{here}`, which the plan does not have")))?;
-        // An object replaces a null (an unset Option) whole; otherwise recurse key by key.
-        if pv.is_object() && tv.is_object() {
-            merge_strict(tv, pv, &here)?
+        let here = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+        let tv = t
+            .get_mut(k)
+            .ok_or_else(|| Error::Config(format!("{source} sets `{here}`, which the plan does not have")))?;
+        // An object replaces a null (an unset Option) or another variant of a tagged enum
+        // (`{"kind": ...}`) whole; otherwise recurse key by key.
+        let same_variant = pv.get("kind").is_none_or(|k| tv.get("kind") == Some(k));
+        if pv.is_object() && tv.is_object() && same_variant {
+            merge_strict(tv, pv, &here, source)?
         } else {
             *tv = pv.clone()
         }
@@ -67,7 +72,7 @@ mod tests {
 
     #[test]
     fn patches_nested_fields_and_leaves_the_rest() {
-        let base = Plan::for_profile(Profile::Quick, 42);
+        let base = Plan::for_profile(Profile::Quick, 42).unwrap();
         let patch = json!({"part2": {"max_train": 3000, "minilm": {"lr": 2e-4}, "max_test": 100}});
         let p = apply(base.clone(), Some(&patch), "part2").unwrap();
         assert_eq!((p.max_train, p.max_test, p.minilm.lr), (Some(3000), Some(100), 2e-4));
@@ -85,7 +90,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_wrong_types_are_errors() {
-        let base = Plan::for_profile(Profile::Quick, 42);
+        let base = Plan::for_profile(Profile::Quick, 42).unwrap();
         let e = apply(base.clone(), Some(&json!({"part2": {"minilm": {"learning_rate": 1.0}}})), "part2").unwrap_err();
         assert!(e.to_string().contains("part2.minilm.learning_rate"), "{e}");
         let e = apply(base, Some(&json!({"part2": {"max_len": "long"}})), "part2").unwrap_err();

@@ -23,6 +23,32 @@ pub struct RunConfig {
     pub plan_patch: Option<serde_json::Value>,
     pub version: String,
     pub started: String,
+    /// Keep rows an earlier invocation finished in this run directory under the same profile,
+    /// seed, plan and test data, instead of training them again.
+    #[serde(default)]
+    pub reuse: bool,
+}
+
+impl RunConfig {
+    /// A run of `profile` at `seed` on `data_root`, writing under `out`, on `device`: every row,
+    /// the profile's plan unpatched, bad inputs are errors, nothing reused. The one place a
+    /// configuration is made (CLI, notebooks and tests set fields on top).
+    pub fn new(profile: Profile, seed: u64, data_root: PathBuf, out: PathBuf, device: Device) -> Self {
+        RunConfig {
+            profile,
+            seed,
+            data_root,
+            out,
+            device: format!("{device:?}"),
+            threads: tch::get_num_threads(),
+            skip_bad_inputs: false,
+            models: Vec::new(),
+            plan_patch: None,
+            version: env!("CARGO_PKG_VERSION").into(),
+            started: now_utc(),
+            reuse: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -88,7 +114,7 @@ mod tests {
     #[test]
     fn layout_and_config_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = crate::testing::run_config(Profile::Smoke, 1, dir.path().join("r"));
+        let cfg = RunConfig::new(Profile::Smoke, 1, "d".into(), dir.path().join("r"), Device::Cpu);
         let run = Run::new(cfg, Device::Cpu).unwrap();
         run.write_config("part1").unwrap();
         assert_eq!(run.checkpoint("part1", "v1"), dir.path().join("r/part1/checkpoints/v1.safetensors"));

@@ -1,5 +1,6 @@
 //! Inference benchmarks: latency per image at a given batch size (warm-up, median of repeats),
 //! and FLOPs per image counted by PyTorch's FlopCounterMode on a TorchScript trace of the model.
+use crate::config::paths::in_project;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -92,7 +93,10 @@ pub fn reference(
     torchvision: Option<(&str, i64)>,
     batches: &[i64],
 ) -> Result<Option<Reference>> {
-    let python = crate::config::paths::project_root().join(".venv/bin/python");
+    let (Some(python), Some(script)) = (in_project(".venv/bin/python"), in_project("scripts/bench_reference.py"))
+    else {
+        return Ok(None);
+    };
     if !python.is_file() {
         return Ok(None);
     }
@@ -101,7 +105,7 @@ pub fn reference(
     trace(model, &example.to_device(Device::Cpu), &traced)?;
     let shape: Vec<String> = example.size().iter().map(|d| d.to_string()).collect();
     let mut cmd = std::process::Command::new(&python);
-    cmd.arg(crate::config::paths::project_root().join("scripts/bench_reference.py"))
+    cmd.arg(script)
         .arg("--traced")
         .arg(&traced)
         .arg("--shape")

@@ -2,3 +2,4 @@
 //! results schema and its run loop.
 pub mod part1;
 pub mod part2;
+pub mod reuse;

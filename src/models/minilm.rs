@@ -12,6 +12,7 @@
 //!
 //! The sentence embedding is sentence-transformers' mean pooling over the attention mask, not
 //! normalised. The mask is `ids != pad_token_id`, computed inside, so callers pass ids only.
+use super::groups::{self, Groups};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -274,9 +275,12 @@ impl MiniLm {
         cfg.validate()?;
         let enc = p / "encoder" / "layer";
         Ok(MiniLm {
-            embeddings: Embeddings::new(p / "embeddings", cfg),
-            layers: (0..cfg.layers).map(|i| Layer::new(&enc / i, cfg)).collect(),
-            classifier: linear(p / "classifier", cfg.hidden, cfg.num_classes),
+            // the embeddings are the bottom layer for layer-wise rates (groups::layer(0))
+            embeddings: Embeddings::new(&p.set_group(groups::layer(0)) / "embeddings", cfg),
+            layers: (0..cfg.layers)
+                .map(|i| Layer::new(&enc.set_group(groups::layer(1 + i as usize)) / i, cfg))
+                .collect(),
+            classifier: linear(&groups::head(p) / "classifier", cfg.hidden, cfg.num_classes),
             cfg: cfg.clone(),
         })
     }
@@ -294,6 +298,11 @@ impl MiniLm {
     /// Returns the variables left at their initial values (the classifier's).
     pub fn load_pretrained(vs: &mut nn::VarStore, dir: &Path) -> Result<Vec<String>> {
         crate::models::weights::load_strict(vs, &dir.join("model.safetensors"), PRETRAINED_SKIP)
+    }
+
+    /// The head, and the embeddings plus each encoder layer as a stack (bottom first).
+    pub fn groups(&self) -> Groups {
+        Groups { head: true, layers: 1 + self.cfg.layers as usize }
     }
 
     pub fn config(&self) -> &Config {

@@ -2,7 +2,8 @@
 //! `mobilenet_v2` so its state dicts load strictly:
 //! `features.0` (stem conv-BN-ReLU6), `features.1..=17` (inverted residual blocks, `.conv.N`),
 //! `features.18` (1x1 conv to 1280), `classifier.1` (the linear head after dropout).
-use super::transfer::{batch_norm, conv};
+use super::groups;
+use super::torchvision::{batch_norm, conv};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init, ModuleT};
 use tch::Tensor;
@@ -141,7 +142,7 @@ impl MobileNetV2 {
             bs_init: Some(Init::Const(0.0)),
             bias: true,
         };
-        let classifier = nn::linear(p / "classifier" / 1, LAST_CHANNELS, cfg.num_classes, head_cfg);
+        let classifier = nn::linear(&groups::head(p) / "classifier" / 1, LAST_CHANNELS, cfg.num_classes, head_cfg);
         MobileNetV2 { stem, blocks, last, classifier, cfg: cfg.clone() }
     }
 

@@ -2,7 +2,8 @@
 //! `resnet50` (v1.5: the stride of a bottleneck sits on its 3x3 conv), so that torchvision
 //! state dicts load strictly: `conv1`, `bn1`, `layer{1..4}.{i}.conv{k}` / `.bn{k}` /
 //! `.downsample.{0,1}`, `fc`.
-use super::transfer::{batch_norm, conv, torch_default_linear};
+use super::groups;
+use super::torchvision::{batch_norm, conv, torch_default_linear};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::Tensor;
@@ -146,7 +147,7 @@ impl ResNet {
                 c_in = width * cfg.depth.expansion();
             }
         }
-        let fc = torch_default_linear(p / "fc", c_in, cfg.num_classes);
+        let fc = torch_default_linear(&groups::head(p) / "fc", c_in, cfg.num_classes);
         ResNet { conv1, bn1, blocks, fc, cfg: cfg.clone() }
     }
 

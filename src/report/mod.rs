@@ -1,7 +1,9 @@
 //! Figures for finished results: the bridge between `part1`/`part2` results and `plots`.
 //! Each function returns a `Figure` (shown inline in a notebook); the `*_figures` functions
 //! write the whole set for a run.
+pub mod html;
 pub mod plots;
+pub mod takeaways;
 
 use crate::error::Result;
 use crate::experiments::{part1, part2};

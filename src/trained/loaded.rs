@@ -134,7 +134,8 @@ impl FaceModel {
         let (res, row) = run.part1_row(model)?;
         let ckpt = run.checkpoint(part1::PART, model)?;
         // the architecture only: the checkpoint replaces every weight
-        let mut built = part1::build(row.arch, part1::Init::Random, res.classes.len() as i64, row.image_size, device)?;
+        let net = row.arch.model()?;
+        let mut built = net.build(part1::Init::Random, res.classes.len() as i64, row.image_size, device)?;
         load_checkpoint(&mut built.vs, &ckpt)?;
         Ok(FaceModel {
             name: row.model.clone(),
@@ -199,12 +200,7 @@ impl TextModel {
             part2::Model::MiniLm => {
                 let dir = weights::minilm_dir()?;
                 let tok = HfTokenizer::from_dir(&dir, row.max_len)?.with_truncation(res.plan.truncation)?;
-                let mut cfg = minilm::Config::from_hf_json(
-                    &dir.join("config.json"),
-                    classes.len() as i64,
-                    minilm::Pooling::Mean,
-                )?;
-                cfg.bf16_matmuls = res.plan.minilm_bf16;
+                let cfg = part2::minilm_config(&dir, &res.plan)?;
                 (Box::new(minilm::MiniLm::new(&vs.root(), &cfg)?), Encoder::MiniLm(Box::new(tok)))
             }
             part2::Model::BiLstm => {

@@ -5,7 +5,7 @@ use super::predict::{self, Prediction};
 use super::{RunDir, TrainedModel};
 use crate::config::run::Run;
 use crate::error::Result;
-use crate::notebook::{esc, table, Html};
+use crate::report::html::{esc, table, Html};
 use std::path::PathBuf;
 
 /// Environment variables naming other labelled data for the cross-data cells.

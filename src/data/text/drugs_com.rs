@@ -200,7 +200,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn fixtures() -> PathBuf {
-        crate::config::paths::project_root().join("tests/fixtures/text")
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/text")
     }
 
     fn strict() -> LoadOptions {

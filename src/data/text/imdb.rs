@@ -225,7 +225,7 @@ mod tests {
     use super::*;
 
     fn fixtures() -> PathBuf {
-        crate::config::paths::project_root().join("tests/fixtures/text")
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/text")
     }
 
     #[test]

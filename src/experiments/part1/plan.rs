@@ -1,0 +1,102 @@
+//! Part 1's plan: budgets and input sizes per profile (`profiles/*.json`), patched by `--plan`,
+//! checked before anything runs.
+use super::{Arch, PART};
+use crate::config::plan_check::Checks;
+use crate::config::run::RunConfig;
+use crate::data::augment::AugmentConfig;
+use crate::error::Result;
+use crate::eval::bench::LatencyConfig;
+use crate::train::TrainConfig;
+use crate::Profile;
+use serde::{Deserialize, Serialize};
+
+/// Budgets per profile. Every row of one profile sees the same images at the same size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    /// Input size of the pretrained backbones and their random-init ablations.
+    pub image_size: u32,
+    /// Input size of the EmotionNets (from scratch).
+    pub custom_image_size: u32,
+    pub custom: TrainConfig,
+    pub transfer: TrainConfig,
+    /// Subsets for smoke runs (None = the whole split).
+    pub max_valid: Option<usize>,
+    pub max_test: Option<usize>,
+    pub augment: AugmentConfig,
+    pub latency: LatencyConfig,
+}
+
+impl Plan {
+    pub fn size_for(&self, arch: &Arch) -> u32 {
+        if arch.is_custom() {
+            self.custom_image_size
+        } else {
+            self.image_size
+        }
+    }
+
+    /// The profile's recipe, every row seeded with `seed`.
+    pub fn for_profile(profile: Profile, seed: u64) -> Result<Plan> {
+        profile.plan(PART, seed, &["custom", "transfer"])
+    }
+}
+
+/// The profile's plan with the run's `--plan` patch merged over it.
+pub fn plan(config: &RunConfig) -> Result<Plan> {
+    let plan = crate::config::plan_patch::apply(
+        Plan::for_profile(config.profile, config.seed)?,
+        config.plan_patch.as_ref(),
+        PART,
+    )?;
+    plan.check()?;
+    Ok(plan)
+}
+
+/// Smallest input side every Part 1 network runs at (five stride-2 stages leave 1x1 at 32 px).
+pub const MIN_IMAGE_SIZE: u32 = 32;
+
+impl Plan {
+    /// Every value in range before anything runs (see [`crate::config::plan_check`]).
+    pub fn check(&self) -> Result<()> {
+        let mut c = Checks::default();
+        c.within("part1.image_size", self.image_size as f64, MIN_IMAGE_SIZE as f64, 1024.0);
+        c.within("part1.custom_image_size", self.custom_image_size as f64, MIN_IMAGE_SIZE as f64, 1024.0);
+        c.cap("part1.max_valid", self.max_valid);
+        c.cap("part1.max_test", self.max_test);
+        self.custom.check("part1.custom", &mut c);
+        self.transfer.check("part1.transfer", &mut c);
+        self.augment.check("part1.augment", &mut c);
+        c.at_least("part1.latency.repeats", self.latency.repeats, 1);
+        c.finish("invalid part1 plan")
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn profiles_pass_the_checks_and_bad_values_are_named() {
+        for p in [Profile::Smoke, Profile::Quick, Profile::Full] {
+            Plan::for_profile(p, 1).unwrap().check().unwrap();
+        }
+        let mut plan = Plan::for_profile(Profile::Smoke, 1).unwrap();
+        plan.augment.rotate_deg = -5.0;
+        plan.augment.crop_scale = (1.0, 0.5);
+        plan.custom.epochs = 0;
+        plan.transfer.batch_size = 0;
+        plan.image_size = 16;
+        plan.max_test = Some(0);
+        let err = plan.check().unwrap_err().to_string();
+        for key in [
+            "part1.augment.rotate_deg",
+            "part1.augment.crop_scale",
+            "part1.custom.epochs",
+            "part1.transfer.batch_size",
+            "part1.image_size",
+            "part1.max_test",
+        ] {
+            assert!(err.contains(key), "{key} missing: {err}");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Part 1's results: one row per trained network, paired comparisons, the plain-text summary.
+use super::{Arch, Init, Plan};
+use crate::eval::metrics::{self, ClassMetrics};
+use crate::train::{EpochRecord, TrainConfig};
+use crate::Profile;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sample {
+    pub path: String,
+    pub truth: String,
+    pub pred: String,
+    pub confidence: f32,
+    pub loss: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub model: String,
+    pub arch: Arch,
+    pub init: Init,
+    pub weights_source: String,
+    pub params: i64,
+    pub size_bytes: u64,
+    pub flops: Option<f64>,
+    pub latency_ms_b1: f64,
+    pub latency_ms_b64: f64,
+    /// The torchvision model in PyTorch on the same input and threads (ms/image), where one exists.
+    pub pytorch_latency_ms_b1: Option<f64>,
+    pub pytorch_latency_ms_b64: Option<f64>,
+    pub train_seconds: f64,
+    pub seconds_per_epoch: f64,
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub test_accuracy: f64,
+    /// 95% Wilson interval of `test_accuracy`.
+    #[serde(default)]
+    pub test_accuracy_ci95: [f64; 2],
+    pub test_macro_f1: f64,
+    pub per_class: Vec<ClassMetrics>,
+    pub confusion: Vec<Vec<u64>>,
+    pub most_confused: Vec<(String, String, u64)>,
+    pub samples: Vec<Sample>,
+    pub top_losses: Vec<Sample>,
+    pub history: Vec<EpochRecord>,
+    pub train_config: TrainConfig,
+    pub seed: u64,
+    pub profile: Profile,
+    pub image_size: u32,
+    pub checkpoint: String,
+    /// Predicted class of every test image, in `Results::test_labels` order (for paired tests).
+    #[serde(default)]
+    pub test_predictions: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    /// `run::RESULTS_SCHEMA` of the code that wrote the file (0: before it was recorded).
+    #[serde(default)]
+    pub schema: u32,
+    pub profile: Profile,
+    pub seed: u64,
+    pub device: String,
+    pub image_size: u32,
+    pub data_root: String,
+    pub classes: Vec<String>,
+    pub split_sizes: [usize; 3],
+    pub class_counts: Vec<Vec<u64>>,
+    pub skipped_images: Vec<String>,
+    /// Rows that could not run and why (e.g. ImageNet weights not installed).
+    pub skipped_models: Vec<(String, String)>,
+    pub plan: Plan,
+    /// The `--plan` override this part's plan was patched with, if any (the profile name alone
+    /// then does not describe the recipe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_patch: Option<serde_json::Value>,
+    /// True class of every test image the rows were scored on.
+    #[serde(default)]
+    pub test_labels: Vec<i64>,
+    pub rows: Vec<Row>,
+    /// Paired McNemar tests on the same test images: pretrained vs the same network from random
+    /// init, and the best pretrained row vs the best EmotionNet.
+    #[serde(default)]
+    pub comparisons: Vec<metrics::PairedTest>,
+}
+
+impl crate::experiments::reuse::PartResults for Results {
+    type Plan = Plan;
+    const PART: &'static str = super::PART;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn profile(&self) -> Profile {
+        self.profile
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn plan(&self) -> &Plan {
+        &self.plan
+    }
+    fn test_labels(&self) -> &[i64] {
+        &self.test_labels
+    }
+    fn row_names(&self) -> Vec<String> {
+        self.rows.iter().map(|r| r.model.clone()).collect()
+    }
+}
+
+impl Results {
+    pub fn row(&self, name: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.model == name)
+    }
+}
+
+/// Pretrained vs random init of each architecture that has both; best pretrained vs best EmotionNet.
+pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
+    let scored: Vec<&Row> = r
+        .rows
+        .iter()
+        .filter(|x| x.test_predictions.len() == r.test_labels.len() && !r.test_labels.is_empty())
+        .collect();
+    let pair = |a: &Row, b: &Row| {
+        metrics::paired_test(&a.model, &b.model, &r.test_labels, &a.test_predictions, &b.test_predictions)
+    };
+    let mut out = Vec::new();
+    for pre in scored.iter().filter(|x| x.init == Init::Imagenet) {
+        for rnd in scored.iter().filter(|x| x.init == Init::Random && x.arch == pre.arch) {
+            out.push(pair(pre, rnd));
+        }
+    }
+    let best = |f: &dyn Fn(&Row) -> bool| {
+        scored.iter().copied().filter(|x| f(x)).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
+    };
+    if let (Some(a), Some(b)) = (best(&|x| x.init == Init::Imagenet), best(&|x| x.arch.is_custom())) {
+        out.push(pair(a, b));
+    }
+    out
+}
+
+/// A plain-text table of the rows.
+pub fn summary(r: &Results) -> String {
+    let patched = if r.plan_patch.is_some() { " patched by --plan" } else { "" };
+    let mut s = format!("Part 1 ({} profile{patched}, seed {}, {})\n", r.profile, r.seed, r.device);
+    s += &format!(
+        "{:<22} {:>8} {:>5} {:>11} {:>9} {:>9} {:>9} {:>8} {:>13} {:>8}\n",
+        "model", "init", "px", "params", "size MB", "ms/img@1", "ms/img@64", "acc", "95% CI", "macroF1"
+    );
+    for row in &r.rows {
+        let [lo, hi] = row.test_accuracy_ci95;
+        s += &format!(
+            "{:<22} {:>8} {:>5} {:>11} {:>9.2} {:>9.2} {:>9.2} {:>8.3} {:>13} {:>8.3}\n",
+            row.model,
+            format!("{:?}", row.init).to_lowercase(),
+            row.image_size,
+            row.params,
+            row.size_bytes as f64 / 1e6,
+            row.latency_ms_b1,
+            row.latency_ms_b64,
+            row.test_accuracy,
+            format!("{lo:.3}-{hi:.3}"),
+            row.test_macro_f1
+        );
+    }
+    for c in &r.comparisons {
+        s += &format!("{c}\n");
+    }
+    for (m, why) in &r.skipped_models {
+        s += &format!("{m:<22} skipped: {why}\n");
+    }
+    s
+}

@@ -1,0 +1,210 @@
+//! Running Part 1: load the faces, then train, score and benchmark each row, writing
+//! `results.json` after every row.
+use super::{comparisons, model_specs, plan, Init, ModelSpec, Plan, Results, Row, Sample, PART};
+use crate::config::run::Run;
+use crate::data::augment::Transform;
+use crate::data::batches::ImageSource;
+use crate::data::faces::{self, FaceDataset, FaceItem};
+use crate::error::Result;
+use crate::eval::bench;
+use crate::eval::metrics;
+use crate::experiments::reuse;
+use crate::train::{self, TrainConfig, Trainee};
+use tch::Device;
+
+fn take(items: &[FaceItem], max: Option<usize>) -> Vec<FaceItem> {
+    match max {
+        // every k-th item keeps the class mix of the split
+        Some(m) if m < items.len() => {
+            let step = items.len() as f64 / m as f64;
+            (0..m).map(|i| items[(i as f64 * step) as usize].clone()).collect()
+        }
+        _ => items.to_vec(),
+    }
+}
+
+fn sample(ds: &FaceDataset, items: &[FaceItem], p: &train::Predictions, i: usize) -> Sample {
+    Sample {
+        path: items[i].path.display().to_string(),
+        truth: ds.classes[p.truth[i] as usize].clone(),
+        pred: ds.classes[p.pred[i] as usize].clone(),
+        confidence: p.confidence[i],
+        loss: p.loss[i],
+    }
+}
+
+/// Train, evaluate and benchmark one model.
+fn run_model(
+    run: &Run,
+    ds: &FaceDataset,
+    spec: &ModelSpec,
+    plan: &Plan,
+    sources: &(ImageSource, ImageSource, ImageSource),
+    test_items: &[FaceItem],
+) -> Result<Row> {
+    let image_size = plan.size_for(&spec.arch);
+    let net = spec.arch.model()?;
+    let mut built = net.build(spec.init, ds.classes.len() as i64, image_size, run.device)?;
+    let params = train::param_count(&built.vs);
+    eprintln!("[{}] {} params, init: {}", spec.name, params, built.weights_source);
+    // The random-init ablation rows get the pretrained rows' budget (epochs, batch, schedule)
+    // so only the initialisation differs, and the from-scratch learning rate, which random
+    // weights need.
+    let mut cfg = match (spec.arch.is_custom(), spec.init) {
+        (true, _) => plan.custom.clone(),
+        (false, Init::Imagenet) => plan.transfer.clone(),
+        (false, Init::Random) => TrainConfig { lr: plan.custom.lr, ..plan.transfer.clone() },
+    };
+    cfg.head_prefix = built.head_prefix.map(str::to_string);
+    if cfg.head_prefix.is_none() {
+        cfg.freeze_backbone_epochs = 0;
+    }
+    if spec.init == Init::Random {
+        cfg.freeze_backbone_epochs = 0; // nothing pretrained to protect
+    }
+    let ckpt = run.checkpoint(PART, &spec.name);
+    let (train_src, valid_src, test_src) = sources;
+    let trainee = Trainee { model: built.model.as_ref(), vs: &mut built.vs, groups: built.groups };
+    let outcome = train::fit(&spec.name, trainee, train_src, valid_src, &cfg, &ckpt)?;
+    let preds = train::predict(built.model.as_ref(), test_src, run.device, 64)?;
+    let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, ds.classes.len()), &ds.classes);
+
+    // benchmarks only run inference; frozen weights also let the TorchScript tracer embed them
+    built.vs.freeze();
+    let size = image_size as i64;
+    let lat1 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(1, size, run.device), plan.latency);
+    let lat64 =
+        bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(64, size, run.device), plan.latency);
+    let reference = bench::reference(
+        built.model.as_ref(),
+        &bench::image_input(1, size, Device::Cpu),
+        net.imagenet.map(|w| (w.model, ds.classes.len() as i64)),
+        &[1, 64],
+    )
+    .unwrap_or_else(|e| {
+        eprintln!("[{}] reference benchmark failed: {e}", spec.name);
+        None
+    })
+    .unwrap_or_default();
+    let py = |b: i64| reference.pytorch_latency_ms.iter().find(|(bb, _)| *bb == b).map(|(_, v)| *v);
+    let epochs = outcome.epochs();
+    let step = (test_items.len() / 10).max(1);
+    Ok(Row {
+        model: spec.name.clone(),
+        arch: spec.arch.clone(),
+        init: spec.init,
+        weights_source: built.weights_source,
+        params,
+        size_bytes: std::fs::metadata(&ckpt).map(|m| m.len()).unwrap_or(0),
+        flops: reference.flops,
+        latency_ms_b1: lat1,
+        latency_ms_b64: lat64,
+        pytorch_latency_ms_b1: py(1),
+        pytorch_latency_ms_b64: py(64),
+        train_seconds: outcome.train_seconds,
+        seconds_per_epoch: outcome.history.iter().map(|h| h.seconds).sum::<f64>() / epochs.max(1) as f64,
+        epochs,
+        best_epoch: outcome.best_epoch,
+        test_accuracy: report.accuracy,
+        test_accuracy_ci95: metrics::accuracy_ci95(report.accuracy, preds.truth.len()),
+        test_macro_f1: report.macro_f1,
+        most_confused: metrics::most_confused(&report.confusion, 5)
+            .into_iter()
+            .map(|(t, p, c)| (ds.classes[t].clone(), ds.classes[p].clone(), c))
+            .collect(),
+        per_class: report.per_class,
+        confusion: report.confusion,
+        // the same 10 images for every model: evenly spaced through the (class-sorted) test split
+        samples: (0..10.min(test_items.len())).map(|k| sample(ds, test_items, &preds, k * step)).collect(),
+        top_losses: preds.top_losses(10).into_iter().map(|i| sample(ds, test_items, &preds, i)).collect(),
+        history: outcome.history,
+        train_config: cfg,
+        seed: run.config.seed,
+        profile: run.config.profile,
+        image_size,
+        checkpoint: ckpt.display().to_string(),
+        test_predictions: preds.pred,
+    })
+}
+
+/// Run Part 1 and write `<out>/part1/results.json`.
+pub fn run(run: &Run) -> Result<Results> {
+    run.write_config(PART)?;
+    let root = run.config.data_root.join(crate::config::paths::FACES.dir);
+    let ds = faces::load(&root, faces::LoadOptions { skip_bad_images: run.config.skip_bad_inputs })?;
+    if !ds.skipped.is_empty() {
+        eprintln!("skipped {} unreadable images", ds.skipped.len());
+    }
+    let plan = plan(&run.config)?;
+    let (valid_items, test_items) = (take(&ds.valid, plan.max_valid), take(&ds.test, plan.max_test));
+    let size = plan.image_size;
+    let seed = run.config.seed;
+    let sources_at = |size: u32| {
+        let (train_tf, eval_tf) = (Transform::train(size, plan.augment.clone()), Transform::eval(size));
+        (
+            ImageSource::new(ds.train.clone(), train_tf.clone(), eval_tf.clone(), seed),
+            ImageSource::new(valid_items.clone(), train_tf.clone(), eval_tf.clone(), seed),
+            ImageSource::new(test_items.clone(), train_tf, eval_tf, seed),
+        )
+    };
+    eprintln!(
+        "faces: {} classes, {}/{}/{} images (train/valid/test), {} px (pretrained backbones), {} px (EmotionNets)",
+        ds.classes.len(),
+        ds.train.len(),
+        valid_items.len(),
+        test_items.len(),
+        size,
+        plan.custom_image_size
+    );
+
+    let wanted = &run.config.models;
+    let mut results = Results {
+        schema: crate::config::run::RESULTS_SCHEMA,
+        profile: run.config.profile,
+        seed,
+        device: format!("{:?}", run.device),
+        image_size: size,
+        data_root: run.config.data_root.display().to_string(),
+        classes: ds.classes.clone(),
+        split_sizes: [ds.train.len(), ds.valid.len(), ds.test.len()],
+        class_counts: vec![ds.class_counts(&ds.train), ds.class_counts(&ds.valid), ds.class_counts(&ds.test)],
+        skipped_images: ds.skipped.iter().map(|p| p.display().to_string()).collect(),
+        skipped_models: Vec::new(),
+        plan: plan.clone(),
+        plan_patch: crate::config::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
+        test_labels: test_items.iter().map(|i| i.label).collect(),
+        rows: Vec::new(),
+        comparisons: Vec::new(),
+    };
+    let previous = reuse::previous::<Results>(run, &plan);
+    for spec in model_specs().iter().filter(|s| wanted.is_empty() || wanted.contains(&s.name)) {
+        if let Some(prev) =
+            previous.as_ref().filter(|p| reuse::row_is_reusable(*p, &spec.name, &results.test_labels, run))
+        {
+            eprintln!("[{}] reused from {}", spec.name, run.results_path(PART).display());
+            results.rows.extend(prev.row(&spec.name).cloned());
+            results.comparisons = comparisons(&results);
+            continue;
+        }
+        let imagenet = spec.arch.model()?.imagenet;
+        if spec.init == Init::Imagenet && imagenet.and_then(|w| w.find()).is_none() {
+            let w = imagenet.map(|w| format!("{} ({})", w.pth, w.url)).unwrap_or_default();
+            let why = format!("ImageNet weights not installed: {w}; run `affect-lab fetch-weights` where a network allows. Not run rather than mislabelled.");
+            eprintln!("[{}] skipped: {why}", spec.name);
+            results.skipped_models.push((spec.name.clone(), why));
+            continue;
+        }
+        tch::manual_seed(seed as i64);
+        let row = run_model(run, &ds, spec, &plan, &sources_at(plan.size_for(&spec.arch)), &test_items)?;
+        eprintln!(
+            "[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s",
+            row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds
+        );
+        results.rows.push(row);
+        results.comparisons = comparisons(&results);
+        // written after every model so an interrupted run keeps what it finished
+        crate::atomic::write_json(&run.results_path(PART), &results)?;
+    }
+    crate::atomic::write_json(&run.results_path(PART), &results)?;
+    Ok(results)
+}

@@ -1,0 +1,168 @@
+//! Part 2's results: the EDA numbers, one row per (model, training source), paired comparisons,
+//! the plain-text summary.
+use super::{run_name, Model, Plan, SourceInfo, MODELS};
+use crate::data::eda;
+use crate::data::text::Source;
+use crate::eval::metrics;
+use crate::train::{EpochRecord, TrainConfig};
+use crate::Profile;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Eda {
+    /// Over the Drugs.com training split (the data the slides' correlation matrix was drawn on).
+    pub correlation: eda::CorrelationMatrix,
+    pub rating_distribution: eda::Distribution,
+    pub label_distribution: eda::Distribution,
+    pub test_label_distribution: eda::Distribution,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub model: Model,
+    pub train_source: Source,
+    pub valid_source: Source,
+    pub test_source: Source,
+    pub init: String,
+    pub weights_source: String,
+    pub params: i64,
+    pub train_examples: usize,
+    pub test_examples: usize,
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub train_seconds: f64,
+    pub accuracy: f64,
+    /// 95% Wilson interval of `accuracy` over the test reviews.
+    #[serde(default)]
+    pub accuracy_ci95: [f64; 2],
+    /// Positive class.
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub macro_f1: f64,
+    pub confusion: Vec<Vec<u64>>,
+    pub history: Vec<EpochRecord>,
+    pub train_config: TrainConfig,
+    pub seed: u64,
+    pub profile: Profile,
+    pub max_len: usize,
+    pub vocab_size: Option<usize>,
+    /// Predicted label of every test review, in `Results::test_labels` order (for paired tests).
+    #[serde(default)]
+    pub test_predictions: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    /// `run::RESULTS_SCHEMA` of the code that wrote the file (0: before it was recorded).
+    #[serde(default)]
+    pub schema: u32,
+    pub profile: Profile,
+    pub seed: u64,
+    pub device: String,
+    pub plan: Plan,
+    /// The `--plan` override this part's plan was patched with, if any (the profile name alone
+    /// then does not describe the recipe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_patch: Option<serde_json::Value>,
+    pub test_examples: usize,
+    pub test_dates: Option<(String, String)>,
+    pub sources: Vec<SourceInfo>,
+    pub eda: Eda,
+    /// True label of every test review (0 negative, 1 positive).
+    #[serde(default)]
+    pub test_labels: Vec<i64>,
+    pub rows: Vec<Row>,
+    /// Paired McNemar tests between runs on the same test reviews: is a gap more than noise?
+    #[serde(default)]
+    pub comparisons: Vec<metrics::PairedTest>,
+}
+
+impl Row {
+    pub fn name(&self) -> String {
+        run_name(self.model, self.train_source)
+    }
+}
+
+impl crate::experiments::reuse::PartResults for Results {
+    type Plan = Plan;
+    const PART: &'static str = super::PART;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn profile(&self) -> Profile {
+        self.profile
+    }
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn plan(&self) -> &Plan {
+        &self.plan
+    }
+    fn test_labels(&self) -> &[i64] {
+        &self.test_labels
+    }
+    fn row_names(&self) -> Vec<String> {
+        self.rows.iter().map(Row::name).collect()
+    }
+}
+
+impl Results {
+    pub fn row(&self, name: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.name() == name)
+    }
+}
+
+/// Per model, direct vs each indirect source; then the two models on direct data.
+pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
+    let find = |m: Model, s: Source| {
+        r.rows.iter().find(|x| x.model == m && x.train_source == s && x.test_predictions.len() == r.test_labels.len())
+    };
+    let pair = |a: &Row, b: &Row| {
+        metrics::paired_test(&a.name(), &b.name(), &r.test_labels, &a.test_predictions, &b.test_predictions)
+    };
+    let mut out = Vec::new();
+    for m in MODELS {
+        for s in [Source::Imdb, Source::Druglib] {
+            if let (Some(a), Some(b)) = (find(m, Source::DrugsCom), find(m, s)) {
+                out.push(pair(a, b));
+            }
+        }
+    }
+    if let (Some(a), Some(b)) = (find(Model::MiniLm, Source::DrugsCom), find(Model::BiLstm, Source::DrugsCom)) {
+        out.push(pair(a, b));
+    }
+    out
+}
+
+pub fn summary(r: &Results) -> String {
+    let patched = if r.plan_patch.is_some() { " patched by --plan" } else { "" };
+    let mut s = format!(
+        "Part 2 ({} profile{patched}, seed {}, {}; test: {} Drugs.com reviews {:?})\n",
+        r.profile, r.seed, r.device, r.test_examples, r.test_dates
+    );
+    s += &format!(
+        "{:<8} {:<9} {:>10} {:>7} {:>9} {:>13} {:>7} {:>7} {:>8} {:>8}\n",
+        "model", "train on", "init", "n", "accuracy", "95% CI", "prec", "recall", "F1", "macroF1"
+    );
+    for row in &r.rows {
+        let [lo, hi] = row.accuracy_ci95;
+        s += &format!(
+            "{:<8} {:<9} {:>10} {:>7} {:>9.3} {:>13} {:>7.3} {:>7.3} {:>8.3} {:>8.3}\n",
+            row.model.name(),
+            row.train_source.name(),
+            row.init,
+            row.train_examples,
+            row.accuracy,
+            format!("{lo:.3}-{hi:.3}"),
+            row.precision,
+            row.recall,
+            row.f1,
+            row.macro_f1
+        );
+    }
+    for c in &r.comparisons {
+        s += &format!("{c}\n");
+    }
+    s
+}
