@@ -9,7 +9,8 @@ OUT = Path(__file__).resolve().parent.parent / "notebooks"
 # `:opt 0`: evcxr would build every dependency at opt-level 2 (polars alone ~21 min cold on
 # 2 cores); the heavy numeric work runs inside libtorch either way.
 DEP = ':opt 0\n:dep affect_lab = { path = ".." }'
-HEAD = """use affect_lab::{nb, report, part1, part2, Profile};
+HEAD = """use affect_lab::experiments::{part1, part2};
+use affect_lab::{notebook as nb, report, Profile};
 // Profile switch: Smoke | Quick | Full. AFFECT_LAB_PROFILE overrides it (CI runs smoke).
 let profile = nb::profile(Profile::Quick);
 let run = nb::open_run(profile, 42)?;
@@ -64,7 +65,7 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
     md("## Augmentation\n*Page 7.* Random resized crop, horizontal flip, rotation and colour jitter, on training images only: the model should be judged on unaltered data."),
     code("nb::augmentation_examples(96, 42)?"),
     md("## EmotionNet V1\n*Pages 8-10.* A local pathway (small kernels) and a global pathway (large kernels), concatenated, flattened, and fed to a large fully connected classifier: a simple model with many parameters."),
-    code("nb::model_summary(&res, part1::Arch::EmotionNetV1)?"),
+    code('nb::model_summary(&res, "emotionnet_v1")?'),
     md("## V1 training curves\n*Page 11.* Early convergence and signs of overfitting?"),
     code('report::part1_curves(nb::row(&res, "emotionnet_v1")?)?'),
     md("## V1 samples\n*Page 12.* Ten test images, true vs predicted label."),
@@ -73,7 +74,7 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v1")?)?'),
     md("## What V2 must fix\n*Page 14.* Regularisation (batch norm, pooling), far fewer parameters, self-attention to weigh the important parts of the face, and cross-pathway attention so the local and global pathways inform each other."),
     md("## EmotionNet V2\n*Pages 15-22.* Residual blocks; SAGAN self-attention (Q, K, V as 1x1 convolutions, softmax(QK^T)V, scaled by a learnable gamma that starts at 0 so attention is phased in); local and global pathways of residual blocks, max-pooling and self-attention; cross-pathway attention; a fusion module (residual block, self-attention, adaptive average pooling, dropout2d); a linear classifier."),
-    code("nb::model_summary(&res, part1::Arch::EmotionNetV2)?"),
+    code('nb::model_summary(&res, "emotionnet_v2")?'),
     md("## V2 training curves\n*Page 23.*"),
     code('report::part1_curves(nb::row(&res, "emotionnet_v2")?)?'),
     md("## V2 samples\n*Page 24.*"),
@@ -83,18 +84,18 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
     md("## Benchmark so far\n*Page 26.* Parameters, size on disk, inference time, accuracy."),
     code("nb::part1_table(&res)"),
     md("## EmotionNet V3\n*Pages 27-30.* A shared stem, a small-kernel local block and a large-kernel global block, CBAM channel then spatial attention, a final conv block and a tiny head."),
-    code("nb::model_summary(&res, part1::Arch::EmotionNetV3)?"),
+    code('nb::model_summary(&res, "emotionnet_v3")?'),
     md("## V3 results\n*Page 31.* Smaller and faster than V2: at what cost in accuracy?"),
     code('report::part1_curves(nb::row(&res, "emotionnet_v3")?)?'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v3")?)?', "subslide"),
     md("## Less is more?\n*Page 32.* Design versus parameter count, from the numbers above. Now transfer learning."),
     md("## Transfer learning in two lines\n*Page 33.* Build the torchvision architecture, load the ImageNet weights strictly (every tensor present and the right shape), swap the head for 7 classes."),
-    code("""match part1::build(part1::Arch::ResNet18, part1::Init::Imagenet, 7, res.image_size, affect_lab::tch::Device::Cpu) {
+    code("""match nb::pretrained("resnet18", res.image_size) {
     Ok(b) => println!("ResNet18 ready: {}", b.weights_source),
     Err(e) => println!("ResNet18 ImageNet weights are not installed here, so that row is skipped:\\n{e}"),
 }
 {
-    let b = part1::build(part1::Arch::MobileNetV2, part1::Init::Imagenet, 7, res.image_size, affect_lab::tch::Device::Cpu)?;
+    let b = nb::pretrained("mobilenet_v2", res.image_size)?;
     println!("MobileNetV2 ready: {}", b.weights_source);
 }"""),
     md("## Fine-tuned: training curves\n*Page 34.* ResNet18 where its ImageNet weights are installed, else MobileNetV2 (the pretrained model this machine has)."),

@@ -103,9 +103,9 @@ pub fn fit(
     let mut opt =
         nn::AdamW { beta1: 0.9, beta2: 0.999, wd: cfg.weight_decay, eps: 1e-8, amsgrad: false }.build(vs, cfg.lr)?;
     let pace = Pace::new(train.len(), cfg);
-    let mut selection = Selection::new(cfg, pace.marks.len());
     let progress = Progress::new(label, pace.batches as u64, pace.marks.len() > 1);
-    let (started, mut step, mut history, mut train_examples) = (std::time::Instant::now(), 0, Vec::new(), 0);
+    let mut keeper = Keeper::new(label, Selection::new(cfg, pace.marks.len()), progress, cfg.epochs, checkpoint);
+    let (mut step, mut train_examples) = (0, 0);
     'epochs: for epoch in 1..=cfg.epochs {
         let frozen = trainability.begin_epoch(vs, epoch);
         let (mut run, mut done, mut epoch_seen) = (Running::start(), 0, 0);
@@ -120,7 +120,7 @@ pub fn fit(
             }
             (step, done, epoch_seen) = (step + 1, done + 1, epoch_seen + b.index.len());
             train_examples = train_examples.max(epoch_seen);
-            progress.tick(format!("loss {:.4}", run.mean_loss()));
+            keeper.progress.tick(format!("loss {:.4}", run.mean_loss()));
             // the epoch ends at its last batch, even when a source yields fewer than promised
             let epoch_end = batches.peek().is_none();
             if !epoch_end && !pace.marks.contains(&done) {
@@ -130,40 +130,66 @@ pub fn fit(
             let at = At { epoch, fraction, lr, backbone_frozen: frozen };
             let rec = steps::validate(model, valid, device, cfg, at, &run)?;
             run = Running::start();
-            let verdict = selection.observe(&rec);
-            if verdict.keep {
-                crate::models::weights::save(vs, checkpoint)?;
-            }
-            progress.record(&rec, cfg.epochs, verdict.keep);
-            history.push(rec);
-            if verdict.stop {
-                eprintln!(
-                    "{label}: early stop after {} evaluations (best: evaluation {})",
-                    history.len(),
-                    selection.best_eval().map_or(0, |e| e + 1)
-                );
+            if keeper.judge(rec, vs)? {
                 break 'epochs;
             }
         }
-        progress.next_epoch();
+        keeper.progress.next_epoch();
     }
-    progress.finish();
     trainability.restore(vs);
-    // a checkpoint left by an earlier run must never stand in for this one
-    let Some(best_eval) = selection.best_eval() else {
-        return Err(Error::Config(format!(
-            "{label}: no training batch was evaluated, so there is no checkpoint of this run"
-        )));
-    };
-    vs.load(checkpoint).map_err(|e| Error::weights(checkpoint, e.to_string()))?;
-    Ok(TrainOutcome {
-        best_epoch: history.get(best_eval).map_or(0, |r: &EpochRecord| r.epoch),
-        best_eval,
-        history,
-        train_seconds: started.elapsed().as_secs_f64(),
-        train_examples,
-        checkpoint: checkpoint.to_path_buf(),
-    })
+    keeper.finish(vs, train_examples)
+}
+
+/// The history, the best checkpoint and progress lines of one `fit`.
+struct Keeper<'a> {
+    label: &'a str,
+    selection: Selection,
+    history: Vec<EpochRecord>,
+    progress: Progress,
+    epochs: usize,
+    checkpoint: &'a Path,
+    started: std::time::Instant,
+}
+
+impl<'a> Keeper<'a> {
+    fn new(label: &'a str, selection: Selection, progress: Progress, epochs: usize, checkpoint: &'a Path) -> Self {
+        let (history, started) = (Vec::new(), std::time::Instant::now());
+        Keeper { label, selection, history, progress, epochs, checkpoint, started }
+    }
+
+    /// Record an evaluation, checkpointing `vs` when it is the best; true when training stops.
+    fn judge(&mut self, rec: EpochRecord, vs: &nn::VarStore) -> Result<bool> {
+        let verdict = self.selection.observe(&rec);
+        if verdict.keep {
+            crate::models::weights::save(vs, self.checkpoint)?;
+        }
+        self.progress.record(&rec, self.epochs, verdict.keep);
+        self.history.push(rec);
+        if verdict.stop {
+            let best = self.selection.best_eval().map_or(0, |e| e + 1);
+            eprintln!("{}: early stop after {} evaluations (best: evaluation {best})", self.label, self.history.len());
+        }
+        Ok(verdict.stop)
+    }
+
+    /// Load the kept weights back into `vs`.
+    fn finish(self, vs: &mut nn::VarStore, train_examples: usize) -> Result<TrainOutcome> {
+        self.progress.finish();
+        // a checkpoint left by an earlier run must never stand in for this one
+        let Some(best_eval) = self.selection.best_eval() else {
+            let why = format!("{}: no training batch was evaluated, so there is no checkpoint of this run", self.label);
+            return Err(Error::Config(why));
+        };
+        vs.load(self.checkpoint).map_err(|e| Error::weights(self.checkpoint, e.to_string()))?;
+        Ok(TrainOutcome {
+            best_epoch: self.history.get(best_eval).map_or(0, |r| r.epoch),
+            best_eval,
+            history: self.history,
+            train_seconds: self.started.elapsed().as_secs_f64(),
+            train_examples,
+            checkpoint: self.checkpoint.to_path_buf(),
+        })
+    }
 }
 
 /// What `fit` refuses before it starts.

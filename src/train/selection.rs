@@ -99,11 +99,15 @@ mod tests {
         (s.best_eval().unwrap(), stopped)
     }
 
+    /// Name, monitor, patience, evaluations per epoch, (accuracy, loss) per evaluation, and the
+    /// expected (kept evaluation, stopping evaluation).
+    type Case<'a> = (&'a str, Monitor, Option<usize>, usize, &'a [(f64, f64)], (usize, Option<usize>));
+
     #[test]
     fn kept_evaluation_and_stopping_point() {
         use Monitor::{ValidAccuracy as Acc, ValidLoss as Loss};
         #[rustfmt::skip]
-        let cases: &[(&str, Monitor, Option<usize>, usize, &[(f64, f64)], (usize, Option<usize>))] = &[
+        let cases: &[Case] = &[
             ("accuracy ties go to the lower loss", Acc, None, 1, &[(0.768, 0.535), (0.768, 0.482), (0.768, 0.490)], (1, None)),
             ("accuracy first", Acc, None, 1, &[(0.70, 0.3), (0.71, 0.9)], (1, None)),
             ("loss first", Loss, None, 1, &[(0.70, 0.3), (0.71, 0.9)], (0, None)),

@@ -47,21 +47,7 @@ fn run_model(
     let mut built = net.build(spec.init, ds.classes.len() as i64, image_size, run.device)?;
     let params = train::param_count(&built.vs);
     eprintln!("[{}] {} params, init: {}", spec.name, params, built.weights_source);
-    // The random-init ablation rows get the pretrained rows' budget (epochs, batch, schedule)
-    // so only the initialisation differs, and the from-scratch learning rate, which random
-    // weights need.
-    let mut cfg = match (spec.arch.is_custom(), spec.init) {
-        (true, _) => plan.custom.clone(),
-        (false, Init::Imagenet) => plan.transfer.clone(),
-        (false, Init::Random) => TrainConfig { lr: plan.custom.lr, ..plan.transfer.clone() },
-    };
-    cfg.head_prefix = built.head_prefix.map(str::to_string);
-    if cfg.head_prefix.is_none() {
-        cfg.freeze_backbone_epochs = 0;
-    }
-    if spec.init == Init::Random {
-        cfg.freeze_backbone_epochs = 0; // nothing pretrained to protect
-    }
+    let cfg = train_config(spec, plan, built.head_prefix);
     let ckpt = run.checkpoint(PART, &spec.name);
     let (train_src, valid_src, test_src) = sources;
     let trainee = Trainee { model: built.model.as_ref(), vs: &mut built.vs, groups: built.groups };
@@ -71,21 +57,9 @@ fn run_model(
 
     // benchmarks only run inference; frozen weights also let the TorchScript tracer embed them
     built.vs.freeze();
-    let size = image_size as i64;
-    let lat1 = bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(1, size, run.device), plan.latency);
-    let lat64 =
-        bench::latency_ms_per_item(built.model.as_ref(), &bench::image_input(64, size, run.device), plan.latency);
-    let reference = bench::reference(
-        built.model.as_ref(),
-        &bench::image_input(1, size, Device::Cpu),
-        net.imagenet.map(|w| (w.model, ds.classes.len() as i64)),
-        &[1, 64],
-    )
-    .unwrap_or_else(|e| {
-        eprintln!("[{}] reference benchmark failed: {e}", spec.name);
-        None
-    })
-    .unwrap_or_default();
+    let torchvision = net.imagenet.map(|w| (w.model, ds.classes.len() as i64));
+    let (lat1, lat64, reference) =
+        benchmark(&spec.name, built.model.as_ref(), image_size, plan, run.device, torchvision);
     let py = |b: i64| reference.pytorch_latency_ms.iter().find(|(bb, _)| *bb == b).map(|(_, v)| *v);
     let epochs = outcome.epochs();
     let step = (test_items.len() / 10).max(1);
@@ -127,6 +101,77 @@ fn run_model(
     })
 }
 
+/// The row's training budget. The random-init ablation rows get the pretrained rows' budget
+/// (epochs, batch, schedule) so only the initialisation differs, and the from-scratch learning
+/// rate, which random weights need.
+fn train_config(spec: &ModelSpec, plan: &Plan, head_prefix: Option<&str>) -> TrainConfig {
+    let mut cfg = match (spec.arch.is_custom(), spec.init) {
+        (true, _) => plan.custom.clone(),
+        (false, Init::Imagenet) => plan.transfer.clone(),
+        (false, Init::Random) => TrainConfig { lr: plan.custom.lr, ..plan.transfer.clone() },
+    };
+    cfg.head_prefix = head_prefix.map(str::to_string);
+    // nothing to warm a head up for, or nothing pretrained to protect
+    if cfg.head_prefix.is_none() || spec.init == Init::Random {
+        cfg.freeze_backbone_epochs = 0;
+    }
+    cfg
+}
+
+/// Latency at batch 1 and 64 (ms/image), and what the PyTorch reference measures (FLOPs, and
+/// the torchvision model's latency where there is one).
+fn benchmark(
+    name: &str,
+    model: &dyn tch::nn::ModuleT,
+    image_size: u32,
+    plan: &Plan,
+    device: Device,
+    torchvision: Option<(&str, i64)>,
+) -> (f64, f64, bench::Reference) {
+    let size = image_size as i64;
+    let lat1 = bench::latency_ms_per_item(model, &bench::image_input(1, size, device), plan.latency);
+    let lat64 = bench::latency_ms_per_item(model, &bench::image_input(64, size, device), plan.latency);
+    let reference = bench::reference(model, &bench::image_input(1, size, Device::Cpu), torchvision, &[1, 64])
+        .unwrap_or_else(|e| {
+            eprintln!("[{name}] reference benchmark failed: {e}");
+            None
+        })
+        .unwrap_or_default();
+    (lat1, lat64, reference)
+}
+
+/// Why `spec` cannot run here (its ImageNet weights are not installed), if so.
+fn not_runnable(spec: &ModelSpec) -> Result<Option<String>> {
+    let imagenet = spec.arch.model()?.imagenet;
+    if spec.init != Init::Imagenet || imagenet.and_then(|w| w.find()).is_some() {
+        return Ok(None);
+    }
+    let w = imagenet.map(|w| format!("{} ({})", w.pth, w.url)).unwrap_or_default();
+    Ok(Some(format!("ImageNet weights not installed: {w}; run `affect-lab fetch-weights` where a network allows. Not run rather than mislabelled.")))
+}
+
+/// Results with the data's description and no rows yet.
+fn header(run: &Run, ds: &FaceDataset, plan: &Plan, test_items: &[FaceItem]) -> Results {
+    Results {
+        schema: crate::config::run::RESULTS_SCHEMA,
+        profile: run.config.profile,
+        seed: run.config.seed,
+        device: format!("{:?}", run.device),
+        image_size: plan.image_size,
+        data_root: run.config.data_root.display().to_string(),
+        classes: ds.classes.clone(),
+        split_sizes: [ds.train.len(), ds.valid.len(), ds.test.len()],
+        class_counts: vec![ds.class_counts(&ds.train), ds.class_counts(&ds.valid), ds.class_counts(&ds.test)],
+        skipped_images: ds.skipped.iter().map(|p| p.display().to_string()).collect(),
+        skipped_models: Vec::new(),
+        plan: plan.clone(),
+        plan_patch: crate::config::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
+        test_labels: test_items.iter().map(|i| i.label).collect(),
+        rows: Vec::new(),
+        comparisons: Vec::new(),
+    }
+}
+
 /// Run Part 1 and write `<out>/part1/results.json`.
 pub fn run(run: &Run) -> Result<Results> {
     run.write_config(PART)?;
@@ -158,24 +203,7 @@ pub fn run(run: &Run) -> Result<Results> {
     );
 
     let wanted = &run.config.models;
-    let mut results = Results {
-        schema: crate::config::run::RESULTS_SCHEMA,
-        profile: run.config.profile,
-        seed,
-        device: format!("{:?}", run.device),
-        image_size: size,
-        data_root: run.config.data_root.display().to_string(),
-        classes: ds.classes.clone(),
-        split_sizes: [ds.train.len(), ds.valid.len(), ds.test.len()],
-        class_counts: vec![ds.class_counts(&ds.train), ds.class_counts(&ds.valid), ds.class_counts(&ds.test)],
-        skipped_images: ds.skipped.iter().map(|p| p.display().to_string()).collect(),
-        skipped_models: Vec::new(),
-        plan: plan.clone(),
-        plan_patch: crate::config::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
-        test_labels: test_items.iter().map(|i| i.label).collect(),
-        rows: Vec::new(),
-        comparisons: Vec::new(),
-    };
+    let mut results = header(run, &ds, &plan, &test_items);
     let previous = reuse::previous::<Results>(run, &plan);
     for spec in model_specs().iter().filter(|s| wanted.is_empty() || wanted.contains(&s.name)) {
         if let Some(prev) =
@@ -186,10 +214,7 @@ pub fn run(run: &Run) -> Result<Results> {
             results.comparisons = comparisons(&results);
             continue;
         }
-        let imagenet = spec.arch.model()?.imagenet;
-        if spec.init == Init::Imagenet && imagenet.and_then(|w| w.find()).is_none() {
-            let w = imagenet.map(|w| format!("{} ({})", w.pth, w.url)).unwrap_or_default();
-            let why = format!("ImageNet weights not installed: {w}; run `affect-lab fetch-weights` where a network allows. Not run rather than mislabelled.");
+        if let Some(why) = not_runnable(spec)? {
             eprintln!("[{}] skipped: {why}", spec.name);
             results.skipped_models.push((spec.name.clone(), why));
             continue;

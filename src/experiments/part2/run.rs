@@ -67,10 +67,28 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
     })
 }
 
+/// Results with the data's description and no rows yet.
+fn header(run: &Run, plan: &Plan, sources: &[Prepared], test: &[Review], eda: super::Eda) -> Results {
+    Results {
+        schema: crate::config::run::RESULTS_SCHEMA,
+        profile: run.config.profile,
+        seed: run.config.seed,
+        device: format!("{:?}", run.device),
+        plan: plan.clone(),
+        plan_patch: crate::config::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
+        test_examples: test.len(),
+        test_dates: text::date_range(test),
+        sources: sources.iter().map(|s| s.info.clone()).collect(),
+        eda,
+        test_labels: labels(test),
+        rows: Vec::new(),
+        comparisons: Vec::new(),
+    }
+}
+
 /// Run Part 2 and write `<out>/part2/results.json`.
 pub fn run(run: &Run) -> Result<Results> {
     run.write_config(PART)?;
-    let seed = run.config.seed;
     let plan = plan(&run.config)?;
     let Prepared3 { sources, test, eda } = prepare::load(run, &plan)?;
     for s in &sources {
@@ -79,21 +97,7 @@ pub fn run(run: &Run) -> Result<Results> {
             s.info.source, s.info.loaded, s.info.duplicates_removed, s.info.train, s.info.valid, s.info.class_weights
         );
     }
-    let mut results = Results {
-        schema: crate::config::run::RESULTS_SCHEMA,
-        profile: run.config.profile,
-        seed,
-        device: format!("{:?}", run.device),
-        plan: plan.clone(),
-        plan_patch: crate::config::plan_patch::for_part(run.config.plan_patch.as_ref(), PART).cloned(),
-        test_examples: test.len(),
-        test_dates: text::date_range(&test),
-        sources: sources.iter().map(|s| s.info.clone()).collect(),
-        eda,
-        test_labels: labels(&test),
-        rows: Vec::new(),
-        comparisons: Vec::new(),
-    };
+    let mut results = header(run, &plan, &sources, &test, eda);
     let wanted = &run.config.models;
     let previous = reuse::previous::<Results>(run, &plan);
     for model in MODELS {
