@@ -131,39 +131,7 @@ fn holds_labels(cells: &[Option<&str>]) -> bool {
 pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_bad: bool) -> Result<ReviewSet> {
     let tsv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
     let t = read_table(path, if tsv { b'\t' } else { b',' })?;
-    let text_col = pick_column(&t, &cols.text, &["review", "text"], "text")?;
-    let text_col = text_col.ok_or_else(|| {
-        Error::data(
-            path,
-            Some(t.header_line),
-            format!("no text column: name it with --text-column (columns: {})", t.header.join(", ")),
-        )
-    })?;
-    // a flag names the target; without one, a rating column wins over a label column
-    let target = match (&cols.label, &cols.rating) {
-        (Some(_), _) => pick_column(&t, &cols.label, &[], "label")?.map(|c| (c, false)),
-        (None, Some(_)) => pick_column(&t, &cols.rating, &[], "rating")?.map(|c| (c, true)),
-        (None, None) => t
-            .find_column(&["rating"])
-            .map(|c| (c, true))
-            .or_else(|| t.find_column(&["label", "sentiment"]).map(|c| (c, false))),
-    };
-    // a `rating` column that holds words (some exports bin ratings already) is a label column;
-    // the description below says which reading was used
-    let target = match target {
-        Some((c, true)) if cols.rating.is_none() && holds_labels(&t.strings(c)?) => Some((c, false)),
-        other => other,
-    };
-    let (target, by_rating) = target.ok_or_else(|| {
-        Error::data(
-            path,
-            Some(t.header_line),
-            format!(
-                "no rating or label column: name one with --rating-column or --label-column (columns: {})",
-                t.header.join(", ")
-            ),
-        )
-    })?;
+    let (text_col, target, by_rating) = review_columns(path, &t, cols)?;
     let texts = t.strings(text_col)?;
     let targets = t.strings(target)?;
     let mut bad = BadRows::new(path, skip_bad);
@@ -183,17 +151,7 @@ pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_
             bad.reject(Some(line), "empty text")?;
             continue;
         }
-        let label = match present(targets[i]) {
-            None => Err(format!("empty {}", if by_rating { "rating" } else { "label" })),
-            Some(c) if by_rating => {
-                parse_rating(c).map(|r| bin_rating(r, threshold) as i64).map_err(|e| match parse_label(c) {
-                    Ok(_) => format!("{e} (the column holds labels? name it with --label-column)"),
-                    Err(_) => e,
-                })
-            }
-            Some(c) => parse_label(c),
-        };
-        match label {
+        match label_of(targets[i], by_rating, threshold) {
             Ok(l) if seen.insert(text.clone()) => {
                 out_texts.push(text);
                 labels.push(l);
@@ -220,6 +178,53 @@ pub fn load_review_file(path: &Path, cols: &ReviewColumns, threshold: f32, skip_
         skipped_bad_rows: report.skipped_bad_rows,
         skipped: report.first_errors,
     })
+}
+
+/// The text column, the target column, and whether the target is a rating (else a label).
+fn review_columns(path: &Path, t: &Table, cols: &ReviewColumns) -> Result<(usize, usize, bool)> {
+    let text_col = pick_column(t, &cols.text, &["review", "text"], "text")?.ok_or_else(|| {
+        Error::data(
+            path,
+            Some(t.header_line),
+            format!("no text column: name it with --text-column (columns: {})", t.header.join(", ")),
+        )
+    })?;
+    // a flag names the target; without one, a rating column wins over a label column
+    let target = match (&cols.label, &cols.rating) {
+        (Some(_), _) => pick_column(t, &cols.label, &[], "label")?.map(|c| (c, false)),
+        (None, Some(_)) => pick_column(t, &cols.rating, &[], "rating")?.map(|c| (c, true)),
+        (None, None) => t
+            .find_column(&["rating"])
+            .map(|c| (c, true))
+            .or_else(|| t.find_column(&["label", "sentiment"]).map(|c| (c, false))),
+    };
+    // a `rating` column that holds words (some exports bin ratings already) is a label column;
+    // the description says which reading was used
+    let target = match target {
+        Some((c, true)) if cols.rating.is_none() && holds_labels(&t.strings(c)?) => Some((c, false)),
+        other => other,
+    };
+    let (target, by_rating) = target.ok_or_else(|| {
+        let columns = t.header.join(", ");
+        let why =
+            format!("no rating or label column: name one with --rating-column or --label-column (columns: {columns})");
+        Error::data(path, Some(t.header_line), why)
+    })?;
+    Ok((text_col, target, by_rating))
+}
+
+/// The 0/1 label of a target cell: a rating binned at `threshold`, or a label.
+fn label_of(cell: Option<&str>, by_rating: bool, threshold: f32) -> std::result::Result<i64, String> {
+    match present(cell) {
+        None => Err(format!("empty {}", if by_rating { "rating" } else { "label" })),
+        Some(c) if by_rating => {
+            parse_rating(c).map(|r| bin_rating(r, threshold) as i64).map_err(|e| match parse_label(c) {
+                Ok(_) => format!("{e} (the column holds labels? name it with --label-column)"),
+                Err(_) => e,
+            })
+        }
+        Some(c) => parse_label(c),
+    }
 }
 
 /// For each data class, the model's class of the same name (case-insensitive). A class the model

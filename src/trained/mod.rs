@@ -2,6 +2,7 @@
 //! classify new faces and reviews (`predict`), with exactly the preprocessing the run used.
 pub mod detect;
 pub mod eval_data;
+mod eval_report;
 pub mod evaluate;
 pub mod loaded;
 pub mod notebook;

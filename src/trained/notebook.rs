@@ -18,7 +18,7 @@ fn top1(p: &Prediction) -> String {
 
 /// `n` test images of the data root spread over the classes, with their true class.
 pub fn example_faces(n: usize) -> Result<Vec<(PathBuf, String)>> {
-    let set = super::eval_data::load_faces(&crate::notebook::data_root(), false)?;
+    let set = super::eval_data::load_faces(&crate::config::paths::data_root(None), false)?;
     let step = (set.items.len() / n.max(1)).max(1);
     Ok(set
         .items

@@ -102,38 +102,12 @@ pub fn read_table_bytes(path: &Path, bytes: &[u8], sep: u8) -> Result<Table> {
     }
     let header = split_fields(&text[head.start..head.end], sep);
     if let Some((i, name)) = header.iter().enumerate().find(|(i, h)| !h.is_empty() && header[..*i].contains(h)) {
-        let first = header.iter().position(|h| h == name).unwrap_or(0);
-        return Err(Error::data(
-            path,
-            Some(head.line),
-            format!(
-                "column `{name}` appears twice (columns {} and {}): which one is meant is unclear",
-                first + 1,
-                i + 1
-            ),
-        ));
+        let first = header.iter().position(|h| h == name).unwrap_or(0) + 1;
+        let why =
+            format!("column `{name}` appears twice (columns {first} and {}): which one is meant is unclear", i + 1);
+        return Err(Error::data(path, Some(head.line), why));
     }
-    let mut records = Vec::with_capacity(body.len());
-    let mut good = Vec::with_capacity(text.len());
-    let mut rows = 0usize;
-    for s in body {
-        if s.unterminated {
-            records.push(Record::Bad {
-                line: s.line,
-                msg: "a quoted field is never closed (runs to the end of the file)".into(),
-            });
-        } else if s.fields != header.len() {
-            records.push(Record::Bad {
-                line: s.line,
-                msg: format!("{} fields, the header has {}", s.fields, header.len()),
-            });
-        } else {
-            good.extend_from_slice(&text[s.start..s.end]);
-            good.push(b'\n');
-            records.push(Record::Row { line: s.line, index: rows });
-            rows += 1;
-        }
-    }
+    let (records, good, rows) = sort_records(text, body, header.len());
     let frame = read_strings(&good, sep, header.len(), rows).map_err(|e| {
         let line = records.iter().find_map(|r| match r {
             Record::Row { line, index } => {
@@ -165,6 +139,33 @@ pub fn read_table_bytes(path: &Path, bytes: &[u8], sep: u8) -> Result<Table> {
         ));
     }
     Ok(Table { path: path.to_path_buf(), header, header_line: head.line, records, frame })
+}
+
+/// Each record as a row or as bad (unterminated quote, wrong field count), the rows' bytes one
+/// per line, and how many rows there are.
+fn sort_records(text: &[u8], body: &[Span], columns: usize) -> (Vec<Record>, Vec<u8>, usize) {
+    let mut records = Vec::with_capacity(body.len());
+    let mut good = Vec::with_capacity(text.len());
+    let mut rows = 0usize;
+    for s in body {
+        let bad = if s.unterminated {
+            Some("a quoted field is never closed (runs to the end of the file)".to_string())
+        } else if s.fields != columns {
+            Some(format!("{} fields, the header has {columns}", s.fields))
+        } else {
+            None
+        };
+        match bad {
+            Some(msg) => records.push(Record::Bad { line: s.line, msg }),
+            None => {
+                good.extend_from_slice(&text[s.start..s.end]);
+                good.push(b'\n');
+                records.push(Record::Row { line: s.line, index: rows });
+                rows += 1;
+            }
+        }
+    }
+    (records, good, rows)
 }
 
 fn read_strings(good: &[u8], sep: u8, ncols: usize, rows: usize) -> Result<DataFrame> {
