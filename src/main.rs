@@ -227,10 +227,10 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
     affect_lab::experiments::part2::plan(&config)?;
     let mut needed = Vec::new();
     if part1 {
-        needed.push(paths::FACES);
+        needed.extend(affect_lab::experiments::part1::DATASETS);
     }
     if part2 {
-        needed.extend([paths::DRUGS_COM, paths::DRUGLIB, paths::IMDB]);
+        needed.extend(affect_lab::experiments::part2::datasets());
     }
     paths::require(&data_root, &needed)?;
     let r = run::Run::new(config, dev)?;

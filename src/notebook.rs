@@ -61,7 +61,7 @@ pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
         println!("reusing {} ({} models, trained earlier)", r.results_path(part1::PART).display(), res.rows.len());
         return Ok(res);
     }
-    paths::require(&r.config.data_root, &[paths::FACES])?;
+    paths::require(&r.config.data_root, &part1::DATASETS)?;
     let res = part1::run(&r)?;
     report::part1_figures(&r.figures_dir(part1::PART), &res)?;
     Ok(res)
@@ -74,7 +74,7 @@ pub fn part2(r: &Run, retrain: bool) -> Result<part2::Results> {
         println!("reusing {} ({} runs, trained earlier)", r.results_path(part2::PART).display(), res.rows.len());
         return Ok(res);
     }
-    paths::require(&r.config.data_root, &[paths::DRUGS_COM, paths::DRUGLIB, paths::IMDB])?;
+    paths::require(&r.config.data_root, &part2::datasets())?;
     let res = part2::run(&r)?;
     report::part2_figures(&r.figures_dir(part2::PART), &res)?;
     Ok(res)

@@ -16,6 +16,8 @@ use crate::models::registry::{self, ImageModel, IMAGE_MODELS};
 use serde::{Deserialize, Serialize};
 
 pub const PART: &str = "part1";
+/// The datasets Part 1 reads.
+pub const DATASETS: [crate::config::paths::DatasetSpec; 1] = [crate::config::paths::FACES];
 
 /// A registered architecture, by the name results.json records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ mod results;
 mod run;
 
 pub use plan::{plan, Plan};
-pub use prepare::SourceInfo;
+pub use prepare::{datasets, IndirectSource, SourceInfo, INDIRECT};
 pub use recipes::minilm_config;
 pub use results::{comparisons, summary, Eda, Results, Row};
 pub use run::run;
@@ -22,7 +22,15 @@ pub const CLASSES: [&str; 2] = ["negative", "positive"];
 /// Every model of the part, in presentation order.
 pub const MODELS: [Model; 2] = [Model::MiniLm, Model::BiLstm];
 /// Every training source, direct first.
-pub const SOURCES: [Source; 3] = [Source::DrugsCom, Source::Imdb, Source::Druglib];
+pub const SOURCES: [Source; 1 + INDIRECT.len()] = {
+    let mut s = [Source::DrugsCom; 1 + INDIRECT.len()];
+    let mut i = 0;
+    while i < INDIRECT.len() {
+        s[i + 1] = INDIRECT[i].source;
+        i += 1;
+    }
+    s
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,44 +1,80 @@
 //! Part 2's data: the Drugs.com date-sorted split (the one test set of every row), its EDA, and
 //! each training source deduplicated, cleared of test texts, split and capped.
 use super::{Eda, Plan};
-use crate::config::paths;
+use crate::config::paths::{self, DatasetSpec};
 use crate::config::run::Run;
 use crate::data::eda;
 use crate::data::text::{self, druglib, drugs_com, imdb, Fractions, LoadOptions, Review, Source};
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+use std::path::Path;
 
-/// Everything the runs share: the sources to train on, the test split and its EDA.
-pub(super) struct Prepared3 {
-    pub sources: [Prepared; 3],
+/// A training source other than Drugs.com (whose split is also the test set): its dataset, and
+/// how all of its reviews are read (with the number of bad rows skipped). Adding a source is a
+/// loader in `data/text/`, a `Source` variant and one entry here.
+pub struct IndirectSource {
+    pub source: Source,
+    pub dataset: DatasetSpec,
+    pub load: LoadFn,
+}
+
+/// Reads every review under a dataset folder; returns them and the number of bad rows skipped.
+pub type LoadFn = fn(&Path, &Run, &Plan) -> Result<(Vec<Review>, usize)>;
+
+/// The indirect sources, far first.
+pub const INDIRECT: [IndirectSource; 2] = [
+    IndirectSource {
+        source: Source::Imdb,
+        dataset: paths::IMDB,
+        load: |dir, run, plan| {
+            let max_per_split = plan.max_train.map(|m| m * 2);
+            let opts =
+                imdb::ImdbOptions { skip_bad_rows: run.config.skip_bad_inputs, max_per_split, seed: run.config.seed };
+            let im = imdb::load(dir, &opts)?;
+            let skipped = im.reports.iter().map(|r| r.skipped_bad_rows).sum();
+            Ok((im.train.into_iter().chain(im.test).collect(), skipped))
+        },
+    },
+    IndirectSource {
+        source: Source::Druglib,
+        dataset: paths::DRUGLIB,
+        load: |dir, run, plan| {
+            let dl = druglib::load(dir, &load_options(run, plan))?;
+            let skipped = dl.reports.iter().map(|r| r.skipped_bad_rows).sum();
+            Ok((dl.pooled(), skipped))
+        },
+    },
+];
+
+/// Every dataset Part 2 reads.
+pub fn datasets() -> Vec<DatasetSpec> {
+    std::iter::once(paths::DRUGS_COM).chain(INDIRECT.iter().map(|s| s.dataset)).collect()
+}
+
+fn load_options(run: &Run, plan: &Plan) -> LoadOptions {
+    LoadOptions { skip_bad_rows: run.config.skip_bad_inputs, threshold: plan.threshold }
+}
+
+/// Everything the runs share: the sources to train on (direct first), the test split and its EDA.
+pub(super) struct Sources {
+    pub sources: Vec<Prepared>,
     pub test: Vec<Review>,
     pub eda: Eda,
 }
 
 /// Load and prepare every source for `plan`.
-pub(super) fn load(run: &Run, plan: &Plan) -> Result<Prepared3> {
-    let seed = run.config.seed;
-    let opts = LoadOptions { skip_bad_rows: run.config.skip_bad_inputs, threshold: plan.threshold };
-    let root = &run.config.data_root;
-    let (direct, test, eda) = drugs_com_split(&root.join(paths::DRUGS_COM.dir), &opts, plan, seed)?;
+pub(super) fn load(run: &Run, plan: &Plan) -> Result<Sources> {
+    let (seed, root) = (run.config.seed, &run.config.data_root);
+    let dc_dir = root.join(paths::DRUGS_COM.dir);
+    let (direct, test, eda) = drugs_com_split(&dc_dir, &load_options(run, plan), plan, seed)?;
     let test_texts: HashSet<String> = test.iter().map(|r| r.text.clone()).collect();
-
-    let im_opts = imdb::ImdbOptions {
-        skip_bad_rows: run.config.skip_bad_inputs,
-        max_per_split: plan.max_train.map(|m| m * 2),
-        seed,
-    };
-    let im = imdb::load(&root.join(paths::IMDB.dir), &im_opts)?;
-    let im_skipped = im.reports.iter().map(|r| r.skipped_bad_rows).sum();
-    let mut im_all = im.train;
-    im_all.extend(im.test);
-    let imdb = prepare(Source::Imdb, im_all, im_skipped, &test_texts, plan, seed)?;
-
-    let dl = druglib::load(&root.join(paths::DRUGLIB.dir), &opts)?;
-    let dl_skipped = dl.reports.iter().map(|r| r.skipped_bad_rows).sum();
-    let druglib = prepare(Source::Druglib, dl.pooled(), dl_skipped, &test_texts, plan, seed)?;
-    Ok(Prepared3 { sources: [direct, imdb, druglib], test, eda })
+    let mut sources = vec![direct];
+    for s in &INDIRECT {
+        let (all, skipped) = (s.load)(&root.join(s.dataset.dir), run, plan)?;
+        sources.push(prepare(s.source, all, skipped, &test_texts, plan, seed)?);
+    }
+    Ok(Sources { sources, test, eda })
 }
 
 /// Drugs.com: pool the published files, dedup, then our own date-sorted split. Returns the

@@ -1,6 +1,6 @@
 //! Running Part 2: prepare the sources, then train and score every (model, source) pair on the
 //! one Drugs.com test split, writing `results.json` after every row.
-use super::prepare::{self, labels, Prepared, Prepared3};
+use super::prepare::{self, labels, Prepared, Sources};
 use super::recipes::{recipe, Recipe};
 use super::{comparisons, plan, run_name, Model, Plan, Results, Row, CLASSES, MODELS, PART};
 use crate::config::run::Run;
@@ -90,7 +90,7 @@ fn header(run: &Run, plan: &Plan, sources: &[Prepared], test: &[Review], eda: su
 pub fn run(run: &Run) -> Result<Results> {
     run.write_config(PART)?;
     let plan = plan(&run.config)?;
-    let Prepared3 { sources, test, eda } = prepare::load(run, &plan)?;
+    let Sources { sources, test, eda } = prepare::load(run, &plan)?;
     for s in &sources {
         eprintln!(
             "{:?}: {} loaded, {} duplicates removed, {} train / {} valid, class weights {:?}",
