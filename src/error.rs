@@ -34,6 +34,10 @@ pub enum Error {
     #[error("json {path}: {source}")]
     Json { path: PathBuf, source: serde_json::Error },
 
+    /// Ctrl-C or SIGTERM asked the run to stop (see `interrupt`).
+    #[error("interrupted by signal {signal}")]
+    Interrupted { signal: i32 },
+
     /// A chart could not be drawn or encoded (bad input shape, font or backend failure).
     #[error("plot: {0}")]
     Plot(String),

@@ -15,6 +15,7 @@ pub mod error;
 pub mod eval;
 pub mod experiments;
 pub mod info;
+pub mod interrupt;
 pub mod malloc;
 pub mod models;
 pub mod notebook;

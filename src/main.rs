@@ -154,10 +154,26 @@ enum Command {
 }
 
 fn main() {
+    affect_lab::interrupt::install();
     if let Err(e) = real_main() {
+        if let Some(signal) = interrupted(&e) {
+            eprintln!(
+                "interrupted (signal {signal}): every finished row is in its results.json; \
+                 run the same command with --reuse to keep them and train the rest"
+            );
+            std::process::exit(128 + signal);
+        }
         eprintln!("error: {}", causes(&e));
         std::process::exit(1);
     }
+}
+
+/// The signal, when `e` is (or wraps) a stop asked for by Ctrl-C or SIGTERM.
+fn interrupted(e: &anyhow::Error) -> Option<i32> {
+    e.chain().find_map(|c| match c.downcast_ref::<affect_lab::Error>() {
+        Some(affect_lab::Error::Interrupted { signal }) => Some(*signal),
+        _ => None,
+    })
 }
 
 /// The error and its causes, each said once: our errors already print the OS or parser error

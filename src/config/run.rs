@@ -76,6 +76,14 @@ impl Run {
         self.part_dir(part).join("results.json")
     }
 
+    /// Write `results` as `<part>/results.json`, then this run's `config.json` beside it: the
+    /// config is only replaced by a run that has written results, so a run that fails before
+    /// finishing a row leaves a finished run's config alone.
+    pub fn write_results<T: Serialize>(&self, part: &str, results: &T) -> Result<()> {
+        crate::atomic::write_json(&self.results_path(part), results)?;
+        self.write_config(part)
+    }
+
     /// Write `config.json` for this run (merging with an existing one is not attempted: the
     /// last invocation's config describes the files it wrote).
     pub fn write_config(&self, part: &str) -> Result<()> {

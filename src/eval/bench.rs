@@ -100,8 +100,8 @@ pub fn reference(
     if !python.is_file() {
         return Ok(None);
     }
-    let dir = std::env::temp_dir().join(format!("affect-lab-trace-{}", std::process::id()));
-    let traced = dir.join("model.pt");
+    let dir = TempDir(std::env::temp_dir().join(format!("affect-lab-trace-{}", std::process::id())));
+    let traced = dir.0.join("model.pt");
     trace(model, &example.to_device(Device::Cpu), &traced)?;
     let shape: Vec<String> = example.size().iter().map(|d| d.to_string()).collect();
     let mut cmd = std::process::Command::new(&python);
@@ -123,8 +123,9 @@ pub fn reference(
             .arg("--batches")
             .arg(b.join(","));
     }
-    let out = cmd.output().map_err(|e| Error::io(&python, e))?;
-    let _ = std::fs::remove_dir_all(&dir);
+    let out = run_until(cmd, || crate::interrupt::requested().is_some()).map_err(|e| Error::io(&python, e))?;
+    drop(dir);
+    crate::interrupt::check()?;
     if !out.status.success() {
         return Err(Error::Config(format!("bench_reference.py failed: {}", String::from_utf8_lossy(&out.stderr))));
     }
@@ -135,10 +136,62 @@ pub fn reference(
         .map_err(|e| Error::Json { path: "bench_reference.py stdout".into(), source: e })
 }
 
+/// A folder removed when dropped, on every path out (errors and interrupts included).
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run `cmd` to completion, or kill it as soon as `stop` says so (a SIGTERM sent to us alone would
+/// otherwise leave it running).
+fn run_until(mut cmd: std::process::Command, stop: impl Fn() -> bool) -> std::io::Result<std::process::Output> {
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    // drain the pipes on threads so a chatty child cannot block on a full pipe
+    let read = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().expect("piped")));
+    let stderr = read(Box::new(child.stderr.take().expect("piped")));
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if stop() {
+            let _ = child.kill();
+            break child.wait()?;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    Ok(std::process::Output { status, stdout, stderr })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tch::nn;
+
+    #[test]
+    fn a_child_is_killed_when_a_stop_is_asked_for_and_its_output_kept_otherwise() {
+        let t0 = Instant::now();
+        let mut sleeper = std::process::Command::new("sleep");
+        sleeper.arg("30");
+        let out = run_until(sleeper, || t0.elapsed().as_millis() > 200).unwrap();
+        assert!(!out.status.success() && t0.elapsed().as_secs() < 10, "{:?} after {:?}", out.status, t0.elapsed());
+        let mut echo = std::process::Command::new("sh");
+        echo.args(["-c", "echo out; echo err >&2"]);
+        let out = run_until(echo, || false).unwrap();
+        assert!(out.status.success());
+        assert_eq!((out.stdout.as_slice(), out.stderr.as_slice()), (b"out\n".as_slice(), b"err\n".as_slice()));
+    }
 
     #[test]
     fn median_known_answers() {

@@ -113,6 +113,7 @@ pub fn fit(
         while let Some(batch) = batches.next() {
             let (b, lr) = (batch?, cfg.schedule.lr_at(cfg.lr, step, pace.batches * cfg.epochs));
             rates.apply(&mut opt, lr);
+            crate::interrupt::check()?;
             let loss = steps::train_step(model, &mut opt, &b, device, cfg, weights.as_ref(), &mut run);
             if !loss.is_finite() {
                 let why = format!("{label}: loss became {loss} at epoch {epoch}, step {step}; lower the learning rate");

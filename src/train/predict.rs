@@ -66,6 +66,7 @@ pub fn predict(
     tch::no_grad(|| -> Result<()> {
         // sources may batch in any order (text batches are length-sorted): results go back by index
         for batch in source.batches(0, false, batch_size) {
+            crate::interrupt::check()?;
             let b = batch?;
             let logp = eval_log_probs(model, &b.x, device);
             let loss = logp.nll_loss_nd::<Tensor>(&b.y, None, Reduction::None, -100);

@@ -174,7 +174,6 @@ fn header(run: &Run, ds: &FaceDataset, plan: &Plan, test_items: &[FaceItem]) -> 
 
 /// Run Part 1 and write `<out>/part1/results.json`.
 pub fn run(run: &Run) -> Result<Results> {
-    run.write_config(PART)?;
     let root = run.config.data_root.join(crate::config::paths::FACES.dir);
     let ds = faces::load(&root, faces::LoadOptions { skip_bad_images: run.config.skip_bad_inputs })?;
     if !ds.skipped.is_empty() {
@@ -228,8 +227,8 @@ pub fn run(run: &Run) -> Result<Results> {
         results.rows.push(row);
         results.comparisons = comparisons(&results);
         // written after every model so an interrupted run keeps what it finished
-        crate::atomic::write_json(&run.results_path(PART), &results)?;
+        run.write_results(PART, &results)?;
     }
-    crate::atomic::write_json(&run.results_path(PART), &results)?;
+    run.write_results(PART, &results)?;
     Ok(results)
 }

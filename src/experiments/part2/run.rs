@@ -88,7 +88,6 @@ fn header(run: &Run, plan: &Plan, sources: &[Prepared], test: &[Review], eda: su
 
 /// Run Part 2 and write `<out>/part2/results.json`.
 pub fn run(run: &Run) -> Result<Results> {
-    run.write_config(PART)?;
     let plan = plan(&run.config)?;
     let Sources { sources, test, eda } = prepare::load(run, &plan)?;
     for s in &sources {
@@ -125,12 +124,12 @@ pub fn run(run: &Run) -> Result<Results> {
             );
             results.rows.push(row);
             results.comparisons = comparisons(&results);
-            crate::atomic::write_json(&run.results_path(PART), &results)?;
+            run.write_results(PART, &results)?;
         }
     }
     if results.rows.is_empty() {
         return Err(Error::Config("part 2 ran no model".into()));
     }
-    crate::atomic::write_json(&run.results_path(PART), &results)?;
+    run.write_results(PART, &results)?;
     Ok(results)
 }
