@@ -38,6 +38,10 @@ struct RunArgs {
     /// test data (and their checkpoints); train only the others
     #[arg(long)]
     reuse: bool,
+    /// Clear what an earlier invocation left in --out (a directory holding another configuration is
+    /// refused otherwise, so two configurations never mix in one run directory)
+    #[arg(long)]
+    fresh: bool,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Skip unreadable images / malformed rows (and count them) instead of failing
@@ -236,6 +240,7 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
         models: a.models.clone(),
         plan_patch: a.plan.as_deref().map(affect_lab::config::plan_patch::read).transpose()?,
         reuse: a.reuse,
+        fresh: a.fresh,
         ..run::RunConfig::new(a.profile, a.seed, data_root.clone(), out.clone(), dev)
     };
     // a bad --plan key must fail now, not after Part 1 has trained for twenty minutes

@@ -4,7 +4,7 @@
 use crate::config::paths;
 use crate::config::run::{Run, RunConfig};
 use crate::error::{Error, Result};
-use crate::experiments::reuse::{self, PartResults};
+use crate::experiments::reuse::{self, PartResults, Prior};
 use crate::experiments::{part1, part2};
 use crate::models::registry;
 use crate::{device, report, Profile};
@@ -25,42 +25,63 @@ pub fn data_root() -> PathBuf {
     paths::data_root(None)
 }
 
-/// The run directory the CLI would use for `profile`, on the best device, reusing finished rows.
+/// The run directory the CLI would use for `profile`, on the best device.
 pub fn open_run(profile: Profile, seed: u64) -> Result<Run> {
     crate::malloc::keep_freed_memory();
     let dev = device::pick();
-    let mut cfg = RunConfig::new(profile, seed, data_root(), paths::default_run_dir(profile), dev);
-    cfg.reuse = true;
-    Run::new(cfg, dev)
+    Run::new(RunConfig::new(profile, seed, data_root(), paths::default_run_dir(profile), dev), dev)
 }
 
-/// `r`'s finished results when they hold every row the part would run (nothing to train).
+/// `r`'s finished results when they hold every row the part would run (nothing to train), and
+/// the run to train with otherwise: reusing the finished rows of the same configuration, or
+/// starting over (`retrain`, or another configuration in the directory, which is said).
 fn complete<R: PartResults>(
     r: &Run,
     plan: &R::Plan,
     rows: &[String],
     skipped: impl Fn(&R) -> Vec<String>,
-) -> Option<R> {
-    let res = reuse::previous::<R>(r, plan)?;
-    let (have, skipped) = (res.row_names(), skipped(&res));
-    rows.iter().all(|n| have.contains(n) || skipped.contains(n)).then_some(res)
+    retrain: bool,
+) -> Ready<R> {
+    let train = |fresh: bool| {
+        Ready::Train(Box::new(Run { config: RunConfig { reuse: !fresh, fresh, ..r.config.clone() }, device: r.device }))
+    };
+    if retrain {
+        return train(true);
+    }
+    match reuse::prior::<R>(r, plan, None) {
+        Prior::Same(res) => {
+            let (have, skipped) = (res.row_names(), skipped(&res));
+            if rows.iter().all(|n| have.contains(n) || skipped.contains(n)) {
+                return Ready::Done(res);
+            }
+            train(false)
+        }
+        Prior::Other(what) => {
+            println!("not reusing {}: {what}; training again", r.results_path(R::PART).display());
+            train(true)
+        }
+        Prior::Empty => train(false),
+    }
 }
 
-/// `r` reusing finished rows unless `retrain`.
-fn reusing(r: &Run, retrain: bool) -> Run {
-    Run { config: RunConfig { reuse: !retrain, ..r.config.clone() }, device: r.device }
+/// A part's results already there, or the run that will train what is missing.
+enum Ready<R> {
+    Done(R),
+    Train(Box<Run>),
 }
 
 /// Part 1 results: the run directory's own when complete under this recipe (unless `retrain`),
 /// else train what is missing now (and write the figures, as the CLI does).
 pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
-    let r = reusing(r, retrain);
     let rows: Vec<String> = part1::model_specs().into_iter().map(|s| s.name).collect();
     let skipped = |res: &part1::Results| res.skipped_models.iter().map(|(m, _)| m.clone()).collect();
-    if let Some(res) = complete(&r, &part1::plan(&r.config)?, &rows, skipped) {
-        println!("reusing {} ({} models, trained earlier)", r.results_path(part1::PART).display(), res.rows.len());
-        return Ok(res);
-    }
+    let r = match complete(r, &part1::plan(&r.config)?, &rows, skipped, retrain) {
+        Ready::Done(res) => {
+            println!("reusing {} ({} models, trained earlier)", r.results_path(part1::PART).display(), res.rows.len());
+            return Ok(res);
+        }
+        Ready::Train(r) => r,
+    };
     paths::require(&r.config.data_root, &part1::DATASETS)?;
     let res = part1::run(&r)?;
     report::part1_figures(&r.figures_dir(part1::PART), &res)?;
@@ -68,12 +89,15 @@ pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
 }
 
 pub fn part2(r: &Run, retrain: bool) -> Result<part2::Results> {
-    let r = reusing(r, retrain);
     let rows: Vec<String> = part2::MODELS.iter().flat_map(|&m| part2::SOURCES.map(|s| part2::run_name(m, s))).collect();
-    if let Some(res) = complete(&r, &part2::plan(&r.config)?, &rows, |_: &part2::Results| Vec::new()) {
-        println!("reusing {} ({} runs, trained earlier)", r.results_path(part2::PART).display(), res.rows.len());
-        return Ok(res);
-    }
+    let none = |_: &part2::Results| Vec::new();
+    let r = match complete(r, &part2::plan(&r.config)?, &rows, none, retrain) {
+        Ready::Done(res) => {
+            println!("reusing {} ({} runs, trained earlier)", r.results_path(part2::PART).display(), res.rows.len());
+            return Ok(res);
+        }
+        Ready::Train(r) => r,
+    };
     paths::require(&r.config.data_root, &part2::datasets())?;
     let res = part2::run(&r)?;
     report::part2_figures(&r.figures_dir(part2::PART), &res)?;

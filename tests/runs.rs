@@ -4,8 +4,8 @@ use std::path::Path;
 mod common;
 use common::{bin, data_root, json};
 
-/// `part1 --profile smoke --models <models>` into `out` with `extra` flags; stderr.
-fn part1(out: &Path, models: &str, extra: &[&str]) -> String {
+/// `part1 --profile smoke --models <models>` into `out` with `extra` flags: (success, stderr).
+fn try_part1(out: &Path, models: &str, extra: &[&str]) -> (bool, String) {
     let o = bin()
         .args(["--device", "cpu", "part1", "--profile", "smoke", "--no-figures", "--models", models, "--data-dir"])
         .arg(data_root())
@@ -14,30 +14,53 @@ fn part1(out: &Path, models: &str, extra: &[&str]) -> String {
         .args(extra)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{err}");
+    (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn part1(out: &Path, models: &str, extra: &[&str]) -> String {
+    let (ok, err) = try_part1(out, models, extra);
+    assert!(ok, "{err}");
     err
 }
 
+fn row_names(results: &serde_json::Value) -> Vec<String> {
+    results["rows"].as_array().unwrap().iter().map(|x| x["model"].as_str().unwrap().to_string()).collect()
+}
+
 #[test]
-fn finished_rows_are_reused_only_under_the_same_seed() {
+fn one_configuration_per_run_directory_and_its_finished_rows_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
+    let results = out.join("part1/results.json");
     part1(&out, "emotionnet_v1", &[]);
-    let first = json(&out.join("part1/results.json"))["rows"][0].clone();
+    let first = json(&results)["rows"][0].clone();
 
+    // --reuse: the finished row is taken as it is, the new one trained
     let err = part1(&out, "emotionnet_v1,emotionnet_v3", &["--reuse"]);
     assert!(err.contains("[emotionnet_v1] reused from"), "{err}");
     assert!(!err.contains("[emotionnet_v3] reused"), "{err}");
-    let r = json(&out.join("part1/results.json"));
-    let names: Vec<&str> = r["rows"].as_array().unwrap().iter().map(|x| x["model"].as_str().unwrap()).collect();
-    assert_eq!(names, ["emotionnet_v1", "emotionnet_v3"]);
+    let r = json(&results);
+    assert_eq!(row_names(&r), ["emotionnet_v1", "emotionnet_v3"]);
     assert_eq!(r["rows"][0], first, "a reused row is the earlier row, timings and all");
 
-    // another seed trains again
-    let err = part1(&out, "emotionnet_v1", &["--reuse", "--seed", "7"]);
-    assert!(err.contains("not reusing") && !err.contains("reused from"), "{err}");
-    assert_eq!(json(&out.join("part1/results.json"))["rows"][0]["seed"], 7);
+    // a row not asked for this time stays (same configuration); the asked one is trained again
+    let err = part1(&out, "emotionnet_v3", &[]);
+    assert!(!err.contains("reused"), "{err}");
+    let r = json(&results);
+    assert_eq!(row_names(&r), ["emotionnet_v1", "emotionnet_v3"]);
+    assert_eq!(r["rows"][0], first);
+
+    // another seed is refused, naming the difference, and nothing changes
+    let (ok, err) = try_part1(&out, "emotionnet_v1", &["--seed", "7"]);
+    assert!(!ok && err.contains("seed 42 -> 7") && err.contains("--fresh") && !err.contains("panicked"), "{err}");
+    assert_eq!(json(&results), r);
+    assert_eq!(json(&out.join("config.json"))["seed"], 42, "a refused run leaves the config alone");
+
+    // --fresh starts over there
+    part1(&out, "emotionnet_v1", &["--seed", "7", "--fresh"]);
+    let r = json(&results);
+    assert_eq!((row_names(&r), r["seed"].clone()), (vec!["emotionnet_v1".to_string()], 7.into()));
+    assert!(!out.join("part1/checkpoints/emotionnet_v3.safetensors").exists(), "--fresh clears old checkpoints");
 }
 
 #[test]

@@ -27,6 +27,9 @@ pub struct RunConfig {
     /// seed, plan and test data, instead of training them again.
     #[serde(default)]
     pub reuse: bool,
+    /// Clear what an earlier invocation left in this run directory's parts before running.
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 impl RunConfig {
@@ -47,6 +50,7 @@ impl RunConfig {
             version: env!("CARGO_PKG_VERSION").into(),
             started: now_utc(),
             reuse: false,
+            fresh: false,
         }
     }
 }

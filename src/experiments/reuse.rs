@@ -1,14 +1,20 @@
-//! Reusing finished rows. A row of the results.json already in the run directory stands for a
-//! new one when that file was written by this results layout under the same profile, seed and
-//! plan, on the same test samples, and the row's checkpoint is still there. The CLI (`--reuse`)
-//! and the notebooks share this rule.
+//! One configuration per run directory, and reusing its finished rows. A part's results.json
+//! already in the run directory belongs to the same configuration when it was written by this
+//! results layout under the same profile, seed and plan, on the same test samples; another
+//! configuration is refused (or cleared with `--fresh`). A row of the same configuration whose
+//! checkpoint is still there is kept, and with `--reuse` not trained again. The CLI and the
+//! notebooks share these rules.
 use crate::config::run::{self, Run};
+use crate::error::{Error, Result};
 use crate::Profile;
 use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// What a part's results must tell about themselves to be reused.
 pub trait PartResults: DeserializeOwned {
     type Plan: Serialize;
+    type Row: Clone;
     const PART: &'static str;
     fn schema(&self) -> u32;
     fn profile(&self) -> Profile;
@@ -17,53 +23,122 @@ pub trait PartResults: DeserializeOwned {
     fn test_labels(&self) -> &[i64];
     /// Names of its rows, in order.
     fn row_names(&self) -> Vec<String>;
+    fn find_row(&self, name: &str) -> Option<&Self::Row>;
 }
 
-/// The results of an earlier invocation in `run`'s directory that match `run` and `plan`; None
-/// (saying why on stderr) when there are none or they do not match, or when `run` does not reuse.
-pub fn previous<R: PartResults>(run: &Run, plan: &R::Plan) -> Option<R> {
-    if !run.config.reuse {
-        return None;
+/// What becomes of one row of the part.
+pub enum Earlier<Row> {
+    /// Take the earlier invocation's row as it is.
+    Keep(Row),
+    Train,
+    /// Not asked for, and not there from before.
+    Leave,
+}
+
+/// Row `name` of this run, given the earlier results of the same configuration: a row not asked
+/// for this time is kept from before; one asked for is trained, unless `--reuse` finds it done.
+pub fn earlier<R: PartResults>(previous: Option<&R>, name: &str, wanted: bool, run: &Run) -> Earlier<R::Row> {
+    let done = previous.filter(|_| run.checkpoint(R::PART, name).is_file()).and_then(|p| p.find_row(name));
+    match (wanted, done) {
+        (true, Some(row)) if run.config.reuse => {
+            eprintln!("[{name}] reused from {}", run.results_path(R::PART).display());
+            Earlier::Keep(row.clone())
+        }
+        (true, _) => Earlier::Train,
+        (false, Some(row)) => Earlier::Keep(row.clone()),
+        (false, None) => Earlier::Leave,
     }
-    let path = run.results_path(R::PART);
+}
+
+/// What a run directory already holds for a part.
+pub enum Prior<R> {
+    Empty,
+    /// Results of the same configuration: their rows can be kept or reused.
+    Same(R),
+    /// Something else: another configuration (the differences), or a file that cannot be read.
+    Other(String),
+}
+
+/// Compare the part's results in `run`'s directory with `run`, `plan` and, once the data is
+/// loaded, the test labels.
+pub fn prior<R: PartResults>(run: &Run, plan: &R::Plan, test_labels: Option<&[i64]>) -> Prior<R> {
     let res: R = match run::load_results(&run.config.out, R::PART) {
         Ok(Some(res)) => res,
-        Ok(None) => return None,
-        Err(e) => {
-            eprintln!("not reusing {}: {e}", path.display());
-            return None;
-        }
+        Ok(None) => return Prior::Empty,
+        Err(e) => return Prior::Other(format!("unreadable: {e}")),
     };
-    let why = if res.schema() != run::RESULTS_SCHEMA {
-        Some(format!("written by results layout {} (now {})", res.schema(), run::RESULTS_SCHEMA))
-    } else if res.profile() != run.config.profile || res.seed() != run.config.seed {
-        Some(format!(
-            "profile {} seed {} (now {} seed {})",
-            res.profile(),
-            res.seed(),
-            run.config.profile,
-            run.config.seed
-        ))
-    } else if serde_json::to_value(res.plan()).ok() != serde_json::to_value(plan).ok() {
-        Some("another plan".to_string())
+    let mut diff = Vec::new();
+    if res.schema() != run::RESULTS_SCHEMA {
+        diff.push(format!("results layout {} -> {}", res.schema(), run::RESULTS_SCHEMA));
+    }
+    if res.profile() != run.config.profile {
+        diff.push(format!("profile {} -> {}", res.profile(), run.config.profile));
+    }
+    if res.seed() != run.config.seed {
+        diff.push(format!("seed {} -> {}", res.seed(), run.config.seed));
+    }
+    let (old, new) = (serde_json::to_value(res.plan()).ok(), serde_json::to_value(plan).ok());
+    diff.extend(plan_differences(R::PART, old.as_ref(), new.as_ref()));
+    if test_labels.is_some_and(|t| t != res.test_labels()) {
+        diff.push("the test data".into());
+    }
+    if diff.is_empty() {
+        Prior::Same(res)
     } else {
-        None
-    };
-    match why {
-        Some(why) => {
-            eprintln!("not reusing {}: {why}; training again", path.display());
-            None
-        }
-        None => Some(res),
+        Prior::Other(diff.join("; "))
     }
 }
 
-/// Whether `previous`'s row `name` can stand for this run's: scored on the same test labels, and
-/// its checkpoint is still in the run directory.
-pub fn row_is_reusable<R: PartResults>(previous: &R, name: &str, test_labels: &[i64], run: &Run) -> bool {
-    previous.test_labels() == test_labels
-        && previous.row_names().iter().any(|n| n == name)
-        && run.checkpoint(R::PART, name).is_file()
+/// `key old -> new` for each plan value that differs (the first few).
+fn plan_differences(part: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
+    flatten(part, old.unwrap_or(&Value::Null), &mut a);
+    flatten(part, new.unwrap_or(&Value::Null), &mut b);
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let null = Value::Null;
+    let mut out: Vec<String> = keys
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("{k} {} -> {}", a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null)))
+        .collect();
+    if out.len() > 5 {
+        let more = out.len() - 5;
+        out.truncate(5);
+        out.push(format!("{more} more plan values"));
+    }
+    out
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
+    match v.as_object() {
+        Some(o) => o.iter().for_each(|(k, x)| flatten(&format!("{prefix}.{k}"), x, out)),
+        None => {
+            out.insert(prefix.to_string(), v.clone());
+        }
+    }
+}
+
+/// Begin a part in `run`'s directory: under `--fresh` clear what an earlier invocation left;
+/// refuse a directory that holds another configuration (its rows, figures and checkpoints would
+/// mix with this run's); else the earlier results, whose rows this run keeps or reuses.
+pub fn begin<R: PartResults>(run: &Run, plan: &R::Plan, test_labels: &[i64]) -> Result<Option<R>> {
+    let dir = run.part_dir(R::PART);
+    if run.config.fresh {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            eprintln!("--fresh: cleared {}", dir.display());
+        }
+        return Ok(None);
+    }
+    match prior::<R>(run, plan, Some(test_labels)) {
+        Prior::Empty => Ok(None),
+        Prior::Same(res) => Ok(Some(res)),
+        Prior::Other(what) => Err(Error::Config(format!(
+            "{} holds a {} run of another configuration ({what}); run with --fresh to start over there, or choose another --out",
+            dir.display(),
+            R::PART
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -84,28 +159,44 @@ mod tests {
         })
     }
 
+    fn other(p: Prior<Results>) -> String {
+        match p {
+            Prior::Other(what) => what,
+            Prior::Empty => "empty".into(),
+            Prior::Same(_) => "same".into(),
+        }
+    }
+
     #[test]
-    fn saved_results_are_reused_only_under_the_same_seed_and_plan() {
+    fn another_configuration_is_named_refused_or_cleared_and_the_same_one_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cfg = RunConfig::new(Profile::Quick, 42, "d".into(), dir.path().join("r"), tch::Device::Cpu);
-        cfg.reuse = true;
+        let cfg = RunConfig::new(Profile::Quick, 42, "d".into(), dir.path().join("r"), tch::Device::Cpu);
         let r = Run::new(cfg, tch::Device::Cpu).unwrap();
         let now = Plan::for_profile(Profile::Quick, 42).unwrap();
         let write = |v: serde_json::Value| crate::atomic::write_json(&r.results_path("part2"), &v).unwrap();
-        assert!(previous::<Results>(&r, &now).is_none(), "nothing saved yet");
+        let labels = [1, 0];
+        assert_eq!(other(prior(&r, &now, Some(&labels))), "empty");
+        assert!(begin::<Results>(&r, &now, &labels).unwrap().is_none());
         write(results(42, &now));
-        assert!(previous::<Results>(&r, &now).is_some());
+        assert_eq!(other(prior(&r, &now, Some(&labels))), "same");
+        assert!(begin::<Results>(&r, &now, &labels).unwrap().is_some());
+        assert_eq!(other(prior(&r, &now, Some(&[0, 0]))), "the test data");
         write(results(7, &now));
-        assert!(previous::<Results>(&r, &now).is_none(), "another seed");
+        assert_eq!(other(prior(&r, &now, Some(&labels))), "seed 7 -> 42");
         let older = Plan { max_len: 96, ..now.clone() };
         write(results(42, &older));
-        assert!(previous::<Results>(&r, &now).is_none(), "another recipe");
+        assert_eq!(other(prior(&r, &now, None)), "part2.max_len 96 -> 128");
+        let err = begin::<Results>(&r, &now, &labels).err().unwrap().to_string();
+        assert!(err.contains("part2.max_len 96 -> 128") && err.contains("--fresh"), "{err}");
         let mut old_schema = results(42, &now);
         old_schema["schema"] = 0.into();
         write(old_schema);
-        assert!(previous::<Results>(&r, &now).is_none(), "an older results layout");
-        write(results(42, &now));
-        let no_reuse = Run::new(RunConfig { reuse: false, ..r.config.clone() }, tch::Device::Cpu).unwrap();
-        assert!(previous::<Results>(&no_reuse, &now).is_none(), "not asked to reuse");
+        assert!(other(prior(&r, &now, None)).starts_with("results layout 0 ->"));
+        std::fs::write(r.results_path("part2"), "{").unwrap();
+        assert!(other(prior(&r, &now, None)).starts_with("unreadable"));
+        // --fresh clears the part's folder and starts over
+        let fresh = Run::new(RunConfig { fresh: true, ..r.config.clone() }, tch::Device::Cpu).unwrap();
+        assert!(begin::<Results>(&fresh, &now, &labels).unwrap().is_none());
+        assert!(!r.part_dir("part2").exists());
     }
 }

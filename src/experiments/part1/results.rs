@@ -86,6 +86,7 @@ pub struct Results {
 
 impl crate::experiments::reuse::PartResults for Results {
     type Plan = Plan;
+    type Row = Row;
     const PART: &'static str = super::PART;
     fn schema(&self) -> u32 {
         self.schema
@@ -101,6 +102,9 @@ impl crate::experiments::reuse::PartResults for Results {
     }
     fn test_labels(&self) -> &[i64] {
         &self.test_labels
+    }
+    fn find_row(&self, name: &str) -> Option<&Row> {
+        self.row(name)
     }
     fn row_names(&self) -> Vec<String> {
         self.rows.iter().map(|r| r.model.clone()).collect()

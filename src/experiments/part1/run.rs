@@ -8,7 +8,7 @@ use crate::data::faces::{self, FaceDataset, FaceItem};
 use crate::error::Result;
 use crate::eval::bench;
 use crate::eval::metrics;
-use crate::experiments::reuse;
+use crate::experiments::reuse::{self, Earlier};
 use crate::train::{self, TrainConfig, Trainee};
 use tch::Device;
 
@@ -203,15 +203,17 @@ pub fn run(run: &Run) -> Result<Results> {
 
     let wanted = &run.config.models;
     let mut results = header(run, &ds, &plan, &test_items);
-    let previous = reuse::previous::<Results>(run, &plan);
-    for spec in model_specs().iter().filter(|s| wanted.is_empty() || wanted.contains(&s.name)) {
-        if let Some(prev) =
-            previous.as_ref().filter(|p| reuse::row_is_reusable(*p, &spec.name, &results.test_labels, run))
-        {
-            eprintln!("[{}] reused from {}", spec.name, run.results_path(PART).display());
-            results.rows.extend(prev.row(&spec.name).cloned());
-            results.comparisons = comparisons(&results);
-            continue;
+    let previous = reuse::begin::<Results>(run, &plan, &results.test_labels)?;
+    for spec in &model_specs() {
+        let asked = wanted.is_empty() || wanted.contains(&spec.name);
+        match reuse::earlier(previous.as_ref(), &spec.name, asked, run) {
+            Earlier::Keep(row) => {
+                results.rows.push(row);
+                results.comparisons = comparisons(&results);
+                continue;
+            }
+            Earlier::Leave => continue,
+            Earlier::Train => {}
         }
         if let Some(why) = not_runnable(spec)? {
             eprintln!("[{}] skipped: {why}", spec.name);

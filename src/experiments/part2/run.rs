@@ -8,7 +8,7 @@ use crate::data::batches::BatchSource;
 use crate::data::text::{self, Review, Source};
 use crate::error::{Error, Result};
 use crate::eval::metrics;
-use crate::experiments::reuse;
+use crate::experiments::reuse::{self, Earlier};
 use crate::train::{self, TrainConfig, Trainee};
 use tch::nn;
 
@@ -98,20 +98,19 @@ pub fn run(run: &Run) -> Result<Results> {
     }
     let mut results = header(run, &plan, &sources, &test, eda);
     let wanted = &run.config.models;
-    let previous = reuse::previous::<Results>(run, &plan);
+    let previous = reuse::begin::<Results>(run, &plan, &results.test_labels)?;
     for model in MODELS {
         for src in &sources {
             let name = run_name(model, src.info.source);
-            if !(wanted.is_empty() || wanted.contains(&name) || wanted.iter().any(|w| w == model.name())) {
-                continue;
-            }
-            if let Some(prev) =
-                previous.as_ref().filter(|p| reuse::row_is_reusable(*p, &name, &results.test_labels, run))
-            {
-                eprintln!("[{name}] reused from {}", run.results_path(PART).display());
-                results.rows.extend(prev.row(&name).cloned());
-                results.comparisons = comparisons(&results);
-                continue;
+            let asked = wanted.is_empty() || wanted.contains(&name) || wanted.iter().any(|w| w == model.name());
+            match reuse::earlier(previous.as_ref(), &name, asked, run) {
+                Earlier::Keep(row) => {
+                    results.rows.push(row);
+                    results.comparisons = comparisons(&results);
+                    continue;
+                }
+                Earlier::Leave => continue,
+                Earlier::Train => {}
             }
             let row = run_one(run, &plan, model, src, &test)?;
             eprintln!(
