@@ -38,6 +38,20 @@ pub struct EpochRecord {
     pub lr: f64,
     pub seconds: f64,
     pub backbone_frozen: bool,
+    /// Where `seconds` went.
+    #[serde(default)]
+    pub time: TimeSplit,
+}
+
+/// Seconds of one evaluation window by activity: waiting for batches, forward pass and loss,
+/// backward pass (with gradient clipping), optimizer step, and the validation pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimeSplit {
+    pub data: f64,
+    pub forward: f64,
+    pub backward: f64,
+    pub step: f64,
+    pub validation: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,7 +124,7 @@ pub fn fit(
         let frozen = trainability.begin_epoch(vs, epoch);
         let (mut run, mut done, mut epoch_seen) = (Running::start(), 0, 0);
         let mut batches = train.batches(epoch as u64, true, cfg.batch_size).take(pace.batches).peekable();
-        while let Some(batch) = batches.next() {
+        while let Some(batch) = run.waiting_for_data(|| batches.next()) {
             let (b, lr) = (batch?, cfg.schedule.lr_at(cfg.lr, step, pace.batches * cfg.epochs));
             rates.apply(&mut opt, lr);
             crate::interrupt::check()?;
@@ -123,7 +137,7 @@ pub fn fit(
             train_examples = train_examples.max(epoch_seen);
             keeper.progress.tick(format!("loss {:.4}", run.mean_loss()));
             // the epoch ends at its last batch, even when a source yields fewer than promised
-            let epoch_end = batches.peek().is_none();
+            let epoch_end = run.waiting_for_data(|| batches.peek().is_none());
             if !epoch_end && !pace.marks.contains(&done) {
                 continue;
             }

@@ -32,7 +32,7 @@ impl Progress {
     pub fn record(&self, r: &EpochRecord, epochs: usize, best: bool) {
         let at = if self.fractional { format!("{:.2}", r.progress) } else { r.epoch.to_string() };
         let line = format!(
-            "{} epoch {at}/{}: train loss {:.4} acc {:.3} | valid loss {:.4} acc {:.3} | lr {:.2e} | {:.1}s{}{}",
+            "{} epoch {at}/{}: train loss {:.4} acc {:.3} | valid loss {:.4} acc {:.3} | lr {:.2e} | {:.1}s (data {:.1}, forward {:.1}, backward {:.1}, step {:.1}, validation {:.1}){}{}",
             self.label,
             epochs,
             r.train_loss,
@@ -41,6 +41,11 @@ impl Progress {
             r.valid_accuracy,
             r.lr,
             r.seconds,
+            r.time.data,
+            r.time.forward,
+            r.time.backward,
+            r.time.step,
+            r.time.validation,
             if r.backbone_frozen { " (backbone frozen)" } else { "" },
             if best { " *" } else { "" }
         );

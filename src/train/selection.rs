@@ -83,6 +83,7 @@ mod tests {
             lr: 0.0,
             seconds: 0.0,
             backbone_frozen: false,
+            time: Default::default(),
         }
     }
 

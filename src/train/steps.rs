@@ -2,7 +2,7 @@
 //! running sums into a history record.
 use super::config::TrainConfig;
 use super::predict::predict;
-use super::EpochRecord;
+use super::{EpochRecord, TimeSplit};
 use crate::data::batches::{Batch, BatchSource};
 use crate::error::Result;
 use std::time::Instant;
@@ -20,11 +20,19 @@ pub struct Running {
     correct: i64,
     seen: usize,
     since: Instant,
+    time: TimeSplit,
 }
 
 impl Running {
     pub fn start() -> Self {
-        Running { loss_sum: 0.0, correct: 0, seen: 0, since: Instant::now() }
+        Running { loss_sum: 0.0, correct: 0, seen: 0, since: Instant::now(), time: TimeSplit::default() }
+    }
+    /// `f` (which fetches a batch), its time counted as waiting for data.
+    pub fn waiting_for_data<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.time.data += t.elapsed().as_secs_f64();
+        out
     }
     pub fn mean_loss(&self) -> f64 {
         self.loss_sum / self.seen.max(1) as f64
@@ -42,21 +50,47 @@ pub fn train_step(
     class_weights: Option<&Tensor>,
     run: &mut Running,
 ) -> f64 {
+    let mut clock = Clock::start(device);
     let (x, y) = (b.x.to_device(device), b.y.to_device(device));
     let logits = model.forward_t(&x, true);
     let loss = weighted_ce(&logits, &y, class_weights);
+    run.time.forward += clock.lap();
     opt.zero_grad();
     loss.backward();
     if let Some(c) = cfg.grad_clip_norm {
         opt.clip_grad_norm(c);
     }
+    run.time.backward += clock.lap();
     opt.step();
+    run.time.step += clock.lap();
     let n = b.index.len();
     let l = loss.double_value(&[]);
     run.loss_sum += l * n as f64;
     run.correct += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]);
     run.seen += n;
     l
+}
+
+/// Seconds between laps; on CUDA it waits for the device first, so a lap is the work's time and
+/// not the time to queue it.
+struct Clock {
+    device: Device,
+    last: Instant,
+}
+
+impl Clock {
+    fn start(device: Device) -> Self {
+        Clock { device, last: Instant::now() }
+    }
+    fn lap(&mut self) -> f64 {
+        if let Device::Cuda(i) = self.device {
+            tch::Cuda::synchronize(i as i64);
+        }
+        let now = Instant::now();
+        let secs = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        secs
+    }
 }
 
 /// Where in training a validation falls.
@@ -78,7 +112,9 @@ pub fn validate(
     at: At,
     run: &Running,
 ) -> Result<EpochRecord> {
+    let started = Instant::now();
     let v = predict(model, valid, device, cfg.batch_size.max(64))?;
+    let validation = started.elapsed().as_secs_f64();
     let valid_loss = match &cfg.class_weights {
         // same criterion as training, so the two curves are comparable
         Some(w) => {
@@ -100,6 +136,7 @@ pub fn validate(
         lr: at.lr,
         seconds: run.since.elapsed().as_secs_f64(),
         backbone_frozen: at.backbone_frozen,
+        time: TimeSplit { validation, ..run.time },
     })
 }
 

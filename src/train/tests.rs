@@ -130,6 +130,13 @@ fn several_evaluations_per_epoch_record_fractional_progress() {
     assert_eq!(out.history.iter().map(|r| r.epoch).collect::<Vec<_>>(), [1, 1, 1, 2, 2, 2]);
     assert_eq!(out.epochs(), 2);
     assert_eq!(out.train_examples, 64);
+    // the time split accounts for the window's seconds (the rest is bookkeeping between steps)
+    for r in &out.history {
+        let t = r.time;
+        let parts = t.data + t.forward + t.backward + t.step + t.validation;
+        assert!(t.data >= 0.0 && [t.forward, t.backward, t.step, t.validation].iter().all(|&s| s > 0.0), "{t:?}");
+        assert!(parts <= r.seconds + 1e-6, "{parts} of {}: {t:?}", r.seconds);
+    }
     let best = out.history.iter().enumerate().max_by(|a, b| b.1.valid_loss.total_cmp(&a.1.valid_loss)).unwrap().0;
     assert_eq!(out.best_eval, best, "the kept weights are the lowest validation loss");
     assert_eq!(out.best_epoch, out.history[best].epoch);
