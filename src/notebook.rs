@@ -34,7 +34,7 @@ pub fn open_run(profile: Profile, seed: u64) -> Result<Run> {
 
 /// `r`'s finished results when they hold every row the part would run (nothing to train), and
 /// the run to train with otherwise: reusing the finished rows of the same configuration, or
-/// starting over (`retrain`, or another configuration in the directory, which is said).
+/// starting over on `retrain`. Another configuration in the directory is never deleted unasked.
 fn complete<R: PartResults>(
     r: &Run,
     plan: &R::Plan,
@@ -56,18 +56,20 @@ fn complete<R: PartResults>(
             }
             train(false)
         }
-        Prior::Other(what) => {
-            println!("not reusing {}: {what}; training again", r.results_path(R::PART).display());
-            train(true)
-        }
+        Prior::Other(what) => Ready::Refused(format!(
+            "{} holds a run of another configuration ({what}); pass retrain = true to start over there \
+             (its results and checkpoints are deleted), or move it away",
+            r.part_dir(R::PART).display()
+        )),
         Prior::Empty => train(false),
     }
 }
 
-/// A part's results already there, or the run that will train what is missing.
+/// A part's results already there, the run that will train what is missing, or why neither.
 enum Ready<R> {
     Done(R),
     Train(Box<Run>),
+    Refused(String),
 }
 
 /// Part 1 results: the run directory's own when complete under this recipe (unless `retrain`),
@@ -81,6 +83,7 @@ pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
             return Ok(res);
         }
         Ready::Train(r) => r,
+        Ready::Refused(why) => return Err(Error::Config(why)),
     };
     paths::require(&r.config.data_root, &part1::DATASETS)?;
     let res = part1::run(&r)?;
@@ -97,6 +100,7 @@ pub fn part2(r: &Run, retrain: bool) -> Result<part2::Results> {
             return Ok(res);
         }
         Ready::Train(r) => r,
+        Ready::Refused(why) => return Err(Error::Config(why)),
     };
     paths::require(&r.config.data_root, &part2::datasets())?;
     let res = part2::run(&r)?;

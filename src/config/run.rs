@@ -76,6 +76,13 @@ impl Run {
     pub fn checkpoint(&self, part: &str, model: &str) -> PathBuf {
         self.part_dir(part).join("checkpoints").join(format!("{model}.safetensors"))
     }
+    /// Where a row trains: beside its checkpoint under a hidden name, moved into place by
+    /// [`Staged::commit`] only when the row is done, so an interrupted or failed retrain never leaves
+    /// new weights under a finished row.
+    pub fn staged_checkpoint(&self, part: &str, model: &str) -> Staged {
+        let done = self.checkpoint(part, model);
+        Staged { training: done.with_file_name(format!(".{model}.training.safetensors")), done }
+    }
     pub fn results_path(&self, part: &str) -> PathBuf {
         self.part_dir(part).join("results.json")
     }
@@ -93,6 +100,27 @@ impl Run {
     pub fn write_config(&self, part: &str) -> Result<()> {
         crate::atomic::write_json(&self.part_dir(part).join("config.json"), &self.config)?;
         crate::atomic::write_json(&self.config.out.join("config.json"), &self.config)
+    }
+}
+
+/// A checkpoint being trained, removed unless committed.
+#[derive(Debug)]
+pub struct Staged {
+    pub training: PathBuf,
+    pub done: PathBuf,
+}
+
+impl Staged {
+    /// Put the trained checkpoint in place of the row's.
+    pub fn commit(self) -> Result<()> {
+        std::fs::rename(&self.training, &self.done).map_err(|e| Error::io(&self.done, e))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // after a commit the file is gone; otherwise it is an unfinished row's
+        let _ = std::fs::remove_file(&self.training);
     }
 }
 
@@ -135,5 +163,26 @@ mod tests {
         assert_eq!(back.profile, Profile::Smoke);
         assert!(load_results::<serde_json::Value>(&dir.path().join("r"), "part1").unwrap().is_none());
         assert!(now_utc().starts_with("20"));
+    }
+
+    #[test]
+    fn a_staged_checkpoint_replaces_the_row_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let run =
+            Run::new(RunConfig::new(Profile::Smoke, 1, "d".into(), dir.path().join("r"), Device::Cpu), Device::Cpu)
+                .unwrap();
+        let done = run.checkpoint("part1", "m");
+        std::fs::create_dir_all(done.parent().unwrap()).unwrap();
+        std::fs::write(&done, "old").unwrap();
+        let staged = run.staged_checkpoint("part1", "m");
+        std::fs::write(&staged.training, "half-trained").unwrap();
+        drop(staged); // an interrupted retrain
+        assert_eq!(std::fs::read_to_string(&done).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(done.parent().unwrap()).unwrap().count(), 1, "the training file is gone");
+        let staged = run.staged_checkpoint("part1", "m");
+        std::fs::write(&staged.training, "new").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&done).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(done.parent().unwrap()).unwrap().count(), 1);
     }
 }

@@ -21,6 +21,10 @@ pub trait PartResults: DeserializeOwned {
     fn seed(&self) -> u64;
     fn plan(&self) -> &Self::Plan;
     fn test_labels(&self) -> &[i64];
+    fn device(&self) -> &str;
+    /// What the data looked like (classes and split sizes, sources): another data root with the
+    /// same test set must not pass for the same run.
+    fn data(&self) -> Value;
     /// Names of its rows, in order.
     fn row_names(&self) -> Vec<String>;
     fn find_row(&self, name: &str) -> Option<&Self::Row>;
@@ -60,8 +64,8 @@ pub enum Prior<R> {
 }
 
 /// Compare the part's results in `run`'s directory with `run`, `plan` and, once the data is
-/// loaded, the test labels.
-pub fn prior<R: PartResults>(run: &Run, plan: &R::Plan, test_labels: Option<&[i64]>) -> Prior<R> {
+/// loaded, this run's results header `now` (its data and test labels).
+pub fn prior<R: PartResults>(run: &Run, plan: &R::Plan, now: Option<&R>) -> Prior<R> {
     let res: R = match run::load_results(&run.config.out, R::PART) {
         Ok(Some(res)) => res,
         Ok(None) => return Prior::Empty,
@@ -77,10 +81,17 @@ pub fn prior<R: PartResults>(run: &Run, plan: &R::Plan, test_labels: Option<&[i6
     if res.seed() != run.config.seed {
         diff.push(format!("seed {} -> {}", res.seed(), run.config.seed));
     }
+    if res.device() != run.config.device {
+        diff.push(format!("device {} -> {}", res.device(), run.config.device));
+    }
     let (old, new) = (serde_json::to_value(res.plan()).ok(), serde_json::to_value(plan).ok());
     diff.extend(plan_differences(R::PART, old.as_ref(), new.as_ref()));
-    if test_labels.is_some_and(|t| t != res.test_labels()) {
-        diff.push("the test data".into());
+    if let Some(now) = now {
+        if now.test_labels() != res.test_labels() {
+            diff.push("the test data".into());
+        } else if now.data() != res.data() {
+            diff.push("the training data".into());
+        }
     }
     if diff.is_empty() {
         Prior::Same(res)
@@ -121,7 +132,7 @@ fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
 /// Begin a part in `run`'s directory: under `--fresh` clear what an earlier invocation left;
 /// refuse a directory that holds another configuration (its rows, figures and checkpoints would
 /// mix with this run's); else the earlier results, whose rows this run keeps or reuses.
-pub fn begin<R: PartResults>(run: &Run, plan: &R::Plan, test_labels: &[i64]) -> Result<Option<R>> {
+pub fn begin<R: PartResults>(run: &Run, plan: &R::Plan, now: &R) -> Result<Option<R>> {
     let dir = run.part_dir(R::PART);
     if run.config.fresh {
         if dir.exists() {
@@ -130,15 +141,28 @@ pub fn begin<R: PartResults>(run: &Run, plan: &R::Plan, test_labels: &[i64]) -> 
         }
         return Ok(None);
     }
-    match prior::<R>(run, plan, Some(test_labels)) {
+    match prior::<R>(run, plan, Some(now)) {
         Prior::Empty => Ok(None),
         Prior::Same(res) => Ok(Some(res)),
-        Prior::Other(what) => Err(Error::Config(format!(
-            "{} holds a {} run of another configuration ({what}); run with --fresh to start over there, or choose another --out",
-            dir.display(),
-            R::PART
-        ))),
+        Prior::Other(what) => Err(refusal::<R>(run, &what)),
     }
+}
+
+/// Refuse before anything runs when `run`'s directory holds another configuration of this part
+/// (the data is compared later, in [`begin`]).
+pub fn refuse_another<R: PartResults>(run: &Run, plan: &R::Plan) -> Result<()> {
+    match prior::<R>(run, plan, None) {
+        Prior::Other(what) if !run.config.fresh => Err(refusal::<R>(run, &what)),
+        _ => Ok(()),
+    }
+}
+
+fn refusal<R: PartResults>(run: &Run, what: &str) -> Error {
+    Error::Config(format!(
+        "{} holds a {} run of another configuration ({what}); run with --fresh to start over there, or choose another --out",
+        run.part_dir(R::PART).display(),
+        R::PART
+    ))
 }
 
 #[cfg(test)]
@@ -174,19 +198,28 @@ mod tests {
         let r = Run::new(cfg, tch::Device::Cpu).unwrap();
         let now = Plan::for_profile(Profile::Quick, 42).unwrap();
         let write = |v: serde_json::Value| crate::atomic::write_json(&r.results_path("part2"), &v).unwrap();
-        let labels = [1, 0];
-        assert_eq!(other(prior(&r, &now, Some(&labels))), "empty");
-        assert!(begin::<Results>(&r, &now, &labels).unwrap().is_none());
+        let header: Results = serde_json::from_value(results(42, &now)).unwrap();
+        let labels = &header;
+        assert_eq!(other(prior(&r, &now, Some(labels))), "empty");
+        assert!(begin::<Results>(&r, &now, labels).unwrap().is_none());
         write(results(42, &now));
-        assert_eq!(other(prior(&r, &now, Some(&labels))), "same");
-        assert!(begin::<Results>(&r, &now, &labels).unwrap().is_some());
-        assert_eq!(other(prior(&r, &now, Some(&[0, 0]))), "the test data");
+        assert_eq!(other(prior(&r, &now, Some(labels))), "same");
+        assert!(begin::<Results>(&r, &now, labels).unwrap().is_some());
+        let other_test = Results { test_labels: vec![0, 0], ..header.clone() };
+        assert_eq!(other(prior(&r, &now, Some(&other_test))), "the test data");
+        let other_train = Results { test_examples: 5, ..header.clone() };
+        assert_eq!(other(prior(&r, &now, Some(&other_train))), "the training data");
+        let mut on_cuda = results(42, &now);
+        on_cuda["device"] = "Cuda(0)".into();
+        write(on_cuda);
+        assert_eq!(other(prior(&r, &now, Some(labels))), "device Cuda(0) -> Cpu");
         write(results(7, &now));
-        assert_eq!(other(prior(&r, &now, Some(&labels))), "seed 7 -> 42");
+        assert_eq!(other(prior(&r, &now, Some(labels))), "seed 7 -> 42");
+        assert!(refuse_another::<Results>(&r, &now).unwrap_err().to_string().contains("seed 7 -> 42"));
         let older = Plan { max_len: 96, ..now.clone() };
         write(results(42, &older));
         assert_eq!(other(prior(&r, &now, None)), "part2.max_len 96 -> 128");
-        let err = begin::<Results>(&r, &now, &labels).err().unwrap().to_string();
+        let err = begin::<Results>(&r, &now, labels).err().unwrap().to_string();
         assert!(err.contains("part2.max_len 96 -> 128") && err.contains("--fresh"), "{err}");
         let mut old_schema = results(42, &now);
         old_schema["schema"] = 0.into();
@@ -196,7 +229,8 @@ mod tests {
         assert!(other(prior(&r, &now, None)).starts_with("unreadable"));
         // --fresh clears the part's folder and starts over
         let fresh = Run::new(RunConfig { fresh: true, ..r.config.clone() }, tch::Device::Cpu).unwrap();
-        assert!(begin::<Results>(&fresh, &now, &labels).unwrap().is_none());
+        assert!(refuse_another::<Results>(&fresh, &now).is_ok());
+        assert!(begin::<Results>(&fresh, &now, labels).unwrap().is_none());
         assert!(!r.part_dir("part2").exists());
     }
 }

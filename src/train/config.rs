@@ -43,8 +43,9 @@ pub struct TrainConfig {
     /// Train only the head for this many epochs first (needs `head_prefix`).
     pub freeze_backbone_epochs: usize,
     pub head_prefix: Option<String>,
-    /// The head (`head_prefix`) learns at this multiple of `lr`: a freshly initialised head
-    /// next to a pretrained body (discriminative fine-tuning). None: one rate for all.
+    /// The head the model built in its head optimizer group (`models::groups::HEAD`; `head_prefix`
+    /// names the same variables for freezing) learns at this multiple of `lr`: a freshly initialised
+    /// head next to a pretrained body (discriminative fine-tuning). None: one rate for all.
     #[serde(default)]
     pub head_lr_mult: Option<f64>,
     /// Per-layer rates below the base rate for a pretrained stack (None: one rate).

@@ -137,14 +137,19 @@ pub fn fit(
             train_examples = train_examples.max(epoch_seen);
             keeper.progress.tick(format!("loss {:.4}", run.mean_loss()));
             // the epoch ends at its last batch, even when a source yields fewer than promised
-            let epoch_end = run.waiting_for_data(|| batches.peek().is_none());
+            let fetching = std::time::Instant::now();
+            let epoch_end = batches.peek().is_none();
+            // the batch fetched here is the next window's
+            let fetched = fetching.elapsed().as_secs_f64();
             if !epoch_end && !pace.marks.contains(&done) {
+                run.add_data_time(fetched);
                 continue;
             }
             let fraction = if epoch_end { 1.0 } else { done as f64 / pace.batches as f64 };
             let at = At { epoch, fraction, lr, backbone_frozen: frozen };
             let rec = steps::validate(model, valid, device, cfg, at, &run)?;
             run = Running::start();
+            run.add_data_time(fetched);
             if keeper.judge(rec, vs)? {
                 break 'epochs;
             }

@@ -27,6 +27,10 @@ impl Running {
     pub fn start() -> Self {
         Running { loss_sum: 0.0, correct: 0, seen: 0, since: Instant::now(), time: TimeSplit::default() }
     }
+    pub fn add_data_time(&mut self, seconds: f64) {
+        self.time.data += seconds;
+    }
+
     /// `f` (which fetches a batch), its time counted as waiting for data.
     pub fn waiting_for_data<T>(&mut self, f: impl FnOnce() -> T) -> T {
         let t = Instant::now();

@@ -103,6 +103,12 @@ impl crate::experiments::reuse::PartResults for Results {
     fn test_labels(&self) -> &[i64] {
         &self.test_labels
     }
+    fn device(&self) -> &str {
+        &self.device
+    }
+    fn data(&self) -> serde_json::Value {
+        serde_json::json!({"classes": self.classes, "split_sizes": self.split_sizes, "class_counts": self.class_counts})
+    }
     fn find_row(&self, name: &str) -> Option<&Row> {
         self.row(name)
     }

@@ -5,7 +5,7 @@ use crate::config::run::Run;
 use crate::data::augment::Transform;
 use crate::data::batches::ImageSource;
 use crate::data::faces::{self, FaceDataset, FaceItem};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::bench;
 use crate::eval::metrics;
 use crate::experiments::reuse::{self, Earlier};
@@ -48,10 +48,10 @@ fn run_model(
     let params = train::param_count(&built.vs);
     eprintln!("[{}] {} params, init: {}", spec.name, params, built.weights_source);
     let cfg = train_config(spec, plan, built.head_prefix);
-    let ckpt = run.checkpoint(PART, &spec.name);
+    let ckpt = run.staged_checkpoint(PART, &spec.name);
     let (train_src, valid_src, test_src) = sources;
     let trainee = Trainee { model: built.model.as_ref(), vs: &mut built.vs, groups: built.groups };
-    let outcome = train::fit(&spec.name, trainee, train_src, valid_src, &cfg, &ckpt)?;
+    let outcome = train::fit(&spec.name, trainee, train_src, valid_src, &cfg, &ckpt.training)?;
     let preds = train::predict(built.model.as_ref(), test_src, run.device, 64)?;
     let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, ds.classes.len()), &ds.classes);
 
@@ -59,17 +59,17 @@ fn run_model(
     built.vs.freeze();
     let torchvision = net.imagenet.map(|w| (w.model, ds.classes.len() as i64));
     let (lat1, lat64, reference) =
-        benchmark(&spec.name, built.model.as_ref(), image_size, plan, run.device, torchvision);
+        benchmark(&spec.name, built.model.as_ref(), image_size, plan, run.device, torchvision)?;
     let py = |b: i64| reference.pytorch_latency_ms.iter().find(|(bb, _)| *bb == b).map(|(_, v)| *v);
     let epochs = outcome.epochs();
     let step = (test_items.len() / 10).max(1);
-    Ok(Row {
+    let row = Row {
         model: spec.name.clone(),
         arch: spec.arch.clone(),
         init: spec.init,
         weights_source: built.weights_source,
         params,
-        size_bytes: std::fs::metadata(&ckpt).map(|m| m.len()).unwrap_or(0),
+        size_bytes: std::fs::metadata(&ckpt.training).map(|m| m.len()).unwrap_or(0),
         flops: reference.flops,
         latency_ms_b1: lat1,
         latency_ms_b64: lat64,
@@ -96,9 +96,11 @@ fn run_model(
         seed: run.config.seed,
         profile: run.config.profile,
         image_size,
-        checkpoint: ckpt.display().to_string(),
+        checkpoint: ckpt.done.display().to_string(),
         test_predictions: preds.pred,
-    })
+    };
+    ckpt.commit()?;
+    Ok(row)
 }
 
 /// The row's training budget. The random-init ablation rows get the pretrained rows' budget
@@ -127,17 +129,20 @@ fn benchmark(
     plan: &Plan,
     device: Device,
     torchvision: Option<(&str, i64)>,
-) -> (f64, f64, bench::Reference) {
+) -> Result<(f64, f64, bench::Reference)> {
     let size = image_size as i64;
     let lat1 = bench::latency_ms_per_item(model, &bench::image_input(1, size, device), plan.latency);
     let lat64 = bench::latency_ms_per_item(model, &bench::image_input(64, size, device), plan.latency);
-    let reference = bench::reference(model, &bench::image_input(1, size, Device::Cpu), torchvision, &[1, 64])
-        .unwrap_or_else(|e| {
+    let reference = match bench::reference(model, &bench::image_input(1, size, Device::Cpu), torchvision, &[1, 64]) {
+        Ok(r) => r.unwrap_or_default(),
+        // a stop asked for is not a benchmark failure: the row must not be saved without it
+        Err(e @ Error::Interrupted { .. }) => return Err(e),
+        Err(e) => {
             eprintln!("[{name}] reference benchmark failed: {e}");
-            None
-        })
-        .unwrap_or_default();
-    (lat1, lat64, reference)
+            Default::default()
+        }
+    };
+    Ok((lat1, lat64, reference))
 }
 
 /// Why `spec` cannot run here (its ImageNet weights are not installed), if so.
@@ -203,8 +208,9 @@ pub fn run(run: &Run) -> Result<Results> {
 
     let wanted = &run.config.models;
     let mut results = header(run, &ds, &plan, &test_items);
-    let previous = reuse::begin::<Results>(run, &plan, &results.test_labels)?;
+    let previous = reuse::begin::<Results>(run, &plan, &results)?;
     for spec in &model_specs() {
+        crate::interrupt::check()?;
         let asked = wanted.is_empty() || wanted.contains(&spec.name);
         match reuse::earlier(previous.as_ref(), &spec.name, asked, run) {
             Earlier::Keep(row) => {

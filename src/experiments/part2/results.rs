@@ -103,6 +103,12 @@ impl crate::experiments::reuse::PartResults for Results {
     fn test_labels(&self) -> &[i64] {
         &self.test_labels
     }
+    fn device(&self) -> &str {
+        &self.device
+    }
+    fn data(&self) -> serde_json::Value {
+        serde_json::json!({"sources": self.sources, "test_examples": self.test_examples, "test_dates": self.test_dates})
+    }
     fn find_row(&self, name: &str) -> Option<&Row> {
         self.row(name)
     }

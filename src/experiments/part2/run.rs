@@ -30,14 +30,14 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
         r.test.len(),
         r.weights_source
     );
-    let ckpt = run.checkpoint(PART, &label);
+    let ckpt = run.staged_checkpoint(PART, &label);
     let trainee = Trainee { model: r.net.as_ref(), vs: &mut vs, groups: r.groups };
-    let outcome = train::fit(&label, trainee, &r.train, &r.valid, &cfg, &ckpt)?;
+    let outcome = train::fit(&label, trainee, &r.train, &r.valid, &cfg, &ckpt.training)?;
     let preds = train::predict(r.net.as_ref(), &r.test, run.device, 64)?;
     let names: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
     let rep = metrics::report(metrics::confusion(&preds.truth, &preds.pred, 2), &names);
     let pos = &rep.per_class[1];
-    Ok(Row {
+    let row = Row {
         model,
         train_source: src.info.source,
         valid_source: src.info.source,
@@ -64,7 +64,9 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
         max_len: plan.max_len,
         vocab_size: r.vocab_size,
         test_predictions: preds.pred,
-    })
+    };
+    ckpt.commit()?;
+    Ok(row)
 }
 
 /// Results with the data's description and no rows yet.
@@ -98,9 +100,10 @@ pub fn run(run: &Run) -> Result<Results> {
     }
     let mut results = header(run, &plan, &sources, &test, eda);
     let wanted = &run.config.models;
-    let previous = reuse::begin::<Results>(run, &plan, &results.test_labels)?;
+    let previous = reuse::begin::<Results>(run, &plan, &results)?;
     for model in MODELS {
         for src in &sources {
+            crate::interrupt::check()?;
             let name = run_name(model, src.info.source);
             let asked = wanted.is_empty() || wanted.contains(&name) || wanted.iter().any(|w| w == model.name());
             match reuse::earlier(previous.as_ref(), &name, asked, run) {
