@@ -1,8 +1,7 @@
 //! End-to-end: the CLI in the smoke profile on the real data, and its error paths.
-use std::path::{Path, PathBuf};
 
 mod common;
-use common::{bin, data_root, json};
+use common::{bin, data_root, json, walk};
 
 #[test]
 fn missing_data_is_one_clear_error_and_nonzero_exit() {
@@ -255,17 +254,4 @@ fn check_scoring(r: &serde_json::Value, rows: &[serde_json::Value], acc_key: &st
         let p = c["p_value"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&p));
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

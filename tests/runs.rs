@@ -2,7 +2,7 @@
 use std::path::Path;
 
 mod common;
-use common::{bin, data_root, json};
+use common::{bin, data_root, json, walk};
 
 /// `part1 --profile smoke --models <models>` into `out` with `extra` flags: (success, stderr).
 fn try_part1(out: &Path, models: &str, extra: &[&str]) -> (bool, String) {
@@ -125,25 +125,15 @@ fn sigterm_stops_cleanly_keeps_finished_rows_and_reuse_picks_them_up() {
     assert_eq!(r["rows"].as_array().unwrap().len(), 1);
     assert_eq!(json(&out.join("config.json"))["seed"], 42);
     assert!(!std::env::temp_dir().join(format!("affect-lab-trace-{pid}")).exists());
-    let stray: Vec<String> =
-        walk(&out).into_iter().filter(|n| n.contains(".tmp") || n.contains(&format!(".{pid}."))).collect();
+    // file names, not paths: the temp folder has `.tmp` in its own name
+    let stray: Vec<String> = walk(&out)
+        .into_iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| n.contains(".tmp") || n.contains(&format!(".{pid}.")))
+        .collect();
     assert!(stray.is_empty(), "{stray:?}");
     // the same command with --reuse keeps the finished row
     let o = args("emotionnet_v1").arg("--reuse").output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success() && err.contains("[emotionnet_v1] reused from"), "{err}");
-}
-
-/// The name of every file under `dir` (not the path: temp folders have `.tmp` in theirs).
-fn walk(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(e.file_name().to_string_lossy().into_owned());
-        }
-    }
-    out
 }
