@@ -31,6 +31,19 @@ pub fn for_part<'a>(patch: Option<&'a Value>, part: &str) -> Option<&'a Value> {
     patch.and_then(|p| p.get(part))
 }
 
+/// `plan` with `config`'s `--plan` patch for `part` merged over it, then checked with `check`:
+/// how each part turns its profile's recipe into the plan a run uses.
+pub fn patched<T: Serialize + DeserializeOwned>(
+    plan: T,
+    config: &crate::config::run::RunConfig,
+    part: &str,
+    check: impl Fn(&T) -> Result<()>,
+) -> Result<T> {
+    let plan = apply(plan, config.plan_patch.as_ref(), part)?;
+    check(&plan)?;
+    Ok(plan)
+}
+
 /// `plan` with `patch[part]` merged over it (unchanged when there is no patch for `part`).
 pub fn apply<T: Serialize + DeserializeOwned>(plan: T, patch: Option<&Value>, part: &str) -> Result<T> {
     let Some(p) = for_part(patch, part) else { return Ok(plan) };

@@ -43,13 +43,7 @@ impl Plan {
 
 /// The profile's plan with the run's `--plan` patch merged over it.
 pub fn plan(config: &RunConfig) -> Result<Plan> {
-    let plan = crate::config::plan_patch::apply(
-        Plan::for_profile(config.profile, config.seed)?,
-        config.plan_patch.as_ref(),
-        PART,
-    )?;
-    plan.check()?;
-    Ok(plan)
+    crate::config::plan_patch::patched(Plan::for_profile(config.profile, config.seed)?, config, PART, Plan::check)
 }
 
 impl Plan {
