@@ -1,28 +1,85 @@
 #!/usr/bin/env python3
 """Generate the notebooks (clean, no outputs) from the page-by-page outline below.
-Markdown cells open a slide (one per narrative page); code cells are sub-slides/fragments of it.
-Run: .venv/bin/python scripts/make_notebooks.py"""
-import json
+Each slide is a markdown heading with one short line, then at most one output (a figure or a table
+sized for a 1280x720 slide); code cells become sub-slides or fragments of it. The seed's spoken
+text for the pages a slide covers becomes its speaker notes (a `notes` cell: reveal.js shows it in
+the speaker view, the notebook as a plain paragraph). Cells tagged `no-deck` keep their output in
+the notebook and out of the deck (training logs and run summaries).
+Run: .venv/bin/python scripts/make_notebooks.py [NARRATIVE.md]  (default ../shared/narrative/slides.md)"""
+import json, os, re, sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "notebooks"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "notebooks"
+NARRATIVE = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
+    "AFFECT_LAB_NARRATIVE", ROOT.parent / "shared" / "narrative" / "slides.md"))
 # `:opt 0`: evcxr would build every dependency at opt-level 2 (polars alone ~21 min cold on
 # 2 cores); the heavy numeric work runs inside libtorch either way.
 DEP = ':opt 0\n:dep affect_lab = { path = ".." }'
 HEAD = """use affect_lab::experiments::{part1, part2};
 use affect_lab::{notebook as nb, report, Profile};
+use nb::Columns;
 // Profile switch: Smoke | Quick | Full. AFFECT_LAB_PROFILE overrides it (CI runs smoke).
 let profile = nb::profile(Profile::Quick);
 let run = nb::open_run(profile, 42)?;
 println!("profile {profile}, run dir {}", run.config.out.display());"""
 
 
+def narrative():
+    """The seed's spoken text by page: Part 1's `## Page N` (N an int) and Part 2's untitled
+    `## Next section`s (p2-1, p2-2, ...)."""
+    pages, key, part2 = {}, None, 0
+    for line in NARRATIVE.read_text().splitlines():
+        m = re.match(r"## (Page (\d+)|Next section)", line)
+        if m:
+            if m.group(2):
+                key = int(m.group(2))
+            else:
+                part2 += 1
+                key = f"p2-{part2}"
+            pages.setdefault(key, [])
+        elif key is not None and line.strip():
+            pages[key].append(line.strip())
+    return {k: " ".join(v) for k, v in pages.items()}
+
+
+SPOKEN = narrative()
+
+
 def md(text, slide="slide"):
     return {"cell_type": "markdown", "metadata": {"slideshow": {"slide_type": slide}}, "source": text.strip()}
 
 
-def code(src, slide="-"):
-    return {"cell_type": "code", "execution_count": None, "metadata": {"slideshow": {"slide_type": slide}}, "outputs": [], "source": src.strip()}
+def code(src, slide="-", deck=True):
+    meta = {"slideshow": {"slide_type": slide}}
+    if not deck:
+        meta["tags"] = ["no-deck"]
+    return {"cell_type": "code", "execution_count": None, "metadata": meta, "outputs": [], "source": src.strip()}
+
+
+def notes(*keys, more=""):
+    """Speaker notes: the seed's words for these pages (labelled as the seed's), then ours."""
+    parts = []
+    for k in keys:
+        label = f"page {k}" if isinstance(k, int) else f"Part 2, section {k[3:]}"
+        if SPOKEN.get(k):
+            parts.append(f"*The seed deck ({label}):* {SPOKEN[k]}")
+    if more:
+        parts.append(more)
+    return md("\n\n".join(parts), "notes")
+
+
+def slide(title, lead, *keys, more="", level="##", kind="slide"):
+    """A slide: heading, one short line, speaker notes."""
+    cells = [md(f"{level} {title}\n{lead}", kind)]
+    if keys or more:
+        cells.append(notes(*keys, more=more))
+    return cells
+
+
+def sub(title, lead=""):
+    """A vertical sub-slide under the current one, with its own heading."""
+    return md(f"### {title}\n{lead}", "subslide")
 
 
 def notebook(cells):
@@ -42,126 +99,181 @@ def notebook(cells):
 
 
 setup = [
-    md("# affect-lab: setup\nDevice, versions, and where the data and the pretrained weights were found."),
+    *slide("affect-lab: setup", "Device, versions, and where the data and the pretrained weights were found.", level="#",
+           more="The data root comes from `AFFECT_LAB_DATA` (else `data/`); weights from `weights/` and the project's Python "
+                "environment. A missing ImageNet ResNet file means those rows are skipped, never run from random weights under a "
+                "transfer label."),
     code(DEP, "skip"),
     code("affect_lab::notebook::setup_report()"),
-    md("The data root comes from `AFFECT_LAB_DATA` (else `data/`); weights from `weights/` and the project's Python environment. "
-       "A missing ImageNet ResNet file means those rows are skipped, never run from random weights under a transfer label.", "fragment"),
 ]
 
 p1 = [
-    md("# Part 1: training from scratch vs transfer learning\n*Page 1.* Four ways to build a classifier; this part compares building a network from scratch with fine-tuning one pretrained on ImageNet."),
+    *slide("Part 1: training from scratch vs transfer learning",
+           "Four ways to build a classifier. Part 1: a network built from scratch against one pretrained on ImageNet and fine-tuned.",
+           1, level="#"),
     code(DEP, "skip"),
     code(HEAD, "skip"),
-    md("## Why compare them\n*Page 2.* From scratch: random weights, everything learned from our data. Transfer: start from weights learned on a large dataset and fine-tune. We compare accuracy, speed and compute cost."),
-    md("## The data\n*Page 3.* A 7-class face-emotion dataset, 3500 train / 1000 valid / 500 test. Small, and far from ImageNet's domain, so fine-tuning (not frozen features) is needed."),
+    *slide("Why compare them", "From scratch: random weights, everything learned from our data. Transfer: start from ImageNet weights "
+           "and fine-tune. We compare accuracy, speed and compute.", 2),
+    *slide("The data", "7 face emotions, 3500 train / 1000 valid / 500 test: small, and far from ImageNet's photos.", 3),
     code("""let ds = affect_lab::data::faces::load(&nb::data_root().join("faces"), Default::default())?;
 nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().map(|(i, c)| vec![c.clone(), ds.class_counts(&ds.train)[i].to_string(), ds.class_counts(&ds.valid)[i].to_string(), ds.class_counts(&ds.test)[i].to_string()]).collect::<Vec<_>>())"""),
-    md("## The plan\n*Page 4.* Three EmotionNet versions from scratch, then ResNet18 and ResNet50 fine-tuned from ImageNet. We add MobileNetV2 (ImageNet weights that install offline) and, as an ablation, ResNet18 and MobileNetV2 from random init under the same budget. This cell trains everything for the chosen profile, or reuses a finished run."),
-    code("let res = nb::part1(&run, false)?;\nprintln!(\"{}\", part1::summary(&res));"),
-    md("## Imports\n*Page 5.* In Rust the stack is: `tch` (libtorch) for tensors and models, `image` + `rayon` for decoding and augmentation, `plotters` for figures, `polars` for tables, and the project's own crate for everything else."),
-    md("## Device\n*Page 6.* CUDA, then Apple MPS, then CPU; the choice and the thread count are printed."),
+    *slide("The plan", "EmotionNet V1-V3 from scratch; ResNet18/50 and MobileNetV2 fine-tuned from ImageNet; ResNet18 and "
+           "MobileNetV2 from random init as the ablation.", 4,
+           more="The cell below trains every row of the chosen profile, or reuses a finished run; its log stays in the notebook."),
+    code("let res = nb::part1(&run, false)?;\nprintln!(\"{}\", part1::summary(&res));", deck=False),
+    code("nb::part1_table(&res, Columns::Training)"),
+    *slide("Imports", "`tch` (libtorch) for tensors and models, `image` + `rayon` for decoding and augmentation, `plotters` for "
+           "figures, `polars` for tables.", 5),
+    *slide("Device", "CUDA, then Apple MPS, then CPU; the choice and the thread count:", 6),
     code("affect_lab::device::describe(affect_lab::device::pick())"),
-    md("## Augmentation\n*Page 7.* Random resized crop, horizontal flip, rotation and colour jitter, on training images only: the model should be judged on unaltered data."),
+    *slide("Augmentation", "Random crop, flip, rotation and colour jitter, on training images only.", 7),
     code("nb::augmentation_examples(96, 42)?"),
-    md("## EmotionNet V1\n*Pages 8-10.* A local pathway (small kernels) and a global pathway (large kernels), concatenated, flattened, and fed to a large fully connected classifier: a simple model with many parameters."),
+    *slide("EmotionNet V1", "A local pathway (small kernels) and a global one (large kernels), concatenated, flattened, and a large "
+           "fully connected classifier.", 8, 9, 10),
     code('nb::model_summary(&res, "emotionnet_v1")?'),
-    md("## V1 training curves\n*Page 11.* Early convergence and signs of overfitting?"),
+    *slide("V1 training curves", "", 11),
+    code('nb::curves_takeaway(&nb::row(&res, "emotionnet_v1")?.history)'),
     code('report::part1_curves(nb::row(&res, "emotionnet_v1")?)?'),
-    md("## V1 samples\n*Page 12.* Ten test images, true vs predicted label."),
+    *slide("V1 samples", "", 12),
     code('report::part1_samples(nb::row(&res, "emotionnet_v1")?)?'),
-    md("## V1 confusion matrix\n*Page 13.* Left the model, right the ideal (all mass on the diagonal)."),
+    *slide("V1 confusion matrix", "", 13),
+    code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v1")?)'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v1")?)?'),
-    md("## What V2 must fix\n*Page 14.* Regularisation (batch norm, pooling), far fewer parameters, self-attention to weigh the important parts of the face, and cross-pathway attention so the local and global pathways inform each other."),
-    md("## EmotionNet V2\n*Pages 15-22.* Residual blocks; SAGAN self-attention (Q, K, V as 1x1 convolutions, softmax(QK^T)V, scaled by a learnable gamma that starts at 0 so attention is phased in); local and global pathways of residual blocks, max-pooling and self-attention; cross-pathway attention; a fusion module (residual block, self-attention, adaptive average pooling, dropout2d); a linear classifier."),
+    *slide("What V2 must fix", "Regularisation (batch norm, pooling), far fewer parameters, self-attention on the important parts of "
+           "the face, and cross-pathway attention between the local and global pathways.", 14),
+    *slide("EmotionNet V2", "Residual blocks, SAGAN self-attention, cross-pathway attention, a fusion module, a linear classifier.",
+           15, 16, 17, 18, 19, 20, 21, 22,
+           more="Self-attention: Q, K, V as 1x1 convolutions, softmax(QK^T)V, scaled by a learnable gamma that starts at 0 so "
+                "attention is phased in."),
     code('nb::model_summary(&res, "emotionnet_v2")?'),
-    md("## V2 training curves\n*Page 23.*"),
+    *slide("V2 training curves", "", 23),
+    code('nb::curves_takeaway(&nb::row(&res, "emotionnet_v2")?.history)'),
     code('report::part1_curves(nb::row(&res, "emotionnet_v2")?)?'),
-    md("## V2 samples\n*Page 24.*"),
+    *slide("V2 samples", "", 24),
     code('report::part1_samples(nb::row(&res, "emotionnet_v2")?)?'),
-    md("## V2 confusion matrix\n*Page 25.*"),
+    *slide("V2 confusion matrix", "", 25),
+    code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v2")?)'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v2")?)?'),
-    md("## Benchmark so far\n*Page 26.* Parameters, size on disk, inference time, accuracy."),
-    code("nb::part1_table(&res)"),
-    md("## EmotionNet V3\n*Pages 27-30.* A shared stem, a small-kernel local block and a large-kernel global block, CBAM channel then spatial attention, a final conv block and a tiny head."),
+    *slide("Benchmark so far", "Test accuracy of every row (the costs follow on the full benchmark).", 26),
+    code("nb::part1_table(&res, Columns::Accuracy)"),
+    *slide("EmotionNet V3", "A shared stem, a small-kernel local block and a large-kernel global block, CBAM channel and spatial "
+           "attention, a final conv block and a tiny head.", 27, 28, 29, 30),
     code('nb::model_summary(&res, "emotionnet_v3")?'),
-    md("## V3 results\n*Page 31.* Smaller and faster than V2: at what cost in accuracy?"),
+    *slide("V3 training curves", "", 31, more="Smaller and faster than V2: at what cost in accuracy?"),
+    code('nb::curves_takeaway(&nb::row(&res, "emotionnet_v3")?.history)'),
     code('report::part1_curves(nb::row(&res, "emotionnet_v3")?)?'),
-    code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v3")?)?', "subslide"),
-    md("## Less is more?\n*Page 32.* Design versus parameter count, from the numbers above. Now transfer learning."),
-    md("## Transfer learning in two lines\n*Page 33.* Build the torchvision architecture, load the ImageNet weights strictly (every tensor present and the right shape), swap the head for 7 classes."),
+    sub("V3 confusion matrix"),
+    code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v3")?)'),
+    code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v3")?)?'),
+    *slide("Less is more?", "Design against parameter count, from the numbers above. Now transfer learning.", 32),
+    *slide("Transfer learning in two lines", "Build the torchvision network, load the ImageNet weights strictly (every tensor, the "
+           "right shape), swap the head for 7 classes.", 33),
     code("""match nb::pretrained("resnet18", res.image_size) {
     Ok(b) => println!("ResNet18 ready: {}", b.weights_source),
-    Err(e) => println!("ResNet18 ImageNet weights are not installed here, so that row is skipped:\\n{e}"),
+    Err(_) => println!("ResNet18: ImageNet weights not installed here (row skipped, never run from random weights)"),
 }
 {
     let b = nb::pretrained("mobilenet_v2", res.image_size)?;
     println!("MobileNetV2 ready: {}", b.weights_source);
 }"""),
-    md("## Fine-tuned: training curves\n*Page 34.* ResNet18 where its ImageNet weights are installed, else MobileNetV2 (the pretrained model this machine has)."),
+    *slide("Fine-tuned: training curves", "", 34,
+           more="ResNet18 where its ImageNet weights are installed, else MobileNetV2 (the pretrained network this machine has)."),
     code("""let tl = nb::row(&res, "resnet18").or_else(|_| nb::row(&res, "mobilenet_v2"))?.clone();
-println!("{} ({:?}): {}", tl.model, tl.init, tl.weights_source);
-report::part1_curves(&tl)?"""),
-    md("## Fine-tuned: samples\n*Page 35.*"),
+nb::curves_takeaway(&tl.history)"""),
+    code("report::part1_curves(&tl)?"),
+    *slide("Fine-tuned: samples", "", 35),
     code("report::part1_samples(&tl)?"),
-    md("## The hardest test images\n*Page 36.* The highest-loss images: are the mistakes debatable even to a human?"),
+    *slide("The hardest test images", "The highest-loss test images: are the mistakes debatable even to a human?", 36),
     code("report::part1_top_losses(&tl)?"),
-    md("## Fine-tuned: confusion matrix\n*Page 37.*"),
+    *slide("Fine-tuned: confusion matrix", "", 37),
+    code("nb::part1_confusion_takeaway(&res, &tl)"),
     code("report::part1_confusion(&res, &tl)?"),
-    md("## Full benchmark\n*Page 38.* More parameters need not mean slower inference: cost per parameter differs between architectures. Latency is median ms per image at batch 1 and 64, next to the same torchvision model in PyTorch where one exists."),
-    code("nb::part1_table(&res)"),
-    code("report::part1_benchmark(&res)?", "subslide"),
-    md("## ResNet50\n*Pages 39-41.* Deeper, more capacity: does it help on a small dataset? And what does pretraining itself buy, architecture held fixed?"),
-    code("""for m in ["resnet50", "resnet18_random", "mobilenet_v2_random"] {
-    match nb::row(&res, m) {
-        Ok(r) => println!("{m}: {:.1}% test accuracy ({:?} init)", r.test_accuracy * 100.0, r.init),
-        Err(e) => println!("{m}: {e}"),
-    }
-}"""),
-    md("## Try it\nThe trained checkpoints on a few test faces, one at a time, as `affect-lab predict --run R --model M face.jpg` would classify them."),
+    *slide("Full benchmark", "Size, compute and latency (median ms per image at batch 1 and 64).", 38),
+    code("nb::part1_table(&res, Columns::Cost)"),
+    sub("Full benchmark: figure"),
+    code("report::part1_benchmark(&res)?"),
+    sub("Full benchmark: training", "Input size, epochs, seconds per epoch, and our batch-1 latency against PyTorch's."),
+    code("nb::part1_table(&res, Columns::Training)"),
+    *slide("ResNet50 and the ablation", "Does a deeper network help on a small dataset? What does pretraining itself buy, "
+           "architecture held fixed?", 39, 40, 41),
+    code("nb::resnet_rows(&res)"),
+    *slide("Try it", "The trained checkpoints on test faces, one at a time (`affect-lab predict`)."),
     code('nb::try_faces(&run, &["mobilenet_v2", "emotionnet_v2"], &nb::example_faces(6)?)?'),
-    md("## On faces from elsewhere\nThe same checkpoints, not retrained, on other labelled faces (set `AFFECT_LAB_EVAL_FACES`; `affect-lab evaluate` does the same), beside their own test accuracy."),
+    *slide("On faces from elsewhere", "The same checkpoints, not retrained, on other labelled faces (`affect-lab evaluate`).",
+           more="Set `AFFECT_LAB_EVAL_FACES` to a folder of labelled faces to fill this slide."),
     code("nb::cross_data(&run, nb::Part::Part1)?"),
-    md("## Conclusions\n*Page 42.* Computed from this run's numbers, not copied from the slides."),
+    *slide("Conclusions", "Computed from this run's numbers, not copied from the seed.", 42),
     code("nb::part1_conclusions(&res)"),
+    *slide("The seed's claims, checked", "Each claim of the seed deck about results, against this run's numbers."),
+    code("nb::part1_claims(&res)"),
 ]
 
 p2 = [
-    md("# Part 2: direct vs indirect training data\nDrug reviews: predict sentiment from the text, with the reviewer's rating as the target."),
+    *slide("Part 2: direct vs indirect training data", "Drug reviews: predict the sentiment of a review from its text; the "
+           "reviewer's rating is the target.", "p2-1", level="#"),
     code(DEP, "skip"),
     code(HEAD, "skip"),
-    md("## Direct and indirect\nEvery model is tested on the same Drugs.com test split. Direct: trained on Drugs.com. Indirect: trained on another dataset: IMDB movie reviews (far) or, beyond the slides, Druglib.com drug reviews (near)."),
-    md("## Two approaches on each side\nA pretrained transformer (MiniLM, fine-tuned) and a BiLSTM from scratch, so direct vs indirect is seen for both transfer and scratch."),
-    md("## The models\nMiniLM (all-MiniLM-L6-v2: 6 layers, 384 wide, smaller than DistilBERT) is ported to `tch` and loads the published safetensors strictly; it matches the PyTorch reference to 1e-4 (see `tests/minilm_parity.rs`). This cell trains all runs for the profile, or reuses a finished run."),
-    code("let res = nb::part2(&run, false)?;\nprintln!(\"{}\", part2::summary(&res));"),
-    md("## Exploratory analysis\nCorrelations between the numeric columns of the training split. usefulCount travels with the rating, so it is not a usable input: when you need to predict a rating you do not have its usefulCount."),
+    *slide("Direct and indirect", "Every model is tested on the same Drugs.com test split. Direct: trained on Drugs.com. "
+           "Indirect: trained on IMDB movie reviews (far) or Druglib.com drug reviews (near).", "p2-2"),
+    *slide("Two approaches on each side", "A pretrained transformer (MiniLM, fine-tuned) and a BiLSTM from scratch.", "p2-3"),
+    *slide("The models", "MiniLM (6 layers, 384 wide) ported to `tch`, matching PyTorch to 1e-4; a BiLSTM from scratch.", "p2-4",
+           more="The cell below trains every run of the profile, or reuses a finished run; its log stays in the notebook."),
+    code("let res = nb::part2(&run, false)?;\nprintln!(\"{}\", part2::summary(&res));", deck=False),
+    code("nb::part2_table(&res, Columns::Cost)"),
+    *slide("Exploratory analysis", "Correlations between the numeric columns of the training split.", "p2-5"),
     code("report::part2_correlation(&res)?"),
-    code("report::part2_rating_distribution(&res)?", "subslide"),
-    md("Ratings 1-6 are binned negative and 7-10 positive (threshold configurable); the imbalance is handled with class weights from the training split.", "fragment"),
+    sub("Ratings", "Ratings 1-6 are binned negative, 7-10 positive; class weights from the training split."),
+    code("report::part2_rating_distribution(&res)?"),
+    sub("The rating cut", "Real reviews on both sides of the threshold: do 1-6 dwell on harm, 7-10 on benefit?"),
+    code("nb::rating_examples(&res)?"),
+    sub("Labels"),
     code("report::part2_label_distribution(&res)?"),
-    md("## Preprocessing and the split\nHTML entities decoded, whitespace normalised, duplicate texts removed before splitting; Drugs.com is split by date (oldest to train, newest to test), as a deployed model would always predict the future."),
-    code("""nb::table(&["source", "loaded", "duplicates", "train", "valid", "split", "class weights"], &res.sources.iter().map(|s| vec![s.source.name().to_string(), s.loaded.to_string(), s.duplicates_removed.to_string(), s.train.to_string(), s.valid.to_string(), s.split.clone(), format!("{:.2?}", s.class_weights)]).collect::<Vec<_>>())"""),
-    md("## Training curves\nDirect transformer, then the BiLSTM from scratch (embedding, bidirectional LSTM, fully connected layers), then the indirect runs."),
+    *slide("Preprocessing and the split", "HTML entities decoded, whitespace normalised, duplicates removed before splitting; "
+           "Drugs.com split by date, oldest to train, newest to test.", "p2-6"),
+    code("""nb::table(&["source", "loaded", "duplicates", "train", "valid", "split"], &res.sources.iter().map(|s| vec![s.source.name().to_string(), s.loaded.to_string(), s.duplicates_removed.to_string(), s.train.to_string(), s.valid.to_string(), s.split.clone()]).collect::<Vec<_>>())"""),
+    *slide("Time and the labels", "Do ratings drift over time, so that a date-sorted split tests on a different mix?",
+           more="The seed suspects drift as one reason its models seemed to overfit, and keeps the date split because a "
+                "deployed model always predicts the future. Left: positive share by month per split; right: test accuracy "
+                "by month of the direct runs (months with under 10 reviews left out)."),
+    code("nb::part2_drift(&run, &res)?"),
+    *slide("Training curves: MiniLM, direct", "", "p2-7"),
+    code('nb::part2_takeaway(&res, nb::run2(&res, "minilm", "drugscom")?)'),
     code('report::part2_curves(nb::run2(&res, "minilm", "drugscom")?)?'),
-    code('report::part2_curves(nb::run2(&res, "bilstm", "drugscom")?)?', "subslide"),
-    code('report::part2_curves(nb::run2(&res, "minilm", "imdb")?)?', "subslide"),
-    code('report::part2_curves(nb::run2(&res, "bilstm", "imdb")?)?', "subslide"),
-    code('report::part2_curves(nb::run2(&res, "minilm", "druglib")?)?', "subslide"),
-    code('report::part2_curves(nb::run2(&res, "bilstm", "druglib")?)?', "subslide"),
-    md("## Model comparison\nAccuracy, precision, recall and F1 (positive class) on the Drugs.com test split."),
-    code("nb::part2_table(&res)"),
-    code("report::part2_comparison(&res)?", "subslide"),
-    code('report::part2_confusion(nb::run2(&res, "minilm", "drugscom")?)?', "subslide"),
-    md("## Try it\nReviews typed into the cell, classified by the direct models (`affect-lab predict --run R --model minilm_drugscom --text \"...\"`)."),
+    sub("BiLSTM, direct"),
+    code('nb::part2_takeaway(&res, nb::run2(&res, "bilstm", "drugscom")?)'),
+    code('report::part2_curves(nb::run2(&res, "bilstm", "drugscom")?)?'),
+    sub("MiniLM, indirect (IMDB)"),
+    code('nb::part2_takeaway(&res, nb::run2(&res, "minilm", "imdb")?)'),
+    code('report::part2_curves(nb::run2(&res, "minilm", "imdb")?)?'),
+    sub("BiLSTM, indirect (IMDB)"),
+    code('nb::part2_takeaway(&res, nb::run2(&res, "bilstm", "imdb")?)'),
+    code('report::part2_curves(nb::run2(&res, "bilstm", "imdb")?)?'),
+    sub("MiniLM, indirect (Druglib)"),
+    code('nb::part2_takeaway(&res, nb::run2(&res, "minilm", "druglib")?)'),
+    code('report::part2_curves(nb::run2(&res, "minilm", "druglib")?)?'),
+    sub("BiLSTM, indirect (Druglib)"),
+    code('nb::part2_takeaway(&res, nb::run2(&res, "bilstm", "druglib")?)'),
+    code('report::part2_curves(nb::run2(&res, "bilstm", "druglib")?)?'),
+    *slide("Model comparison", "Accuracy and F1 (positive class) on the Drugs.com test split.", "p2-8"),
+    code("nb::part2_table(&res, Columns::Accuracy)"),
+    sub("Model comparison: figure"),
+    code("report::part2_comparison(&res)?"),
+    sub("Confusion matrix: MiniLM, direct"),
+    code('report::part2_confusion(nb::run2(&res, "minilm", "drugscom")?)?'),
+    *slide("Try it", "Reviews typed into the cell, classified by the direct models (`affect-lab predict`)."),
     code('''nb::try_reviews(&run, &["minilm_drugscom", "bilstm_drugscom"], &[
     "This medication stopped my migraines within a week and I had no side effects at all.",
     "Made me dizzy and nauseous, and my anxiety got worse. I stopped after three days.",
     "It helped a little with sleep, but the weight gain was hard to live with.",
 ])?'''),
-    md("## On reviews from elsewhere\nThe same checkpoints, not retrained, on other labelled reviews (set `AFFECT_LAB_EVAL_REVIEWS` to a Drugs.com folder or a CSV with a text and a rating or label column), beside their Drugs.com test accuracy."),
+    *slide("On reviews from elsewhere", "The same checkpoints, not retrained, on other labelled reviews (`affect-lab evaluate`).",
+           more="Set `AFFECT_LAB_EVAL_REVIEWS` to a Drugs.com folder or a CSV with a text and a rating or label column."),
     code("nb::cross_data(&run, nb::Part::Part2)?"),
-    md("## Conclusions\nComputed from this run's numbers."),
+    *slide("Conclusions", "Computed from this run's numbers."),
     code("nb::part2_conclusions(&res)"),
+    *slide("The seed's claims, checked", "Each claim of the seed deck about results, against this run's numbers."),
+    code("nb::part2_claims(&res)"),
 ]
 
 for name, cells in [("00_setup", setup), ("01_part1_scratch_vs_transfer", p1), ("02_part2_direct_vs_indirect", p2)]:

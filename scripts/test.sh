@@ -2,7 +2,8 @@
 # The test command: bootstrap what is missing (idempotent), then
 #   1. the library's tests (`cargo test`: unit, integration, parity with PyTorch, CLI end to end),
 #   2. every notebook executed headless in the smoke profile and built into reveal.js decks,
-#   3. a deck opened in headless Chromium: screenshot + every image decoded.
+#   3. every deck stepped through in headless Chromium (scripts/check_slides.py): a PNG per slide,
+#      a contact sheet per deck, and a failure on any slide a presenter could not show.
 # Data: $AFFECT_LAB_DATA, default data/ (CI points it at ../shared/data).
 # `--no-notebooks` runs only step 1 (and skips installing Jupyter, evcxr and Chromium).
 set -uo pipefail
@@ -40,7 +41,8 @@ if [ "$NOTEBOOKS" = 1 ]; then
   AFFECT_LAB_PROFILE=smoke scripts/build_slides.sh "$out"; nb_status=$?
   stamp "notebooks finished (exit $nb_status)"
   if [ "$nb_status" = 0 ]; then
-    .venv/bin/python scripts/check_slides.py "$out/01_part1_scratch_vs_transfer.slides.html" "$out/part1_slide.png"; slides_status=$?
+    # every slide and fragment of every deck at 1280x720: no overflow, code, logs or tiny text
+    .venv/bin/python scripts/check_slides.py --shots "$out/shots" "$out"/0*.slides.html; slides_status=$?
   else
     slides_status=1
   fi
@@ -56,7 +58,7 @@ ignored=$(grep -Eo "[0-9]+ ignored" "$log" | awk '{s+=$1} END {print s+0}')
 echo "cargo test: $passed passed, $failed failed, $ignored ignored (exit $cargo_status)"
 if [ "$NOTEBOOKS" = 1 ]; then
   echo "notebooks (smoke, executed + slides): $([ $nb_status = 0 ] && echo ok || echo FAILED)"
-  echo "slide deck in headless Chromium:      $([ $slides_status = 0 ] && echo ok || echo FAILED)"
+  echo "slide decks in headless Chromium:     $([ $slides_status = 0 ] && echo ok || echo FAILED)"
 fi
 echo "total time: $(( $(date +%s) - t0 ))s"
 rm -f "$log"

@@ -11,7 +11,10 @@ use crate::{device, report, Profile};
 use std::path::PathBuf;
 
 pub use crate::report::html::{table, Html};
-pub use crate::report::takeaways::{part1_conclusions, part1_table, part2_conclusions, part2_table};
+pub use crate::report::takeaways::{
+    curves_takeaway, part1_conclusions, part1_confusion_takeaway, part1_table, part2_conclusions, part2_table,
+    part2_takeaway, Columns,
+};
 pub use crate::trained::evaluate::Part;
 pub use crate::trained::notebook::{cross_data, example_faces, try_faces, try_reviews};
 
@@ -159,24 +162,126 @@ pub fn augmentation_examples(size: u32, seed: u64) -> Result<crate::report::plot
     use crate::data::augment::{AugmentConfig, Transform};
     let ds = crate::data::faces::load(&data_root().join(paths::FACES.dir), Default::default())?;
     let (eval, train) = (Transform::eval(size), Transform::train(size, AugmentConfig::default()));
-    let (mut imgs, mut truth, mut pred) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut imgs, mut captions) = (Vec::new(), Vec::new());
     for k in 0..5 {
         let item = &ds.train[k * ds.train.len() / 5];
         let img = crate::data::faces::decode(&item.path)?;
         for (tf, name) in [(&eval, "original"), (&train, "augmented")] {
             let chw = tf.apply(&img, &mut Transform::rng(seed, 1, k));
             imgs.push((tf.denormalise_to_rgb(&chw), size, size));
-            let caption = format!("{} {}", ds.classes[item.label as usize], name);
-            truth.push(caption.clone());
-            pred.push(caption);
+            captions.push([ds.classes[item.label as usize].clone(), name.to_string()]);
         }
     }
-    crate::report::plots::sample_grid(
+    crate::report::plots::sample_grid_with(
         "Train-only augmentation: crop, flip, rotate, colour jitter",
         &imgs,
-        &truth,
-        &pred,
+        &captions,
+        None,
     )
+}
+
+/// The seed's Part 1 claims about results, each with this run's verdict and numbers.
+pub fn part1_claims(r: &part1::Results) -> Html {
+    report::claims::claims_table(&report::claims::part1_claims(r))
+}
+
+/// The seed's Part 2 claims about results, each with this run's verdict and numbers.
+pub fn part2_claims(r: &part2::Results) -> Html {
+    report::claims::claims_table(&report::claims::part2_claims(r))
+}
+
+/// The ImageNet ResNet rows and their random-init ablation: their numbers where they ran, and
+/// for a row that did not run, what is missing and how to get it (never an error string).
+pub fn resnet_rows(r: &part1::Results) -> Html {
+    let mut rows = Vec::new();
+    let mut missing = Vec::new();
+    for m in ["resnet18", "resnet50", "resnet18_random", "mobilenet_v2", "mobilenet_v2_random"] {
+        match r.row(m) {
+            Some(x) => rows.push(vec![
+                m.to_string(),
+                format!("{:?}", x.init).to_lowercase(),
+                format!("{:.1}%", x.test_accuracy * 100.0),
+                format!("{:.1}-{:.1}%", x.test_accuracy_ci95[0] * 100.0, x.test_accuracy_ci95[1] * 100.0),
+                format!("{:.2}M", x.params as f64 / 1e6),
+            ]),
+            None if r.skipped_models.iter().any(|(s, _)| s == m) => missing.push(m),
+            None => {}
+        }
+    }
+    let mut h = table(&["model", "init", "test acc", "95% CI", "params"], &rows).0;
+    if !missing.is_empty() {
+        h += &format!(
+            "<p class=\"caption\">Not run here: {}. Their ImageNet weights are not installed (no package registry \
+             ships them). To add them: <code>affect-lab fetch-weights</code> where the network allows it (or put the \
+             torchvision <code>.pth</code> files in <code>weights/</code> and run <code>scripts/setup.sh</code>), then \
+             <code>affect-lab part1 --models {}</code>.</p>",
+            missing.join(", "),
+            missing.join(",")
+        );
+    }
+    Html(h)
+}
+
+/// Time and the labels: the positive share by month in the Drugs.com train, validation and test
+/// splits, and the test accuracy by month of the direct runs (months with under 10 reviews
+/// left out). Reloads the split the run used and checks it is the one the run scored.
+pub fn part2_drift(r: &Run, res: &part2::Results) -> Result<crate::report::plots::Figure> {
+    use crate::data::eda;
+    use crate::report::plots::{timeline, Line, Panel};
+    let [train, valid, test] = part2::drugs_com_splits(r, &res.plan)?;
+    if test.iter().map(|x| i64::from(x.label)).collect::<Vec<_>>() != res.test_labels {
+        return Err(Error::Config(
+            "the Drugs.com test split on disk is not the one this run scored (the data changed): rerun part 2".into(),
+        ));
+    }
+    const MIN_N: usize = 10;
+    let all = eda::months(&[&train, &valid, &test]);
+    let share =
+        |name, s: &[crate::data::text::Review]| Line { name, values: eda::positive_share_by_month(s, &all, MIN_N) };
+    let test_months = eda::months(&[&test]);
+    let mut acc = Vec::new();
+    for row in res.rows.iter().filter(|x| x.train_source == crate::data::text::Source::DrugsCom) {
+        acc.push(Line {
+            name: row.model.name(),
+            values: eda::accuracy_by_month(&test, &row.test_predictions, &test_months, MIN_N)?,
+        });
+    }
+    timeline(
+        "Drugs.com over time: labels and accuracy by month",
+        [
+            Panel {
+                caption: "Positive share by month",
+                y_desc: "positive reviews",
+                periods: &all,
+                lines: vec![share("train", &train), share("valid", &valid), share("test", &test)],
+            },
+            Panel {
+                caption: "Test accuracy by month (direct runs)",
+                y_desc: "accuracy",
+                periods: &test_months,
+                lines: acc,
+            },
+        ],
+    )
+}
+
+/// Two real Drugs.com training reviews for each band of ratings on both sides of the cut
+/// (1-3, 4 to the cut, the cut to 8, 9-10), so the threshold can be judged by reading.
+pub fn rating_examples(r: &part2::Results) -> Result<Html> {
+    use crate::data::text::{drugs_com, LoadOptions};
+    let cut = r.plan.threshold;
+    let opts = LoadOptions { skip_bad_rows: false, threshold: cut };
+    let reviews = drugs_com::load(&data_root().join(paths::DRUGS_COM.dir), &opts)?.train;
+    let bands = [(1.0, 3.0), (4.0, cut - 1.0), (cut, 8.0), (9.0, 10.0)];
+    let rows: Vec<Vec<String>> = crate::data::eda::examples_by_band(&reviews, &bands, 2, (60, 170))
+        .into_iter()
+        .flat_map(|(_, _, picks)| picks)
+        .map(|x| {
+            let label = if x.label == 1 { "positive" } else { "negative" };
+            vec![format!("{}", x.rating.unwrap_or(f32::NAN)), label.into(), x.text.clone()]
+        })
+        .collect();
+    Ok(table(&["rating", "label", "review (Drugs.com train)"], &rows))
 }
 
 /// Versions and paths for the setup notebook.

@@ -87,6 +87,90 @@ pub fn label_distribution(reviews: &[Review]) -> Distribution {
     Distribution { labels: vec!["negative".into(), "positive".into()], counts: vec![reviews.len() as u64 - pos, pos] }
 }
 
+fn month(r: &Review) -> Option<String> {
+    r.date.map(|d| d.format("%Y-%m").to_string())
+}
+
+/// Every month ("YYYY-MM") from the earliest to the latest dated review of `sets`, in order.
+pub fn months(sets: &[&[Review]]) -> Vec<String> {
+    use chrono::Datelike;
+    let dates = sets.iter().flat_map(|s| s.iter().filter_map(|r| r.date));
+    let (Some(first), Some(last)) = (dates.clone().min(), dates.max()) else { return Vec::new() };
+    let (mut y, mut m) = (first.year(), first.month());
+    let mut out = Vec::new();
+    while (y, m) <= (last.year(), last.month()) {
+        out.push(format!("{y:04}-{m:02}"));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
+
+/// Per month of `months`, the mean of `hit` over the reviews dated in it; `None` for a month
+/// with fewer than `min_n` reviews (too few to say anything).
+fn share_by_month(
+    reviews: &[Review],
+    hit: impl Fn(usize) -> bool,
+    months: &[String],
+    min_n: usize,
+) -> Vec<Option<f64>> {
+    let mut counts: std::collections::HashMap<String, (usize, usize)> = Default::default();
+    for (i, r) in reviews.iter().enumerate() {
+        if let Some(m) = month(r) {
+            let c = counts.entry(m).or_default();
+            c.0 += 1;
+            c.1 += usize::from(hit(i));
+        }
+    }
+    months.iter().map(|m| counts.get(m).filter(|c| c.0 >= min_n.max(1)).map(|c| c.1 as f64 / c.0 as f64)).collect()
+}
+
+/// The share of positive reviews per month.
+pub fn positive_share_by_month(reviews: &[Review], months: &[String], min_n: usize) -> Vec<Option<f64>> {
+    share_by_month(reviews, |i| reviews[i].label == 1, months, min_n)
+}
+
+/// The accuracy per month of `predictions` (one per review, in order).
+pub fn accuracy_by_month(
+    reviews: &[Review],
+    predictions: &[i64],
+    months: &[String],
+    min_n: usize,
+) -> Result<Vec<Option<f64>>> {
+    if predictions.len() != reviews.len() {
+        return Err(Error::Config(format!(
+            "{} predictions for {} reviews: the results were scored on other data",
+            predictions.len(),
+            reviews.len()
+        )));
+    }
+    Ok(share_by_month(reviews, |i| predictions[i] == i64::from(reviews[i].label), months, min_n))
+}
+
+/// Real reviews to read beside a rating cut: for each band of ratings (inclusive), up to
+/// `per_band` reviews of `min_chars..=max_chars` characters, spread evenly over the band's
+/// candidates in id order (the same picks on every run, not the shortest or the first).
+pub fn examples_by_band<'a>(
+    reviews: &'a [Review],
+    bands: &[(f32, f32)],
+    per_band: usize,
+    (min_chars, max_chars): (usize, usize),
+) -> Vec<(f32, f32, Vec<&'a Review>)> {
+    bands
+        .iter()
+        .map(|&(lo, hi)| {
+            let mut fits: Vec<&Review> = reviews
+                .iter()
+                .filter(|r| r.rating.is_some_and(|x| x >= lo && x <= hi))
+                .filter(|r| (min_chars..=max_chars).contains(&r.text.chars().count()))
+                .collect();
+            fits.sort_by(|a, b| a.id.cmp(&b.id));
+            let k = per_band.min(fits.len());
+            let picks = (0..k).map(|i| fits[(2 * i + 1) * fits.len() / (2 * k)]).collect();
+            (lo, hi, picks)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +260,57 @@ mod tests {
         assert_eq!(rating_distribution(&d.train).counts, [624, 213, 209, 177, 245, 205, 296, 572, 872, 1670]);
         // 1-6 negative: 624+213+209+177+245+205 = 1673.
         assert_eq!(label_distribution(&d.train).counts, [1673, 5083 - 1673]);
+    }
+
+    #[test]
+    fn examples_stay_in_their_band_and_length_and_repeat() {
+        let reviews: Vec<Review> = (0..40)
+            .map(|k| {
+                let text = if k % 5 == 0 { "short".to_string() } else { format!("review number {k} is long enough") };
+                r((k % 10 + 1) as f32, 0.0, &text, k)
+            })
+            .collect();
+        let bands = [(1.0, 3.0), (7.0, 8.0), (11.0, 12.0)];
+        let got = examples_by_band(&reviews, &bands, 2, (10, 200));
+        assert_eq!(got.len(), 3);
+        for (lo, hi, picks) in &got[..2] {
+            assert_eq!(picks.len(), 2);
+            for p in picks {
+                let x = p.rating.unwrap();
+                assert!(x >= *lo && x <= *hi, "{x} outside {lo}-{hi}");
+                assert!(p.text.len() >= 10, "{}", p.text);
+            }
+            assert_ne!(picks[0].id, picks[1].id);
+        }
+        assert!(got[2].2.is_empty(), "no ratings in 11-12");
+        let again = examples_by_band(&reviews, &bands, 2, (10, 200));
+        let ids = |g: &Vec<(f32, f32, Vec<&Review>)>| {
+            g.iter().flat_map(|b| b.2.iter().map(|r| r.id.clone())).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&got), ids(&again));
+    }
+
+    #[test]
+    fn monthly_shares_count_only_their_month_and_skip_thin_ones() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        let mk = |label: u8, date| Review { label, date, ..r(if label == 1 { 9.0 } else { 2.0 }, 0.0, "x", 1) };
+        let reviews = vec![
+            mk(1, day(2016, 11, 30)),
+            mk(0, day(2016, 11, 1)),
+            mk(1, day(2016, 11, 15)),
+            mk(1, day(2017, 1, 2)),
+            mk(0, None),
+        ];
+        let ms = months(&[&reviews]);
+        assert_eq!(ms, ["2016-11", "2016-12", "2017-01"]);
+        let share = positive_share_by_month(&reviews, &ms, 1);
+        assert!((share[0].unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(share[1], None);
+        assert_eq!(share[2], Some(1.0));
+        assert_eq!(positive_share_by_month(&reviews, &ms, 2)[2], None, "one review is under min_n 2");
+        let acc = accuracy_by_month(&reviews, &[1, 1, 1, 0, 0], &ms, 1).unwrap();
+        assert!((acc[0].unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(acc[2], Some(0.0));
+        assert!(accuracy_by_month(&reviews, &[1], &ms, 1).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Figures for finished results: the bridge between `part1`/`part2` results and `plots`.
 //! Each function returns a `Figure` (shown inline in a notebook); the `*_figures` functions
 //! write the whole set for a run.
+pub mod claims;
 pub mod html;
 pub mod plots;
 pub mod takeaways;
@@ -44,7 +45,7 @@ pub fn part1_curves(row: &part1::Row) -> Result<Figure> {
 }
 
 pub fn part1_confusion(r: &part1::Results, row: &part1::Row) -> Result<Figure> {
-    plots::confusion_with_ideal(
+    plots::confusion_with_shares(
         &format!("{}: test confusion (acc {:.1}%)", row.model, row.test_accuracy * 100.0),
         &r.classes,
         &row.confusion,
@@ -53,23 +54,38 @@ pub fn part1_confusion(r: &part1::Results, row: &part1::Row) -> Result<Figure> {
 
 /// The 10 sample test images with true and predicted labels.
 pub fn part1_samples(row: &part1::Row) -> Result<Figure> {
-    samples_figure(&format!("{}: 10 test samples", row.model), &row.samples)
+    samples_figure(&format!("{}: 10 test samples", row.model), &row.samples, false)
 }
 
+/// The highest-loss test images, each with the predicted class's probability and the loss.
 pub fn part1_top_losses(row: &part1::Row) -> Result<Figure> {
-    samples_figure(&format!("{}: highest-loss test images", row.model), &row.top_losses)
+    samples_figure(&format!("{}: highest-loss test images", row.model), &row.top_losses, true)
 }
 
-pub fn samples_figure(title: &str, samples: &[part1::Sample]) -> Result<Figure> {
+/// Test images captioned with their true and predicted class; with `detail`, the second line
+/// also gives the predicted class's probability and the image's loss.
+pub fn samples_figure(title: &str, samples: &[part1::Sample], detail: bool) -> Result<Figure> {
     let mut images = Vec::new();
     for s in samples {
         let img = crate::data::faces::decode(Path::new(&s.path))?;
         let img = image::imageops::resize(&img, 144, 144, image::imageops::FilterType::Triangle);
         images.push((img.into_raw(), 144, 144));
     }
-    let truth: Vec<String> = samples.iter().map(|s| s.truth.clone()).collect();
-    let pred: Vec<String> = samples.iter().map(|s| s.pred.clone()).collect();
-    plots::sample_grid(title, &images, &truth, &pred)
+    let right: Vec<bool> = samples.iter().map(|s| s.truth == s.pred).collect();
+    let captions: Vec<[String; 2]> = samples
+        .iter()
+        .zip(&right)
+        .map(|(s, ok)| {
+            let tick = if *ok { "✓" } else { "✗" };
+            let second = if detail {
+                format!("{tick} {} {:.0}%, loss {:.2}", s.pred, s.confidence * 100.0, s.loss)
+            } else {
+                format!("{tick} pred: {}", s.pred)
+            };
+            [format!("true: {}", s.truth), second]
+        })
+        .collect();
+    plots::sample_grid_with(title, &images, &captions, Some(&right))
 }
 
 pub fn part1_benchmark(r: &part1::Results) -> Result<Figure> {
@@ -155,29 +171,43 @@ pub fn part2_curves(row: &part2::Row) -> Result<Figure> {
 
 pub fn part2_confusion(row: &part2::Row) -> Result<Figure> {
     let names: Vec<String> = part2::CLASSES.iter().map(|s| s.to_string()).collect();
-    plots::confusion_with_ideal(
+    plots::confusion_with_shares(
         &format!("{}: Drugs.com test (acc {:.1}%)", run_name(row), row.accuracy * 100.0),
         &names,
         &row.confusion,
     )
 }
 
+/// Where a training source sits relative to the test data: the direct source first, then the
+/// near and the far indirect ones.
+fn distance(s: crate::data::text::Source) -> (u8, &'static str) {
+    use crate::data::text::Source;
+    match s {
+        Source::DrugsCom => (0, "direct"),
+        Source::Druglib => (1, "near"),
+        Source::Imdb => (2, "far"),
+    }
+}
+
 pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
-    let names: Vec<String> = r.rows.iter().map(run_name).collect();
-    let col = |f: fn(&part2::Row) -> f64| r.rows.iter().map(f).collect::<Vec<f64>>();
+    let mut rows: Vec<&part2::Row> = r.rows.iter().collect();
+    rows.sort_by_key(|x| (distance(x.train_source).0, x.model.name()));
+    let names: Vec<String> = rows
+        .iter()
+        .map(|x| format!("{} {} ({})", x.model.name(), distance(x.train_source).1, x.train_source.name()))
+        .collect();
+    let col = |f: fn(&part2::Row) -> f64| rows.iter().map(|x| f(x)).collect::<Vec<f64>>();
     // whiskers: 95% Wilson intervals of accuracy (results from before they were recorded have none)
-    let ci = r.rows.iter().all(|x| x.accuracy_ci95[1] > 0.0).then(|| r.rows.iter().map(|x| x.accuracy_ci95).collect());
+    let ci = rows.iter().all(|x| x.accuracy_ci95[1] > 0.0).then(|| rows.iter().map(|x| x.accuracy_ci95).collect());
     let acc = if ci.is_some() { "accuracy (95% CI)" } else { "accuracy" };
-    plots::bar_chart_with_intervals(
+    let majority =
+        r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64;
+    plots::bar_chart_with_reference(
         "Tested on Drugs.com: direct vs indirect training data",
         &names,
-        &[
-            (acc, col(|x| x.accuracy)),
-            ("precision", col(|x| x.precision)),
-            ("recall", col(|x| x.recall)),
-            ("F1", col(|x| x.f1)),
-        ],
+        &[(acc, col(|x| x.accuracy)), ("F1", col(|x| x.f1)), ("macro-F1", col(|x| x.macro_f1))],
         &[ci],
+        ("always the majority class", majority),
         "score",
     )
 }

@@ -20,96 +20,164 @@ fn paired_sentence(c: &crate::eval::metrics::PairedTest) -> String {
     )
 }
 
-pub fn part1_table(r: &part1::Results) -> Html {
-    let rows: Vec<Vec<String>> = r
-        .rows
-        .iter()
-        .map(|x| {
+/// Which columns of a results table to show: a slide holds about six, so each table is one
+/// view of the rows (the notebook shows all of them, the deck one per slide).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// What the rows score on test.
+    Accuracy,
+    /// What a row costs to keep and to run: size, FLOPs, latency.
+    Cost,
+    /// How it was trained: input size, epochs, seconds, our speed against PyTorch's.
+    Training,
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn or_dash(x: Option<String>) -> String {
+    x.unwrap_or_else(|| "-".into())
+}
+
+/// A table view: its header and how a row fills it.
+type View<R> = (&'static [&'static str], fn(&R) -> Vec<String>);
+
+pub fn part1_table(r: &part1::Results, columns: Columns) -> Html {
+    let (header, cell): View<part1::Row> = match columns {
+        Columns::Accuracy => (&["model", "init", "test acc", "95% CI", "macro-F1", "best epoch"], |x| {
             vec![
                 x.model.clone(),
                 format!("{:?}", x.init).to_lowercase(),
-                format!("{:.2}M", x.params as f64 / 1e6),
-                format!("{:.1}", x.size_bytes as f64 / 1e6),
-                x.flops.map(|f| format!("{:.2}", f / 1e9)).unwrap_or_else(|| "-".into()),
-                format!("{:.2}", x.latency_ms_b1),
-                format!("{:.2}", x.latency_ms_b64),
-                x.pytorch_latency_ms_b1.map(|p| format!("{:.2}x", x.latency_ms_b1 / p)).unwrap_or_else(|| "-".into()),
-                format!("{:.1}", x.seconds_per_epoch),
-                format!("{}/{}", x.best_epoch, x.epochs),
-                format!("{:.1}%", x.test_accuracy * 100.0),
+                pct(x.test_accuracy),
                 ci(x.test_accuracy_ci95),
                 format!("{:.3}", x.test_macro_f1),
+                format!("{} of {}", x.best_epoch, x.epochs),
             ]
-        })
-        .collect();
-    let mut h = table(
-        &[
-            "model",
-            "init",
-            "params",
-            "MB",
-            "GFLOPs/img",
-            "ms/img b1",
-            "ms/img b64",
-            "vs PyTorch b1",
-            "s/epoch",
-            "best/epochs",
-            "test acc",
-            "95% CI",
-            "macro-F1",
-        ],
-        &rows,
-    )
-    .0;
-    h += &format!("<p>profile {}, seed {}, {} px, device {}</p>", r.profile, r.seed, r.image_size, r.device);
-    for (m, why) in &r.skipped_models {
-        h += &format!("<p>{}: not run. {}</p>", esc(m), esc(why));
+        }),
+        Columns::Cost => (&["model", "params", "MB", "GFLOPs/img", "ms/img b1", "ms/img b64"], |x| {
+            vec![
+                x.model.clone(),
+                format!("{:.2}M", x.params as f64 / 1e6),
+                format!("{:.1}", x.size_bytes as f64 / 1e6),
+                or_dash(x.flops.map(|f| format!("{:.2}", f / 1e9))),
+                format!("{:.2}", x.latency_ms_b1),
+                format!("{:.2}", x.latency_ms_b64),
+            ]
+        }),
+        Columns::Training => (&["model", "input px", "epochs", "s/epoch", "b1 time vs PyTorch"], |x| {
+            vec![
+                x.model.clone(),
+                x.image_size.to_string(),
+                x.epochs.to_string(),
+                format!("{:.1}", x.seconds_per_epoch),
+                or_dash(x.pytorch_latency_ms_b1.map(|p| format!("{:.2}x", x.latency_ms_b1 / p))),
+            ]
+        }),
+    };
+    let rows: Vec<Vec<String>> = r.rows.iter().map(cell).collect();
+    let mut h = table(header, &rows).0;
+    h += &format!(
+        "<p class=\"caption\">{} test images; profile {}, seed {}, device {}</p>",
+        r.split_sizes[2], r.profile, r.seed, r.device
+    );
+    if !r.skipped_models.is_empty() {
+        let names: Vec<&str> = r.skipped_models.iter().map(|(m, _)| m.as_str()).collect();
+        h += &format!("<p class=\"caption\">not run here: {}</p>", esc(&names.join(", ")));
     }
     Html(h)
 }
 
-pub fn part2_table(r: &part2::Results) -> Html {
-    let rows: Vec<Vec<String>> = r
-        .rows
-        .iter()
-        .map(|x| {
+pub fn part2_table(r: &part2::Results, columns: Columns) -> Html {
+    let (header, cell): View<part2::Row> = match columns {
+        Columns::Accuracy => (&["model", "trained on", "accuracy", "95% CI", "F1", "macro-F1"], |x| {
             vec![
                 x.model.name().into(),
                 x.train_source.name().into(),
-                x.init.clone(),
-                format!("{}", x.train_examples),
-                format!("{:.1}%", x.accuracy * 100.0),
+                pct(x.accuracy),
                 ci(x.accuracy_ci95),
-                format!("{:.3}", x.precision),
-                format!("{:.3}", x.recall),
                 format!("{:.3}", x.f1),
                 format!("{:.3}", x.macro_f1),
-                format!("{:.0}", x.train_seconds),
             ]
-        })
-        .collect();
-    let mut h = table(
-        &[
-            "model",
-            "trained on",
-            "init",
-            "train n",
-            "accuracy",
-            "95% CI",
-            "precision",
-            "recall",
-            "F1",
-            "macro-F1",
-            "train s",
-        ],
-        &rows,
-    )
-    .0;
+        }),
+        Columns::Cost | Columns::Training => {
+            (&["model", "trained on", "precision", "recall", "train n", "train s"], |x| {
+                vec![
+                    x.model.name().into(),
+                    x.train_source.name().into(),
+                    format!("{:.3}", x.precision),
+                    format!("{:.3}", x.recall),
+                    x.train_examples.to_string(),
+                    format!("{:.0}", x.train_seconds),
+                ]
+            })
+        }
+    };
+    let rows: Vec<Vec<String>> = r.rows.iter().map(cell).collect();
+    let dated = r.test_dates.as_ref().map(|(a, b)| format!(" dated {a} to {b}")).unwrap_or_default();
+    let mut h = table(header, &rows).0;
     h += &format!(
-        "<p>all tested on {} Drugs.com reviews dated {:?}; profile {}, seed {}, max_len {}</p>",
-        r.test_examples, r.test_dates, r.profile, r.seed, r.plan.max_len
+        "<p class=\"caption\">all tested on the same {} Drugs.com reviews{dated}; profile {}, seed {}, max_len {}</p>",
+        r.test_examples, r.profile, r.seed, r.plan.max_len
     );
     Html(h)
+}
+
+fn sentence(s: String) -> Html {
+    Html(format!("<p class=\"takeaway\">{}</p>", esc(&s)))
+}
+
+/// How a training curve ends, in one sentence: the train/validation gap at the last evaluation
+/// and where validation peaked (a peak at the end means it stopped while still improving).
+pub fn curves_takeaway(history: &[crate::train::EpochRecord]) -> Html {
+    let Some(last) = history.last() else { return sentence("No training history.".into()) };
+    let best = history
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.valid_accuracy.total_cmp(&b.1.valid_accuracy))
+        .map(|(i, _)| i + 1)
+        .unwrap_or(1);
+    let end = if best == history.len() {
+        "still improving when stopped".to_string()
+    } else {
+        format!("validation peaked at evaluation {best} of {}", history.len())
+    };
+    sentence(format!(
+        "Train {} vs validation {} at the end; {end}.",
+        pct(last.train_accuracy),
+        pct(last.valid_accuracy)
+    ))
+}
+
+/// What a Part 1 row's test predictions say: a collapse to one class, or its most confused pair.
+pub fn part1_confusion_takeaway(r: &part1::Results, row: &part1::Row) -> Html {
+    let (class, share) = super::claims::most_predicted(&row.confusion);
+    let name = r.classes.get(class).map(String::as_str).unwrap_or("?");
+    let acc = format!("{}: {} test accuracy", row.model, pct(row.test_accuracy));
+    if share >= 0.9 {
+        return sentence(format!(
+            "{acc}, predicting \"{name}\" for {} of test images: it collapsed to one class.",
+            pct(share)
+        ));
+    }
+    match row.most_confused.first() {
+        Some((t, p, n)) => sentence(format!("{acc}; most confused: \"{t}\" predicted as \"{p}\" ({n} images).")),
+        None => sentence(format!("{acc}.")),
+    }
+}
+
+/// A Part 2 run against always answering the majority class of the test split.
+pub fn part2_takeaway(r: &part2::Results, row: &part2::Row) -> Html {
+    let majority =
+        r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64;
+    sentence(format!(
+        "{} trained on {}: {} test accuracy, {:+.1} points against always the majority class ({}).",
+        row.model.name(),
+        row.train_source.name(),
+        pct(row.accuracy),
+        (row.accuracy - majority) * 100.0,
+        pct(majority)
+    ))
 }
 
 /// Conclusions computed from the Part 1 numbers.
@@ -171,4 +239,52 @@ pub fn part2_conclusions(r: &part2::Results) -> Html {
         out.push("Smoke profile: these numbers only prove the pipeline runs.".into());
     }
     Html(format!("<ul>{}</ul>", out.iter().map(|s| format!("<li>{}</li>", esc(s))).collect::<String>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The committed quick runs: real rows, every field filled the way a run fills it.
+    fn part1() -> part1::Results {
+        serde_json::from_str(include_str!("../../figures/quick-seed42-part1/results.json")).unwrap()
+    }
+    fn part2() -> part2::Results {
+        serde_json::from_str(include_str!("../../figures/quick-seed42-part2/results.json")).unwrap()
+    }
+
+    fn count(h: &Html, tag: &str) -> usize {
+        h.0.matches(tag).count()
+    }
+
+    #[test]
+    fn every_table_view_fits_a_slide_and_keeps_every_row() {
+        let (r1, r2) = (part1(), part2());
+        for c in [Columns::Accuracy, Columns::Cost, Columns::Training] {
+            let h = part1_table(&r1, c);
+            assert!(count(&h, "<th>") <= 6, "{c:?}: {}", h.0);
+            assert_eq!(count(&h, "<tr>"), r1.rows.len() + 1, "{c:?}");
+            let h = part2_table(&r2, c);
+            assert!(count(&h, "<th>") <= 6, "{c:?}: {}", h.0);
+            assert_eq!(count(&h, "<tr>"), r2.rows.len() + 1, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn views_show_the_numbers_they_name() {
+        let r = part1();
+        let v3 = r.row("emotionnet_v3").unwrap();
+        assert!(part1_table(&r, Columns::Accuracy).0.contains(&pct(v3.test_accuracy)));
+        assert!(part1_table(&r, Columns::Cost).0.contains(&format!("{:.2}", v3.latency_ms_b1)));
+        assert!(!part1_table(&r, Columns::Accuracy).0.contains(&format!("{:.2}", v3.latency_ms_b64)));
+    }
+
+    #[test]
+    fn part2_caption_gives_the_test_dates_as_a_range() {
+        let r = part2();
+        let (a, b) = r.test_dates.clone().unwrap();
+        let h = part2_table(&r, Columns::Accuracy).0;
+        assert!(h.contains(&format!("dated {a} to {b}")), "{h}");
+        assert!(!h.contains("Some("), "{h}");
+    }
 }

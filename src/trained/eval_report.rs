@@ -26,7 +26,7 @@ pub(super) fn figures(r: &EvalResults, label: &str) -> Result<Vec<(String, Figur
         let title = format!("{} on {label}: confusion (acc {:.1}%)", row.model, row.accuracy * 100.0);
         out.push((
             format!("{}_confusion", row.model),
-            plots::confusion_with_ideal(&title, &r.classes, &row.confusion)?,
+            plots::confusion_with_shares(&title, &r.classes, &row.confusion)?,
         ));
         if r.part == Part::Part1 && !row.top_losses.is_empty() {
             let samples: Vec<part1::Sample> = row
@@ -42,7 +42,11 @@ pub(super) fn figures(r: &EvalResults, label: &str) -> Result<Vec<(String, Figur
                 .collect();
             out.push((
                 format!("{}_top_losses", row.model),
-                crate::report::samples_figure(&format!("{} on {label}: highest-loss images", row.model), &samples)?,
+                crate::report::samples_figure(
+                    &format!("{} on {label}: highest-loss images", row.model),
+                    &samples,
+                    true,
+                )?,
             ));
         }
     }

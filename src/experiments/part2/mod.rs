@@ -9,7 +9,7 @@ mod results;
 mod run;
 
 pub use plan::{plan, Plan};
-pub use prepare::{datasets, IndirectSource, SourceInfo, INDIRECT};
+pub use prepare::{datasets, drugs_com_splits, IndirectSource, SourceInfo, INDIRECT};
 pub use recipes::minilm_config;
 pub use results::{comparisons, summary, Eda, Results, Row};
 pub use run::run;

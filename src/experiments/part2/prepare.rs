@@ -77,6 +77,14 @@ pub(super) fn load(run: &Run, plan: &Plan) -> Result<Sources> {
     Ok(Sources { sources, test, eda })
 }
 
+/// The Drugs.com train, validation and test reviews a run with `plan` uses (after dedup, the date
+/// split and the profile's caps), in the order the run scored them.
+pub fn drugs_com_splits(run: &Run, plan: &Plan) -> Result<[Vec<Review>; 3]> {
+    let dir = run.config.data_root.join(paths::DRUGS_COM.dir);
+    let (direct, test, _) = drugs_com_split(&dir, &load_options(run, plan), plan, run.config.seed)?;
+    Ok([direct.train, direct.valid, test])
+}
+
 /// Drugs.com: pool the published files, dedup, then our own date-sorted split. Returns the
 /// direct training source, the test split and the EDA of the training split.
 fn drugs_com_split(

@@ -24,6 +24,30 @@ pub fn bar_chart_with_intervals(
     intervals: &[Option<Vec<[f64; 2]>>],
     y_label: &str,
 ) -> Result<Figure> {
+    bar_chart_full(title, categories, series, intervals, None, y_label)
+}
+
+/// [`bar_chart_with_intervals`] with a dashed reference line across the chart at `reference.1`,
+/// labelled `reference.0` (e.g. what always answering the majority class scores).
+pub fn bar_chart_with_reference(
+    title: &str,
+    categories: &[String],
+    series: &[(&str, Vec<f64>)],
+    intervals: &[Option<Vec<[f64; 2]>>],
+    reference: (&str, f64),
+    y_label: &str,
+) -> Result<Figure> {
+    bar_chart_full(title, categories, series, intervals, Some(reference), y_label)
+}
+
+fn bar_chart_full(
+    title: &str,
+    categories: &[String],
+    series: &[(&str, Vec<f64>)],
+    intervals: &[Option<Vec<[f64; 2]>>],
+    reference: Option<(&str, f64)>,
+    y_label: &str,
+) -> Result<Figure> {
     if intervals.iter().flatten().any(|iv| iv.len() != categories.len()) || intervals.len() > series.len() {
         return Err(Error::Plot(format!("bar_chart {title:?}: intervals must match the series and categories")));
     }
@@ -40,7 +64,7 @@ pub fn bar_chart_with_intervals(
         }
     }
     let integral = series.iter().flat_map(|(_, v)| v).filter(|v| v.is_finite()).all(|v| v.fract() == 0.0);
-    render(SINGLE, &Bars { title, categories, series, intervals, y_label, integral })
+    render(SINGLE, &Bars { title, categories, series, intervals, reference, y_label, integral })
 }
 
 /// The label printed on a bar: whole numbers as integers (k/M for large counts), fractions
@@ -60,6 +84,7 @@ struct Bars<'a> {
     categories: &'a [String],
     series: &'a [(&'a str, Vec<f64>)],
     intervals: &'a [Option<Vec<[f64; 2]>>],
+    reference: Option<(&'a str, f64)>,
     y_label: &'a str,
     integral: bool,
 }
@@ -103,8 +128,10 @@ impl Painter for Bars<'_> {
         let label_extent = if vertical_values { label_w } else { label_h } + 10;
 
         let whisker_ends = self.intervals.iter().flatten().flatten().flatten();
+        let reference = self.reference.iter().map(|(_, v)| v);
         let (lo, hi) =
-            style::finite_extent(self.series.iter().flat_map(|(_, v)| v).chain(whisker_ends)).unwrap_or((0.0, 1.0));
+            style::finite_extent(self.series.iter().flat_map(|(_, v)| v).chain(whisker_ends).chain(reference))
+                .unwrap_or((0.0, 1.0));
         let plot_h = body_h as f64 - x_area as f64 - 2.0 * margin as f64;
         let (y_lo, y_hi) = value_range(lo, hi, label_extent as f64 / plot_h.max(1.0));
 
@@ -156,6 +183,14 @@ impl Painter for Bars<'_> {
                 let (px, py) = chart.backend_coord(&(xm, top));
                 draw_value_label(root, &value_label(v, self.integral), (px, py), v < 0.0, vertical_values)?;
             }
+        }
+
+        if let Some((label, v)) = self.reference.filter(|(_, v)| v.is_finite()) {
+            let line = [(0.0, v), (n as f64, v)];
+            chart.draw_series(DashedLineSeries::new(line, 12, 8, BLACK.stroke_width(3))).plot()?;
+            let (px, py) = chart.backend_coord(&(n as f64, v));
+            let text = anchored(font(style::VALUE_PX), HPos::Right, VPos::Bottom);
+            root.draw(&Text::new(label.to_string(), (px - 4, py - 6), text)).plot()?;
         }
 
         for (c, name) in self.categories.iter().enumerate() {

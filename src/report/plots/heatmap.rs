@@ -1,4 +1,5 @@
-//! Annotated heatmaps: the confusion matrix next to its ideal, and correlation matrices.
+//! Annotated heatmaps: the confusion matrix in counts and in shares of each true class, and
+//! correlation matrices.
 //!
 //! Drawn by hand in pixel coordinates rather than through a plotters chart: the cells, the
 //! class labels under their columns and the numbers inside must line up exactly, and plotters'
@@ -15,12 +16,12 @@ use plotters::style::FontTransform;
 const BAR_W: u32 = 150;
 
 /// Two heatmaps side by side: the model's confusion matrix (rows = true class, columns =
-/// predicted) with the count in each cell and shading by the row-normalised share, and the ideal
-/// matrix for the same class totals (every sample on the diagonal).
-pub fn confusion_with_ideal(title: &str, class_names: &[String], confusion: &[Vec<u64>]) -> Result<Figure> {
+/// predicted) with the count in each cell, and the same matrix row-normalised (the share of each
+/// true class given to each prediction, in percent); both shaded by that share.
+pub fn confusion_with_shares(title: &str, class_names: &[String], confusion: &[Vec<u64>]) -> Result<Figure> {
     let n = class_names.len();
     if n == 0 {
-        return Err(Error::Plot(format!("confusion_with_ideal {title:?}: no classes")));
+        return Err(Error::Plot(format!("confusion_with_shares {title:?}: no classes")));
     }
     check_square(title, n, confusion.iter().map(|r| r.len()), confusion.len())?;
     let totals: Vec<u64> = confusion.iter().map(|r| r.iter().sum()).collect();
@@ -30,14 +31,11 @@ pub fn confusion_with_ideal(title: &str, class_names: &[String], confusion: &[Ve
         .zip(&totals)
         .map(|(row, &t)| row.iter().map(|&c| cell(style::viridis(share(c, t)), c.to_string())).collect())
         .collect();
-    let ideal: Vec<Vec<Cell>> = (0..n)
-        .map(|i| {
-            (0..n)
-                .map(|j| {
-                    let c = if i == j { totals[i] } else { 0 };
-                    cell(style::viridis(share(c, totals[i])), c.to_string())
-                })
-                .collect()
+    let shares: Vec<Vec<Cell>> = confusion
+        .iter()
+        .zip(&totals)
+        .map(|(row, &t)| {
+            row.iter().map(|&c| cell(style::viridis(share(c, t)), format!("{:.0}%", 100.0 * share(c, t)))).collect()
         })
         .collect();
     let all: u64 = totals.iter().sum();
@@ -59,7 +57,7 @@ pub fn confusion_with_ideal(title: &str, class_names: &[String], confusion: &[Ve
         &ConfusionPair {
             title,
             model: grid(model_caption, model),
-            ideal: grid("Ideal: all on the diagonal".into(), ideal),
+            shares: grid("Share of each true class".into(), shares),
         },
     )
 }
@@ -125,7 +123,7 @@ struct Grid<'a> {
 struct ConfusionPair<'a> {
     title: &'a str,
     model: Grid<'a>,
-    ideal: Grid<'a>,
+    shares: Grid<'a>,
 }
 
 impl Painter for ConfusionPair<'_> {
@@ -135,7 +133,7 @@ impl Painter for ConfusionPair<'_> {
         let (panels, bar) = body.split_horizontally(w - BAR_W);
         let (left, right) = panels.split_horizontally((w - BAR_W) / 2);
         let span = draw_grid(&left, &self.model)?;
-        draw_grid(&right, &self.ideal)?;
+        draw_grid(&right, &self.shares)?;
         style::colour_bar(&bar, (0.0, 1.0), &[0.0, 0.25, 0.5, 0.75, 1.0], style::viridis, "row share", 2, span)
     }
 }
@@ -255,18 +253,21 @@ mod tests {
     }
 
     #[test]
-    fn confusion_prints_every_count_and_the_ideal_diagonal() {
+    fn confusion_prints_every_count_and_every_row_share() {
         let m = confusion();
-        let fig = confusion_with_ideal("Face CNN confusion", &names(&EMOTIONS), &m).unwrap();
+        let fig = confusion_with_shares("Face CNN confusion", &names(&EMOTIONS), &m).unwrap();
         assert_rendered(&fig, WIDE, "Face CNN confusion");
         let svg = fig.svg();
         for row in &m {
             for c in row {
                 assert!(svg.contains(&text_el(&c.to_string())), "count {c} not printed");
             }
-            // The ideal panel holds each class total on its diagonal.
+            // the right panel: each count as a share of its true class
             let total: u64 = row.iter().sum();
-            assert!(svg.contains(&text_el(&total.to_string())), "row total {total} not printed");
+            for c in row {
+                let pct = format!("{:.0}%", 100.0 * *c as f64 / total as f64);
+                assert!(svg.contains(&text_el(&pct)), "share {pct} not printed");
+            }
         }
         for text in ["true", "predicted", "surprise"] {
             assert!(svg.contains(&text_el(text)), "missing {text}");
@@ -281,11 +282,12 @@ mod tests {
     fn confusion_shades_by_row_share_and_switches_text_colour() {
         // Row 0 has 90% on the diagonal, row 1 only 10%: same count 9, different shading.
         let m = vec![vec![9, 1], vec![81, 9]];
-        let fig = confusion_with_ideal("shares", &names(&["a", "b"]), &m).unwrap();
+        let fig = confusion_with_shares("shares", &names(&["a", "b"]), &m).unwrap();
         let hex = |c: RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
         let svg = fig.svg();
         // Shares, not counts: normalising by the largest count (81) would give neither 0.9 nor 0.1.
-        for share in [0.9, 0.1, 1.0, 0.0] {
+        assert!(svg.contains(&text_el("90%")) && svg.contains(&text_el("10%")));
+        for share in [0.9, 0.1] {
             assert!(svg.contains(&format!("fill=\"{}\"", hex(style::viridis(share)))), "share {share}");
         }
         // Dark cells (low share) get white numbers, light ones black.
@@ -295,9 +297,9 @@ mod tests {
     #[test]
     fn confusion_rejects_ragged_or_mismatched_matrices() {
         let two = names(&["a", "b"]);
-        assert!(confusion_with_ideal("x", &two, &[vec![1, 2]]).is_err());
-        assert!(confusion_with_ideal("x", &two, &[vec![1, 2], vec![3]]).is_err());
-        assert!(confusion_with_ideal("x", &[], &[]).is_err());
+        assert!(confusion_with_shares("x", &two, &[vec![1, 2]]).is_err());
+        assert!(confusion_with_shares("x", &two, &[vec![1, 2], vec![3]]).is_err());
+        assert!(confusion_with_shares("x", &[], &[]).is_err());
     }
 
     #[test]

@@ -10,13 +10,15 @@ mod boxes;
 mod heatmap;
 mod samples;
 mod style;
+mod timeline;
 mod training;
 
-pub use bars::{bar_chart, bar_chart_with_intervals};
+pub use bars::{bar_chart, bar_chart_with_intervals, bar_chart_with_reference};
 pub use benchmark::benchmark_chart;
 pub use boxes::labelled_boxes;
-pub use heatmap::{confusion_with_ideal, correlation_heatmap};
-pub use samples::sample_grid;
+pub use heatmap::{confusion_with_shares, correlation_heatmap};
+pub use samples::{sample_grid, sample_grid_with};
+pub use timeline::{timeline, Line, Panel};
 pub use training::{training_curves, training_curves_at};
 
 use crate::error::{Error, Result};
@@ -25,10 +27,12 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
+// Canvases are sized for a 1280x720 slide: under a heading and a line of text a chart shows at
+// about 85% of its size, so the smallest text (20 px) stays above 16 px on the screen.
 /// Canvas for charts with two panels side by side (and the 2x2 / 2x5 grids).
-pub const WIDE: (u32, u32) = (1600, 900);
+pub const WIDE: (u32, u32) = (1440, 640);
 /// Canvas for single-panel charts.
-pub const SINGLE: (u32, u32) = (1200, 900);
+pub const SINGLE: (u32, u32) = (1200, 640);
 
 /// A rendered chart: PNG bytes and SVG text of the same drawing.
 #[derive(Clone)]

@@ -1,4 +1,5 @@
-//! A grid of example images with their true and predicted labels.
+//! A grid of example images, each with two caption lines and, for predictions, a right/wrong
+//! frame.
 use super::style::{self, anchored, font, Key};
 use super::{encode_png, render, Figure, OrPlot, Painter, Target, WIDE};
 use crate::error::{Error, Result};
@@ -20,15 +21,42 @@ const CAPTION_GREY: RGBColor = RGBColor(34, 34, 34);
 /// "✓ pred: Y" / "✗ pred: Y"; right predictions are framed and captioned in bluish green,
 /// wrong ones in vermillion, and the tick / cross keeps the meaning without colour.
 pub fn sample_grid(title: &str, images: &[(Vec<u8>, u32, u32)], truth: &[String], pred: &[String]) -> Result<Figure> {
-    if images.is_empty() || images.len() > COLS * ROWS {
-        return Err(Error::Plot(format!("sample_grid {title:?}: {} images, expected 1 to 10", images.len())));
-    }
     if truth.len() != images.len() || pred.len() != images.len() {
         return Err(Error::Plot(format!(
             "sample_grid {title:?}: {} images but {} true and {} predicted labels",
             images.len(),
             truth.len(),
             pred.len()
+        )));
+    }
+    let right: Vec<bool> = truth.iter().zip(pred).map(|(t, p)| t == p).collect();
+    let captions: Vec<[String; 2]> = truth
+        .iter()
+        .zip(pred)
+        .zip(&right)
+        .map(|((t, p), ok)| [format!("true: {t}"), format!("{} pred: {p}", if *ok { "✓" } else { "✗" })])
+        .collect();
+    sample_grid_with(title, images, &captions, Some(&right))
+}
+
+/// The grid with free captions (two lines per image). With `right`, frames and second lines are
+/// coloured right/wrong under a legend; without, frames are neutral and there is no legend
+/// (examples that are not predictions, such as augmentations).
+pub fn sample_grid_with(
+    title: &str,
+    images: &[(Vec<u8>, u32, u32)],
+    captions: &[[String; 2]],
+    right: Option<&[bool]>,
+) -> Result<Figure> {
+    if images.is_empty() || images.len() > COLS * ROWS {
+        return Err(Error::Plot(format!("sample_grid {title:?}: {} images, expected 1 to 10", images.len())));
+    }
+    if captions.len() != images.len() || right.is_some_and(|r| r.len() != images.len()) {
+        return Err(Error::Plot(format!(
+            "sample_grid {title:?}: {} images but {} captions and {} right/wrong marks",
+            images.len(),
+            captions.len(),
+            right.map_or(0, |r| r.len())
         )));
     }
     let mut decoded = Vec::with_capacity(images.len());
@@ -40,14 +68,14 @@ pub fn sample_grid(title: &str, images: &[(Vec<u8>, u32, u32)], truth: &[String]
             })?;
         decoded.push(img);
     }
-    render(WIDE, &Samples { title, images: decoded, truth, pred })
+    render(WIDE, &Samples { title, images: decoded, captions, right })
 }
 
 struct Samples<'a> {
     title: &'a str,
     images: Vec<image::RgbImage>,
-    truth: &'a [String],
-    pred: &'a [String],
+    captions: &'a [[String; 2]],
+    right: Option<&'a [bool]>,
 }
 
 /// The square box (left, top, side) of image `k` on a canvas of `size`.
@@ -67,9 +95,16 @@ fn fit(w: u32, h: u32, side: i32) -> (i32, i32, u32, u32) {
     ((side - fw as i32) / 2, (side - fh as i32) / 2, fw, fh)
 }
 
+/// Frame and second caption line of an image that is not a prediction.
+const NEUTRAL: RGBColor = RGBColor(120, 120, 120);
+
 impl Samples<'_> {
-    fn correct(&self, k: usize) -> bool {
-        self.truth[k] == self.pred[k]
+    fn mark(&self, k: usize) -> RGBColor {
+        match self.right.map(|r| r[k]) {
+            Some(true) => style::CORRECT,
+            Some(false) => style::WRONG,
+            None => NEUTRAL,
+        }
     }
 }
 
@@ -78,16 +113,17 @@ impl Painter for Samples<'_> {
         let size = root.dim_in_pixel();
         let title = anchored(font(style::TITLE_PX), HPos::Center, VPos::Top);
         root.draw(&Text::new(self.title.to_string(), (size.0 as i32 / 2, 8), title)).plot()?;
-        let (_, below_title) = root.split_vertically(HEADER - style::LEGEND_HEIGHT as i32 - 10);
-        style::legend_strip(
-            &below_title,
-            &[("✓ correct", style::CORRECT, Key::Swatch), ("✗ wrong", style::WRONG, Key::Swatch)],
-        )?;
+        if self.right.is_some() {
+            let (_, below_title) = root.split_vertically(HEADER - style::LEGEND_HEIGHT as i32 - 10);
+            style::legend_strip(
+                &below_title,
+                &[("✓ correct", style::CORRECT, Key::Swatch), ("✗ wrong", style::WRONG, Key::Swatch)],
+            )?;
+        }
 
         for (k, img) in self.images.iter().enumerate() {
             let (x, y, side) = image_box(size, k);
-            let ok = self.correct(k);
-            let mark = if ok { style::CORRECT } else { style::WRONG };
+            let mark = self.mark(k);
             root.draw(&Rectangle::new([(x - FRAME, y - FRAME), (x + side + FRAME, y + side + FRAME)], mark.filled()))
                 .plot()?;
             root.draw(&Rectangle::new([(x, y), (x + side, y + side)], WHITE.filled())).plot()?;
@@ -104,10 +140,10 @@ impl Painter for Samples<'_> {
             let cx = x + side / 2;
             let line1 = y + side + FRAME + 8;
             let truth_style = anchored(font(style::TICK_PX).color(&CAPTION_GREY), HPos::Center, VPos::Top);
-            root.draw(&Text::new(format!("true: {}", self.truth[k]), (cx, line1), truth_style)).plot()?;
+            let [first, second] = &self.captions[k];
+            root.draw(&Text::new(first.clone(), (cx, line1), truth_style)).plot()?;
             let pred_style = anchored(font(style::TICK_PX).color(&mark), HPos::Center, VPos::Top);
-            let caption = format!("{} pred: {}", if ok { "✓" } else { "✗" }, self.pred[k]);
-            root.draw(&Text::new(caption, (cx, line1 + CAPTION_H / 2), pred_style)).plot()?;
+            root.draw(&Text::new(second.clone(), (cx, line1 + CAPTION_H / 2), pred_style)).plot()?;
         }
         Ok(())
     }
@@ -203,7 +239,8 @@ mod tests {
     fn boxes_fit_the_canvas_without_overlap() {
         for k in 0..10 {
             let (x, y, side) = image_box(WIDE, k);
-            assert!(x - FRAME >= 0 && y - FRAME >= HEADER && side > 200);
+            // 2 x 5 faces on a slide-sized canvas: each at least 160 px (about 135 px on screen)
+            assert!(x - FRAME >= 0 && y - FRAME >= HEADER && side >= 160, "side {side}");
             assert!(y + side + FRAME + CAPTION_H <= WIDE.1 as i32);
             if k % COLS + 1 < COLS {
                 assert!(x + side + FRAME < image_box(WIDE, k + 1).0 - FRAME);

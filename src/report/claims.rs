@@ -1,0 +1,549 @@
+//! The seed deck's claims about its results, checked against a run. Each claim is a page, the
+//! seed's words and a check that reads this run's results and returns a verdict with our numbers,
+//! so another run or profile gets its own verdicts.
+use super::html::{esc, Html};
+use crate::experiments::{part1, part2};
+use crate::train::EpochRecord;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Reproduced,
+    Partly,
+    NotReproduced,
+    /// The run has no row to check it with (say, weights not installed).
+    NotTested,
+}
+
+impl Verdict {
+    fn label(self) -> &'static str {
+        match self {
+            Verdict::Reproduced => "reproduced",
+            Verdict::Partly => "partly",
+            Verdict::NotReproduced => "not reproduced",
+            Verdict::NotTested => "not tested here",
+        }
+    }
+}
+
+/// One claim with its verdict and the evidence from the run.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub page: &'static str,
+    pub claim: &'static str,
+    pub verdict: Verdict,
+    pub evidence: String,
+}
+
+struct Claim<R> {
+    page: &'static str,
+    claim: &'static str,
+    check: fn(&R) -> (Verdict, String),
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// The class a confusion matrix (rows true, columns predicted) predicts most, and its share.
+pub fn most_predicted(confusion: &[Vec<u64>]) -> (usize, f64) {
+    let n = confusion.len();
+    let predicted: Vec<u64> = (0..n).map(|j| confusion.iter().map(|row| row[j]).sum()).collect();
+    let total: u64 = predicted.iter().sum();
+    let (class, count) = predicted.iter().enumerate().max_by_key(|(_, c)| **c).map(|(i, c)| (i, *c)).unwrap_or((0, 0));
+    (class, count as f64 / total.max(1) as f64)
+}
+
+/// How a training history ends: train minus validation accuracy at the last evaluation, and the
+/// epoch (1-based position) with the lowest validation loss.
+struct Ending {
+    gap: f64,
+    train: f64,
+    valid: f64,
+    lowest_loss_at: usize,
+    evaluations: usize,
+}
+
+fn ending(h: &[EpochRecord]) -> Option<Ending> {
+    let last = h.last()?;
+    let lowest = h.iter().enumerate().min_by(|a, b| a.1.valid_loss.total_cmp(&b.1.valid_loss))?.0 + 1;
+    Some(Ending {
+        gap: last.train_accuracy - last.valid_accuracy,
+        train: last.train_accuracy,
+        valid: last.valid_accuracy,
+        lowest_loss_at: lowest,
+        evaluations: h.len(),
+    })
+}
+
+/// A share of predictions above which a classifier is said to have collapsed to one class.
+const COLLAPSED: f64 = 0.9;
+/// Train minus validation accuracy (fraction) from which we call the gap overfitting.
+const OVERFIT_GAP: f64 = 0.10;
+
+fn v1_overfits(r: &part1::Results) -> (Verdict, String) {
+    let Some(v1) = r.row("emotionnet_v1") else { return (Verdict::NotTested, "no V1 row".into()) };
+    let (class, share) = most_predicted(&v1.confusion);
+    let Some(e) = ending(&v1.history) else { return (Verdict::NotTested, "no training history".into()) };
+    let curve = format!("train {} vs valid {} at the end", pct(e.train), pct(e.valid));
+    if share >= COLLAPSED {
+        let name = r.classes.get(class).map(String::as_str).unwrap_or("?");
+        return (
+            Verdict::NotReproduced,
+            format!("V1 predicts \"{name}\" for {} of test images: it collapsed to one class ({curve}), which is not overfitting", pct(share)),
+        );
+    }
+    let rising = e.lowest_loss_at < e.evaluations;
+    let loss = format!("validation loss lowest at evaluation {} of {}", e.lowest_loss_at, e.evaluations);
+    match (e.gap >= OVERFIT_GAP, rising) {
+        (true, true) => (Verdict::Reproduced, format!("{curve}; {loss}")),
+        (true, false) | (false, true) => (Verdict::Partly, format!("{curve}; {loss}")),
+        (false, false) => (Verdict::NotReproduced, format!("no gap: {curve}; {loss}")),
+    }
+}
+
+fn v3_smaller_and_faster(r: &part1::Results) -> (Verdict, String) {
+    let (Some(v2), Some(v3)) = (r.row("emotionnet_v2"), r.row("emotionnet_v3")) else {
+        return (Verdict::NotTested, "needs the V2 and V3 rows".into());
+    };
+    let smaller = v3.params < v2.params;
+    let faster = v3.latency_ms_b1 < v2.latency_ms_b1;
+    let evidence = format!(
+        "V3 {:.2}M parameters, {:.2} ms/image; V2 {:.2}M, {:.2} ms/image (batch 1)",
+        v3.params as f64 / 1e6,
+        v3.latency_ms_b1,
+        v2.params as f64 / 1e6,
+        v2.latency_ms_b1
+    );
+    let verdict = match (smaller, faster) {
+        (true, true) => Verdict::Reproduced,
+        (false, false) => Verdict::NotReproduced,
+        _ => Verdict::Partly,
+    };
+    (verdict, evidence)
+}
+
+fn small_design_matches_big(r: &part1::Results) -> (Verdict, String) {
+    let (Some(v1), Some(v3)) = (r.row("emotionnet_v1"), r.row("emotionnet_v3")) else {
+        return (Verdict::NotTested, "needs the V1 and V3 rows".into());
+    };
+    let evidence = format!(
+        "V3 {} with {:.2}M parameters; V1 {} with {:.1}M",
+        pct(v3.test_accuracy),
+        v3.params as f64 / 1e6,
+        pct(v1.test_accuracy),
+        v1.params as f64 / 1e6
+    );
+    let verdict = if v3.params >= v1.params {
+        Verdict::NotTested
+    } else if v3.test_accuracy >= v1.test_accuracy {
+        Verdict::Reproduced
+    } else if v3.test_accuracy_ci95[1] >= v1.test_accuracy {
+        Verdict::Partly
+    } else {
+        Verdict::NotReproduced
+    };
+    (verdict, evidence)
+}
+
+fn best(r: &part1::Results, keep: impl Fn(&part1::Row) -> bool) -> Option<&part1::Row> {
+    r.rows.iter().filter(|x| keep(x)).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
+}
+
+fn best_transfer(r: &part1::Results) -> Option<&part1::Row> {
+    best(r, |x| x.init == part1::Init::Imagenet)
+}
+
+fn best_custom(r: &part1::Results) -> Option<&part1::Row> {
+    best(r, |x| x.arch.is_custom())
+}
+
+fn resnet18_sixty(r: &part1::Results) -> (Verdict, String) {
+    let Some(row) = r.row("resnet18") else {
+        let other = best_transfer(r)
+            .map(|b| format!("; best transfer row here: {} at {}", b.model, pct(b.test_accuracy)))
+            .unwrap_or_default();
+        return (Verdict::NotTested, format!("ImageNet ResNet18 not run here{other}"));
+    };
+    let [lo, hi] = row.test_accuracy_ci95;
+    let evidence = format!("ResNet18 {} (95% CI {}-{})", pct(row.test_accuracy), pct(lo), pct(hi));
+    let verdict = if row.test_accuracy >= 0.6 || hi >= 0.6 { Verdict::Reproduced } else { Verdict::NotReproduced };
+    (verdict, evidence)
+}
+
+fn transfer_infers_faster(r: &part1::Results) -> (Verdict, String) {
+    let (Some(t), Some(v3)) = (best_transfer(r), r.row("emotionnet_v3")) else {
+        return (Verdict::NotTested, "needs a transfer row and V3".into());
+    };
+    let evidence = format!(
+        "{} {:.2} ms/image with {:.1}M parameters; V3 {:.2} ms/image with {:.2}M (batch 1, {})",
+        t.model,
+        t.latency_ms_b1,
+        t.params as f64 / 1e6,
+        v3.latency_ms_b1,
+        v3.params as f64 / 1e6,
+        r.device
+    );
+    let verdict = if t.latency_ms_b1 < v3.latency_ms_b1 { Verdict::Reproduced } else { Verdict::NotReproduced };
+    (verdict, evidence)
+}
+
+fn transfer_is_best(r: &part1::Results) -> (Verdict, String) {
+    let (Some(t), Some(s)) = (best_transfer(r), best(r, |x| x.init != part1::Init::Imagenet)) else {
+        return (Verdict::NotTested, "needs transfer and from-scratch rows".into());
+    };
+    let test = r.comparisons.iter().find(|c| (c.a == t.model && c.b == s.model) || (c.a == s.model && c.b == t.model));
+    let p = test.map(|c| format!(", McNemar p = {:.2}", c.p_value)).unwrap_or_default();
+    let evidence =
+        format!("{} {} vs best from scratch {} {}{p}", t.model, pct(t.test_accuracy), s.model, pct(s.test_accuracy));
+    let verdict = match (t.test_accuracy > s.test_accuracy, test.map(|c| c.p_value < 0.05)) {
+        (false, _) => Verdict::NotReproduced,
+        (true, Some(true)) => Verdict::Reproduced,
+        (true, _) => Verdict::Partly,
+    };
+    (verdict, evidence)
+}
+
+fn transfer_doubles(r: &part1::Results) -> (Verdict, String) {
+    let (Some(t), Some(c)) = (best_transfer(r), best_custom(r)) else {
+        return (Verdict::NotTested, "needs a transfer row and an EmotionNet".into());
+    };
+    let ratio = t.test_accuracy / c.test_accuracy.max(1e-9);
+    let evidence = format!("{} {} vs {} {}: {ratio:.2}x", t.model, pct(t.test_accuracy), c.model, pct(c.test_accuracy));
+    let verdict = if ratio >= 1.9 {
+        Verdict::Reproduced
+    } else if ratio >= 1.25 {
+        Verdict::Partly
+    } else {
+        Verdict::NotReproduced
+    };
+    (verdict, evidence)
+}
+
+fn resnet50_no_better(r: &part1::Results) -> (Verdict, String) {
+    let (Some(a), Some(b)) = (r.row("resnet18"), r.row("resnet50")) else {
+        return (Verdict::NotTested, "ImageNet ResNet18/ResNet50 not run here".into());
+    };
+    let evidence = format!("ResNet50 {} vs ResNet18 {}", pct(b.test_accuracy), pct(a.test_accuracy));
+    let verdict = if b.test_accuracy <= a.test_accuracy { Verdict::Reproduced } else { Verdict::NotReproduced };
+    (verdict, evidence)
+}
+
+const PART1: &[Claim<part1::Results>] = &[
+    Claim { page: "11", claim: "V1 converges early and shows signs of overfitting", check: v1_overfits },
+    Claim { page: "31", claim: "V3 is smaller and faster than V2", check: v3_smaller_and_faster },
+    Claim {
+        page: "32, 42",
+        claim: "A careful small design does as well with far fewer parameters",
+        check: small_design_matches_big,
+    },
+    Claim { page: "34", claim: "Fine-tuned ResNet18 reaches about 60% test accuracy", check: resnet18_sixty },
+    Claim {
+        page: "38",
+        claim: "The transfer model infers faster than V3 despite more parameters",
+        check: transfer_infers_faster,
+    },
+    Claim { page: "42", claim: "With little data, transfer learning is best", check: transfer_is_best },
+    Claim { page: "42", claim: "Transfer doubles the accuracy of the custom networks", check: transfer_doubles },
+    Claim { page: "39-41", claim: "ResNet50 does not beat ResNet18 on this small dataset", check: resnet50_no_better },
+];
+
+fn majority(r: &part2::Results) -> f64 {
+    r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64
+}
+
+fn useful_count_travels(r: &part2::Results) -> (Verdict, String) {
+    let c = &r.eda.correlation;
+    let at = |n: &str| c.names.iter().position(|x| x == n);
+    let (Some(rating), Some(useful)) = (at("rating"), at("usefulCount")) else {
+        return (Verdict::NotTested, "no rating/usefulCount correlation".into());
+    };
+    let target = c.values[rating][useful];
+    // the strongest other pair, leaving out the label (the rating binned) and the diagonal
+    let label = at("label");
+    let mut strongest: Option<(usize, usize, f64)> = None;
+    for i in 0..c.names.len() {
+        for j in i + 1..c.names.len() {
+            if Some(i) == label || Some(j) == label || (i, j) == (rating.min(useful), rating.max(useful)) {
+                continue;
+            }
+            let v = c.values[i][j];
+            if v.is_finite() && strongest.is_none_or(|s| v.abs() > s.2.abs()) {
+                strongest = Some((i, j, v));
+            }
+        }
+    }
+    let Some((i, j, other)) = strongest else { return (Verdict::NotTested, "no other column pairs".into()) };
+    let evidence = format!(
+        "r(usefulCount, rating) = {target:.2}; strongest other pair r({}, {}) = {other:.2}",
+        c.names[i], c.names[j]
+    );
+    let verdict = if target.abs() > other.abs() { Verdict::Reproduced } else { Verdict::NotReproduced };
+    (verdict, evidence)
+}
+
+fn direct_transformer_best(r: &part2::Results) -> (Verdict, String) {
+    let Some(d) = r.row("minilm_drugscom") else { return (Verdict::NotTested, "no direct MiniLM run".into()) };
+    type Metric = (&'static str, fn(&part2::Row) -> f64);
+    let metrics: [Metric; 5] = [
+        ("accuracy", |x| x.accuracy),
+        ("precision", |x| x.precision),
+        ("recall", |x| x.recall),
+        ("F1", |x| x.f1),
+        ("macro-F1", |x| x.macro_f1),
+    ];
+    let lost: Vec<&str> =
+        metrics.iter().filter(|(_, m)| r.rows.iter().any(|x| m(x) > m(d) + 1e-12)).map(|(n, _)| *n).collect();
+    let evidence = if lost.is_empty() {
+        format!("MiniLM direct tops every metric ({} accuracy)", pct(d.accuracy))
+    } else {
+        format!("MiniLM direct {} accuracy; another run is higher on {}", pct(d.accuracy), lost.join(", "))
+    };
+    let verdict = match lost.len() {
+        0 => Verdict::Reproduced,
+        n if n < metrics.len() && !lost.contains(&"accuracy") => Verdict::Partly,
+        _ => Verdict::NotReproduced,
+    };
+    (verdict, evidence)
+}
+
+fn transfer_beats_scratch(r: &part2::Results) -> (Verdict, String) {
+    let mut wins = Vec::new();
+    let mut checked = 0;
+    for s in ["drugscom", "imdb", "druglib"] {
+        if let (Some(m), Some(b)) = (r.row(&format!("minilm_{s}")), r.row(&format!("bilstm_{s}"))) {
+            checked += 1;
+            if m.accuracy > b.accuracy {
+                wins.push(s);
+            }
+        }
+    }
+    if checked == 0 {
+        return (Verdict::NotTested, "needs MiniLM and BiLSTM runs on one source".into());
+    }
+    let evidence = format!("MiniLM above the BiLSTM on {} of {checked} training sources", wins.len());
+    let verdict = match wins.len() {
+        n if n == checked => Verdict::Reproduced,
+        0 => Verdict::NotReproduced,
+        _ => Verdict::Partly,
+    };
+    (verdict, evidence)
+}
+
+fn custom_direct_near_chance(r: &part2::Results) -> (Verdict, String) {
+    let Some(b) = r.row("bilstm_drugscom") else { return (Verdict::NotTested, "no direct BiLSTM run".into()) };
+    let m = majority(r);
+    let evidence = format!("BiLSTM direct {} vs {} for always the majority class", pct(b.accuracy), pct(m));
+    let above = b.accuracy - m;
+    let verdict = if above > 0.0 && above <= 0.10 { Verdict::Reproduced } else { Verdict::NotReproduced };
+    (verdict, evidence)
+}
+
+fn custom_indirect_below_chance(r: &part2::Results) -> (Verdict, String) {
+    let Some(b) = r.row("bilstm_imdb") else { return (Verdict::NotTested, "no BiLSTM run on IMDB".into()) };
+    let m = majority(r);
+    let evidence = format!("BiLSTM on IMDB {} vs {} for always the majority class", pct(b.accuracy), pct(m));
+    let verdict = if b.accuracy < m { Verdict::Reproduced } else { Verdict::NotReproduced };
+    (verdict, evidence)
+}
+
+fn direct_beats_indirect(r: &part2::Results) -> (Verdict, String) {
+    let (mut pairs, mut wins, mut lines) = (0, 0, Vec::new());
+    for m in ["minilm", "bilstm"] {
+        let Some(d) = r.row(&format!("{m}_drugscom")) else { continue };
+        for s in ["imdb", "druglib"] {
+            if let Some(i) = r.row(&format!("{m}_{s}")) {
+                pairs += 1;
+                if d.accuracy > i.accuracy {
+                    wins += 1;
+                } else {
+                    lines.push(format!("{m} on {s} {} vs direct {}", pct(i.accuracy), pct(d.accuracy)));
+                }
+            }
+        }
+    }
+    if pairs == 0 {
+        return (Verdict::NotTested, "needs direct and indirect runs".into());
+    }
+    let mut evidence = format!("direct above indirect in {wins} of {pairs} pairs");
+    if !lines.is_empty() {
+        evidence += &format!(" (not: {})", lines.join("; "));
+    }
+    let verdict = match wins {
+        w if w == pairs => Verdict::Reproduced,
+        0 => Verdict::NotReproduced,
+        _ => Verdict::Partly,
+    };
+    (verdict, evidence)
+}
+
+fn minilm_overfits(r: &part2::Results) -> (Verdict, String) {
+    let Some(d) = r.row("minilm_drugscom") else { return (Verdict::NotTested, "no direct MiniLM run".into()) };
+    let Some(e) = ending(&d.history) else { return (Verdict::NotTested, "no training history".into()) };
+    let evidence = format!(
+        "train {} vs valid {} at the end; validation loss lowest at evaluation {} of {}",
+        pct(e.train),
+        pct(e.valid),
+        e.lowest_loss_at,
+        e.evaluations
+    );
+    let verdict = match (e.gap >= OVERFIT_GAP, e.lowest_loss_at < e.evaluations) {
+        (true, true) => Verdict::Reproduced,
+        (false, false) => Verdict::NotReproduced,
+        _ => Verdict::Partly,
+    };
+    (verdict, evidence)
+}
+
+const PART2: &[Claim<part2::Results>] = &[
+    Claim { page: "EDA", claim: "usefulCount is what travels with the rating", check: useful_count_travels },
+    Claim { page: "curves", claim: "Fine-tuned MiniLM (direct) overfits", check: minilm_overfits },
+    Claim {
+        page: "comparison",
+        claim: "The direct transformer is best on every metric",
+        check: direct_transformer_best,
+    },
+    Claim {
+        page: "comparison",
+        claim: "Transfer (MiniLM) beats the model from scratch",
+        check: transfer_beats_scratch,
+    },
+    Claim {
+        page: "comparison",
+        claim: "The direct custom model is just above chance",
+        check: custom_direct_near_chance,
+    },
+    Claim {
+        page: "comparison",
+        claim: "The indirect custom model is worse than chance",
+        check: custom_indirect_below_chance,
+    },
+    Claim { page: "conclusion", claim: "Direct training beats indirect training", check: direct_beats_indirect },
+];
+
+fn check_all<R>(claims: &[Claim<R>], r: &R) -> Vec<Checked> {
+    claims
+        .iter()
+        .map(|c| {
+            let (verdict, evidence) = (c.check)(r);
+            Checked { page: c.page, claim: c.claim, verdict, evidence }
+        })
+        .collect()
+}
+
+pub fn part1_claims(r: &part1::Results) -> Vec<Checked> {
+    check_all(PART1, r)
+}
+
+pub fn part2_claims(r: &part2::Results) -> Vec<Checked> {
+    check_all(PART2, r)
+}
+
+/// The claims as a four-column table: page, the seed's claim, verdict, our evidence.
+pub fn claims_table(claims: &[Checked]) -> Html {
+    let mut h = String::from(
+        "<table class=\"claims\"><thead><tr><th>page</th><th>the seed says</th><th>here</th><th>our numbers</th></tr></thead><tbody>",
+    );
+    for c in claims {
+        h += &format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"verdict {}\">{}</td><td>{}</td></tr>",
+            esc(c.page),
+            esc(c.claim),
+            c.verdict.label().replace(' ', "-"),
+            c.verdict.label(),
+            esc(&c.evidence)
+        );
+    }
+    Html(h + "</tbody></table>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part1() -> part1::Results {
+        serde_json::from_str(include_str!("../../figures/quick-seed42-part1/results.json")).unwrap()
+    }
+    fn part2() -> part2::Results {
+        serde_json::from_str(include_str!("../../figures/quick-seed42-part2/results.json")).unwrap()
+    }
+
+    fn verdict(claims: &[Checked], page: &str, starts: &str) -> Verdict {
+        claims.iter().find(|c| c.page == page && c.claim.starts_with(starts)).unwrap().verdict
+    }
+
+    #[test]
+    fn most_predicted_reads_the_columns() {
+        let (class, share) = most_predicted(&[vec![0, 3], vec![0, 1]]);
+        assert_eq!((class, share), (1, 1.0));
+        let (class, share) = most_predicted(&[vec![2, 1], vec![1, 0]]);
+        assert_eq!(class, 0);
+        assert!((share - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_collapsed_v1_is_not_overfitting_and_a_gap_is() {
+        let mut r = part1();
+        // the committed quick run: V1 predicts one class for every test image
+        let c = part1_claims(&r);
+        assert_eq!(verdict(&c, "11", "V1"), Verdict::NotReproduced);
+        assert!(c[0].evidence.contains("collapsed"), "{}", c[0].evidence);
+        // a V1 that spreads its predictions, ends 30 points above validation, loss rising
+        let v1 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v1").unwrap();
+        let n = v1.confusion.len();
+        v1.confusion = (0..n).map(|i| (0..n).map(|j| if i == j { 5 } else { 1 }).collect()).collect();
+        let last = v1.history.len() - 1;
+        v1.history[last].train_accuracy = 0.9;
+        v1.history[last].valid_accuracy = 0.6;
+        v1.history[last].valid_loss = 10.0;
+        assert_eq!(verdict(&part1_claims(&r), "11", "V1"), Verdict::Reproduced);
+    }
+
+    #[test]
+    fn inference_speed_claim_follows_the_latencies() {
+        let mut r = part1();
+        assert_eq!(verdict(&part1_claims(&r), "38", "The transfer"), Verdict::NotReproduced);
+        r.rows.iter_mut().find(|x| x.model == "mobilenet_v2").unwrap().latency_ms_b1 = 0.01;
+        assert_eq!(verdict(&part1_claims(&r), "38", "The transfer"), Verdict::Reproduced);
+    }
+
+    #[test]
+    fn missing_rows_are_not_tested_never_a_verdict() {
+        let r = part1();
+        assert!(r.row("resnet18").is_none());
+        assert_eq!(verdict(&part1_claims(&r), "34", "Fine-tuned"), Verdict::NotTested);
+        assert_eq!(verdict(&part1_claims(&r), "39-41", "ResNet50"), Verdict::NotTested);
+    }
+
+    #[test]
+    fn part2_chance_claims_use_the_majority_class() {
+        let mut r = part2();
+        let m = majority(&r);
+        let b = r.row("bilstm_imdb").unwrap().accuracy;
+        let expected = if b < m { Verdict::Reproduced } else { Verdict::NotReproduced };
+        assert_eq!(verdict(&part2_claims(&r), "comparison", "The indirect custom"), expected);
+        r.rows.iter_mut().find(|x| x.model.name() == "bilstm" && x.train_source.name() == "imdb").unwrap().accuracy =
+            m - 0.05;
+        assert_eq!(verdict(&part2_claims(&r), "comparison", "The indirect custom"), Verdict::Reproduced);
+    }
+
+    #[test]
+    fn usefulcount_claim_compares_against_the_strongest_other_pair() {
+        let mut r = part2();
+        // the committed run: 0.20 against review length vs date at 0.24
+        assert_eq!(verdict(&part2_claims(&r), "EDA", "usefulCount"), Verdict::NotReproduced);
+        let c = &mut r.eda.correlation;
+        let (i, j) = (
+            c.names.iter().position(|x| x == "rating").unwrap(),
+            c.names.iter().position(|x| x == "usefulCount").unwrap(),
+        );
+        c.values[i][j] = 0.6;
+        c.values[j][i] = 0.6;
+        assert_eq!(verdict(&part2_claims(&r), "EDA", "usefulCount"), Verdict::Reproduced);
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_claim() {
+        let c = part1_claims(&part1());
+        assert_eq!(claims_table(&c).0.matches("<tr>").count(), c.len() + 1);
+    }
+}
