@@ -15,7 +15,8 @@ fn label(init: &str, model: &str) -> String {
     format!("{model} ({init})")
 }
 
-pub fn curves(title: &str, h: &[crate::train::EpochRecord]) -> Result<Figure> {
+/// Loss and accuracy curves of a history, the evaluation whose weights were kept marked.
+pub fn curves(title: &str, h: &[crate::train::EpochRecord], kept: Option<usize>) -> Result<Figure> {
     let col = |f: fn(&crate::train::EpochRecord) -> f64| h.iter().map(f).collect::<Vec<f64>>();
     // results written before `progress` existed read it as 0: their records are whole epochs
     let at = col(|r| if r.progress > 0.0 { r.progress } else { r.epoch as f64 });
@@ -26,6 +27,7 @@ pub fn curves(title: &str, h: &[crate::train::EpochRecord]) -> Result<Figure> {
         &col(|r| r.valid_loss),
         &col(|r| r.train_accuracy),
         &col(|r| r.valid_accuracy),
+        kept,
     )
 }
 
@@ -41,7 +43,11 @@ pub fn part1_class_distribution(r: &part1::Results) -> Result<Figure> {
 }
 
 pub fn part1_curves(row: &part1::Row) -> Result<Figure> {
-    curves(&format!("{}: loss and accuracy ({} px, seed {})", row.model, row.image_size, row.seed), &row.history)
+    curves(
+        &format!("{}: loss and accuracy ({} px, seed {})", row.model, row.image_size, row.seed),
+        &row.history,
+        row.best_evaluation,
+    )
 }
 
 pub fn part1_confusion(r: &part1::Results, row: &part1::Row) -> Result<Figure> {
@@ -166,6 +172,7 @@ pub fn part2_curves(row: &part2::Row) -> Result<Figure> {
             row.valid_source.name()
         ),
         &row.history,
+        row.best_evaluation,
     )
 }
 

@@ -127,9 +127,10 @@ fn sentence(s: String) -> Html {
     Html(format!("<p class=\"takeaway\">{}</p>", esc(&s)))
 }
 
-/// How a training curve ends, in one sentence: the train/validation gap at the last evaluation
-/// and where validation peaked (a peak at the end means it stopped while still improving).
-pub fn curves_takeaway(history: &[crate::train::EpochRecord]) -> Html {
+/// How a training curve ends, in one sentence: train and validation accuracy at the last
+/// evaluation, and whether validation was still improving when training stopped (its best
+/// evaluation is the last) or which evaluation's weights were kept.
+pub fn curves_takeaway(history: &[crate::train::EpochRecord], kept: Option<usize>) -> Html {
     let Some(last) = history.last() else { return sentence("No training history.".into()) };
     let best = history
         .iter()
@@ -137,10 +138,10 @@ pub fn curves_takeaway(history: &[crate::train::EpochRecord]) -> Html {
         .max_by(|a, b| a.1.valid_accuracy.total_cmp(&b.1.valid_accuracy))
         .map(|(i, _)| i + 1)
         .unwrap_or(1);
-    let end = if best == history.len() {
-        "still improving when stopped".to_string()
-    } else {
-        format!("validation peaked at evaluation {best} of {}", history.len())
+    let end = match kept {
+        _ if best == history.len() => "validation still improving when stopped".to_string(),
+        Some(k) => format!("kept evaluation {} of {}", k + 1, history.len()),
+        None => format!("validation peaked at evaluation {best} of {}", history.len()),
     };
     sentence(format!(
         "Train {} vs validation {} at the end; {end}.",

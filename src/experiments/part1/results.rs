@@ -32,6 +32,10 @@ pub struct Row {
     pub seconds_per_epoch: f64,
     pub epochs: usize,
     pub best_epoch: usize,
+    /// Index in `history` of the evaluation whose weights were kept (absent in results written
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_evaluation: Option<usize>,
     pub test_accuracy: f64,
     /// 95% Wilson interval of `test_accuracy`.
     #[serde(default)]

@@ -79,6 +79,7 @@ fn run_model(
         seconds_per_epoch: outcome.history.iter().map(|h| h.seconds).sum::<f64>() / epochs.max(1) as f64,
         epochs,
         best_epoch: outcome.best_epoch,
+        best_evaluation: Some(outcome.best_eval),
         test_accuracy: report.accuracy,
         test_accuracy_ci95: metrics::accuracy_ci95(report.accuracy, preds.truth.len()),
         test_macro_f1: report.macro_f1,

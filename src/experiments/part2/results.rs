@@ -30,6 +30,10 @@ pub struct Row {
     pub test_examples: usize,
     pub epochs: usize,
     pub best_epoch: usize,
+    /// Index in `history` of the evaluation whose weights were kept (absent in results written
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_evaluation: Option<usize>,
     pub train_seconds: f64,
     pub accuracy: f64,
     /// 95% Wilson interval of `accuracy` over the test reviews.

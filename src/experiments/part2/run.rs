@@ -49,6 +49,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
         test_examples: r.test.len(),
         epochs: outcome.epochs(),
         best_epoch: outcome.best_epoch,
+        best_evaluation: Some(outcome.best_eval),
         train_seconds: outcome.train_seconds,
         accuracy: rep.accuracy,
         accuracy_ci95: metrics::accuracy_ci95(rep.accuracy, preds.truth.len()),

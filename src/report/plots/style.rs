@@ -186,6 +186,8 @@ pub(crate) enum Key {
 pub(crate) enum Marker {
     Circle,
     Triangle,
+    /// A bare line (a reference, not data points).
+    None,
 }
 
 pub(crate) const LEGEND_HEIGHT: u32 = 44;
@@ -200,6 +202,7 @@ pub(crate) fn draw_marker<DB: DrawingBackend>(
     match marker {
         Marker::Circle => area.draw(&Circle::new(at, 6, color.filled())).plot(),
         Marker::Triangle => area.draw(&TriangleMarker::new(at, 8, color.filled())).plot(),
+        Marker::None => Ok(()),
     }
 }
 

@@ -19,11 +19,12 @@ pub fn training_curves(
     valid_acc: &[f64],
 ) -> Result<Figure> {
     let epochs: Vec<f64> = (1..=longest(&[train_loss, valid_loss, train_acc, valid_acc])).map(|e| e as f64).collect();
-    training_curves_at(title, &epochs, train_loss, valid_loss, train_acc, valid_acc)
+    training_curves_at(title, &epochs, train_loss, valid_loss, train_acc, valid_acc, None)
 }
 
 /// As [`training_curves`], with point `i` of every series drawn at `epochs[i]` (epochs
-/// completed, fractional when a run validates several times per epoch).
+/// completed, fractional when a run validates several times per epoch), and the evaluation
+/// `kept` (an index into the series: the checkpoint training kept) marked in both panels.
 pub fn training_curves_at(
     title: &str,
     epochs: &[f64],
@@ -31,6 +32,7 @@ pub fn training_curves_at(
     valid_loss: &[f64],
     train_acc: &[f64],
     valid_acc: &[f64],
+    kept: Option<usize>,
 ) -> Result<Figure> {
     let n = longest(&[train_loss, valid_loss, train_acc, valid_acc]);
     if n == 0 {
@@ -41,7 +43,11 @@ pub fn training_curves_at(
             "training_curves {title:?}: need {n} finite, non-negative epoch positions, got {epochs:?}"
         )));
     }
-    render(WIDE, &Curves { title, epochs, loss: [train_loss, valid_loss], acc: [train_acc, valid_acc] })
+    if kept.is_some_and(|k| k >= n) {
+        return Err(Error::Plot(format!("training_curves {title:?}: kept evaluation {kept:?} of {n}")));
+    }
+    let kept = kept.map(|k| epochs[k]);
+    render(WIDE, &Curves { title, epochs, loss: [train_loss, valid_loss], acc: [train_acc, valid_acc], kept })
 }
 
 fn longest(series: &[&[f64]]) -> usize {
@@ -53,22 +59,27 @@ struct Curves<'a> {
     epochs: &'a [f64],
     loss: [&'a [f64]; 2],
     acc: [&'a [f64]; 2],
+    /// Where the kept checkpoint sits on the epoch axis.
+    kept: Option<f64>,
 }
+
+const KEPT: RGBColor = RGBColor(90, 90, 90);
 
 impl Painter for Curves<'_> {
     fn paint<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _: Target) -> Result<()> {
         let body = style::titled(root, self.title)?;
-        let body = style::legend_strip(
-            &body,
-            &[
-                ("train", TRAIN, Key::Line { dashed: false, marker: Marker::Circle }),
-                ("validation", VALID, Key::Line { dashed: true, marker: Marker::Triangle }),
-            ],
-        )?;
+        let mut keys = vec![
+            ("train", TRAIN, Key::Line { dashed: false, marker: Marker::Circle }),
+            ("validation", VALID, Key::Line { dashed: true, marker: Marker::Triangle }),
+        ];
+        if self.kept.is_some() {
+            keys.push(("kept checkpoint", KEPT, Key::Line { dashed: true, marker: Marker::None }));
+        }
+        let body = style::legend_strip(&body, &keys)?;
         let (w, _) = body.dim_in_pixel();
         let (left, right) = body.split_horizontally(w / 2);
         let loss_hi = style::finite_extent(self.loss.iter().flat_map(|s| s.iter())).map_or(1.0, |(_, hi)| hi.max(0.0));
-        panel(&left, "Loss", "loss", self.epochs, (0.0, nice_top(loss_hi)), self.loss)?;
+        panel(&left, "Loss", "loss", self.epochs, (0.0, nice_top(loss_hi)), self.loss, self.kept)?;
         let acc_hi = style::finite_extent(self.acc.iter().flat_map(|s| s.iter())).map_or(1.0, |(_, hi)| hi);
         // Fractions get the full [0, 1] range, percentages [0, 100]: comparable across runs.
         let acc_top = if acc_hi <= 1.0 {
@@ -78,7 +89,7 @@ impl Painter for Curves<'_> {
         } else {
             nice_top(acc_hi)
         };
-        panel(&right, "Accuracy", "accuracy", self.epochs, (0.0, acc_top), self.acc)
+        panel(&right, "Accuracy", "accuracy", self.epochs, (0.0, acc_top), self.acc, self.kept)
     }
 }
 
@@ -98,6 +109,7 @@ fn panel<DB: DrawingBackend>(
     epochs: &[f64],
     (y_lo, y_hi): (f64, f64),
     [train, valid]: [&[f64]; 2],
+    kept: Option<f64>,
 ) -> Result<()> {
     // Whole epochs start the axis at 1, mid-epoch evaluations at 0; at least one epoch wide so
     // a single-epoch run still gets a proper axis.
@@ -136,6 +148,9 @@ fn panel<DB: DrawingBackend>(
     let valid = points(valid);
     chart.draw_series(DashedLineSeries::new(valid.iter().copied(), 10, 6, VALID.stroke_width(3))).plot()?;
     chart.draw_series(valid.iter().map(|&p| TriangleMarker::new(p, 8, VALID.filled()))).plot()?;
+    if let Some(x) = kept {
+        chart.draw_series(DashedLineSeries::new([(x, y_lo), (x, y_hi)], 8, 6, KEPT.stroke_width(2))).plot()?;
+    }
     Ok(())
 }
 
@@ -163,6 +178,18 @@ mod tests {
     }
 
     #[test]
+    fn the_kept_checkpoint_is_marked_and_must_exist() {
+        let (l, a) = ([1.0, 0.8, 0.9], [0.4, 0.6, 0.5]);
+        let at = [1.0, 2.0, 3.0];
+        let kept = training_curves_at("kept", &at, &l, &l, &a, &a, Some(1)).unwrap();
+        let plain = training_curves_at("kept", &at, &l, &l, &a, &a, None).unwrap();
+        let grey = format!("#{:02X}{:02X}{:02X}", KEPT.0, KEPT.1, KEPT.2);
+        assert!(kept.svg().contains(&text_el("kept checkpoint")) && kept.svg().contains(&grey));
+        assert!(!plain.svg().contains(&text_el("kept checkpoint")) && !plain.svg().contains(&grey));
+        assert!(training_curves_at("kept", &at, &l, &l, &a, &a, Some(3)).is_err());
+    }
+
+    #[test]
     fn single_epoch_and_missing_validation_still_render() {
         let fig = training_curves("one epoch", &[0.7], &[], &[55.0], &[]).unwrap();
         assert_rendered(&fig, WIDE, "one epoch");
@@ -178,12 +205,13 @@ mod tests {
             &[0.65, 0.6, 0.55, 0.5],
             &[0.5, 0.6, 0.7, 0.75],
             &[0.5, 0.6, 0.65, 0.7],
+            None,
         )
         .unwrap();
         assert_rendered(&fig, WIDE, "quarters");
         assert!(fig.svg().contains(&text_el("0.5")), "half-epoch tick missing");
-        assert!(matches!(training_curves_at("short", &[1.0], &[0.7, 0.6], &[], &[], &[]), Err(Error::Plot(_))));
-        assert!(matches!(training_curves_at("nan", &[f64::NAN], &[0.7], &[], &[], &[]), Err(Error::Plot(_))));
+        assert!(matches!(training_curves_at("short", &[1.0], &[0.7, 0.6], &[], &[], &[], None), Err(Error::Plot(_))));
+        assert!(matches!(training_curves_at("nan", &[f64::NAN], &[0.7], &[], &[], &[], None), Err(Error::Plot(_))));
     }
 
     #[test]
