@@ -167,10 +167,69 @@ pub fn part1_confusion_takeaway(r: &part1::Results, row: &part1::Row) -> Html {
     }
 }
 
+/// How many of a row's sample images it got right.
+pub fn part1_samples_takeaway(row: &part1::Row) -> Html {
+    let right = row.samples.iter().filter(|s| s.truth == s.pred).count();
+    sentence(format!(
+        "{} of these {} right; {} over all test images.",
+        right,
+        row.samples.len(),
+        pct(row.test_accuracy)
+    ))
+}
+
+/// The benchmark's extremes: most accurate, fastest at batch 1, fewest parameters.
+pub fn part1_benchmark_takeaway(r: &part1::Results) -> Html {
+    let by = |f: fn(&part1::Row) -> f64| r.rows.iter().min_by(|a, b| f(a).total_cmp(&f(b)));
+    let (Some(best), Some(fast), Some(small)) =
+        (by(|x| -x.test_accuracy), by(|x| x.latency_ms_b1), by(|x| x.params as f64))
+    else {
+        return sentence("No rows.".into());
+    };
+    sentence(format!(
+        "Most accurate: {} ({}). Fastest at batch 1: {} ({:.2} ms/image). Smallest: {} ({:.2}M parameters).",
+        best.model,
+        pct(best.test_accuracy),
+        fast.model,
+        fast.latency_ms_b1,
+        small.model,
+        small.params as f64 / 1e6
+    ))
+}
+
+fn majority(r: &part2::Results) -> f64 {
+    r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64
+}
+
+fn positive_share(d: &crate::data::eda::Distribution) -> f64 {
+    let total: u64 = d.counts.iter().sum();
+    let positive = d.labels.iter().position(|l| l == "positive").map_or(0, |i| d.counts[i]);
+    positive as f64 / total.max(1) as f64
+}
+
+/// The label mix of the training and the test split side by side: with a date-sorted split, a
+/// difference is drift over time.
+pub fn part2_drift_takeaway(r: &part2::Results) -> Html {
+    let (train, test) = (positive_share(&r.eda.label_distribution), positive_share(&r.eda.test_label_distribution));
+    let verdict = if (train - test).abs() >= 0.05 {
+        "the newest reviews have another label mix: the test split is not drawn from the training distribution"
+    } else {
+        "no shift in the label mix between the oldest and the newest reviews"
+    };
+    sentence(format!("Positive share: training split {}, test split {}; {verdict}.", pct(train), pct(test)))
+}
+
+/// The best Part 2 run against always answering the majority class.
+pub fn part2_comparison_takeaway(r: &part2::Results) -> Html {
+    match r.rows.iter().max_by(|a, b| a.accuracy.total_cmp(&b.accuracy)) {
+        Some(b) => part2_takeaway(r, b),
+        None => sentence("No runs.".into()),
+    }
+}
+
 /// A Part 2 run against always answering the majority class of the test split.
 pub fn part2_takeaway(r: &part2::Results, row: &part2::Row) -> Html {
-    let majority =
-        r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64;
+    let majority = majority(r);
     sentence(format!(
         "{} trained on {}: {} test accuracy, {:+.1} points against always the majority class ({}).",
         row.model.name(),
@@ -278,6 +337,38 @@ mod tests {
         assert!(part1_table(&r, Columns::Accuracy).0.contains(&pct(v3.test_accuracy)));
         assert!(part1_table(&r, Columns::Cost).0.contains(&format!("{:.2}", v3.latency_ms_b1)));
         assert!(!part1_table(&r, Columns::Accuracy).0.contains(&format!("{:.2}", v3.latency_ms_b64)));
+    }
+
+    #[test]
+    fn takeaways_name_the_rows_their_numbers_pick() {
+        let r = part1();
+        let h = part1_benchmark_takeaway(&r).0;
+        // the committed quick run: MobileNetV2 most accurate, V3 the fastest and smallest
+        assert!(h.contains("Most accurate: mobilenet_v2 (55.2%)"), "{h}");
+        assert!(h.contains("Fastest at batch 1: emotionnet_v3") && h.contains("Smallest: emotionnet_v3"), "{h}");
+        let v1 = r.row("emotionnet_v1").unwrap();
+        let right = v1.samples.iter().filter(|s| s.truth == s.pred).count();
+        let h = part1_samples_takeaway(v1).0;
+        assert!(h.starts_with(&format!("<p class=\"takeaway\">{right} of these {} right", v1.samples.len())), "{h}");
+        let h = part1_confusion_takeaway(&r, v1).0;
+        assert!(h.contains("collapsed to one class"), "{h}");
+        let r2 = part2();
+        let h = part2_comparison_takeaway(&r2).0;
+        assert!(h.contains("minilm trained on drugscom: 78.8%"), "{h}");
+        assert!(h.contains(&pct(majority(&r2))), "{h}");
+    }
+
+    #[test]
+    fn drift_takeaway_compares_the_label_mix_of_the_splits() {
+        let mut r = part2();
+        let h = part2_drift_takeaway(&r).0;
+        // the committed quick run: 69% positive in training, 56% in the newest 519 reviews
+        assert!(
+            h.contains("training split 69.") && h.contains("test split 56.") && h.contains("another label mix"),
+            "{h}"
+        );
+        r.eda.test_label_distribution = r.eda.label_distribution.clone();
+        assert!(part2_drift_takeaway(&r).0.contains("no shift"));
     }
 
     #[test]
