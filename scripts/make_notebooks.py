@@ -211,7 +211,9 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation)"""),
     *slide("Conclusions", "Computed from this run's numbers, not copied from the seed.", 42),
     code("nb::part1_conclusions(&res)"),
     *slide("The seed's claims, checked", "Each claim of the seed deck about results, against this run's numbers."),
-    code("nb::part1_claims(&res)"),
+    code("nb::part1_claims(&res, 1)"),
+    sub("The seed's claims, checked (continued)"),
+    code("nb::part1_claims(&res, 2)"),
 ]
 
 p2 = [
@@ -281,7 +283,7 @@ p2 = [
     *slide("Conclusions", "Computed from this run's numbers."),
     code("nb::part2_conclusions(&res)"),
     *slide("The seed's claims, checked", "Each claim of the seed deck about results, against this run's numbers."),
-    code("nb::part2_claims(&res)"),
+    code("nb::part2_claims(&res, 1)"),
 ]
 
 for name, cells in [("00_setup", setup), ("01_part1_scratch_vs_transfer", p1), ("02_part2_direct_vs_indirect", p2)]:

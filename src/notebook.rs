@@ -181,14 +181,21 @@ pub fn augmentation_examples(size: u32, seed: u64) -> Result<crate::report::plot
     )
 }
 
-/// The seed's Part 1 claims about results, each with this run's verdict and numbers.
-pub fn part1_claims(r: &part1::Results) -> Html {
-    report::claims::claims_table(&report::claims::part1_claims(r))
+/// Slide `page` (from 1) of the seed's Part 1 claims about results, each with this run's verdict
+/// and numbers ([`report::claims::PER_SLIDE`] to a slide).
+pub fn part1_claims(r: &part1::Results, page: usize) -> Html {
+    claims_page(&report::claims::part1_claims(r), page)
 }
 
-/// The seed's Part 2 claims about results, each with this run's verdict and numbers.
-pub fn part2_claims(r: &part2::Results) -> Html {
-    report::claims::claims_table(&report::claims::part2_claims(r))
+/// Slide `page` (from 1) of the seed's Part 2 claims about results.
+pub fn part2_claims(r: &part2::Results, page: usize) -> Html {
+    claims_page(&report::claims::part2_claims(r), page)
+}
+
+fn claims_page(claims: &[report::claims::Checked], page: usize) -> Html {
+    let per = report::claims::PER_SLIDE;
+    let start = (page.max(1) - 1) * per;
+    report::claims::claims_table(claims.get(start..(start + per).min(claims.len())).unwrap_or(&[]))
 }
 
 /// The ImageNet ResNet rows and their random-init ablation: their numbers where they ran, and

@@ -228,23 +228,149 @@ fn resnet50_no_better(r: &part1::Results) -> (Verdict, String) {
     (verdict, evidence)
 }
 
+fn rows<'a>(r: &'a part1::Results, a: &str, b: &str) -> Option<(&'a part1::Row, &'a part1::Row)> {
+    Some((r.row(a)?, r.row(b)?))
+}
+
+fn v2_validation_above_training(r: &part1::Results) -> (Verdict, String) {
+    let Some(e) = r.row("emotionnet_v2").and_then(|v2| ending(&v2.history)) else {
+        return (Verdict::NotTested, "no V2 history".into());
+    };
+    let evidence = format!("V2 train {} vs valid {} at the end", pct(e.train), pct(e.valid));
+    (if e.valid > e.train { Verdict::Reproduced } else { Verdict::NotReproduced }, evidence)
+}
+
+fn v2_still_favours_happy(r: &part1::Results) -> (Verdict, String) {
+    let Some(v2) = r.row("emotionnet_v2") else { return (Verdict::NotTested, "no V2 row".into()) };
+    let Some(happy) = r.classes.iter().position(|c| c == "happy") else {
+        return (Verdict::NotTested, "no class named happy".into());
+    };
+    let total = v2.confusion.iter().flatten().sum::<u64>().max(1) as f64;
+    let predicted = v2.confusion.iter().map(|row| row.get(happy).copied().unwrap_or(0)).sum::<u64>() as f64 / total;
+    let truth = v2.confusion.get(happy).map_or(0, |row| row.iter().sum::<u64>()) as f64 / total;
+    let (top, top_share) = most_predicted(&v2.confusion);
+    let top_name = r.classes.get(top).map(String::as_str).unwrap_or("?");
+    let mut evidence = format!("V2 predicts \"happy\" for {} of test images ({} are)", pct(predicted), pct(truth));
+    if top != happy {
+        evidence += &format!("; it favours \"{top_name}\" ({})", pct(top_share));
+    }
+    let verdict = if predicted >= COLLAPSED {
+        Verdict::NotReproduced
+    } else if predicted > truth + 0.05 {
+        Verdict::Reproduced
+    } else {
+        Verdict::NotReproduced
+    };
+    (verdict, evidence)
+}
+
+fn v2_smaller_faster_better_than_v1(r: &part1::Results) -> (Verdict, String) {
+    let Some((v1, v2)) = rows(r, "emotionnet_v1", "emotionnet_v2") else {
+        return (Verdict::NotTested, "needs the V1 and V2 rows".into());
+    };
+    let checks = [v2.params < v1.params, v2.latency_ms_b1 < v1.latency_ms_b1, v2.test_accuracy > v1.test_accuracy];
+    let evidence = format!(
+        "V2 {:.2}M parameters, {:.2} ms/image, {}; V1 {:.1}M, {:.2} ms/image, {}",
+        v2.params as f64 / 1e6,
+        v2.latency_ms_b1,
+        pct(v2.test_accuracy),
+        v1.params as f64 / 1e6,
+        v1.latency_ms_b1,
+        pct(v1.test_accuracy)
+    );
+    let verdict = match checks.iter().filter(|c| **c).count() {
+        3 => Verdict::Reproduced,
+        0 => Verdict::NotReproduced,
+        _ => Verdict::Partly,
+    };
+    (verdict, evidence)
+}
+
+fn v3_worse_than_v2(r: &part1::Results) -> (Verdict, String) {
+    let Some((v2, v3)) = rows(r, "emotionnet_v2", "emotionnet_v3") else {
+        return (Verdict::NotTested, "needs the V2 and V3 rows".into());
+    };
+    let evidence = format!("V3 {} vs V2 {}", pct(v3.test_accuracy), pct(v2.test_accuracy));
+    (if v3.test_accuracy < v2.test_accuracy { Verdict::Reproduced } else { Verdict::NotReproduced }, evidence)
+}
+
+fn transfer_slightly_overfits(r: &part1::Results) -> (Verdict, String) {
+    let Some(t) = best_transfer(r) else { return (Verdict::NotTested, "no transfer row".into()) };
+    let Some(e) = ending(&t.history) else { return (Verdict::NotTested, "no training history".into()) };
+    let evidence = format!("{} train {} vs valid {} at the end", t.model, pct(e.train), pct(e.valid));
+    let verdict = if e.gap > 0.0 && e.gap < OVERFIT_GAP {
+        Verdict::Reproduced
+    } else if e.gap >= OVERFIT_GAP {
+        Verdict::Partly
+    } else {
+        Verdict::NotReproduced
+    };
+    (verdict, evidence)
+}
+
+fn transfer_seven_of_ten(r: &part1::Results) -> (Verdict, String) {
+    let Some(t) = best_transfer(r) else { return (Verdict::NotTested, "no transfer row".into()) };
+    let right = t.samples.iter().filter(|s| s.truth == s.pred).count();
+    let evidence = format!("{} gets {right} of its {} sample images right", t.model, t.samples.len());
+    (if right >= 7 { Verdict::Reproduced } else { Verdict::NotReproduced }, evidence)
+}
+
+fn transfer_clear_diagonal(r: &part1::Results) -> (Verdict, String) {
+    let Some(t) = best_transfer(r) else { return (Verdict::NotTested, "no transfer row".into()) };
+    let n = t.confusion.len();
+    let on_top: Vec<bool> = (0..n)
+        .filter(|&i| t.confusion[i].iter().sum::<u64>() > 0)
+        .map(|i| (0..n).all(|j| t.confusion[i][i] >= t.confusion[i][j]))
+        .collect();
+    let hits = on_top.iter().filter(|x| **x).count();
+    let evidence =
+        format!("{}: the right class is the most frequent prediction for {hits} of {} classes", t.model, on_top.len());
+    let verdict = if hits == on_top.len() {
+        Verdict::Reproduced
+    } else if hits * 2 >= on_top.len() {
+        Verdict::Partly
+    } else {
+        Verdict::NotReproduced
+    };
+    (verdict, evidence)
+}
+
 const PART1: &[Claim<part1::Results>] = &[
     Claim { page: "11", claim: "V1 converges early and shows signs of overfitting", check: v1_overfits },
+    Claim {
+        page: "23",
+        claim: "V2's validation score is above its training score",
+        check: v2_validation_above_training,
+    },
+    Claim {
+        page: "24-25",
+        claim: "V2 no longer always predicts happy, but still favours it",
+        check: v2_still_favours_happy,
+    },
+    Claim {
+        page: "26",
+        claim: "V2 is smaller and faster than V1, and more accurate",
+        check: v2_smaller_faster_better_than_v1,
+    },
     Claim { page: "31", claim: "V3 is smaller and faster than V2", check: v3_smaller_and_faster },
+    Claim { page: "31", claim: "V3 does worse than V2", check: v3_worse_than_v2 },
     Claim {
         page: "32, 42",
         claim: "A careful small design does as well with far fewer parameters",
         check: small_design_matches_big,
     },
     Claim { page: "34", claim: "Fine-tuned ResNet18 reaches about 60% test accuracy", check: resnet18_sixty },
+    Claim { page: "34", claim: "The fine-tuned model overfits slightly", check: transfer_slightly_overfits },
+    Claim { page: "35", claim: "The fine-tuned model gets 7 of 10 samples right", check: transfer_seven_of_ten },
+    Claim { page: "37", claim: "Its confusion matrix shows a clear diagonal", check: transfer_clear_diagonal },
     Claim {
         page: "38",
         claim: "The transfer model infers faster than V3 despite more parameters",
         check: transfer_infers_faster,
     },
+    Claim { page: "39-41", claim: "ResNet50 does not beat ResNet18 on this small dataset", check: resnet50_no_better },
     Claim { page: "42", claim: "With little data, transfer learning is best", check: transfer_is_best },
     Claim { page: "42", claim: "Transfer doubles the accuracy of the custom networks", check: transfer_doubles },
-    Claim { page: "39-41", claim: "ResNet50 does not beat ResNet18 on this small dataset", check: resnet50_no_better },
 ];
 
 fn majority(r: &part2::Results) -> f64 {
@@ -438,6 +564,9 @@ pub fn part2_claims(r: &part2::Results) -> Vec<Checked> {
     check_all(PART2, r)
 }
 
+/// How many claims a slide holds.
+pub const PER_SLIDE: usize = 8;
+
 /// The claims as a four-column table: page, the seed's claim, verdict, our evidence.
 pub fn claims_table(claims: &[Checked]) -> Html {
     let mut h = String::from(
@@ -539,6 +668,54 @@ mod tests {
         c.values[i][j] = 0.6;
         c.values[j][i] = 0.6;
         assert_eq!(verdict(&part2_claims(&r), "EDA", "usefulCount"), Verdict::Reproduced);
+    }
+
+    #[test]
+    fn v2_claims_follow_its_numbers() {
+        let mut r = part1();
+        let v2 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v2").unwrap();
+        let last = v2.history.len() - 1;
+        v2.history[last].train_accuracy = 0.5;
+        v2.history[last].valid_accuracy = 0.6;
+        assert_eq!(verdict(&part1_claims(&r), "23", "V2's validation"), Verdict::Reproduced);
+        let v2 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v2").unwrap();
+        let last = v2.history.len() - 1;
+        v2.history[last].valid_accuracy = 0.4;
+        assert_eq!(verdict(&part1_claims(&r), "23", "V2's validation"), Verdict::NotReproduced);
+        // every prediction "happy": "no longer always" fails; half of them "happy": it holds;
+        // half of them "fear": V2 does not favour happy
+        let happy = r.classes.iter().position(|c| c == "happy").unwrap();
+        let fear = r.classes.iter().position(|c| c == "fear").unwrap();
+        let n = r.classes.len();
+        let with = |r: &mut part1::Results, f: &dyn Fn(usize, usize) -> u64| {
+            let v2 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v2").unwrap();
+            v2.confusion = (0..n).map(|i| (0..n).map(|j| f(i, j)).collect()).collect();
+        };
+        with(&mut r, &|_, j| u64::from(j == happy) * 10);
+        assert_eq!(verdict(&part1_claims(&r), "24-25", "V2 no longer"), Verdict::NotReproduced);
+        with(&mut r, &|i, j| u64::from(j == happy) * 5 + u64::from(i == j) * 5);
+        assert_eq!(verdict(&part1_claims(&r), "24-25", "V2 no longer"), Verdict::Reproduced);
+        with(&mut r, &|i, j| u64::from(j == fear) * 5 + u64::from(i == j) * 5);
+        let c = part1_claims(&r);
+        assert_eq!(verdict(&c, "24-25", "V2 no longer"), Verdict::NotReproduced);
+        assert!(c.iter().any(|x| x.evidence.contains("favours \"fear\"")));
+    }
+
+    #[test]
+    fn a_perfect_transfer_row_has_its_diagonal_and_seven_of_ten() {
+        let mut r = part1();
+        let t = r.rows.iter_mut().find(|x| x.model == "mobilenet_v2").unwrap();
+        let n = t.confusion.len();
+        t.confusion = (0..n).map(|i| (0..n).map(|j| if i == j { 9 } else { 1 }).collect()).collect();
+        for s in &mut t.samples {
+            s.pred = s.truth.clone();
+        }
+        let c = part1_claims(&r);
+        assert_eq!(verdict(&c, "37", "Its confusion"), Verdict::Reproduced);
+        assert_eq!(verdict(&c, "35", "The fine-tuned"), Verdict::Reproduced);
+        let t = r.rows.iter_mut().find(|x| x.model == "mobilenet_v2").unwrap();
+        t.confusion = (0..n).map(|_| (0..n).map(|j| u64::from(j == 0) * 5).collect()).collect();
+        assert_eq!(verdict(&part1_claims(&r), "37", "Its confusion"), Verdict::NotReproduced);
     }
 
     #[test]

@@ -100,6 +100,7 @@ pub fn part1_benchmark(r: &part1::Results) -> Result<Figure> {
         rows.iter().map(|x| label(&format!("{:?}, {} px", x.init, x.image_size).to_lowercase(), &x.model)).collect();
     plots::benchmark_chart(
         &names,
+        &rows.iter().map(|x| x.init == part1::Init::Imagenet).collect::<Vec<_>>(),
         &rows.iter().map(|x| x.params as f64).collect::<Vec<_>>(),
         &rows.iter().map(|x| x.size_bytes as f64 / 1e6).collect::<Vec<_>>(),
         &rows.iter().map(|x| x.latency_ms_b1).collect::<Vec<_>>(),
@@ -131,12 +132,17 @@ pub fn part2_correlation(r: &part2::Results) -> Result<Figure> {
     )
 }
 
+/// Reviews per rating, the cut between negative and positive marked (ratings are 1..=10, so the
+/// first positive rating `t` sits at category index `t - 1`).
 pub fn part2_rating_distribution(r: &part2::Results) -> Result<Figure> {
     let d = &r.eda.rating_distribution;
-    plots::bar_chart(
+    let t = r.plan.threshold.ceil() as usize;
+    let label = format!("positive from {t}");
+    plots::bar_chart_with_cut(
         "Drugs.com training split: reviews per rating (before binning)",
         &d.labels,
         &[("reviews", d.counts.iter().map(|&c| c as f64).collect())],
+        (t.saturating_sub(1), &label),
         "reviews",
     )
 }

@@ -161,9 +161,12 @@ pub fn part1_confusion_takeaway(r: &part1::Results, row: &part1::Row) -> Html {
             pct(share)
         ));
     }
-    match row.most_confused.first() {
-        Some((t, p, n)) => sentence(format!("{acc}; most confused: \"{t}\" predicted as \"{p}\" ({n} images).")),
-        None => sentence(format!("{acc}.")),
+    let pairs: Vec<String> =
+        row.most_confused.iter().take(3).map(|(t, p, n)| format!("\"{t}\" as \"{p}\" ({n})")).collect();
+    if pairs.is_empty() {
+        sentence(format!("{acc}."))
+    } else {
+        sentence(format!("{acc}; most confused: {}.", pairs.join(", ")))
     }
 }
 

@@ -24,7 +24,7 @@ pub fn bar_chart_with_intervals(
     intervals: &[Option<Vec<[f64; 2]>>],
     y_label: &str,
 ) -> Result<Figure> {
-    bar_chart_full(title, categories, series, intervals, None, y_label)
+    bar_chart_inner(title, categories, series, intervals, None, None, y_label)
 }
 
 /// [`bar_chart_with_intervals`] with a dashed reference line across the chart at `reference.1`,
@@ -37,15 +37,35 @@ pub fn bar_chart_with_reference(
     reference: (&str, f64),
     y_label: &str,
 ) -> Result<Figure> {
-    bar_chart_full(title, categories, series, intervals, Some(reference), y_label)
+    bar_chart_inner(title, categories, series, intervals, Some(reference), None, y_label)
 }
 
-fn bar_chart_full(
+/// [`bar_chart`] with a dashed vertical line before category `cut.0`, labelled `cut.1` (e.g. the
+/// rating at which reviews turn positive).
+pub fn bar_chart_with_cut(
+    title: &str,
+    categories: &[String],
+    series: &[(&str, Vec<f64>)],
+    cut: (usize, &str),
+    y_label: &str,
+) -> Result<Figure> {
+    if cut.0 == 0 || cut.0 >= categories.len() {
+        return Err(Error::Plot(format!(
+            "bar_chart {title:?}: a cut before category {} of {}",
+            cut.0,
+            categories.len()
+        )));
+    }
+    bar_chart_inner(title, categories, series, &[], None, Some(cut), y_label)
+}
+
+fn bar_chart_inner(
     title: &str,
     categories: &[String],
     series: &[(&str, Vec<f64>)],
     intervals: &[Option<Vec<[f64; 2]>>],
     reference: Option<(&str, f64)>,
+    cut: Option<(usize, &str)>,
     y_label: &str,
 ) -> Result<Figure> {
     if intervals.iter().flatten().any(|iv| iv.len() != categories.len()) || intervals.len() > series.len() {
@@ -64,7 +84,7 @@ fn bar_chart_full(
         }
     }
     let integral = series.iter().flat_map(|(_, v)| v).filter(|v| v.is_finite()).all(|v| v.fract() == 0.0);
-    render(SINGLE, &Bars { title, categories, series, intervals, reference, y_label, integral })
+    render(SINGLE, &Bars { title, categories, series, intervals, reference, cut, y_label, integral })
 }
 
 /// The label printed on a bar: whole numbers as integers (k/M for large counts), fractions
@@ -85,6 +105,7 @@ struct Bars<'a> {
     series: &'a [(&'a str, Vec<f64>)],
     intervals: &'a [Option<Vec<[f64; 2]>>],
     reference: Option<(&'a str, f64)>,
+    cut: Option<(usize, &'a str)>,
     y_label: &'a str,
     integral: bool,
 }
@@ -193,6 +214,14 @@ impl Painter for Bars<'_> {
             root.draw(&Text::new(label.to_string(), (px - 4, py - 6), text)).plot()?;
         }
 
+        if let Some((k, label)) = self.cut {
+            let line = [(k as f64, y_lo), (k as f64, y_hi)];
+            chart.draw_series(DashedLineSeries::new(line, 12, 8, BLACK.stroke_width(3))).plot()?;
+            let (px, py) = chart.backend_coord(&(k as f64, y_hi));
+            let text = anchored(font(style::VALUE_PX), HPos::Left, VPos::Top);
+            root.draw(&Text::new(label.to_string(), (px + 8, py + 4), text)).plot()?;
+        }
+
         for (c, name) in self.categories.iter().enumerate() {
             let (px, py) = chart.backend_coord(&(c as f64 + 0.5, y_lo));
             let style = if vertical_cats {
@@ -294,6 +323,17 @@ mod tests {
         let count = |f: &Figure| f.svg().matches(r##"stroke="#000000" stroke-width="2""##).count();
         assert_eq!((count(&plain), count(&fig)), (0, 6), "3 strokes (whisker + 2 caps) per bar with an interval");
         assert!(bar_chart_with_intervals("x", &cats, &series, &[Some(vec![[0.0, 1.0]])], "score").is_err());
+    }
+
+    #[test]
+    fn a_cut_is_drawn_between_its_categories_and_must_fall_inside() {
+        let cats = strings(&["1", "2", "3", "4"]);
+        let series = [("n", vec![4.0, 3.0, 5.0, 9.0])];
+        let fig = bar_chart_with_cut("cut", &cats, &series, (2, "positive from 3"), "reviews").unwrap();
+        assert!(fig.svg().contains(&text_el("positive from 3")));
+        assert!(!bar_chart("cut", &cats, &series, "reviews").unwrap().svg().contains(&text_el("positive from 3")));
+        assert!(bar_chart_with_cut("cut", &cats, &series, (0, "x"), "reviews").is_err());
+        assert!(bar_chart_with_cut("cut", &cats, &series, (4, "x"), "reviews").is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod style;
 mod timeline;
 mod training;
 
-pub use bars::{bar_chart, bar_chart_with_intervals, bar_chart_with_reference};
+pub use bars::{bar_chart, bar_chart_with_cut, bar_chart_with_intervals, bar_chart_with_reference};
 pub use benchmark::benchmark_chart;
 pub use boxes::labelled_boxes;
 pub use heatmap::{confusion_with_shares, correlation_heatmap};
