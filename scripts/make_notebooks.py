@@ -188,7 +188,8 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation)"""),
     *slide("Fine-tuned: samples", "", 35),
     code("nb::part1_samples_takeaway(&tl)"),
     code("report::part1_samples(&tl)?"),
-    *slide("The hardest test images", "The highest-loss test images: are the mistakes debatable even to a human?", 36),
+    *slide("The hardest test images", "", 36, more="The highest-loss test images: are the mistakes debatable even to a human?"),
+    code("nb::part1_top_losses_takeaway(&tl)"),
     code("report::part1_top_losses(&tl)?"),
     *slide("Fine-tuned: confusion matrix", "", 37),
     code("nb::part1_confusion_takeaway(&res, &tl)"),
@@ -270,6 +271,7 @@ p2 = [
     code("nb::part2_comparison_takeaway(&res)"),
     code("report::part2_comparison(&res)?"),
     sub("Confusion matrix: MiniLM, direct"),
+    code('nb::part2_takeaway(&res, nb::run2(&res, "minilm", "drugscom")?)'),
     code('report::part2_confusion(nb::run2(&res, "minilm", "drugscom")?)?'),
     *slide("Try it", "Reviews typed into the cell, classified by the direct models (`affect-lab predict`)."),
     code('''nb::try_reviews(&run, &["minilm_drugscom", "bilstm_drugscom"], &[
@@ -284,6 +286,8 @@ p2 = [
     code("nb::part2_conclusions(&res)"),
     *slide("The seed's claims, checked", "Each claim of the seed deck about results, against this run's numbers."),
     code("nb::part2_claims(&res, 1)"),
+    sub("The seed's claims, checked (continued)"),
+    code("nb::part2_claims(&res, 2)"),
 ]
 
 for name, cells in [("00_setup", setup), ("01_part1_scratch_vs_transfer", p1), ("02_part2_direct_vs_indirect", p2)]:

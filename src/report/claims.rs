@@ -520,9 +520,62 @@ fn minilm_overfits(r: &part2::Results) -> (Verdict, String) {
     (verdict, evidence)
 }
 
+/// Train minus validation accuracy at the end of a Part 2 run's training.
+fn gap(r: &part2::Results, name: &str) -> Option<f64> {
+    ending(&r.row(name)?.history).map(|e| e.gap)
+}
+
+fn bilstm_overfits_more(r: &part2::Results) -> (Verdict, String) {
+    let (Some(b), Some(m)) = (gap(r, "bilstm_drugscom"), gap(r, "minilm_drugscom")) else {
+        return (Verdict::NotTested, "needs both direct runs".into());
+    };
+    let evidence = format!("train-valid gap at the end: BiLSTM {:+.1} points, MiniLM {:+.1}", b * 100.0, m * 100.0);
+    (if b > m { Verdict::Reproduced } else { Verdict::NotReproduced }, evidence)
+}
+
+fn imdb_bilstm_overfits_least(r: &part2::Results) -> (Verdict, String) {
+    let gaps: Vec<(String, f64)> = r.rows.iter().filter_map(|x| Some((x.name(), ending(&x.history)?.gap))).collect();
+    let Some(imdb) = gaps.iter().find(|(n, _)| n == "bilstm_imdb").map(|(_, g)| *g) else {
+        return (Verdict::NotTested, "no BiLSTM run on IMDB".into());
+    };
+    let smaller = gaps.iter().filter(|(n, g)| n != "bilstm_imdb" && *g < imdb).count();
+    let evidence = format!(
+        "BiLSTM on IMDB gap {:+.1} points; {smaller} of {} other runs have a smaller one",
+        imdb * 100.0,
+        gaps.len() - 1
+    );
+    let verdict = match smaller {
+        0 => Verdict::Reproduced,
+        1 => Verdict::Partly,
+        _ => Verdict::NotReproduced,
+    };
+    (verdict, evidence)
+}
+
+fn indirect_minilm_good(r: &part2::Results) -> (Verdict, String) {
+    let m = majority(r);
+    let runs: Vec<(&str, f64)> =
+        ["minilm_imdb", "minilm_druglib"].iter().filter_map(|n| Some((*n, r.row(n)?.accuracy))).collect();
+    if runs.is_empty() {
+        return (Verdict::NotTested, "no indirect MiniLM run".into());
+    }
+    let above = runs.iter().filter(|(_, a)| *a >= m + 0.10).count();
+    let list: Vec<String> = runs.iter().map(|(n, a)| format!("{n} {}", pct(*a))).collect();
+    let evidence = format!("{}; majority class {}", list.join(", "), pct(m));
+    let verdict = match above {
+        n if n == runs.len() => Verdict::Reproduced,
+        0 => Verdict::NotReproduced,
+        _ => Verdict::Partly,
+    };
+    (verdict, evidence)
+}
+
 const PART2: &[Claim<part2::Results>] = &[
     Claim { page: "EDA", claim: "usefulCount is what travels with the rating", check: useful_count_travels },
     Claim { page: "curves", claim: "Fine-tuned MiniLM (direct) overfits", check: minilm_overfits },
+    Claim { page: "curves", claim: "The BiLSTM overfits even more than MiniLM", check: bilstm_overfits_more },
+    Claim { page: "curves", claim: "The BiLSTM on IMDB overfits least of all runs", check: imdb_bilstm_overfits_least },
+    Claim { page: "comparison", claim: "Indirect pretrained models still do well", check: indirect_minilm_good },
     Claim {
         page: "comparison",
         claim: "The direct transformer is best on every metric",
@@ -716,6 +769,31 @@ mod tests {
         let t = r.rows.iter_mut().find(|x| x.model == "mobilenet_v2").unwrap();
         t.confusion = (0..n).map(|_| (0..n).map(|j| u64::from(j == 0) * 5).collect()).collect();
         assert_eq!(verdict(&part1_claims(&r), "37", "Its confusion"), Verdict::NotReproduced);
+    }
+
+    #[test]
+    fn overfitting_claims_compare_the_gaps() {
+        let mut r = part2();
+        let set = |r: &mut part2::Results, name: &str, train: f64, valid: f64| {
+            let row = r.rows.iter_mut().find(|x| x.name() == name).unwrap();
+            let last = row.history.len() - 1;
+            row.history[last].train_accuracy = train;
+            row.history[last].valid_accuracy = valid;
+        };
+        set(&mut r, "bilstm_drugscom", 0.95, 0.70);
+        set(&mut r, "minilm_drugscom", 0.82, 0.80);
+        assert_eq!(verdict(&part2_claims(&r), "curves", "The BiLSTM overfits"), Verdict::Reproduced);
+        set(&mut r, "bilstm_drugscom", 0.70, 0.70);
+        assert_eq!(verdict(&part2_claims(&r), "curves", "The BiLSTM overfits"), Verdict::NotReproduced);
+        for x in r.rows.iter_mut() {
+            let last = x.history.len() - 1;
+            x.history[last].train_accuracy = 0.9;
+            x.history[last].valid_accuracy = 0.7;
+        }
+        set(&mut r, "bilstm_imdb", 0.7, 0.7);
+        assert_eq!(verdict(&part2_claims(&r), "curves", "The BiLSTM on IMDB"), Verdict::Reproduced);
+        set(&mut r, "bilstm_imdb", 0.99, 0.5);
+        assert_eq!(verdict(&part2_claims(&r), "curves", "The BiLSTM on IMDB"), Verdict::NotReproduced);
     }
 
     #[test]

@@ -200,6 +200,22 @@ pub fn part1_benchmark_takeaway(r: &part1::Results) -> Html {
     ))
 }
 
+/// What the highest-loss images have in common: how many the model got wrong, and how sure it was.
+pub fn part1_top_losses_takeaway(row: &part1::Row) -> Html {
+    let wrong: Vec<&part1::Sample> = row.top_losses.iter().filter(|s| s.truth != s.pred).collect();
+    if wrong.is_empty() {
+        return sentence(format!("{}: none of its highest-loss test images is wrong.", row.model));
+    }
+    let sure = wrong.iter().map(|s| f64::from(s.confidence)).sum::<f64>() / wrong.len() as f64;
+    sentence(format!(
+        "{}: {} of these {} are wrong, predicted with {} confidence on average.",
+        row.model,
+        wrong.len(),
+        row.top_losses.len(),
+        pct(sure)
+    ))
+}
+
 fn majority(r: &part2::Results) -> f64 {
     r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64
 }
