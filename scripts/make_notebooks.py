@@ -28,6 +28,9 @@ println!("profile {profile}, run dir {}", run.config.out.display());"""
 def narrative():
     """The seed's spoken text by page: Part 1's `## Page N` (N an int) and Part 2's untitled
     `## Next section`s (p2-1, p2-2, ...)."""
+    if not NARRATIVE.is_file():
+        sys.exit(f"make_notebooks: the narrative {NARRATIVE} is missing (its spoken text becomes the speaker "
+                 "notes); pass its path as the first argument or set AFFECT_LAB_NARRATIVE")
     pages, key, part2 = {}, None, 0
     for line in NARRATIVE.read_text().splitlines():
         m = re.match(r"## (Page (\d+)|Next section)", line)
