@@ -155,17 +155,22 @@ def wait_for(browser, expr, what, seconds=60):
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def check_deck(browser, deck, shots, min_text, min_figure):
-    """Visit every slide and fragment; returns (slides, problem lines) and writes the PNGs."""
-    browser.call("Page.navigate", url=deck.resolve().as_uri())
+def open_deck(browser, deck, query=""):
+    """Load a deck and wait until reveal.js runs and every image has loaded."""
+    browser.call("Page.navigate", url=deck.resolve().as_uri() + query)
     wait_for(browser, "document.readyState === 'complete' && !!window.Reveal && window.Reveal.isReady()",
              "reveal.js to start (the deck must expose window.Reveal)")
+    wait_for(browser, "[...document.images].every(i => i.complete)", "images to load")
+
+
+def check_deck(browser, deck, shots, min_text, min_figure):
+    """Visit every slide and fragment; returns (slides, problem lines) and writes the PNGs."""
+    open_deck(browser, deck)
     # no transitions: every step is measured and shot in its final state
     browser.eval("""(() => { const s = document.createElement('style');
       s.textContent = '*, *::before, *::after { transition: none !important; animation: none !important; }';
       document.head.appendChild(s); Reveal.configure({transition: 'none', backgroundTransition: 'none'});
       Reveal.slide(0, 0, -1); return true; })()""")
-    wait_for(browser, "[...document.images].every(i => i.complete)", "images to load")
     out = shots / deck.name.removesuffix(".html").removesuffix(".slides")
     if out.exists():
         shutil.rmtree(out)
@@ -195,10 +200,7 @@ def check_deck(browser, deck, shots, min_text, min_figure):
 
 def print_pdf(browser, deck, path):
     """reveal.js's print view (`?print-pdf`) printed by Chromium, one 1280x720 page per slide."""
-    browser.call("Page.navigate", url=deck.resolve().as_uri() + "?print-pdf")
-    wait_for(browser, "document.readyState === 'complete' && !!window.Reveal && window.Reveal.isReady()",
-             "reveal.js to start in print view")
-    wait_for(browser, "[...document.images].every(i => i.complete)", "images to load")
+    open_deck(browser, deck, "?print-pdf")
     time.sleep(1)
     pdf = browser.call("Page.printToPDF", printBackground=True, preferCSSPageSize=True,
                        paperWidth=WIDTH / 96, paperHeight=HEIGHT / 96, marginTop=0, marginBottom=0,

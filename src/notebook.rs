@@ -208,8 +208,8 @@ pub fn resnet_rows(r: &part1::Results) -> Html {
             Some(x) => rows.push(vec![
                 m.to_string(),
                 format!("{:?}", x.init).to_lowercase(),
-                format!("{:.1}%", x.test_accuracy * 100.0),
-                format!("{:.1}-{:.1}%", x.test_accuracy_ci95[0] * 100.0, x.test_accuracy_ci95[1] * 100.0),
+                crate::report::html::pct(x.test_accuracy),
+                crate::report::html::ci(x.test_accuracy_ci95),
                 format!("{:.2}M", x.params as f64 / 1e6),
             ]),
             None if r.skipped_models.iter().any(|(s, _)| s == m) => missing.push(m),

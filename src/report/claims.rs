@@ -1,7 +1,7 @@
 //! The seed deck's claims about its results, checked against a run. Each claim is a page, the
 //! seed's words and a check that reads this run's results and returns a verdict with our numbers,
 //! so another run or profile gets its own verdicts.
-use super::html::{esc, Html};
+use super::html::{esc, pct, Html};
 use crate::experiments::{part1, part2};
 use crate::train::EpochRecord;
 
@@ -40,10 +40,6 @@ struct Claim<R> {
     check: fn(&R) -> (Verdict, String),
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
 /// The class a confusion matrix (rows true, columns predicted) predicts most, and its share.
 pub fn most_predicted(confusion: &[Vec<u64>]) -> (usize, f64) {
     let n = confusion.len();
@@ -76,7 +72,7 @@ fn ending(h: &[EpochRecord]) -> Option<Ending> {
 }
 
 /// A share of predictions above which a classifier is said to have collapsed to one class.
-const COLLAPSED: f64 = 0.9;
+pub(crate) const COLLAPSED: f64 = 0.9;
 /// Train minus validation accuracy (fraction) from which we call the gap overfitting.
 const OVERFIT_GAP: f64 = 0.10;
 
@@ -373,10 +369,6 @@ const PART1: &[Claim<part1::Results>] = &[
     Claim { page: "42", claim: "Transfer doubles the accuracy of the custom networks", check: transfer_doubles },
 ];
 
-fn majority(r: &part2::Results) -> f64 {
-    r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64
-}
-
 fn useful_count_travels(r: &part2::Results) -> (Verdict, String) {
     let c = &r.eda.correlation;
     let at = |n: &str| c.names.iter().position(|x| x == n);
@@ -457,7 +449,7 @@ fn transfer_beats_scratch(r: &part2::Results) -> (Verdict, String) {
 
 fn custom_direct_near_chance(r: &part2::Results) -> (Verdict, String) {
     let Some(b) = r.row("bilstm_drugscom") else { return (Verdict::NotTested, "no direct BiLSTM run".into()) };
-    let m = majority(r);
+    let m = r.majority_share();
     let evidence = format!("BiLSTM direct {} vs {} for always the majority class", pct(b.accuracy), pct(m));
     let above = b.accuracy - m;
     let verdict = if above > 0.0 && above <= 0.10 { Verdict::Reproduced } else { Verdict::NotReproduced };
@@ -466,7 +458,7 @@ fn custom_direct_near_chance(r: &part2::Results) -> (Verdict, String) {
 
 fn custom_indirect_below_chance(r: &part2::Results) -> (Verdict, String) {
     let Some(b) = r.row("bilstm_imdb") else { return (Verdict::NotTested, "no BiLSTM run on IMDB".into()) };
-    let m = majority(r);
+    let m = r.majority_share();
     let evidence = format!("BiLSTM on IMDB {} vs {} for always the majority class", pct(b.accuracy), pct(m));
     let verdict = if b.accuracy < m { Verdict::Reproduced } else { Verdict::NotReproduced };
     (verdict, evidence)
@@ -553,7 +545,7 @@ fn imdb_bilstm_overfits_least(r: &part2::Results) -> (Verdict, String) {
 }
 
 fn indirect_minilm_good(r: &part2::Results) -> (Verdict, String) {
-    let m = majority(r);
+    let m = r.majority_share();
     let runs: Vec<(&str, f64)> =
         ["minilm_imdb", "minilm_druglib"].iter().filter_map(|n| Some((*n, r.row(n)?.accuracy))).collect();
     if runs.is_empty() {
@@ -642,12 +634,7 @@ pub fn claims_table(claims: &[Checked]) -> Html {
 mod tests {
     use super::*;
 
-    fn part1() -> part1::Results {
-        serde_json::from_str(include_str!("../../figures/quick-seed42-part1/results.json")).unwrap()
-    }
-    fn part2() -> part2::Results {
-        serde_json::from_str(include_str!("../../figures/quick-seed42-part2/results.json")).unwrap()
-    }
+    use crate::report::fixtures::{part1, part2};
 
     fn verdict(claims: &[Checked], page: &str, starts: &str) -> Verdict {
         claims.iter().find(|c| c.page == page && c.claim.starts_with(starts)).unwrap().verdict
@@ -699,7 +686,7 @@ mod tests {
     #[test]
     fn part2_chance_claims_use_the_majority_class() {
         let mut r = part2();
-        let m = majority(&r);
+        let m = r.majority_share();
         let b = r.row("bilstm_imdb").unwrap().accuracy;
         let expected = if b < m { Verdict::Reproduced } else { Verdict::NotReproduced };
         assert_eq!(verdict(&part2_claims(&r), "comparison", "The indirect custom"), expected);

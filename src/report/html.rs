@@ -10,6 +10,16 @@ impl Html {
     }
 }
 
+/// A fraction as a percentage to one decimal.
+pub fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A 95% interval of fractions as percentages: "50.8-59.5%".
+pub fn ci([lo, hi]: [f64; 2]) -> String {
+    format!("{:.1}-{:.1}%", lo * 100.0, hi * 100.0)
+}
+
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

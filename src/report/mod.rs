@@ -77,17 +77,18 @@ pub fn samples_figure(title: &str, samples: &[part1::Sample], detail: bool) -> R
         let img = image::imageops::resize(&img, 144, 144, image::imageops::FilterType::Triangle);
         images.push((img.into_raw(), 144, 144));
     }
+    if !detail {
+        let truth: Vec<String> = samples.iter().map(|s| s.truth.clone()).collect();
+        let pred: Vec<String> = samples.iter().map(|s| s.pred.clone()).collect();
+        return plots::sample_grid(title, &images, &truth, &pred);
+    }
     let right: Vec<bool> = samples.iter().map(|s| s.truth == s.pred).collect();
     let captions: Vec<[String; 2]> = samples
         .iter()
         .zip(&right)
         .map(|(s, ok)| {
             let tick = if *ok { "✓" } else { "✗" };
-            let second = if detail {
-                format!("{tick} {} {:.0}%, loss {:.2}", s.pred, s.confidence * 100.0, s.loss)
-            } else {
-                format!("{tick} pred: {}", s.pred)
-            };
+            let second = format!("{tick} {} {:.0}%, loss {:.2}", s.pred, s.confidence * 100.0, s.loss);
             [format!("true: {}", s.truth), second]
         })
         .collect();
@@ -213,8 +214,7 @@ pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
     // whiskers: 95% Wilson intervals of accuracy (results from before they were recorded have none)
     let ci = rows.iter().all(|x| x.accuracy_ci95[1] > 0.0).then(|| rows.iter().map(|x| x.accuracy_ci95).collect());
     let acc = if ci.is_some() { "accuracy (95% CI)" } else { "accuracy" };
-    let majority =
-        r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64;
+    let majority = r.majority_share();
     plots::bar_chart_with_reference(
         "Tested on Drugs.com: direct vs indirect training data",
         &names,
@@ -238,4 +238,19 @@ pub fn part2_figures(dir: &Path, r: &part2::Results) -> Result<()> {
         part2_comparison(r)?.save(dir, "comparison")?;
     }
     Ok(())
+}
+
+/// The committed quick runs' results, for tests: real rows, every field filled the way a run
+/// fills it.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::experiments::{part1, part2};
+
+    pub fn part1() -> part1::Results {
+        serde_json::from_str(include_str!("../../figures/quick-seed42-part1/results.json")).unwrap()
+    }
+
+    pub fn part2() -> part2::Results {
+        serde_json::from_str(include_str!("../../figures/quick-seed42-part2/results.json")).unwrap()
+    }
 }

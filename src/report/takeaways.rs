@@ -1,11 +1,7 @@
 //! What the numbers say, in tables and sentences computed from a run's results.
-use super::html::{esc, table, Html};
+use super::html::{ci, esc, pct, table, Html};
 use crate::experiments::{part1, part2};
 use crate::Profile;
-
-fn ci([lo, hi]: [f64; 2]) -> String {
-    format!("{:.1}-{:.1}%", lo * 100.0, hi * 100.0)
-}
 
 /// A paired test in words: whether the gap between two rows is more than test-set noise.
 fn paired_sentence(c: &crate::eval::metrics::PairedTest) -> String {
@@ -30,10 +26,6 @@ pub enum Columns {
     Cost,
     /// How it was trained: input size, epochs, seconds, our speed against PyTorch's.
     Training,
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
 }
 
 fn or_dash(x: Option<String>) -> String {
@@ -155,7 +147,7 @@ pub fn part1_confusion_takeaway(r: &part1::Results, row: &part1::Row) -> Html {
     let (class, share) = super::claims::most_predicted(&row.confusion);
     let name = r.classes.get(class).map(String::as_str).unwrap_or("?");
     let acc = format!("{}: {} test accuracy", row.model, pct(row.test_accuracy));
-    if share >= 0.9 {
+    if share >= super::claims::COLLAPSED {
         return sentence(format!(
             "{acc}, predicting \"{name}\" for {} of test images: it collapsed to one class.",
             pct(share)
@@ -216,10 +208,6 @@ pub fn part1_top_losses_takeaway(row: &part1::Row) -> Html {
     ))
 }
 
-fn majority(r: &part2::Results) -> f64 {
-    r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64
-}
-
 fn positive_share(d: &crate::data::eda::Distribution) -> f64 {
     let total: u64 = d.counts.iter().sum();
     let positive = d.labels.iter().position(|l| l == "positive").map_or(0, |i| d.counts[i]);
@@ -248,7 +236,7 @@ pub fn part2_comparison_takeaway(r: &part2::Results) -> Html {
 
 /// A Part 2 run against always answering the majority class of the test split.
 pub fn part2_takeaway(r: &part2::Results, row: &part2::Row) -> Html {
-    let majority = majority(r);
+    let majority = r.majority_share();
     sentence(format!(
         "{} trained on {}: {} test accuracy, {:+.1} points against always the majority class ({}).",
         row.model.name(),
@@ -304,8 +292,7 @@ pub fn part2_conclusions(r: &part2::Results) -> Html {
             b.accuracy * 100.0
         ));
     }
-    let majority =
-        r.eda.test_label_distribution.counts.iter().copied().max().unwrap_or(0) as f64 / r.test_examples.max(1) as f64;
+    let majority = r.majority_share();
     out.push(format!("Always predicting the majority class would score {:.1}%.", majority * 100.0));
     for m in ["minilm", "bilstm"] {
         let acc = |s: &str| r.row(&format!("{m}_{s}")).map(|x| x.accuracy * 100.0);
@@ -324,13 +311,7 @@ pub fn part2_conclusions(r: &part2::Results) -> Html {
 mod tests {
     use super::*;
 
-    // The committed quick runs: real rows, every field filled the way a run fills it.
-    fn part1() -> part1::Results {
-        serde_json::from_str(include_str!("../../figures/quick-seed42-part1/results.json")).unwrap()
-    }
-    fn part2() -> part2::Results {
-        serde_json::from_str(include_str!("../../figures/quick-seed42-part2/results.json")).unwrap()
-    }
+    use crate::report::fixtures::{part1, part2};
 
     fn count(h: &Html, tag: &str) -> usize {
         h.0.matches(tag).count()
@@ -374,7 +355,7 @@ mod tests {
         let r2 = part2();
         let h = part2_comparison_takeaway(&r2).0;
         assert!(h.contains("minilm trained on drugscom: 78.8%"), "{h}");
-        assert!(h.contains(&pct(majority(&r2))), "{h}");
+        assert!(h.contains(&pct(r2.majority_share())), "{h}");
     }
 
     #[test]

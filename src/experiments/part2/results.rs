@@ -122,6 +122,12 @@ impl crate::experiments::reuse::PartResults for Results {
 }
 
 impl Results {
+    /// The accuracy of always answering the test split's majority class: chance for these runs.
+    pub fn majority_share(&self) -> f64 {
+        let counts = &self.eda.test_label_distribution.counts;
+        counts.iter().copied().max().unwrap_or(0) as f64 / self.test_examples.max(1) as f64
+    }
+
     pub fn row(&self, name: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.name() == name)
     }
