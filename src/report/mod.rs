@@ -144,7 +144,7 @@ pub fn part2_rating_distribution(r: &part2::Results) -> Result<Figure> {
         &d.labels,
         &[("reviews", d.counts.iter().map(|&c| c as f64).collect())],
         (t.saturating_sub(1), &label),
-        "reviews",
+        ("rating (1-10)", "reviews"),
     )
 }
 
@@ -208,7 +208,7 @@ pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
     rows.sort_by_key(|x| (distance(x.train_source).0, x.model.name()));
     let names: Vec<String> = rows
         .iter()
-        .map(|x| format!("{} {} ({})", x.model.name(), distance(x.train_source).1, x.train_source.name()))
+        .map(|x| format!("{}\n{}\n{}", x.model.label(), distance(x.train_source).1, x.train_source.label()))
         .collect();
     let col = |f: fn(&part2::Row) -> f64| rows.iter().map(|x| f(x)).collect::<Vec<f64>>();
     // whiskers: 95% Wilson intervals of accuracy (results from before they were recorded have none)
@@ -218,9 +218,9 @@ pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
     plots::bar_chart_with_reference(
         "Tested on Drugs.com: direct vs indirect training data",
         &names,
-        &[(acc, col(|x| x.accuracy)), ("F1", col(|x| x.f1)), ("macro-F1", col(|x| x.macro_f1))],
+        &[(acc, col(|x| x.accuracy)), ("macro-F1", col(|x| x.macro_f1))],
         &[ci],
-        ("always the majority class", majority),
+        (&format!("always the majority class ({})", crate::report::html::pct(majority)), majority),
         "score",
     )
 }

@@ -28,6 +28,15 @@ impl Source {
             Source::Imdb => "imdb",
         }
     }
+
+    /// The name as readers know it (figures and slides).
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::DrugsCom => "Drugs.com",
+            Source::Druglib => "Druglib",
+            Source::Imdb => "IMDB",
+        }
+    }
 }
 
 /// One review from any source. `label` is 0 negative, 1 positive.

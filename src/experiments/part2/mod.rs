@@ -46,6 +46,14 @@ impl Model {
             Model::BiLstm => "bilstm",
         }
     }
+
+    /// The name as readers know it (figures and slides).
+    pub fn label(self) -> &'static str {
+        match self {
+            Model::MiniLm => "MiniLM",
+            Model::BiLstm => "BiLSTM",
+        }
+    }
 }
 
 /// The name of the run of `model` trained on `source` (`minilm_drugscom`): checkpoint and figure

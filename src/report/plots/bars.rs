@@ -24,7 +24,7 @@ pub fn bar_chart_with_intervals(
     intervals: &[Option<Vec<[f64; 2]>>],
     y_label: &str,
 ) -> Result<Figure> {
-    bar_chart_inner(title, categories, series, intervals, None, None, y_label)
+    bar_chart_inner(title, categories, series, intervals, None, None, (None, y_label))
 }
 
 /// [`bar_chart_with_intervals`] with a dashed reference line across the chart at `reference.1`,
@@ -37,7 +37,7 @@ pub fn bar_chart_with_reference(
     reference: (&str, f64),
     y_label: &str,
 ) -> Result<Figure> {
-    bar_chart_inner(title, categories, series, intervals, Some(reference), None, y_label)
+    bar_chart_inner(title, categories, series, intervals, Some(reference), None, (None, y_label))
 }
 
 /// [`bar_chart`] with a dashed vertical line before category `cut.0`, labelled `cut.1` (e.g. the
@@ -47,7 +47,7 @@ pub fn bar_chart_with_cut(
     categories: &[String],
     series: &[(&str, Vec<f64>)],
     cut: (usize, &str),
-    y_label: &str,
+    (x_label, y_label): (&str, &str),
 ) -> Result<Figure> {
     if cut.0 == 0 || cut.0 >= categories.len() {
         return Err(Error::Plot(format!(
@@ -56,7 +56,7 @@ pub fn bar_chart_with_cut(
             categories.len()
         )));
     }
-    bar_chart_inner(title, categories, series, &[], None, Some(cut), y_label)
+    bar_chart_inner(title, categories, series, &[], None, Some(cut), (Some(x_label), y_label))
 }
 
 fn bar_chart_inner(
@@ -66,7 +66,7 @@ fn bar_chart_inner(
     intervals: &[Option<Vec<[f64; 2]>>],
     reference: Option<(&str, f64)>,
     cut: Option<(usize, &str)>,
-    y_label: &str,
+    (x_label, y_label): (Option<&str>, &str),
 ) -> Result<Figure> {
     if intervals.iter().flatten().any(|iv| iv.len() != categories.len()) || intervals.len() > series.len() {
         return Err(Error::Plot(format!("bar_chart {title:?}: intervals must match the series and categories")));
@@ -84,7 +84,7 @@ fn bar_chart_inner(
         }
     }
     let integral = series.iter().flat_map(|(_, v)| v).filter(|v| v.is_finite()).all(|v| v.fract() == 0.0);
-    render(SINGLE, &Bars { title, categories, series, intervals, reference, cut, y_label, integral })
+    render(SINGLE, &Bars { title, categories, series, intervals, reference, cut, x_label, y_label, integral })
 }
 
 /// The label printed on a bar: whole numbers as integers (k/M for large counts), fractions
@@ -106,6 +106,7 @@ struct Bars<'a> {
     intervals: &'a [Option<Vec<[f64; 2]>>],
     reference: Option<(&'a str, f64)>,
     cut: Option<(usize, &'a str)>,
+    x_label: Option<&'a str>,
     y_label: &'a str,
     integral: bool,
 }
@@ -116,8 +117,12 @@ const GROUP: f64 = 0.8;
 impl Painter for Bars<'_> {
     fn paint<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _: Target) -> Result<()> {
         let body = style::titled(root, self.title)?;
-        let legend: Vec<_> =
+        let mut legend: Vec<_> =
             self.series.iter().enumerate().map(|(i, (name, _))| (*name, style::categorical(i), Key::Swatch)).collect();
+        // The reference is keyed in the legend: a label at the line's end would sit on the bars.
+        if let Some((label, _)) = self.reference {
+            legend.push((label, BLACK, Key::Line { dashed: true, marker: style::Marker::None }));
+        }
         let body = style::legend_strip(&body, &legend)?;
         let (body_w, body_h) = body.dim_in_pixel();
         let (margin, y_area) = (16, 110);
@@ -127,14 +132,24 @@ impl Painter for Bars<'_> {
         let bar_px = (cat_px as f64 * GROUP / n_series as f64) as i32;
 
         let tick = font(style::TICK_PX);
-        let (mut cat_w, mut cat_h) = (0, 0);
+        // Category names may hold line breaks: each line is drawn centred under its group.
+        let (mut cat_w, mut line_h, mut lines, mut joined_w) = (0, 0, 1, 0);
         for c in self.categories {
-            let (w, h) = text_size(&body, c, &tick)?;
-            cat_w = cat_w.max(w as i32);
-            cat_h = cat_h.max(h as i32);
+            joined_w = joined_w.max(text_size(&body, &c.replace('\n', " "), &tick)?.0 as i32);
+            lines = lines.max(c.lines().count() as i32);
+            for line in c.lines() {
+                let (w, h) = text_size(&body, line, &tick)?;
+                cat_w = cat_w.max(w as i32);
+                line_h = line_h.max(h as i32 + 4);
+            }
         }
+        let cat_h = line_h * lines;
         let vertical_cats = cat_w + 8 > cat_px;
-        let x_area = 16 + if vertical_cats { cat_w } else { cat_h };
+        let x_title_h = match self.x_label {
+            Some(t) => text_size(&body, t, &font(style::AXIS_PX))?.1 as i32 + 12,
+            None => 0,
+        };
+        let x_area = 16 + if vertical_cats { joined_w } else { cat_h } + x_title_h;
 
         let value_style = font(style::VALUE_PX);
         let mut label_w = 0;
@@ -206,12 +221,9 @@ impl Painter for Bars<'_> {
             }
         }
 
-        if let Some((label, v)) = self.reference.filter(|(_, v)| v.is_finite()) {
+        if let Some((_, v)) = self.reference.filter(|(_, v)| v.is_finite()) {
             let line = [(0.0, v), (n as f64, v)];
             chart.draw_series(DashedLineSeries::new(line, 12, 8, BLACK.stroke_width(3))).plot()?;
-            let (px, py) = chart.backend_coord(&(n as f64, v));
-            let text = anchored(font(style::VALUE_PX), HPos::Right, VPos::Bottom);
-            root.draw(&Text::new(label.to_string(), (px - 4, py - 6), text)).plot()?;
         }
 
         if let Some((k, label)) = self.cut {
@@ -224,12 +236,20 @@ impl Painter for Bars<'_> {
 
         for (c, name) in self.categories.iter().enumerate() {
             let (px, py) = chart.backend_coord(&(c as f64 + 0.5, y_lo));
-            let style = if vertical_cats {
-                anchored(tick.clone(), HPos::Right, VPos::Center).transform(FontTransform::Rotate270)
+            if vertical_cats {
+                let style = anchored(tick.clone(), HPos::Right, VPos::Center).transform(FontTransform::Rotate270);
+                root.draw(&Text::new(name.replace('\n', " "), (px, py + 8), style)).plot()?;
             } else {
-                anchored(tick.clone(), HPos::Center, VPos::Top)
-            };
-            root.draw(&Text::new(name.clone(), (px, py + 8), style)).plot()?;
+                for (i, line) in name.lines().enumerate() {
+                    let style = anchored(tick.clone(), HPos::Center, VPos::Top);
+                    root.draw(&Text::new(line.to_string(), (px, py + 8 + i as i32 * line_h), style)).plot()?;
+                }
+            }
+        }
+        if let Some(t) = self.x_label {
+            let (px, py) = chart.backend_coord(&(n as f64 / 2.0, y_lo));
+            let style = anchored(font(style::AXIS_PX), HPos::Center, VPos::Bottom);
+            root.draw(&Text::new(t.to_string(), (px, py + x_area - 2), style)).plot()?;
         }
         Ok(())
     }
@@ -329,11 +349,12 @@ mod tests {
     fn a_cut_is_drawn_between_its_categories_and_must_fall_inside() {
         let cats = strings(&["1", "2", "3", "4"]);
         let series = [("n", vec![4.0, 3.0, 5.0, 9.0])];
-        let fig = bar_chart_with_cut("cut", &cats, &series, (2, "positive from 3"), "reviews").unwrap();
+        let fig = bar_chart_with_cut("cut", &cats, &series, (2, "positive from 3"), ("rating", "reviews")).unwrap();
         assert!(fig.svg().contains(&text_el("positive from 3")));
+        assert!(fig.svg().contains(&text_el("rating")), "the category axis has its title");
         assert!(!bar_chart("cut", &cats, &series, "reviews").unwrap().svg().contains(&text_el("positive from 3")));
-        assert!(bar_chart_with_cut("cut", &cats, &series, (0, "x"), "reviews").is_err());
-        assert!(bar_chart_with_cut("cut", &cats, &series, (4, "x"), "reviews").is_err());
+        assert!(bar_chart_with_cut("cut", &cats, &series, (0, "x"), ("rating", "reviews")).is_err());
+        assert!(bar_chart_with_cut("cut", &cats, &series, (4, "x"), ("rating", "reviews")).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub(crate) const TITLE_PX: u32 = 34;
 pub(crate) const CAPTION_PX: u32 = 28;
 pub(crate) const AXIS_PX: u32 = 24;
 pub(crate) const TICK_PX: u32 = 22;
-pub(crate) const VALUE_PX: u32 = 20;
+pub(crate) const VALUE_PX: u32 = 22;
 
 /// Okabe-Ito, reordered so the first colours are the most distinct from each other.
 pub(crate) const OKABE_ITO: [RGBColor; 8] = [
