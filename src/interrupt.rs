@@ -42,8 +42,41 @@ pub fn requested() -> Option<i32> {
 
 /// `Err(Interrupted)` once a stop was asked for.
 pub fn check() -> Result<()> {
+    #[cfg(test)]
+    if tests::stop_now() {
+        return Err(Error::Interrupted { signal: 2 });
+    }
     match requested() {
         None => Ok(()),
         Some(signal) => Err(Error::Interrupted { signal }),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        static CHECKS_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    /// Make this thread's `n`-th next [`super::check`] report a stop, as a Ctrl-C would (tests run
+    /// in parallel threads, so a real signal would stop them all).
+    pub(crate) fn stop_after(n: usize) {
+        CHECKS_LEFT.with(|c| c.set(Some(n)));
+    }
+
+    pub(super) fn stop_now() -> bool {
+        CHECKS_LEFT.with(|c| match c.get() {
+            Some(0) | Some(1) => {
+                c.set(None);
+                true
+            }
+            Some(n) => {
+                c.set(Some(n - 1));
+                false
+            }
+            None => false,
+        })
     }
 }

@@ -35,8 +35,9 @@ struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Keep the rows an earlier invocation finished in --out under the same profile, seed, plan and
-    /// test data (and their checkpoints); train only the others
-    #[arg(long)]
+    /// test data (and their checkpoints); train only the others. A row that was interrupted
+    /// continues from its last snapshot (with or without this flag)
+    #[arg(long, visible_alias = "resume")]
     reuse: bool,
     /// Clear what an earlier invocation left in --out (a directory holding another configuration is
     /// refused otherwise, so two configurations never mix in one run directory)
@@ -161,8 +162,9 @@ fn main() {
     if let Err(e) = real_main() {
         if let Some(signal) = interrupted(&e) {
             eprintln!(
-                "interrupted (signal {signal}): every finished row is in its results.json; \
-                 run the same command with --reuse to keep them and train the rest"
+                "interrupted (signal {signal}): every finished row is in its results.json and the row in \
+                 training saved a snapshot; run the same command with --resume to keep the finished rows \
+                 and continue from there"
             );
             std::process::exit(128 + signal);
         }

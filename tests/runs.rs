@@ -1,4 +1,5 @@
-//! Runs that outlive their checkout or their first invocation: a copied binary, and `--reuse`.
+//! Runs that outlive their checkout or their first invocation: a copied binary, `--reuse`, a stop
+//! asked for by SIGTERM, and a SIGKILL followed by a resume.
 use std::path::Path;
 
 mod common;
@@ -119,7 +120,7 @@ fn sigterm_stops_cleanly_keeps_finished_rows_and_reuse_picks_them_up() {
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(128 + libc::SIGTERM), "{err}");
-    assert!(err.contains("interrupted (signal 15)") && err.contains("--reuse") && !err.contains("panicked"), "{err}");
+    assert!(err.contains("interrupted (signal 15)") && err.contains("--resume") && !err.contains("panicked"), "{err}");
     // the finished row and its config are intact; nothing half-written or stray
     let r = json(&results);
     assert_eq!(r["rows"].as_array().unwrap().len(), 1);
@@ -132,8 +133,144 @@ fn sigterm_stops_cleanly_keeps_finished_rows_and_reuse_picks_them_up() {
         .filter(|n| n.contains(".tmp") || n.contains(&format!(".{pid}.")))
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
+    // the row in training saved where it stood
+    assert!(out.join("part1/checkpoints/.resnet18_random.training.resume.json").is_file(), "{err}");
+    assert!(err.contains("resnet18_random: stopped at epoch"), "{err}");
     // the same command with --reuse keeps the finished row
     let o = args("emotionnet_v1").arg("--reuse").output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success() && err.contains("[emotionnet_v1] reused from"), "{err}");
+}
+
+/// Results without what a resume may change (timings, latencies measured after training) or
+/// what names the run directory.
+fn untimed(mut v: serde_json::Value) -> serde_json::Value {
+    const TIMINGS: [&str; 12] = [
+        "checkpoint",
+        "seconds",
+        "time",
+        "train_seconds",
+        "seconds_per_epoch",
+        "latency_ms_b1",
+        "latency_ms_b64",
+        "pytorch_latency_ms_b1",
+        "pytorch_latency_ms_b64",
+        "started",
+        "eval_seconds",
+        "tokens_per_second",
+    ];
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(o) => {
+                o.retain(|k, _| !TIMINGS.contains(&k.as_str()));
+                o.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+/// Run `part` (smoke, `--plan plan`) for `row` uninterrupted, then again into another directory
+/// killed with SIGKILL once the row has saved its first training snapshot, and rerun: the
+/// rerun continues from the snapshot and ends with the same results.
+fn killed_and_resumed_equals_uninterrupted(part: &str, row: &str, plan: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, plan).unwrap();
+    let cmd = |out: &Path| {
+        let mut c = bin();
+        c.args(["--device", "cpu", part, "--profile", "smoke", "--no-figures", "--models", row, "--data-dir"])
+            .arg(data_root())
+            .arg("--out")
+            .arg(out)
+            .arg("--plan")
+            .arg(&plan_file)
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    let whole = dir.path().join("whole");
+    let o = cmd(&whole).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let out = dir.path().join("killed");
+    let snapshot = out.join(part).join("checkpoints").join(format!(".{row}.training.resume.json"));
+    let mut child = cmd(&out).spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    while !snapshot.is_file() {
+        assert!(t0.elapsed().as_secs() < 300, "no snapshot was written");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before its first snapshot was seen");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.join(part).join("results.json").is_file(), "the row finished before the kill");
+
+    let o = cmd(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains(&format!("{row}: continuing from a snapshot at epoch")), "{err}");
+    let (a, b) = (json(&whole.join(part).join("results.json")), json(&out.join(part).join("results.json")));
+    assert_eq!(untimed(a["rows"].clone()), untimed(b["rows"].clone()), "{row}: resumed results differ");
+    // the finished row's snapshot is gone; nothing stray is left
+    let left: Vec<String> = walk(&out)
+        .into_iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| n.contains(".resume") || n.contains(".training.") || n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn part1_killed_mid_training_resumes_to_the_same_results() {
+    // dropout (the EmotionNets have it) draws from torch's generator: the resumed run must too
+    let plan = r#"{"part1": {"custom_image_size": 48, "max_valid": 16,
+        "custom": {"epochs": 4, "max_batches_per_epoch": 40, "evals_per_epoch": 2}}}"#;
+    killed_and_resumed_equals_uninterrupted("part1", "emotionnet_v2", plan);
+}
+
+#[test]
+fn part2_killed_mid_training_resumes_to_the_same_results() {
+    let plan = r#"{"part2": {"max_train": 1200, "max_valid": 16,
+        "bilstm": {"epochs": 3, "max_batches_per_epoch": 30, "evals_per_epoch": 2}}}"#;
+    killed_and_resumed_equals_uninterrupted("part2", "bilstm_drugscom", plan);
+}
+
+#[test]
+fn a_full_disk_fails_the_row_with_its_file_named_and_leaves_nothing_half_written() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut c = bin();
+    c.args(["--device", "cpu", "part1", "--profile", "smoke", "--no-figures", "--models", "emotionnet_v2"])
+        .arg("--data-dir")
+        .arg(data_root())
+        .arg("--out")
+        .arg(&out);
+    // A file-size limit stands in for a full disk: JSON files fit, the 2.5 MB checkpoint does not
+    // (writes past the limit fail with EFBIG once SIGXFSZ is ignored).
+    // SAFETY: only async-signal-safe calls between fork and exec
+    unsafe {
+        c.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 1 << 20, rlim_max: 1 << 20 };
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = c.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("emotionnet_v2") && err.contains("safetensors") && !err.contains("panicked"), "{err}");
+    let left: Vec<String> = walk(&out)
+        .into_iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".safetensors") || n.contains(".tmp") || n.contains(".resume"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(!out.join("part1/results.json").is_file());
 }

@@ -111,16 +111,21 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Put the trained checkpoint in place of the row's.
+    /// Put the trained checkpoint in place of the row's; the row's training snapshot goes.
     pub fn commit(self) -> Result<()> {
-        std::fs::rename(&self.training, &self.done).map_err(|e| Error::io(&self.done, e))
+        std::fs::rename(&self.training, &self.done).map_err(|e| Error::io(&self.done, e))?;
+        crate::train::resume::remove(&self.training);
+        Ok(())
     }
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        // after a commit the file is gone; otherwise it is an unfinished row's
-        let _ = std::fs::remove_file(&self.training);
+        // after a commit the file is gone; otherwise it is an unfinished row's, kept only with
+        // the snapshot that continues it
+        if !crate::train::resume::exists(&self.training) {
+            let _ = std::fs::remove_file(&self.training);
+        }
     }
 }
 

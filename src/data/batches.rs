@@ -22,7 +22,18 @@ pub trait BatchSource {
     }
     fn labels(&self) -> Vec<i64>;
     /// All batches of one epoch. `train` shuffles (seeded by `seed`, `epoch`) and augments.
-    fn batches(&self, epoch: u64, train: bool, batch_size: usize) -> Box<dyn Iterator<Item = Result<Batch>>>;
+    fn batches(&self, epoch: u64, train: bool, batch_size: usize) -> Box<dyn Iterator<Item = Result<Batch>>> {
+        self.batches_from(epoch, train, batch_size, 0)
+    }
+    /// The batches of one epoch from batch `skip` on: the same batches `batches` yields after its
+    /// first `skip` (a resumed run continues mid-epoch).
+    fn batches_from(
+        &self,
+        epoch: u64,
+        train: bool,
+        batch_size: usize,
+        skip: usize,
+    ) -> Box<dyn Iterator<Item = Result<Batch>>>;
 }
 
 fn order(n: usize, shuffle: bool, seed: u64, epoch: u64) -> Vec<usize> {
@@ -82,13 +93,20 @@ impl BatchSource for ImageSource {
     fn labels(&self) -> Vec<i64> {
         self.items.iter().map(|i| i.label).collect()
     }
-    fn batches(&self, epoch: u64, train: bool, batch_size: usize) -> Box<dyn Iterator<Item = Result<Batch>>> {
+    fn batches_from(
+        &self,
+        epoch: u64,
+        train: bool,
+        batch_size: usize,
+        skip: usize,
+    ) -> Box<dyn Iterator<Item = Result<Batch>>> {
         let idx = order(self.items.len(), train, self.seed, epoch);
         let tf = if train { self.train_tf.clone() } else { self.eval_tf.clone() };
         let (items, seed) = (self.items.clone(), self.seed);
         let (tx, rx) = mpsc::sync_channel(self.prefetch.max(1));
         std::thread::spawn(move || {
-            for chunk in idx.chunks(batch_size.max(1)) {
+            // augmentation is seeded per sample, so skipped batches need not be decoded
+            for chunk in idx.chunks(batch_size.max(1)).skip(skip) {
                 // a panic here would end the channel like the end of the data: deliver it as an error
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     Self::assemble(&items, chunk, &tf, seed, epoch)
@@ -178,8 +196,14 @@ impl BatchSource for TokenSource {
     fn labels(&self) -> Vec<i64> {
         self.labels.to_vec()
     }
-    fn batches(&self, epoch: u64, train: bool, batch_size: usize) -> Box<dyn Iterator<Item = Result<Batch>>> {
-        let chunks = self.batch_rows(epoch, train, batch_size);
+    fn batches_from(
+        &self,
+        epoch: u64,
+        train: bool,
+        batch_size: usize,
+        skip: usize,
+    ) -> Box<dyn Iterator<Item = Result<Batch>>> {
+        let chunks: Vec<Vec<usize>> = self.batch_rows(epoch, train, batch_size).into_iter().skip(skip).collect();
         let (ids, labels, pad) = (self.ids.clone(), self.labels.clone(), self.pad_id);
         Box::new(chunks.into_iter().map(move |rows| {
             let y: Vec<i64> = rows.iter().map(|&i| labels[i]).collect();

@@ -1,10 +1,12 @@
 //! One training loop for image and text models: AdamW, a learning-rate schedule, optional class
 //! weights, frozen-backbone warm-up and per-group rates, best checkpoint and early stopping, one
 //! history record per validation. The pieces live in the submodules; `fit` puts them in order.
+pub mod adamw;
 pub mod config;
 pub mod param_groups;
 pub mod predict;
 mod progress;
+pub mod resume;
 pub mod schedule;
 pub mod selection;
 pub mod steps;
@@ -16,13 +18,14 @@ pub use schedule::Schedule;
 use crate::data::batches::BatchSource;
 use crate::error::{Error, Result};
 use crate::models::groups::Groups;
+use adamw::AdamW;
 use param_groups::{Rates, Trainability};
 use progress::Progress;
 use selection::Selection;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use steps::{At, Running};
-use tch::{nn, nn::ModuleT, nn::OptimizerConfig, Tensor};
+use tch::{nn, nn::ModuleT, Tensor};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -98,7 +101,10 @@ impl Pace {
     }
 }
 
-/// Train `net` and leave the best evaluation's weights in its variables.
+/// Train `net` and leave the best evaluation's weights in its variables. The weights being kept
+/// go to `checkpoint`; a snapshot beside it (see [`resume`]) is saved at every evaluation, every
+/// [`SNAPSHOT_EVERY`] in between and when a stop is asked for, and a later `fit` of the same
+/// configuration continues from it exactly.
 pub fn fit(
     label: &str,
     net: Trainee,
@@ -111,30 +117,52 @@ pub fn fit(
     let (model, vs) = (net.model, net.vs);
     let trainability = Trainability::new(label, cfg, vs)?;
     let rates = Rates::new(label, cfg, net.groups)?;
-    tch::manual_seed(cfg.seed as i64);
     let device = vs.device();
     let weights = cfg.class_weights.as_ref().map(|w| Tensor::from_slice(w).to_device(device));
-    let mut opt =
-        nn::AdamW { beta1: 0.9, beta2: 0.999, wd: cfg.weight_decay, eps: 1e-8, amsgrad: false }.build(vs, cfg.lr)?;
+    let mut opt = AdamW::new(vs, cfg.lr, cfg.weight_decay);
     let pace = Pace::new(train.len(), cfg);
     let progress = Progress::new(label, pace.batches as u64, pace.marks.len() > 1);
-    let mut keeper = Keeper::new(label, Selection::new(cfg, pace.marks.len()), progress, cfg.epochs, checkpoint);
-    let (mut step, mut train_examples) = (0, 0);
-    'epochs: for epoch in 1..=cfg.epochs {
+    let selection = Selection::new(cfg, pace.marks.len());
+    let mut keeper = Keeper::new(label, selection, progress, cfg.epochs, checkpoint);
+    let fingerprint = fingerprint(label, cfg, train, valid, vs);
+    let mut at = Position::start();
+    if let Some(r) = resume::load(checkpoint, &fingerprint)? {
+        at = keeper.resume(r, vs, &mut opt)?;
+    }
+    let mut saver = Saver { fingerprint, last: std::time::Instant::now() };
+    'epochs: for epoch in at.epoch..=cfg.epochs {
+        if keeper.stopped {
+            break;
+        }
         let frozen = trainability.begin_epoch(vs, epoch);
-        let (mut run, mut done, mut epoch_seen) = (Running::start(), 0, 0);
-        let mut batches = train.batches(epoch as u64, true, cfg.batch_size).take(pace.batches).peekable();
+        let skip = if epoch == at.epoch { at.done } else { 0 };
+        let (mut run, mut done) = (at.running.take().map_or_else(Running::start, |s| Running::resume(&s)), skip);
+        let mut epoch_seen = if epoch == at.epoch { at.epoch_seen } else { 0 };
+        let batches = train.batches_from(epoch as u64, true, cfg.batch_size, skip);
+        let mut batches = batches.take(pace.batches.saturating_sub(skip)).peekable();
         while let Some(batch) = run.waiting_for_data(|| batches.next()) {
-            let (b, lr) = (batch?, cfg.schedule.lr_at(cfg.lr, step, pace.batches * cfg.epochs));
+            let (b, lr) = (batch?, cfg.schedule.lr_at(cfg.lr, at.step, pace.batches * cfg.epochs));
+            if let Err(stop) = crate::interrupt::check() {
+                let here = Position { epoch, done, step: at.step, epoch_seen, running: Some(run.state()), ..at };
+                saver.save(&mut keeper, &here, vs, &opt)?;
+                eprintln!(
+                    "{label}: stopped at epoch {epoch}, batch {done}/{}; the next run continues here",
+                    pace.batches
+                );
+                return Err(stop);
+            }
             rates.apply(&mut opt, lr);
-            crate::interrupt::check()?;
+            // every step draws from its own seed (dropout), so a resumed run draws what an
+            // uninterrupted one would
+            tch::manual_seed(step_seed(cfg.seed, at.step));
             let loss = steps::train_step(model, &mut opt, &b, device, cfg, weights.as_ref(), &mut run);
             if !loss.is_finite() {
-                let why = format!("{label}: loss became {loss} at epoch {epoch}, step {step}; lower the learning rate");
+                let why =
+                    format!("{label}: loss became {loss} at epoch {epoch}, step {}; lower the learning rate", at.step);
                 return Err(Error::Config(why));
             }
-            (step, done, epoch_seen) = (step + 1, done + 1, epoch_seen + b.index.len());
-            train_examples = train_examples.max(epoch_seen);
+            (at.step, done, epoch_seen) = (at.step + 1, done + 1, epoch_seen + b.index.len());
+            at.train_examples = at.train_examples.max(epoch_seen);
             keeper.progress.tick(format!("loss {:.4}", run.mean_loss()));
             // the epoch ends at its last batch, even when a source yields fewer than promised
             let fetching = std::time::Instant::now();
@@ -143,24 +171,114 @@ pub fn fit(
             let fetched = fetching.elapsed().as_secs_f64();
             if !epoch_end && !pace.marks.contains(&done) {
                 run.add_data_time(fetched);
+                if saver.due() {
+                    let here = Position { epoch, done, epoch_seen, running: Some(run.state()), ..at };
+                    saver.save(&mut keeper, &here, vs, &opt)?;
+                }
                 continue;
             }
             let fraction = if epoch_end { 1.0 } else { done as f64 / pace.batches as f64 };
-            let at = At { epoch, fraction, lr, backbone_frozen: frozen };
-            let rec = steps::validate(model, valid, device, cfg, at, &run)?;
+            let rec =
+                steps::validate(model, valid, device, cfg, At { epoch, fraction, lr, backbone_frozen: frozen }, &run)?;
             run = Running::start();
             run.add_data_time(fetched);
-            if keeper.judge(rec, vs)? {
+            let stop = keeper.judge(rec, vs)?;
+            let here = if epoch_end {
+                Position { epoch: epoch + 1, done: 0, epoch_seen: 0, running: None, ..at }
+            } else {
+                Position { epoch, done, epoch_seen, running: Some(run.state()), ..at }
+            };
+            saver.save(&mut keeper, &here, vs, &opt)?;
+            if stop {
                 break 'epochs;
             }
         }
         keeper.progress.next_epoch();
     }
     trainability.restore(vs);
-    keeper.finish(vs, train_examples)
+    keeper.finish(vs, at.train_examples)
 }
 
-/// The history, the best checkpoint and progress lines of one `fit`.
+/// Longest stretch of training between two snapshots (evaluations also save one).
+pub const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Seed of the torch generator for optimizer step `step` of a run seeded `seed`.
+fn step_seed(seed: u64, step: usize) -> i64 {
+    (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (step as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9)) as i64 >> 1
+}
+
+/// Where the loop stands: the next batch to train is batch `done` of `epoch`.
+#[derive(Debug, Clone)]
+struct Position {
+    epoch: usize,
+    done: usize,
+    step: usize,
+    epoch_seen: usize,
+    train_examples: usize,
+    running: Option<steps::RunningState>,
+}
+
+impl Position {
+    fn start() -> Self {
+        Position { epoch: 1, done: 0, step: 0, epoch_seen: 0, train_examples: 0, running: None }
+    }
+}
+
+/// What identifies a training run for resuming: the row, its recipe, its data and its variables.
+fn fingerprint(
+    label: &str,
+    cfg: &TrainConfig,
+    train: &dyn BatchSource,
+    valid: &dyn BatchSource,
+    vs: &nn::VarStore,
+) -> serde_json::Value {
+    let labels = |s: &dyn BatchSource| {
+        let h = s.labels().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &l| (h ^ l as u64).wrapping_mul(0x100_0000_01b3));
+        format!("{}:{h:016x}", s.len())
+    };
+    let mut vars: Vec<(String, Vec<i64>)> = vs.variables().into_iter().map(|(n, t)| (n, t.size())).collect();
+    vars.sort();
+    serde_json::json!({
+        "row": label,
+        "config": cfg,
+        "train": labels(train),
+        "valid": labels(valid),
+        "variables": vars,
+    })
+}
+
+/// Snapshots at evaluations, on a stop, and every [`SNAPSHOT_EVERY`].
+struct Saver {
+    fingerprint: serde_json::Value,
+    last: std::time::Instant,
+}
+
+impl Saver {
+    fn due(&self) -> bool {
+        self.last.elapsed() >= SNAPSHOT_EVERY
+    }
+
+    fn save(&mut self, keeper: &mut Keeper, at: &Position, vs: &nn::VarStore, opt: &AdamW) -> Result<()> {
+        let mut snapshot = resume::Snapshot {
+            fingerprint: self.fingerprint.clone(),
+            epoch: at.epoch,
+            done: at.done,
+            step: at.step,
+            epoch_seen: at.epoch_seen,
+            train_examples: at.train_examples,
+            history: keeper.history.clone(),
+            running: at.running.clone().unwrap_or_default(),
+            seconds: keeper.seconds(),
+            stopped: keeper.stopped,
+            tensors: String::new(),
+        };
+        resume::save(keeper.checkpoint, &mut snapshot, vs, opt.state(), keeper.best.as_deref())?;
+        self.last = std::time::Instant::now();
+        Ok(())
+    }
+}
+
+/// The history, the kept weights and progress lines of one `fit`.
 struct Keeper<'a> {
     label: &'a str,
     selection: Selection,
@@ -169,12 +287,67 @@ struct Keeper<'a> {
     epochs: usize,
     checkpoint: &'a Path,
     started: std::time::Instant,
+    /// Training seconds of earlier invocations (a resumed run).
+    before: f64,
+    /// The kept weights, by variable name.
+    best: Option<Vec<(String, Tensor)>>,
+    stopped: bool,
 }
 
 impl<'a> Keeper<'a> {
     fn new(label: &'a str, selection: Selection, progress: Progress, epochs: usize, checkpoint: &'a Path) -> Self {
         let (history, started) = (Vec::new(), std::time::Instant::now());
-        Keeper { label, selection, history, progress, epochs, checkpoint, started }
+        Keeper {
+            label,
+            selection,
+            history,
+            progress,
+            epochs,
+            checkpoint,
+            started,
+            before: 0.0,
+            best: None,
+            stopped: false,
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        self.before + self.started.elapsed().as_secs_f64()
+    }
+
+    /// Take up a snapshot: weights, optimizer state, history (selection replayed over it) and
+    /// the kept weights, written back to the checkpoint.
+    fn resume(&mut self, r: resume::Resumed, vs: &mut nn::VarStore, opt: &mut AdamW) -> Result<Position> {
+        let s = r.snapshot;
+        let file = r.json.with_file_name(&s.tensors);
+        resume::restore_weights(vs, &r.tensors, &file)?;
+        opt.load_state(&r.tensors, &file)?;
+        for rec in &s.history {
+            self.selection.observe(rec);
+        }
+        let best = resume::best_weights(&r.tensors);
+        if !best.is_empty() {
+            crate::atomic::write_with(self.checkpoint, |tmp| {
+                let tmp_st = tmp.with_extension("safetensors");
+                Tensor::write_safetensors(&best, &tmp_st)
+                    .map_err(|e| Error::weights(self.checkpoint, e.to_string()))?;
+                std::fs::rename(&tmp_st, tmp).map_err(|e| Error::io(tmp, e))
+            })?;
+            self.best = Some(best);
+        }
+        (self.history, self.before, self.stopped) = (s.history, s.seconds, s.stopped);
+        eprintln!(
+            "{}: continuing from a snapshot at epoch {}, batch {} (step {}, {} evaluations done): {}",
+            self.label,
+            s.epoch,
+            s.done,
+            s.step,
+            self.history.len(),
+            r.json.display()
+        );
+        let (epoch, done, step, epoch_seen, train_examples) = (s.epoch, s.done, s.step, s.epoch_seen, s.train_examples);
+        let running = (s.running.seen > 0 || s.done > 0).then_some(s.running);
+        Ok(Position { epoch, done, step, epoch_seen, train_examples, running })
     }
 
     /// Record an evaluation, checkpointing `vs` when it is the best; true when training stops.
@@ -182,12 +355,14 @@ impl<'a> Keeper<'a> {
         let verdict = self.selection.observe(&rec);
         if verdict.keep {
             crate::models::weights::save(vs, self.checkpoint)?;
+            self.best = Some(vs.variables().into_iter().map(|(n, t)| (n, t.copy())).collect());
         }
         self.progress.record(&rec, self.epochs, verdict.keep);
         self.history.push(rec);
         if verdict.stop {
             let best = self.selection.best_eval().map_or(0, |e| e + 1);
             eprintln!("{}: early stop after {} evaluations (best: evaluation {best})", self.label, self.history.len());
+            self.stopped = true;
         }
         Ok(verdict.stop)
     }
@@ -204,8 +379,8 @@ impl<'a> Keeper<'a> {
         Ok(TrainOutcome {
             best_epoch: self.history.get(best_eval).map_or(0, |r| r.epoch),
             best_eval,
+            train_seconds: self.seconds(),
             history: self.history,
-            train_seconds: self.started.elapsed().as_secs_f64(),
             train_examples,
             checkpoint: self.checkpoint.to_path_buf(),
         })

@@ -75,7 +75,7 @@ impl Rates {
     }
 
     /// Set every group's rate for base rate `lr`.
-    pub fn apply(&self, opt: &mut nn::Optimizer, lr: f64) {
+    pub fn apply(&self, opt: &mut super::adamw::AdamW, lr: f64) {
         opt.set_lr(lr);
         if let Some(mult) = self.head_mult {
             opt.set_lr_group(groups::HEAD, lr * mult);

@@ -53,12 +53,24 @@ pub fn eval_log_probs(model: &dyn ModuleT, x: &Tensor, device: Device) -> Tensor
         .log_softmax(-1, Kind::Float)
 }
 
-/// Run `model` over `source` without gradients.
+/// Run `model` over `source` without gradients; a stop asked for (Ctrl-C) ends it early.
 pub fn predict(
     model: &dyn ModuleT,
     source: &dyn BatchSource,
     device: Device,
     batch_size: usize,
+) -> Result<Predictions> {
+    predict_with(model, source, device, batch_size, true)
+}
+
+/// [`predict`], a stop asked for ending it early only when `interruptible` (a validation inside
+/// training runs to its end: the snapshot after it is where a stopped run continues).
+pub(crate) fn predict_with(
+    model: &dyn ModuleT,
+    source: &dyn BatchSource,
+    device: Device,
+    batch_size: usize,
+    interruptible: bool,
 ) -> Result<Predictions> {
     let n = source.len();
     let mut out =
@@ -66,7 +78,9 @@ pub fn predict(
     tch::no_grad(|| -> Result<()> {
         // sources may batch in any order (text batches are length-sorted): results go back by index
         for batch in source.batches(0, false, batch_size) {
-            crate::interrupt::check()?;
+            if interruptible {
+                crate::interrupt::check()?;
+            }
             let b = batch?;
             let logp = eval_log_probs(model, &b.x, device);
             let loss = logp.nll_loss_nd::<Tensor>(&b.y, None, Reduction::None, -100);

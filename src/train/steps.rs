@@ -1,12 +1,14 @@
 //! The two things the loop does: a training step on one batch, and a validation that closes the
 //! running sums into a history record.
+use super::adamw::AdamW;
 use super::config::TrainConfig;
-use super::predict::predict;
+use super::predict::predict_with;
 use super::{EpochRecord, TimeSplit};
 use crate::data::batches::{Batch, BatchSource};
 use crate::error::Result;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
-use tch::{nn, nn::ModuleT, Device, Kind, Reduction, Tensor};
+use tch::{nn::ModuleT, Device, Kind, Reduction, Tensor};
 
 /// Cross-entropy with optional per-class weights (mean over the batch, weighted as PyTorch does).
 pub fn weighted_ce(logits: &Tensor, y: &Tensor, weights: Option<&Tensor>) -> Tensor {
@@ -27,6 +29,19 @@ impl Running {
     pub fn start() -> Self {
         Running { loss_sum: 0.0, correct: 0, seen: 0, since: Instant::now(), time: TimeSplit::default() }
     }
+    /// The sums so far, for a snapshot.
+    pub fn state(&self) -> RunningState {
+        let (loss_sum, correct, seen, time) = (self.loss_sum, self.correct, self.seen, self.time);
+        RunningState { loss_sum, correct, seen, seconds: self.since.elapsed().as_secs_f64(), time }
+    }
+
+    /// Continue the window a snapshot was taken in.
+    pub fn resume(s: &RunningState) -> Self {
+        let since =
+            Instant::now().checked_sub(std::time::Duration::from_secs_f64(s.seconds)).unwrap_or_else(Instant::now);
+        Running { loss_sum: s.loss_sum, correct: s.correct, seen: s.seen, since, time: s.time }
+    }
+
     pub fn add_data_time(&mut self, seconds: f64) {
         self.time.data += seconds;
     }
@@ -43,11 +58,21 @@ impl Running {
     }
 }
 
+/// [`Running`] as saved in a snapshot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunningState {
+    pub loss_sum: f64,
+    pub correct: i64,
+    pub seen: usize,
+    pub seconds: f64,
+    pub time: TimeSplit,
+}
+
 /// One optimizer step on `b`, added to `run`. Returns the batch's loss (the caller stops on a
 /// non-finite one).
 pub fn train_step(
     model: &dyn ModuleT,
-    opt: &mut nn::Optimizer,
+    opt: &mut AdamW,
     b: &Batch,
     device: Device,
     cfg: &TrainConfig,
@@ -117,7 +142,7 @@ pub fn validate(
     run: &Running,
 ) -> Result<EpochRecord> {
     let started = Instant::now();
-    let v = predict(model, valid, device, cfg.batch_size.max(64))?;
+    let v = predict_with(model, valid, device, cfg.batch_size.max(64), false)?;
     let validation = started.elapsed().as_secs_f64();
     let valid_loss = match &cfg.class_weights {
         // same criterion as training, so the two curves are comparable

@@ -56,7 +56,13 @@ impl BatchSource for Silent {
     fn labels(&self) -> Vec<i64> {
         self.0.labels()
     }
-    fn batches(&self, _: u64, _: bool, _: usize) -> Box<dyn Iterator<Item = Result<crate::data::batches::Batch>>> {
+    fn batches_from(
+        &self,
+        _: u64,
+        _: bool,
+        _: usize,
+        _: usize,
+    ) -> Box<dyn Iterator<Item = Result<crate::data::batches::Batch>>> {
         Box::new(std::iter::empty())
     }
 }
@@ -165,6 +171,8 @@ fn head_lr_mult_gives_the_head_its_own_rate() {
             head_lr_mult: mult,
             ..Default::default()
         };
+        // each run its own checkpoint: a finished run's snapshot would be taken up again
+        let ckpt = dir.path().join(format!("{mult:?}.safetensors"));
         fit("bag", trainee(&model, &mut vs), &src, &src, &cfg, &ckpt).unwrap();
         (max_moved(&model.emb.ws, &before[0]), max_moved(&model.out.ws, &before[1]))
     };
@@ -240,4 +248,90 @@ fn frozen_prefixes_stay_put_with_a_head_and_come_back_trainable() {
         .unwrap_err()
         .to_string()
         .contains("embedding."));
+}
+
+/// A fresh `Bag` whose variables do not depend on torch's generator, which tests running in
+/// parallel threads share (so this test cannot use dropout: the CLI's kill-and-resume test does).
+fn fixed_bag(vs: &nn::VarStore) -> Bag {
+    let model = bag(vs);
+    tch::no_grad(|| {
+        let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        for (k, (_, mut v)) in vars.into_iter().enumerate() {
+            let n = v.numel() as i64;
+            v.copy_(
+                &((Tensor::arange(n, (Kind::Float, Device::Cpu)) * 0.7 + k as f64).sin() * 0.3)
+                    .view(v.size().as_slice()),
+            );
+        }
+    });
+    model
+}
+
+/// History without timings (the one thing a resume changes).
+fn untimed(h: &[EpochRecord]) -> Vec<EpochRecord> {
+    h.iter().map(|r| EpochRecord { seconds: 0.0, time: TimeSplit::default(), ..r.clone() }).collect()
+}
+
+#[test]
+fn an_interrupted_fit_continues_from_its_snapshot_exactly() {
+    let ids: Vec<Vec<i64>> = (0..60).map(|i| vec![1, 3 + (i % 2), (i % 5) + 2, 2]).collect();
+    let labels: Vec<i64> = (0..60).map(|i| (i % 2 == 0) as i64).collect();
+    let src = TokenSource::new(ids, labels, 0, 1);
+    let cfg = TrainConfig {
+        epochs: 3,
+        batch_size: 8,
+        lr: 0.02,
+        evals_per_epoch: 2,
+        head_prefix: Some("out.".into()),
+        freeze_backbone_epochs: 1,
+        grad_clip_norm: Some(1.0),
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let train = |ckpt: &Path| {
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = fixed_bag(&vs);
+        let out = fit("bag", Trainee { model: &model, vs: &mut vs, groups: BAG_GROUPS }, &src, &src, &cfg, ckpt);
+        (out, vs.variables().into_iter().collect::<std::collections::BTreeMap<_, _>>())
+    };
+    let whole = dir.path().join("whole.safetensors");
+    let (uninterrupted, weights) = train(&whole);
+    let uninterrupted = uninterrupted.unwrap();
+    assert_eq!(uninterrupted.history.len(), 6);
+
+    // stops mid-window, right after an evaluation, in the frozen epoch and in the last one
+    for stops in [vec![4], vec![3], vec![4, 1], vec![2, 5, 9]] {
+        let ckpt = dir.path().join(format!("{stops:?}.safetensors"));
+        for &n in &stops {
+            crate::interrupt::tests::stop_after(n);
+            let err = train(&ckpt).0.unwrap_err();
+            assert!(matches!(err, Error::Interrupted { .. }), "{err}");
+            assert!(resume::exists(&ckpt), "a stop leaves a snapshot");
+        }
+        let (resumed, resumed_weights) = train(&ckpt);
+        let resumed = resumed.unwrap();
+        assert_eq!(untimed(&resumed.history), untimed(&uninterrupted.history), "stops {stops:?}");
+        assert_eq!(
+            (resumed.best_eval, resumed.train_examples),
+            (uninterrupted.best_eval, uninterrupted.train_examples)
+        );
+        for (name, w) in &weights {
+            assert!(w.equal(&resumed_weights[name]), "stops {stops:?}: {name} differs");
+        }
+        // only the latest snapshot's tensors are kept
+        let files = std::fs::read_dir(dir.path()).unwrap().flatten();
+        let prefix = format!("{}.resume-", ckpt.file_stem().unwrap().to_string_lossy());
+        assert_eq!(files.filter(|e| e.file_name().to_string_lossy().starts_with(&prefix)).count(), 1);
+    }
+
+    // another recipe does not continue this snapshot
+    let ckpt = dir.path().join("[3].safetensors");
+    let other = TrainConfig { lr: 0.03, ..cfg.clone() };
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let model = fixed_bag(&vs);
+    let err = fit("bag", Trainee { model: &model, vs: &mut vs, groups: BAG_GROUPS }, &src, &src, &other, &ckpt)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("resume.json") && err.contains("config.lr") && err.contains("--fresh"), "{err}");
 }
