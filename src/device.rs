@@ -49,8 +49,36 @@ pub fn describe(dev: Device) -> String {
     format!("device: {dev:?}, torch threads: {}, libtorch CUDA: {}", tch::get_num_threads(), tch::Cuda::is_available())
 }
 
+/// The machine in one line, for labelling results: CPU model, logical cores, and the bf16
+/// units it has (`avx512_bf16`, `amx_bf16`); "unknown CPU" where /proc/cpuinfo cannot be read.
+pub fn machine() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    machine_from(&info, std::thread::available_parallelism().map_or(0, |n| n.get()))
+}
+
+fn machine_from(cpuinfo: &str, cores: usize) -> String {
+    let field = |key: &str| {
+        cpuinfo.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    let model = field("model name").unwrap_or_else(|| "unknown CPU".into());
+    let flags = field("flags").unwrap_or_default();
+    let units: Vec<&str> = flags.split_whitespace().filter(|f| ["avx512_bf16", "amx_bf16"].contains(f)).collect();
+    let units = if units.is_empty() { String::new() } else { format!(", {}", units.join(" ")) };
+    format!("{model}, {cores} cores{units}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_machine_line_names_model_cores_and_bf16_units() {
+        let info = "processor : 0\nmodel name\t: Intel Xeon X\nflags\t\t: fpu avx512f avx512_bf16 amx_tile amx_bf16\n";
+        assert_eq!(super::machine_from(info, 2), "Intel Xeon X, 2 cores, avx512_bf16 amx_bf16");
+        assert_eq!(super::machine_from("", 4), "unknown CPU, 4 cores");
+    }
+
     use super::*;
     #[test]
     fn parses_specs_and_rejects_garbage() {

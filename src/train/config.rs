@@ -61,6 +61,10 @@ pub struct TrainConfig {
     /// learning curves, and the best checkpoint can fall mid-epoch.
     #[serde(default = "one")]
     pub evals_per_epoch: usize,
+    /// Stop at the first step past this many seconds of training (validation included), after
+    /// one last validation: a wall-clock cap beside the epoch cap.
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
     pub seed: u64,
 }
 
@@ -85,6 +89,9 @@ impl TrainConfig {
             c.that(d.decay > 0.0 && d.decay <= 1.0, || {
                 format!("{key}.layer_lr_decay.decay must be in (0, 1], got {}", d.decay)
             });
+        }
+        if let Some(t) = self.max_seconds {
+            c.that(t.is_finite() && t > 0.0, || format!("{key}.max_seconds must be > 0, got {t}"));
         }
         if let Some(m) = self.head_lr_mult {
             c.that(m.is_finite() && m >= 0.0, || format!("{key}.head_lr_mult must be >= 0, got {m}"));
@@ -111,6 +118,7 @@ impl Default for TrainConfig {
             frozen_prefixes: Vec::new(),
             max_batches_per_epoch: None,
             evals_per_epoch: 1,
+            max_seconds: None,
             seed: 42,
         }
     }

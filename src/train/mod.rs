@@ -57,6 +57,33 @@ pub struct TimeSplit {
     pub validation: f64,
 }
 
+/// Why training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// Validation stopped improving for `patience` epochs.
+    Plateau,
+    /// The last epoch allowed was trained.
+    EpochCap,
+    /// `max_seconds` of training ran out.
+    TimeCap,
+}
+
+impl StopReason {
+    /// Training ended on a budget, not because validation stopped improving.
+    pub fn is_cap(self) -> bool {
+        self != StopReason::Plateau
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Plateau => "plateau",
+            StopReason::EpochCap => "epoch cap",
+            StopReason::TimeCap => "time cap",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainOutcome {
     /// One record per evaluation.
@@ -68,6 +95,7 @@ pub struct TrainOutcome {
     pub train_seconds: f64,
     pub train_examples: usize,
     pub checkpoint: PathBuf,
+    pub stop: StopReason,
 }
 
 impl TrainOutcome {
@@ -131,7 +159,7 @@ pub fn fit(
     }
     let mut saver = Saver { fingerprint, last: std::time::Instant::now() };
     'epochs: for epoch in at.epoch..=cfg.epochs {
-        if keeper.stopped {
+        if keeper.stop.is_some() {
             break;
         }
         let frozen = trainability.begin_epoch(vs, epoch);
@@ -169,7 +197,8 @@ pub fn fit(
             let epoch_end = batches.peek().is_none();
             // the batch fetched here is the next window's
             let fetched = fetching.elapsed().as_secs_f64();
-            if !epoch_end && !pace.marks.contains(&done) {
+            let out_of_time = cfg.max_seconds.is_some_and(|cap| keeper.seconds() >= cap);
+            if !epoch_end && !pace.marks.contains(&done) && !out_of_time {
                 run.add_data_time(fetched);
                 if saver.due() {
                     let here = Position { epoch, done, epoch_seen, running: Some(run.state()), ..at };
@@ -182,7 +211,11 @@ pub fn fit(
                 steps::validate(model, valid, device, cfg, At { epoch, fraction, lr, backbone_frozen: frozen }, &run)?;
             run = Running::start();
             run.add_data_time(fetched);
-            let stop = keeper.judge(rec, vs)?;
+            let mut stop = keeper.judge(rec, vs)?;
+            if out_of_time && !stop {
+                eprintln!("{label}: stopped at its time cap ({:.0} s) after {} evaluations", keeper.seconds(), keeper.history.len());
+                (keeper.stop, stop) = (Some(StopReason::TimeCap), true);
+            }
             let here = if epoch_end {
                 Position { epoch: epoch + 1, done: 0, epoch_seen: 0, running: None, ..at }
             } else {
@@ -269,7 +302,7 @@ impl Saver {
             history: keeper.history.clone(),
             running: at.running.clone().unwrap_or_default(),
             seconds: keeper.seconds(),
-            stopped: keeper.stopped,
+            stop: keeper.stop,
             tensors: String::new(),
         };
         resume::save(keeper.checkpoint, &mut snapshot, vs, opt.state(), keeper.best.as_deref())?;
@@ -291,7 +324,8 @@ struct Keeper<'a> {
     before: f64,
     /// The kept weights, by variable name.
     best: Option<Vec<(String, Tensor)>>,
-    stopped: bool,
+    /// Set when training ended before its last epoch.
+    stop: Option<StopReason>,
 }
 
 impl<'a> Keeper<'a> {
@@ -307,7 +341,7 @@ impl<'a> Keeper<'a> {
             started,
             before: 0.0,
             best: None,
-            stopped: false,
+            stop: None,
         }
     }
 
@@ -335,7 +369,7 @@ impl<'a> Keeper<'a> {
             })?;
             self.best = Some(best);
         }
-        (self.history, self.before, self.stopped) = (s.history, s.seconds, s.stopped);
+        (self.history, self.before, self.stop) = (s.history, s.seconds, s.stop);
         eprintln!(
             "{}: continuing from a snapshot at epoch {}, batch {} (step {}, {} evaluations done): {}",
             self.label,
@@ -362,7 +396,7 @@ impl<'a> Keeper<'a> {
         if verdict.stop {
             let best = self.selection.best_eval().map_or(0, |e| e + 1);
             eprintln!("{}: early stop after {} evaluations (best: evaluation {best})", self.label, self.history.len());
-            self.stopped = true;
+            self.stop = Some(StopReason::Plateau);
         }
         Ok(verdict.stop)
     }
@@ -383,6 +417,7 @@ impl<'a> Keeper<'a> {
             history: self.history,
             train_examples,
             checkpoint: self.checkpoint.to_path_buf(),
+            stop: self.stop.unwrap_or(StopReason::EpochCap),
         })
     }
 }

@@ -31,8 +31,8 @@ pub struct Snapshot {
     pub running: RunningState,
     /// Training seconds before this snapshot (timings are the one thing a resume changes).
     pub seconds: f64,
-    /// Early stopping had ended training.
-    pub stopped: bool,
+    /// Training had ended early (plateau or time cap).
+    pub stop: Option<super::StopReason>,
     /// The tensor file, beside this JSON.
     pub tensors: String,
 }

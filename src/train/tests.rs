@@ -106,6 +106,7 @@ fn fit_learns_a_separable_task_keeps_best_and_stops_early() {
     };
     let out = fit("bag", trainee(&model, &mut vs), &src, &src, &cfg, &ckpt).unwrap();
     assert!(out.history.len() < 30, "accuracy saturates, so patience must stop it early");
+    assert_eq!(out.stop, StopReason::Plateau);
     assert!(out.history[0].train_loss > out.history.last().unwrap().train_loss);
     let p = predict(&model, &src, Device::Cpu, 16).unwrap();
     assert_eq!(p.accuracy(), 1.0);
@@ -334,4 +335,26 @@ fn an_interrupted_fit_continues_from_its_snapshot_exactly() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("resume.json") && err.contains("config.lr") && err.contains("--fresh"), "{err}");
+}
+
+#[test]
+fn the_stop_reason_names_the_budget_that_ended_training() {
+    let src = token_task(64);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, cfg: TrainConfig| {
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = fixed_bag(&vs);
+        fit("bag", trainee(&model, &mut vs), &src, &src, &cfg, &dir.path().join(name)).unwrap()
+    };
+    let base = TrainConfig { epochs: 3, batch_size: 8, lr: 0.01, ..Default::default() };
+    let out = run("epochs.safetensors", base.clone());
+    assert_eq!((out.stop, out.history.len()), (StopReason::EpochCap, 3));
+    // a cap already spent after the first step: one validation of that step, then stop
+    let out = run("time.safetensors", TrainConfig { max_seconds: Some(1e-9), ..base.clone() });
+    assert_eq!((out.stop, out.history.len(), out.best_eval), (StopReason::TimeCap, 1, 0));
+    assert!((out.history[0].progress - 1.0 / 8.0).abs() < 1e-9, "{}", out.history[0].progress);
+    assert!(StopReason::TimeCap.is_cap() && StopReason::EpochCap.is_cap() && !StopReason::Plateau.is_cap());
+    let mut checks = crate::config::plan_check::Checks::default();
+    TrainConfig { max_seconds: Some(0.0), ..base }.check("k", &mut checks);
+    assert!(checks.finish("bag").unwrap_err().to_string().contains("k.max_seconds must be > 0"));
 }

@@ -36,6 +36,10 @@ pub struct Row {
     /// before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_evaluation: Option<usize>,
+    /// Why training ended: validation stopped improving (`plateau`) or a budget ran out
+    /// (`epoch_cap`, `time_cap`; the caps are in `train_config`). Absent in older results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<crate::train::StopReason>,
     pub test_accuracy: f64,
     /// 95% Wilson interval of `test_accuracy`.
     #[serde(default)]
@@ -65,6 +69,9 @@ pub struct Results {
     pub profile: Profile,
     pub seed: u64,
     pub device: String,
+    /// CPU model, cores and bf16 units of the machine that ran it (absent in older results).
+    #[serde(default)]
+    pub machine: String,
     pub image_size: u32,
     pub data_root: String,
     pub classes: Vec<String>,

@@ -34,6 +34,10 @@ pub struct Row {
     /// before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_evaluation: Option<usize>,
+    /// Why training ended: validation stopped improving (`plateau`) or a budget ran out
+    /// (`epoch_cap`, `time_cap`; the caps are in `train_config`). Absent in older results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<crate::train::StopReason>,
     pub train_seconds: f64,
     pub accuracy: f64,
     /// 95% Wilson interval of `accuracy` over the test reviews.
@@ -64,6 +68,9 @@ pub struct Results {
     pub profile: Profile,
     pub seed: u64,
     pub device: String,
+    /// CPU model, cores and bf16 units of the machine that ran it (absent in older results).
+    #[serde(default)]
+    pub machine: String,
     pub plan: Plan,
     /// The `--plan` override this part's plan was patched with, if any (the profile name alone
     /// then does not describe the recipe).
