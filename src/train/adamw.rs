@@ -15,8 +15,23 @@ struct Param {
     name: String,
     tensor: Tensor,
     group: usize,
-    /// First and second moments and the steps taken; None until the first gradient.
-    state: Option<(Tensor, Tensor, i64)>,
+    /// None until the first gradient.
+    state: Option<Moments>,
+}
+
+struct Moments {
+    m: Tensor,
+    v: Tensor,
+    steps: i64,
+    /// Scratch for the update's denominator: the step allocates nothing (fresh allocations of
+    /// large tensors cost page faults on every step).
+    denom: Tensor,
+}
+
+impl Moments {
+    fn zeros_like(t: &Tensor) -> Self {
+        Moments { m: t.zeros_like(), v: t.zeros_like(), steps: 0, denom: t.zeros_like() }
+    }
 }
 
 pub struct AdamW {
@@ -86,7 +101,7 @@ impl AdamW {
         })
     }
 
-    /// One update of every parameter that has a gradient.
+    /// One update of every parameter that has a gradient, in place.
     pub fn step(&mut self) {
         let wd = self.weight_decay;
         let lrs: Vec<f64> = self.params.iter().map(|p| self.lr(p.group)).collect();
@@ -96,19 +111,25 @@ impl AdamW {
                 if !grad.defined() {
                     continue;
                 }
-                let (m, v, steps) = p.state.get_or_insert_with(|| (p.tensor.zeros_like(), p.tensor.zeros_like(), 0));
-                *steps += 1;
+                let s = p.state.get_or_insert_with(|| Moments::zeros_like(&p.tensor));
+                s.steps += 1;
                 if wd != 0.0 {
                     let _ = p.tensor.g_mul_scalar_(1.0 - lr * wd);
                 }
-                let bias1 = 1.0 - BETA1.powi(*steps as i32);
-                let bias2 = 1.0 - BETA2.powi(*steps as i32);
-                let _ = m.g_mul_scalar_(BETA1);
-                let _ = m.g_add_(&(&grad * (1.0 - BETA1)));
-                let _ = v.g_mul_scalar_(BETA2);
-                let _ = v.g_add_(&(&grad * &grad * (1.0 - BETA2)));
-                let denom = (v.sqrt() / bias2.sqrt()).g_add_scalar_(EPS);
-                let _ = p.tensor.g_sub_(&(&*m * (lr / bias1) / denom));
+                let bias1 = 1.0 - BETA1.powi(s.steps as i32);
+                let bias2 = 1.0 - BETA2.powi(s.steps as i32);
+                // m = b1 m + (1 - b1) g
+                let _ = s.m.lerp_(&grad, 1.0 - BETA1);
+                // v = b2 v + (1 - b2) g^2, with addcmul_'s fixed factor of 1
+                let _ = s.v.g_mul_scalar_(BETA2 / (1.0 - BETA2));
+                let _ = s.v.addcmul_(&grad, &grad);
+                let _ = s.v.g_mul_scalar_(1.0 - BETA2);
+                // p -= lr / bias1 * m / (sqrt(v / bias2) + eps)
+                let _ = s.v.sqrt_out(&s.denom);
+                let _ = s.denom.g_mul_scalar_(1.0 / bias2.sqrt());
+                let _ = s.denom.g_add_scalar_(EPS);
+                let _ = s.denom.g_mul_scalar_(-bias1 / lr);
+                let _ = p.tensor.addcdiv_(&s.m, &s.denom);
             }
         })
     }
@@ -118,10 +139,10 @@ impl AdamW {
     pub fn state(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
         for p in &self.params {
-            if let Some((m, v, steps)) = &p.state {
-                out.push((format!("m.{}", p.name), m.shallow_clone()));
-                out.push((format!("v.{}", p.name), v.shallow_clone()));
-                out.push((format!("steps.{}", p.name), Tensor::from_slice(&[*steps])));
+            if let Some(s) = &p.state {
+                out.push((format!("m.{}", p.name), s.m.shallow_clone()));
+                out.push((format!("v.{}", p.name), s.v.shallow_clone()));
+                out.push((format!("steps.{}", p.name), Tensor::from_slice(&[s.steps])));
             }
         }
         out
@@ -135,7 +156,8 @@ impl AdamW {
             p.state = match (get("m"), get("v"), get("steps")) {
                 (Some(m), Some(v), Some(s)) if m.size() == p.tensor.size() && v.size() == p.tensor.size() => {
                     let to = |t: &Tensor| t.to_kind(p.tensor.kind()).to_device(device.unwrap_or(tch::Device::Cpu));
-                    Some((to(m), to(v), s.to_kind(Kind::Int64).int64_value(&[0])))
+                    let steps = s.to_kind(Kind::Int64).int64_value(&[0]);
+                    Some(Moments { m: to(m), v: to(v), steps, denom: p.tensor.zeros_like() })
                 }
                 (None, None, None) => None,
                 _ => return Err(Error::weights(file, format!("optimizer state of `{}` is incomplete", p.name))),
