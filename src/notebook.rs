@@ -10,6 +10,7 @@ use crate::models::registry;
 use crate::{device, report, Profile};
 use std::path::PathBuf;
 
+pub use crate::report::compute::{part1_compute_takeaway, part1_equal_compute};
 pub use crate::report::html::{table, Html};
 pub use crate::report::takeaways::{
     curves_takeaway, part1_benchmark_takeaway, part1_conclusions, part1_confusion_takeaway, part1_samples_takeaway,
@@ -92,6 +93,7 @@ pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
     paths::require(&r.config.data_root, &part1::DATASETS)?;
     let res = part1::run(&r)?;
     report::part1_figures(&r.figures_dir(part1::PART), &res)?;
+    crate::config::manifest::write(&r.part_dir(part1::PART), &res)?;
     Ok(res)
 }
 
@@ -109,6 +111,7 @@ pub fn part2(r: &Run, retrain: bool) -> Result<part2::Results> {
     paths::require(&r.config.data_root, &part2::datasets())?;
     let res = part2::run(&r)?;
     report::part2_figures(&r.figures_dir(part2::PART), &res)?;
+    crate::config::manifest::write(&r.part_dir(part2::PART), &res)?;
     Ok(res)
 }
 

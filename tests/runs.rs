@@ -35,6 +35,11 @@ fn one_configuration_per_run_directory_and_its_finished_rows_are_kept() {
     let results = out.join("part1/results.json");
     part1(&out, "emotionnet_v1", &[]);
     let first = json(&results)["rows"][0].clone();
+    // the manifest ties the row's files to this configuration
+    let manifest = json(&out.join("part1/manifest.json"));
+    let configuration = manifest["configuration"].clone();
+    assert_eq!(manifest["files"]["checkpoints/emotionnet_v1.safetensors"]["row"], "emotionnet_v1", "{manifest}");
+    assert!(manifest["files"]["results.json"]["bytes"].as_u64().unwrap() > 0, "{manifest}");
 
     // --reuse: the finished row is taken as it is, the new one trained
     let err = part1(&out, "emotionnet_v1,emotionnet_v3", &["--reuse"]);
@@ -43,6 +48,9 @@ fn one_configuration_per_run_directory_and_its_finished_rows_are_kept() {
     let r = json(&results);
     assert_eq!(row_names(&r), ["emotionnet_v1", "emotionnet_v3"]);
     assert_eq!(r["rows"][0], first, "a reused row is the earlier row, timings and all");
+    let manifest = json(&out.join("part1/manifest.json"));
+    assert_eq!(manifest["configuration"], configuration, "the same configuration hashes the same");
+    assert_eq!(manifest["files"]["checkpoints/emotionnet_v3.safetensors"]["row"], "emotionnet_v3");
 
     // a row not asked for this time stays (same configuration); the asked one is trained again
     let err = part1(&out, "emotionnet_v3", &[]);
@@ -62,6 +70,9 @@ fn one_configuration_per_run_directory_and_its_finished_rows_are_kept() {
     let r = json(&results);
     assert_eq!((row_names(&r), r["seed"].clone()), (vec!["emotionnet_v1".to_string()], 7.into()));
     assert!(!out.join("part1/checkpoints/emotionnet_v3.safetensors").exists(), "--fresh clears old checkpoints");
+    let manifest = json(&out.join("part1/manifest.json"));
+    assert_ne!(manifest["configuration"], configuration, "another seed is another configuration");
+    assert!(manifest["files"].get("checkpoints/emotionnet_v3.safetensors").is_none(), "{manifest}");
 }
 
 #[test]

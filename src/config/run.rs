@@ -87,11 +87,16 @@ impl Run {
         self.part_dir(part).join("results.json")
     }
 
-    /// Write `results` as `<part>/results.json`, then this run's `config.json` beside it: the
-    /// config is only replaced by a run that has written results, so a run that fails before
-    /// finishing a row leaves a finished run's config alone.
-    pub fn write_results<T: Serialize>(&self, part: &str, results: &T) -> Result<()> {
+    /// Write `results` as `<part>/results.json`, then the part's manifest and this run's
+    /// `config.json` beside it: the config is only replaced by a run that has written results, so
+    /// a run that fails before finishing a row leaves a finished run's config alone.
+    pub fn write_results<T: Serialize + crate::experiments::reuse::PartResults>(
+        &self,
+        part: &str,
+        results: &T,
+    ) -> Result<()> {
         crate::atomic::write_json(&self.results_path(part), results)?;
+        crate::config::manifest::write(&self.part_dir(part), results)?;
         self.write_config(part)
     }
 

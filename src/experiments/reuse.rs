@@ -143,7 +143,17 @@ pub fn begin<R: PartResults>(run: &Run, plan: &R::Plan, now: &R) -> Result<Optio
     }
     match prior::<R>(run, plan, Some(now)) {
         Prior::Empty => Ok(None),
-        Prior::Same(res) => Ok(Some(res)),
+        Prior::Same(res) => {
+            let stray = crate::config::manifest::unlisted(&dir)?;
+            if !stray.is_empty() {
+                eprintln!(
+                    "{}: not in its manifest (left by an invocation stopped between two writes; replaced as rows finish): {}",
+                    dir.display(),
+                    stray.join(", ")
+                );
+            }
+            Ok(Some(res))
+        }
         Prior::Other(what) => Err(refusal::<R>(run, &what)),
     }
 }

@@ -2,12 +2,14 @@
 //! Each function returns a `Figure` (shown inline in a notebook); the `*_figures` functions
 //! write the whole set for a run.
 pub mod claims;
+pub mod compute;
 pub mod html;
 pub mod plots;
 pub mod takeaways;
 
 use crate::error::Result;
 use crate::experiments::{part1, part2};
+pub use compute::{part1_compute, part2_compute};
 use plots::Figure;
 use std::path::Path;
 
@@ -119,6 +121,7 @@ pub fn part1_figures(dir: &Path, r: &part1::Results) -> Result<()> {
     }
     if !r.rows.is_empty() {
         part1_benchmark(r)?.save(dir, "benchmark")?;
+        compute::part1_compute(r)?.save(dir, "compute")?;
     }
     Ok(())
 }
@@ -236,6 +239,7 @@ pub fn part2_figures(dir: &Path, r: &part2::Results) -> Result<()> {
     }
     if !r.rows.is_empty() {
         part2_comparison(r)?.save(dir, "comparison")?;
+        compute::part2_compute(r)?.save(dir, "compute")?;
     }
     Ok(())
 }

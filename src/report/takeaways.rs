@@ -1,6 +1,7 @@
 //! What the numbers say, in tables and sentences computed from a run's results.
 use super::html::{ci, esc, pct, table, Html};
 use crate::experiments::{part1, part2};
+use crate::train::StopReason;
 use crate::Profile;
 
 /// A paired test in words: whether the gap between two rows is more than test-set noise.
@@ -26,6 +27,14 @@ pub enum Columns {
     Cost,
     /// How it was trained: input size, epochs, seconds, our speed against PyTorch's.
     Training,
+}
+
+/// Epochs run and, when training ended on a budget rather than a plateau, which: "12 (epoch cap)".
+fn epochs_stopped(epochs: usize, stop: Option<StopReason>) -> String {
+    match stop {
+        Some(s) => format!("{epochs} ({})", s.name()),
+        None => epochs.to_string(),
+    }
 }
 
 fn or_dash(x: Option<String>) -> String {
@@ -57,11 +66,11 @@ pub fn part1_table(r: &part1::Results, columns: Columns) -> Html {
                 format!("{:.2}", x.latency_ms_b64),
             ]
         }),
-        Columns::Training => (&["model", "input px", "epochs", "s/epoch", "b1 time vs PyTorch"], |x| {
+        Columns::Training => (&["model", "input px", "epochs (stopped by)", "s/epoch", "b1 time vs PyTorch"], |x| {
             vec![
                 x.model.clone(),
                 x.image_size.to_string(),
-                x.epochs.to_string(),
+                epochs_stopped(x.epochs, x.stopped_by),
                 format!("{:.1}", x.seconds_per_epoch),
                 or_dash(x.pytorch_latency_ms_b1.map(|p| format!("{:.2}x", x.latency_ms_b1 / p))),
             ]
@@ -92,18 +101,28 @@ pub fn part2_table(r: &part2::Results, columns: Columns) -> Html {
                 format!("{:.3}", x.macro_f1),
             ]
         }),
-        Columns::Cost | Columns::Training => {
-            (&["model", "trained on", "precision", "recall", "train n", "train s"], |x| {
+        Columns::Training => {
+            (&["model", "trained on", "epochs (stopped by)", "best epoch", "train n", "train s"], |x| {
                 vec![
                     x.model.name().into(),
                     x.train_source.name().into(),
-                    format!("{:.3}", x.precision),
-                    format!("{:.3}", x.recall),
+                    epochs_stopped(x.epochs, x.stopped_by),
+                    x.best_epoch.to_string(),
                     x.train_examples.to_string(),
                     format!("{:.0}", x.train_seconds),
                 ]
             })
         }
+        Columns::Cost => (&["model", "trained on", "precision", "recall", "train n", "train s"], |x| {
+            vec![
+                x.model.name().into(),
+                x.train_source.name().into(),
+                format!("{:.3}", x.precision),
+                format!("{:.3}", x.recall),
+                x.train_examples.to_string(),
+                format!("{:.0}", x.train_seconds),
+            ]
+        }),
     };
     let rows: Vec<Vec<String>> = r.rows.iter().map(cell).collect();
     let dated = r.test_dates.as_ref().map(|(a, b)| format!(" dated {a} to {b}")).unwrap_or_default();
@@ -122,7 +141,11 @@ fn sentence(s: String) -> Html {
 /// How a training curve ends, in one sentence: train and validation accuracy at the last
 /// evaluation, and whether validation was still improving when training stopped (its best
 /// evaluation is the last) or which evaluation's weights were kept.
-pub fn curves_takeaway(history: &[crate::train::EpochRecord], kept: Option<usize>) -> Html {
+pub fn curves_takeaway(
+    history: &[crate::train::EpochRecord],
+    kept: Option<usize>,
+    stopped_by: Option<StopReason>,
+) -> Html {
     let Some(last) = history.last() else { return sentence("No training history.".into()) };
     let best = history
         .iter()
@@ -130,10 +153,18 @@ pub fn curves_takeaway(history: &[crate::train::EpochRecord], kept: Option<usize
         .max_by(|a, b| a.1.valid_accuracy.total_cmp(&b.1.valid_accuracy))
         .map(|(i, _)| i + 1)
         .unwrap_or(1);
-    let end = match kept {
-        _ if best == history.len() => "validation still improving when stopped".to_string(),
-        Some(k) => format!("kept evaluation {} of {}", k + 1, history.len()),
-        None => format!("validation peaked at evaluation {best} of {}", history.len()),
+    let improving = best == history.len();
+    let end = match (stopped_by, kept) {
+        (Some(StopReason::Plateau), Some(k)) => {
+            format!("stopped on a plateau, kept evaluation {} of {}", k + 1, history.len())
+        }
+        (Some(cap), _) if improving => format!("stopped on its {} with validation still improving", cap.name()),
+        (Some(cap), Some(k)) => {
+            format!("stopped on its {}, kept evaluation {} of {}", cap.name(), k + 1, history.len())
+        }
+        _ if improving => "validation still improving when stopped".to_string(),
+        (_, Some(k)) => format!("kept evaluation {} of {}", k + 1, history.len()),
+        (_, None) => format!("validation peaked at evaluation {best} of {}", history.len()),
     };
     sentence(format!(
         "Train {} vs validation {} at the end; {end}.",
@@ -237,14 +268,26 @@ pub fn part2_comparison_takeaway(r: &part2::Results) -> Html {
 /// A Part 2 run against always answering the majority class of the test split.
 pub fn part2_takeaway(r: &part2::Results, row: &part2::Row) -> Html {
     let majority = r.majority_share();
+    let trained = row.stopped_by.map_or(String::new(), |s| {
+        format!(" Trained {} epochs, stopped {}; kept epoch {}.", row.epochs, stopped_phrase(s), row.best_epoch)
+    });
     sentence(format!(
-        "{} trained on {}: {} test accuracy, {:+.1} points against always the majority class ({}).",
+        "{} trained on {}: {} test accuracy, {:+.1} points against always the majority class ({}).{trained}",
         row.model.name(),
         row.train_source.name(),
         pct(row.accuracy),
         (row.accuracy - majority) * 100.0,
         pct(majority)
     ))
+}
+
+/// How training ended, as a phrase: "on a plateau", "on its epoch cap".
+pub fn stopped_phrase(s: StopReason) -> &'static str {
+    match s {
+        StopReason::Plateau => "on a plateau",
+        StopReason::EpochCap => "on its epoch cap",
+        StopReason::TimeCap => "on its time cap",
+    }
 }
 
 /// Conclusions computed from the Part 1 numbers.
@@ -344,7 +387,7 @@ mod tests {
         let r = part1();
         let h = part1_benchmark_takeaway(&r).0;
         // the committed quick run: MobileNetV2 most accurate, V3 the fastest and smallest
-        assert!(h.contains("Most accurate: mobilenet_v2 (55.2%)"), "{h}");
+        assert!(h.contains("Most accurate: mobilenet_v2 (57.2%)"), "{h}");
         assert!(h.contains("Fastest at batch 1: emotionnet_v3") && h.contains("Smallest: emotionnet_v3"), "{h}");
         let v1 = r.row("emotionnet_v1").unwrap();
         let right = v1.samples.iter().filter(|s| s.truth == s.pred).count();

@@ -213,7 +213,11 @@ pub fn fit(
             run.add_data_time(fetched);
             let mut stop = keeper.judge(rec, vs)?;
             if out_of_time && !stop {
-                eprintln!("{label}: stopped at its time cap ({:.0} s) after {} evaluations", keeper.seconds(), keeper.history.len());
+                eprintln!(
+                    "{label}: stopped at its time cap ({:.0} s) after {} evaluations",
+                    keeper.seconds(),
+                    keeper.history.len()
+                );
                 (keeper.stop, stop) = (Some(StopReason::TimeCap), true);
             }
             let here = if epoch_end {
@@ -331,18 +335,7 @@ struct Keeper<'a> {
 impl<'a> Keeper<'a> {
     fn new(label: &'a str, selection: Selection, progress: Progress, epochs: usize, checkpoint: &'a Path) -> Self {
         let (history, started) = (Vec::new(), std::time::Instant::now());
-        Keeper {
-            label,
-            selection,
-            history,
-            progress,
-            epochs,
-            checkpoint,
-            started,
-            before: 0.0,
-            best: None,
-            stop: None,
-        }
+        Keeper { label, selection, history, progress, epochs, checkpoint, started, before: 0.0, best: None, stop: None }
     }
 
     fn seconds(&self) -> f64 {

@@ -7,6 +7,7 @@
 mod bars;
 mod benchmark;
 mod boxes;
+mod compute;
 mod heatmap;
 mod samples;
 mod style;
@@ -16,6 +17,7 @@ mod training;
 pub use bars::{bar_chart, bar_chart_with_cut, bar_chart_with_intervals, bar_chart_with_reference};
 pub use benchmark::benchmark_chart;
 pub use boxes::labelled_boxes;
+pub use compute::{compute_curves, Axis as ComputePanel, Trace};
 pub use heatmap::{confusion_with_shares, correlation_heatmap};
 pub use samples::{sample_grid, sample_grid_with};
 pub use timeline::{timeline, Line, Panel};

@@ -1,0 +1,248 @@
+//! Accuracy against compute, read from each row's history: validation accuracy after so many
+//! training seconds (validation included) or training FLOPs, and what the from-scratch rows
+//! reach within the compute the best pretrained row needed for its best.
+use super::html::{esc, pct, table, Html};
+use super::plots::{self, Figure};
+use crate::error::Result;
+use crate::experiments::{part1, part2};
+use crate::train::{EpochRecord, StopReason};
+
+/// Seconds of training (validation included) at each evaluation.
+pub fn cumulative_seconds(history: &[EpochRecord]) -> Vec<f64> {
+    history
+        .iter()
+        .scan(0.0, |t, r| {
+            *t += r.seconds;
+            Some(*t)
+        })
+        .collect()
+}
+
+fn capped(stop: Option<StopReason>) -> bool {
+    stop.is_some_and(StopReason::is_cap)
+}
+
+/// Images a Part 1 row trains on per epoch (all of the split, or its per-epoch batch cap).
+fn images_per_epoch(r: &part1::Results, row: &part1::Row) -> f64 {
+    let all = r.split_sizes[0];
+    let cap = row.train_config.max_batches_per_epoch.map(|b| b * row.train_config.batch_size);
+    cap.map_or(all, |c| c.min(all)) as f64
+}
+
+/// Training FLOPs at each evaluation: a step costs about three forward passes (forward, and a
+/// backward twice as dear), over the images seen so far. None without a FLOP count.
+fn cumulative_flops(r: &part1::Results, row: &part1::Row) -> Option<Vec<f64>> {
+    let per_image = row.flops? * 3.0;
+    Some(row.history.iter().map(|h| h.progress * images_per_epoch(r, row) * per_image).collect())
+}
+
+fn trace<'a>(
+    name: &'a str,
+    xs: Vec<f64>,
+    h: &[EpochRecord],
+    kept: Option<usize>,
+    stop: Option<StopReason>,
+) -> plots::Trace<'a> {
+    let points = xs.into_iter().zip(h).map(|(x, r)| (x, r.valid_accuracy)).collect();
+    plots::Trace { name, points, kept, capped: capped(stop) }
+}
+
+/// Part 1: validation accuracy against training seconds and, where every row has a FLOP
+/// count, training FLOPs.
+pub fn part1_compute(r: &part1::Results) -> Result<Figure> {
+    let seconds = r
+        .rows
+        .iter()
+        .map(|x| trace(&x.model, cumulative_seconds(&x.history), &x.history, x.best_evaluation, x.stopped_by))
+        .collect();
+    let mut axes = vec![plots::ComputePanel { caption: "Time", x_desc: "training seconds (log)", traces: seconds }];
+    let flops: Option<Vec<Vec<f64>>> = r.rows.iter().map(|x| cumulative_flops(r, x)).collect();
+    if let Some(flops) = flops {
+        let traces = r
+            .rows
+            .iter()
+            .zip(flops)
+            .map(|(x, f)| trace(&x.model, f, &x.history, x.best_evaluation, x.stopped_by))
+            .collect();
+        axes.push(plots::ComputePanel { caption: "Work", x_desc: "training FLOPs (log)", traces });
+    }
+    plots::compute_curves("Validation accuracy against training compute", axes)
+}
+
+/// Part 2: validation accuracy against training seconds (each row on its own validation set).
+pub fn part2_compute(r: &part2::Results) -> Result<Figure> {
+    let names: Vec<String> =
+        r.rows.iter().map(|x| format!("{} / {}", x.model.label(), x.train_source.label())).collect();
+    let traces = r
+        .rows
+        .iter()
+        .zip(&names)
+        .map(|(x, n)| trace(n, cumulative_seconds(&x.history), &x.history, x.best_evaluation, x.stopped_by))
+        .collect();
+    let axes = vec![plots::ComputePanel { caption: "Time", x_desc: "training seconds (log)", traces }];
+    plots::compute_curves("Validation accuracy against training time", axes)
+}
+
+/// The best pretrained row (by the validation accuracy of its kept checkpoint) and the seconds
+/// it needed to get there.
+fn budget(r: &part1::Results) -> Option<(&part1::Row, f64, f64)> {
+    r.rows
+        .iter()
+        .filter(|x| x.init == part1::Init::Imagenet)
+        .filter_map(|x| {
+            let k = x.best_evaluation?;
+            Some((x, *cumulative_seconds(&x.history).get(k)?, x.history.get(k)?.valid_accuracy))
+        })
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+}
+
+/// A from-scratch row at equal compute: its best validation accuracy within `seconds` (None
+/// when its first evaluation came later), and at its kept checkpoint with the seconds to it.
+struct AtBudget<'a> {
+    row: &'a part1::Row,
+    within: Option<f64>,
+    best: f64,
+    best_seconds: f64,
+}
+
+fn at_budget(r: &part1::Results, seconds: f64) -> Vec<AtBudget<'_>> {
+    r.rows
+        .iter()
+        .filter(|x| x.init == part1::Init::Random)
+        .filter_map(|x| {
+            let t = cumulative_seconds(&x.history);
+            let within = x.history.iter().zip(&t).filter(|(_, s)| **s <= seconds).map(|(h, _)| h.valid_accuracy);
+            let within = within.fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+            let k = x.best_evaluation?;
+            Some(AtBudget { row: x, within, best: x.history.get(k)?.valid_accuracy, best_seconds: *t.get(k)? })
+        })
+        .collect()
+}
+
+/// The from-scratch rows at the compute the best pretrained row needed, and at their own end.
+pub fn part1_equal_compute(r: &part1::Results) -> Html {
+    let Some((p, seconds, acc)) = budget(r) else {
+        return Html("<p>No pretrained row with a history in this run: nothing to compare against.</p>".into());
+    };
+    let rows: Vec<Vec<String>> = at_budget(r, seconds)
+        .iter()
+        .map(|a| {
+            vec![
+                a.row.model.clone(),
+                a.within.map_or_else(|| "not yet validated".into(), pct),
+                pct(a.best),
+                format!("{:.0}", a.best_seconds),
+                a.row.stopped_by.map_or("-", StopReason::name).to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "from scratch",
+        &format!("valid acc within {seconds:.0} s"),
+        "valid acc, kept checkpoint",
+        "seconds to it",
+        "stopped by",
+    ];
+    let mut h = table(&header, &rows).0;
+    h += &format!(
+        "<p class=\"caption\">budget: {} (ImageNet) reached its best validation accuracy, {}, after {seconds:.0} s of training on this machine; validation accuracy, since test is read once, for the kept checkpoints only</p>",
+        esc(&p.model),
+        pct(acc)
+    );
+    Html(h)
+}
+
+/// Whether transfer still wins at equal compute, and at the from-scratch rows' own end.
+pub fn part1_compute_takeaway(r: &part1::Results) -> Html {
+    let Some((p, seconds, acc)) = budget(r) else {
+        return Html("<p class=\"takeaway\">No pretrained row in this run.</p>".into());
+    };
+    let rows = at_budget(r, seconds);
+    let best_within = rows.iter().filter_map(|a| a.within.map(|w| (a, w))).max_by(|a, b| a.1.total_cmp(&b.1));
+    let best_end = rows.iter().max_by(|a, b| a.best.total_cmp(&b.best));
+    let (Some((w, within)), Some(e)) = (best_within, best_end) else {
+        return Html("<p class=\"takeaway\">No from-scratch row was validated within that budget.</p>".into());
+    };
+    let verdict = |ours: f64| if ours < acc { "transfer still wins" } else { "transfer no longer wins" };
+    let ended = e.row.stopped_by.map_or("at its end", super::takeaways::stopped_phrase);
+    Html(format!(
+        "<p class=\"takeaway\">Within the {seconds:.0} s {} needed for its best ({}), the best from-scratch row, {}, reaches {}: {} by {:.1} points. At its kept checkpoint ({} after {:.0} s; training stopped {ended}), {} reaches {}: {}.</p>",
+        esc(&p.model),
+        pct(acc),
+        esc(&w.row.model),
+        pct(within),
+        verdict(within),
+        (acc - within).abs() * 100.0,
+        esc(&e.row.model),
+        e.best_seconds,
+        esc(&e.row.model),
+        pct(e.best),
+        verdict(e.best),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    /// The committed quick run with its history timings set: rows of (seconds per window,
+    /// validation accuracies).
+    fn with_histories(spec: &[(&str, f64, &[f64])]) -> part1::Results {
+        let mut r = fixtures::part1();
+        for (name, secs, accs) in spec {
+            let row = r.rows.iter_mut().find(|x| x.model == *name).unwrap();
+            let template = row.history[0].clone();
+            row.history = accs
+                .iter()
+                .enumerate()
+                .map(|(i, &a)| EpochRecord {
+                    seconds: *secs,
+                    valid_accuracy: a,
+                    progress: (i + 1) as f64,
+                    ..template.clone()
+                })
+                .collect();
+            let best = accs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+            row.best_evaluation = Some(best);
+            row.stopped_by = Some(StopReason::Plateau);
+        }
+        r
+    }
+
+    #[test]
+    fn cumulative_seconds_add_up() {
+        let r = with_histories(&[("emotionnet_v2", 10.0, &[0.2, 0.3, 0.4])]);
+        let v2 = r.rows.iter().find(|x| x.model == "emotionnet_v2").unwrap();
+        assert_eq!(cumulative_seconds(&v2.history), vec![10.0, 20.0, 30.0]);
+    }
+
+    #[test]
+    fn equal_compute_reads_the_scratch_rows_inside_the_pretrained_budget() {
+        // pretrained best (0.55) at 2 x 30 = 60 s; V2 reaches 0.40 by 60 s and 0.60 at 100 s
+        let r = with_histories(&[
+            ("mobilenet_v2", 30.0, &[0.5, 0.55, 0.54]),
+            ("emotionnet_v2", 20.0, &[0.3, 0.35, 0.4, 0.5, 0.6]),
+            ("emotionnet_v1", 70.0, &[0.25]),
+        ]);
+        let h = part1_equal_compute(&r).0;
+        assert!(h.contains("valid acc within 60 s") && h.contains("40.0%") && h.contains("60.0%"), "{h}");
+        assert!(h.contains("valid acc, kept checkpoint"), "{h}");
+        assert!(h.contains("not yet validated"), "V1's first evaluation came after the budget: {h}");
+        let s = part1_compute_takeaway(&r).0;
+        assert!(s.contains("emotionnet_v2, reaches 40.0%: transfer still wins by 15.0 points"), "{s}");
+        assert!(s.contains("emotionnet_v2 reaches 60.0%: transfer no longer wins"), "{s}");
+    }
+
+    #[test]
+    fn the_compute_figures_draw_every_row() {
+        let r = fixtures::part1();
+        let svg = part1_compute(&r).unwrap().svg().to_string();
+        for row in &r.rows {
+            assert!(svg.contains(&row.model), "{}", row.model);
+        }
+        assert!(svg.contains("training FLOPs (log)"));
+        let svg2 = part2_compute(&fixtures::part2()).unwrap().svg().to_string();
+        assert!(svg2.contains("MiniLM / Drugs.com"));
+    }
+}
