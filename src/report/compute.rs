@@ -154,31 +154,45 @@ pub fn part1_equal_compute(r: &part1::Results) -> Html {
 
 /// Whether transfer still wins at equal compute, and at the from-scratch rows' own end.
 pub fn part1_compute_takeaway(r: &part1::Results) -> Html {
+    Html(format!("<p class=\"takeaway\">{}</p>", compute_sentences(r).join(" ")))
+}
+
+/// The first of those sentences alone, for the slide that shows the figure.
+pub fn part1_compute_headline(r: &part1::Results) -> Html {
+    Html(format!("<p class=\"takeaway\">{}</p>", compute_sentences(r).swap_remove(0)))
+}
+
+fn compute_sentences(r: &part1::Results) -> Vec<String> {
     let Some((p, seconds, acc)) = budget(r) else {
-        return Html("<p class=\"takeaway\">No pretrained row in this run.</p>".into());
+        return vec!["No pretrained row in this run.".into()];
     };
     let rows = at_budget(r, seconds);
     let best_within = rows.iter().filter_map(|a| a.within.map(|w| (a, w))).max_by(|a, b| a.1.total_cmp(&b.1));
     let best_end = rows.iter().max_by(|a, b| a.best.total_cmp(&b.best));
     let (Some((w, within)), Some(e)) = (best_within, best_end) else {
-        return Html("<p class=\"takeaway\">No from-scratch row was validated within that budget.</p>".into());
+        return vec!["No from-scratch row was validated within that budget.".into()];
     };
     let verdict = |ours: f64| if ours < acc { "transfer still wins" } else { "transfer no longer wins" };
     let ended = e.row.stopped_by.map_or("at its end", super::takeaways::stopped_phrase);
-    Html(format!(
-        "<p class=\"takeaway\">Within the {seconds:.0} s {} needed for its best ({}), the best from-scratch row, {}, reaches {}: {} by {:.1} points. At its kept checkpoint ({} after {:.0} s; training stopped {ended}), {} reaches {}: {}.</p>",
-        esc(&p.model),
-        pct(acc),
-        esc(&w.row.model),
-        pct(within),
-        verdict(within),
-        (acc - within).abs() * 100.0,
-        esc(&e.row.model),
-        e.best_seconds,
-        esc(&e.row.model),
-        pct(e.best),
-        verdict(e.best),
-    ))
+    vec![
+        format!(
+            "Within the {seconds:.0} s {} needed for its best ({}), the best from-scratch row, {}, reaches {}: {} by {:.1} points.",
+            esc(&p.model),
+            pct(acc),
+            esc(&w.row.model),
+            pct(within),
+            verdict(within),
+            (acc - within).abs() * 100.0,
+        ),
+        format!(
+            "At its kept checkpoint ({} after {:.0} s; training stopped {ended}), {} reaches {}: {}.",
+            esc(&e.row.model),
+            e.best_seconds,
+            esc(&e.row.model),
+            pct(e.best),
+            verdict(e.best),
+        ),
+    ]
 }
 
 #[cfg(test)]
@@ -232,6 +246,11 @@ mod tests {
         let s = part1_compute_takeaway(&r).0;
         assert!(s.contains("emotionnet_v2, reaches 40.0%: transfer still wins by 15.0 points"), "{s}");
         assert!(s.contains("emotionnet_v2 reaches 60.0%: transfer no longer wins"), "{s}");
+        let headline = part1_compute_headline(&r).0;
+        assert!(
+            headline.contains("transfer still wins by 15.0 points") && !headline.contains("kept checkpoint"),
+            "{headline}"
+        );
     }
 
     #[test]

@@ -281,6 +281,29 @@ pub fn part2_takeaway(r: &part2::Results, row: &part2::Row) -> Html {
     ))
 }
 
+/// How each Part 2 model's runs ended: "every bilstm run stopped on a plateau (after 8-12 epochs)".
+pub fn part2_training_takeaway(r: &part2::Results) -> Html {
+    let mut parts = Vec::new();
+    for model in part2::MODELS {
+        let runs: Vec<&part2::Row> = r.rows.iter().filter(|x| x.model == model).collect();
+        let Some(first) = runs.first() else { continue };
+        let (lo, hi) = runs.iter().fold((usize::MAX, 0), |(lo, hi), x| (lo.min(x.epochs), hi.max(x.epochs)));
+        let epochs = if lo == hi { format!("{lo}") } else { format!("{lo}-{hi}") };
+        let how = match first.stopped_by {
+            Some(s) if runs.iter().all(|x| x.stopped_by == Some(s)) => {
+                format!("every run stopped {}", stopped_phrase(s))
+            }
+            _ => "its runs stopped for different reasons".to_string(),
+        };
+        let unit = if hi == 1 { "epoch" } else { "epochs" };
+        parts.push(format!("{}: {how}, after {epochs} {unit}", model.name()));
+    }
+    if parts.is_empty() {
+        return sentence("No runs.".into());
+    }
+    sentence(format!("{}.", parts.join("; ")))
+}
+
 /// How training ended, as a phrase: "on a plateau", "on its epoch cap".
 pub fn stopped_phrase(s: StopReason) -> &'static str {
     match s {
@@ -396,6 +419,10 @@ mod tests {
         let h = part1_confusion_takeaway(&r, v1).0;
         assert!(h.contains("collapsed to one class"), "{h}");
         let r2 = part2();
+        // the committed run: MiniLM one epoch (its cap), the BiLSTMs on a plateau after 8-12 epochs
+        let h = part2_training_takeaway(&r2).0;
+        assert!(h.contains("minilm: every run stopped on its epoch cap, after 1 epoch;"), "{h}");
+        assert!(h.contains("bilstm: every run stopped on a plateau, after 8-12 epochs"), "{h}");
         let h = part2_comparison_takeaway(&r2).0;
         assert!(h.contains("minilm trained on drugscom: 78.8%"), "{h}");
         assert!(h.contains(&pct(r2.majority_share())), "{h}");

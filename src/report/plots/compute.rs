@@ -83,7 +83,7 @@ fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, axis: &Axis<'_>) -> 
     let xs = axis.traces.iter().flat_map(|t| t.points.iter().map(|p| &p.0));
     let (x_lo, x_hi) = style::finite_extent(xs).unwrap_or((1.0, 10.0));
     let ys = axis.traces.iter().flat_map(|t| t.points.iter().map(|p| &p.1));
-    let y_hi = style::finite_extent(ys).map_or(1.0, |(_, hi)| (hi * 1.1).min(1.0).max(0.1));
+    let y_hi = style::finite_extent(ys).map_or(1.0, |(_, hi)| (hi * 1.1).clamp(0.1, 1.0));
     let mut chart = ChartBuilder::on(area)
         .caption(axis.caption, font(style::CAPTION_PX))
         .margin(16)
