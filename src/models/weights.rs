@@ -141,10 +141,19 @@ pub fn load_strict(vs: &mut nn::VarStore, path: &Path, skip_prefixes: &[&str]) -
 
 /// Save all variables of `vs` as safetensors, atomically.
 pub fn save(vs: &nn::VarStore, path: &Path) -> Result<()> {
+    write_atomically(path, |tmp_st| vs.save(tmp_st))
+}
+
+/// Save named tensors as safetensors, atomically.
+pub fn save_named(tensors: &[(String, Tensor)], path: &Path) -> Result<()> {
+    write_atomically(path, |tmp_st| Tensor::write_safetensors(tensors, tmp_st))
+}
+
+fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> std::result::Result<(), tch::TchError>) -> Result<()> {
     crate::atomic::write_with(path, |tmp| {
         // tch picks the format from the extension; give the temp file the right one.
         let tmp_st = tmp.with_extension("safetensors");
-        if let Err(e) = vs.save(&tmp_st) {
+        if let Err(e) = write(&tmp_st) {
             // a full disk leaves a partial file under the name tch wrote
             let _ = std::fs::remove_file(&tmp_st);
             return Err(Error::weights(path, e.to_string()));

@@ -354,12 +354,7 @@ impl<'a> Keeper<'a> {
         }
         let best = resume::best_weights(&r.tensors);
         if !best.is_empty() {
-            crate::atomic::write_with(self.checkpoint, |tmp| {
-                let tmp_st = tmp.with_extension("safetensors");
-                Tensor::write_safetensors(&best, &tmp_st)
-                    .map_err(|e| Error::weights(self.checkpoint, e.to_string()))?;
-                std::fs::rename(&tmp_st, tmp).map_err(|e| Error::io(tmp, e))
-            })?;
+            crate::models::weights::save_named(&best, self.checkpoint)?;
             self.best = Some(best);
         }
         (self.history, self.before, self.stop) = (s.history, s.seconds, s.stop);

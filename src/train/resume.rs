@@ -91,15 +91,7 @@ pub fn save(
     named.extend(best.unwrap_or_default().iter().map(|(n, t)| (format!("best.{n}"), t.shallow_clone())));
     let name = format!("{}{}.safetensors", tensor_prefix(checkpoint), snapshot.step);
     let tensors = checkpoint.with_file_name(&name);
-    crate::atomic::write_with(&tensors, |tmp| {
-        let tmp_st = tmp.with_extension("safetensors");
-        let written = Tensor::write_safetensors(&named, &tmp_st);
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp_st);
-            return Err(Error::weights(&tensors, e.to_string()));
-        }
-        std::fs::rename(&tmp_st, tmp).map_err(|e| Error::io(tmp, e))
-    })?;
+    crate::models::weights::save_named(&named, &tensors)?;
     snapshot.tensors = name.clone();
     crate::atomic::write_json(&json_path(checkpoint), snapshot)?;
     remove_tensor_files(checkpoint, Some(&name));
