@@ -1,10 +1,24 @@
 // Bake libtorch's lib dir into every binary we link (bins, tests, examples) as an rpath,
 // so `cargo run` / `cargo test` / the installed binary work without LD_LIBRARY_PATH.
+// Also compiles the small C++ shim that reaches libtorch's CPU autocast (csrc/autocast.cpp).
+use std::path::Path;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    if let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
-    }
+    println!("cargo:rerun-if-changed=csrc/autocast.cpp");
+    let lib = std::env::var("DEP_TCH_LIBTORCH_LIB").expect("torch-sys reports libtorch's lib dir");
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+    let include = Path::new(&lib).parent().expect("libtorch lib dir has a parent").join("include");
+    let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
+    cc::Build::new()
+        .cpp(true)
+        .file("csrc/autocast.cpp")
+        .include(&include)
+        .flag("-std=c++17")
+        .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
+        .flag("-DGLOG_USE_GLOG_EXPORT")
+        .warnings(false)
+        .compile("affect_autocast");
     if std::env::var_os("CARGO_FEATURE_CUDA").is_some() {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
         println!("cargo:rustc-link-arg=-ltorch");

@@ -1,40 +1,170 @@
 #!/usr/bin/env python3
-"""Reference numbers for a model traced from Rust: FLOPs per item (torch FlopCounterMode on the
-TorchScript trace) and, where a torchvision equivalent exists, PyTorch eager latency for the same
-input shape and thread count, so Rust and PyTorch can be compared as a ratio. Prints one JSON line."""
-import argparse, json, statistics, time, warnings
+"""PyTorch eager side of `affect-lab bench`: runs the cases listed in a Rust bench result
+(rust.json) with the same shapes, batch, thread count, optimizer and precision, and writes
+pytorch.json in the same format, plus FLOPs per image of every network at every size
+(FlopCounterMode). Networks: torchvision's (the Rust ones match them, tests/torchvision_parity.rs),
+the EmotionNets and the BiLSTM re-implemented in scripts/bench_models.py (tests/bench_models_parity.rs),
+MiniLM from transformers.
+
+    .venv/bin/python scripts/bench_reference.py --rust OUT/rust.json --out OUT/pytorch.json
+"""
+import argparse, contextlib, json, os, platform, statistics, sys, time, warnings
+from pathlib import Path
+
 warnings.filterwarnings("ignore")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import logging; logging.disable(logging.WARNING)
 import torch
+import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--traced", required=True)
-ap.add_argument("--shape", required=True)
-ap.add_argument("--threads", type=int, default=0)
-ap.add_argument("--dtype", choices=["float", "long"], default="float")
-ap.add_argument("--torchvision")
-ap.add_argument("--num-classes", type=int, default=1000)
-ap.add_argument("--batches", default="1")
-a = ap.parse_args()
-if a.threads > 0:
-    torch.set_num_threads(a.threads)
-shape = [int(s) for s in a.shape.split(",")]
-m = torch.jit.load(a.traced).eval()
-x = torch.randn(shape) if a.dtype == "float" else torch.ones(shape, dtype=torch.long)
-with torch.no_grad(), FlopCounterMode(display=False) as fc:
-    m(x)
-out = {"flops": fc.get_total_flops() / shape[0], "pytorch_latency_ms": []}
-if a.torchvision:
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_models
+
+IMAGE_CLASSES, REVIEW_CLASSES = 7, 2
+# the same values as src/bench/cases.rs
+BILSTM_VOCAB, CLIP, LR, WEIGHT_DECAY = 20_000, 5.0, 1e-3, 1e-2
+
+
+def image_net(arch, size):
     import torchvision
-    tv = getattr(torchvision.models, a.torchvision)(num_classes=a.num_classes).eval()
-    for b in [int(s) for s in a.batches.split(",")]:
-        xb = torch.randn([b] + shape[1:])
+    if arch == "res_net18":
+        return torchvision.models.resnet18(num_classes=IMAGE_CLASSES)
+    if arch == "res_net50":
+        return torchvision.models.resnet50(num_classes=IMAGE_CLASSES)
+    if arch == "mobile_net_v2":
+        return torchvision.models.mobilenet_v2(num_classes=IMAGE_CLASSES)
+    cls = {"emotion_net_v1": bench_models.EmotionNetV1, "emotion_net_v2": bench_models.EmotionNetV2,
+           "emotion_net_v3": bench_models.EmotionNetV3}[arch]
+    return cls(num_classes=IMAGE_CLASSES, image_size=size) if arch == "emotion_net_v1" else cls(num_classes=IMAGE_CLASSES)
+
+
+def precision(numerics):
+    """PyTorch's CPU recipe for these numerics: autocast to bf16 around the forward pass."""
+    if numerics["bf16"]:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def fmt(model, x, numerics):
+    """channels_last as PyTorch's recipe has it: the model and the input."""
+    if numerics["channels_last"] and x.dim() == 4:
+        return model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    return model, x
+
+
+def timed(warmup, repeats, items, call):
+    for _ in range(warmup):
+        call()
+    values = []
+    for _ in range(max(repeats, 1)):
+        t = time.perf_counter(); call(); values.append(time.perf_counter() - t)
+    return values
+
+
+def stats(values):
+    s = sorted(values)
+    return {"min": s[0], "median": statistics.median(s), "max": s[-1], "repeats": values}
+
+
+def train_stats(model, x, y, numerics, r, items):
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    model.train()
+
+    def step():
+        with precision(numerics):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
+        opt.zero_grad(set_to_none=False)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        opt.step()
+        loss.item()
+    return stats([items / s for s in timed(r["warmup"], r["timed"], items, step)])
+
+
+def measure(case, r, minilm_dir):
+    kind, n = case["kind"], case.get("numerics")
+    if kind in ("train", "infer"):
+        b, s = case["batch"], case["size"]
+        model, x = fmt(image_net(case["arch"], s), torch.randn(b, 3, s, s), n)
+        if kind == "train":
+            return train_stats(model, x, torch.randint(IMAGE_CLASSES, (b,)), n, r, b)
+        model.eval()
         with torch.no_grad():
-            for _ in range(3):
-                tv(xb)
-            ts = []
-            for _ in range(10):
-                t = time.perf_counter(); tv(xb); ts.append((time.perf_counter() - t) * 1e3 / b)
-        out["pytorch_latency_ms"].append([b, statistics.median(ts)])
-print(json.dumps(out))
+            def call():
+                with precision(n):
+                    model(x).float().sum().item()
+            return stats([s_ * 1e3 / b for s_ in timed(r["warmup"], r["timed"], b, call)])
+    if kind == "minilm_train":
+        from transformers import AutoModel
+        b, t = case["batch"], case["seq"]
+
+        class MiniLm(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.encoder = AutoModel.from_pretrained(minilm_dir)
+                self.head = torch.nn.Linear(self.encoder.config.hidden_size, REVIEW_CLASSES)
+
+            def forward(self, ids):
+                mask = (ids != 0).long()
+                h = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+                m = mask.unsqueeze(-1).to(h.dtype)
+                return self.head(F.dropout((h * m).sum(1) / m.sum(1).clamp(min=1e-9), 0.1, self.training))
+
+        ids = torch.randint(1000, 30000, (b, t))
+        return train_stats(MiniLm(), ids, torch.randint(REVIEW_CLASSES, (b,)), n, r, b * t)
+    if kind == "bilstm_train":
+        b, t = case["batch"], case["seq"]
+        ids = torch.randint(1, BILSTM_VOCAB, (b, t))
+        return train_stats(bench_models.BiLstm(vocab_size=BILSTM_VOCAB, num_classes=REVIEW_CLASSES), ids,
+                           torch.randint(REVIEW_CLASSES, (b,)), n, r, b)
+    return None  # the data pipeline is ours alone
+
+
+def flops(arch, size):
+    m = image_net(arch, size).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        m(torch.randn(1, 3, size, size))
+    return fc.get_total_flops()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rust", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--minilm-dir", default=os.environ.get("AFFECT_LAB_MINILM"))
+    ap.add_argument("--flops-sizes", default="32,48,64,96,128,224")
+    a = ap.parse_args()
+    rust = json.load(open(a.rust))
+    torch.set_num_threads(rust["threads"])
+    r = rust["repeats"]
+    minilm_dir = a.minilm_dir or rust.get("minilm_dir")
+    measured = []
+    for i, m in enumerate(rust["measured"]):
+        case = m["case"]
+        torch.manual_seed(0)
+        s = measure(case, r, minilm_dir)
+        if s is None:
+            continue
+        print(f"[{i + 1:>2}] {json.dumps(case)}: {s['median']:.2f} {m['unit']}", file=sys.stderr)
+        measured.append({"case": case, "unit": m["unit"], "stats": s})
+    archs = ["emotion_net_v1", "emotion_net_v2", "emotion_net_v3", "res_net18", "res_net50", "mobile_net_v2"]
+    sizes = [int(s) for s in a.flops_sizes.split(",")]
+    out = {
+        "library": f"PyTorch {torch.__version__} eager",
+        "machine": rust["machine"],
+        "threads": torch.get_num_threads(),
+        "repeats": r,
+        "measured": measured,
+        "flops": [{"arch": x, "size": s, "flops": float(flops(x, s))} for x in archs for s in sizes],
+    }
+    tmp = Path(a.out).with_suffix(".tmp")
+    tmp.write_text(json.dumps(out, indent=1))
+    tmp.replace(a.out)
+    print(f"wrote {a.out} ({platform.processor() or platform.machine()})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

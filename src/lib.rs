@@ -8,6 +8,7 @@
 //! results, runs) -> `report` (figures, takeaways) -> `trained` (evaluate / predict with a
 //! finished run) -> `notebook` and the CLI.
 pub mod atomic;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod device;
@@ -19,6 +20,7 @@ pub mod interrupt;
 pub mod malloc;
 pub mod models;
 pub mod notebook;
+pub mod numerics;
 pub mod report;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

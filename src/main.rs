@@ -97,6 +97,43 @@ struct EvaluateArgs {
 }
 
 #[derive(Args)]
+struct BenchArgs {
+    /// Folder for rust.json (measuring) or holding rust.json and pytorch.json (--report)
+    #[arg(long)]
+    out: PathBuf,
+    /// Pair rust.json with pytorch.json into bench.json and ratio charts, measuring nothing
+    #[arg(long)]
+    report: bool,
+    /// Timed repeats per measurement
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// Untimed calls before them
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Image networks (registry names: res_net18, mobile_net_v2, emotion_net_v2, ...); default: the standard four
+    #[arg(long, value_delimiter = ',')]
+    archs: Vec<String>,
+    /// Input sides for those networks (default: 96 and the size the quick profile trains each at)
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<u32>,
+    /// Numerics to time: fp32, fp32+cl, bf16, bf16+cl (default: all four)
+    #[arg(long, value_delimiter = ',')]
+    numerics: Vec<String>,
+    /// Batch size of the image and BiLSTM cases
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Leave out MiniLM and the BiLSTM
+    #[arg(long)]
+    no_text: bool,
+    /// Leave out the data pipeline (it reads the faces under the data root)
+    #[arg(long)]
+    no_data: bool,
+    /// Data root (default: $AFFECT_LAB_DATA, else data/ of the checkout, else ./data)
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct PredictArgs {
     /// A finished run directory
     #[arg(long)]
@@ -148,6 +185,8 @@ enum Command {
     Evaluate(EvaluateArgs),
     /// Classify face images or reviews with one trained model of a finished run
     Predict(PredictArgs),
+    /// Training and inference speed beside PyTorch (`scripts/bench.sh` runs both sides and the report)
+    Bench(BenchArgs),
     /// Download torchvision ImageNet weights where a network allows, and convert them
     FetchWeights,
     /// Print device, versions, and which data and weights were found
@@ -206,7 +245,10 @@ fn real_main() -> anyhow::Result<()> {
     let dev = device::parse(&cli.device)?;
     eprintln!("affect-lab {}: {}", env!("CARGO_PKG_VERSION"), device::describe(dev));
     // commands that check for a stop between steps; the others end at once, as by default
-    if matches!(cli.command, Command::Part1(_) | Command::Part2(_) | Command::All(_) | Command::Evaluate(_)) {
+    if matches!(
+        cli.command,
+        Command::Part1(_) | Command::Part2(_) | Command::All(_) | Command::Evaluate(_) | Command::Bench(_)
+    ) {
         affect_lab::interrupt::install();
     }
     match cli.command {
@@ -216,6 +258,7 @@ fn real_main() -> anyhow::Result<()> {
         Command::Figures { out } => figures(&out),
         Command::Evaluate(a) => evaluate(&a, dev),
         Command::Predict(a) => predict(&a, dev),
+        Command::Bench(a) => bench(&a),
         Command::FetchWeights => fetch_weights(),
         Command::Info { data_dir } => {
             print!("{}", affect_lab::info::report(&paths::data_root(data_dir.as_deref())));
@@ -404,5 +447,42 @@ fn fetch_weights() -> anyhow::Result<()> {
         .status()
         .with_context(|| format!("running {}", python.display()))?;
     anyhow::ensure!(status.success(), "convert_weights.py failed");
+    Ok(())
+}
+
+fn bench(a: &BenchArgs) -> anyhow::Result<()> {
+    use affect_lab::bench;
+    if a.report {
+        let (rust, pytorch) =
+            (bench::read_side(&a.out.join("rust.json"))?, bench::read_side(&a.out.join("pytorch.json"))?);
+        let b = bench::report::pair(&rust, &pytorch);
+        bench::report::write(&a.out, &b)?;
+        for t in &b.targets {
+            println!("{:<70} {:>6.2} (goal {:.2}) {}", t.what, t.value, t.goal, if t.met { "met" } else { "NOT met" });
+        }
+        println!("wrote {}", a.out.join("bench.json").display());
+        return Ok(());
+    }
+    let mut selection = bench::cases::Selection::standard()?;
+    if !a.archs.is_empty() {
+        for arch in &a.archs {
+            affect_lab::models::registry::image_model(arch)?;
+        }
+        selection.images = a.archs.iter().map(|arch| (arch.clone(), vec![96])).collect();
+    }
+    if !a.sizes.is_empty() {
+        selection.images.iter_mut().for_each(|(_, s)| *s = a.sizes.clone());
+    }
+    if !a.numerics.is_empty() {
+        selection.numerics =
+            a.numerics.iter().map(|n| affect_lab::numerics::Numerics::parse(n)).collect::<Result<_, _>>()?;
+    }
+    anyhow::ensure!(a.repeats >= 1 && a.batch >= 1, "--repeats and --batch must be at least 1");
+    (selection.batch, selection.text, selection.data) = (a.batch, !a.no_text, !a.no_data);
+    let repeats = bench::measure::Repeats { warmup: a.warmup, timed: a.repeats };
+    let side = bench::run_rust(&selection, repeats, &paths::data_root(a.data_dir.as_deref()))?;
+    let path = a.out.join("rust.json");
+    affect_lab::atomic::write_json(&path, &side)?;
+    println!("wrote {}", path.display());
     Ok(())
 }

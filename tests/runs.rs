@@ -96,7 +96,7 @@ fn a_binary_copied_out_of_the_checkout_runs_given_a_data_root() {
     let r = json(&dir.path().join("runs/smoke/part1/results.json"));
     assert_eq!(r["rows"][0]["model"], "emotionnet_v1");
     assert_eq!(r["plan"]["custom"]["epochs"], 1);
-    // no checkout, so no project Python for the FLOP count: recorded as unknown, not guessed
+    // no checkout, so no committed bench result to take FLOPs from: recorded as unknown, not guessed
     assert!(r["rows"][0]["flops"].is_null(), "{}", r["rows"][0]["flops"]);
 }
 
@@ -284,4 +284,68 @@ fn a_full_disk_fails_the_row_with_its_file_named_and_leaves_nothing_half_written
         .collect();
     assert!(left.is_empty(), "{left:?}");
     assert!(!out.join("part1/results.json").is_file());
+}
+
+/// The main job starts no Python: with `python`, `python3` and the project venv's python all
+/// replaced by traps that leave a mark, a Part 1 run succeeds, leaves no mark, and takes FLOPs
+/// and PyTorch's latency from the checkout's committed bench result.
+#[test]
+fn part1_starts_no_python_and_cites_the_committed_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let (home, trap_bin, mark) = (dir.path().join("home"), dir.path().join("bin"), dir.path().join("python-ran"));
+    let trap = format!("#!/bin/sh\necho \"$0 $*\" >> {}\nexit 1\n", mark.display());
+    for exe in [
+        home.join(".venv/bin/python"),
+        home.join(".venv/bin/python3"),
+        trap_bin.join("python"),
+        trap_bin.join("python3"),
+    ] {
+        std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+        std::fs::write(&exe, &trap).unwrap();
+        std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(home.join("scripts")).unwrap();
+    std::fs::copy(root.join("scripts/setup.sh"), home.join("scripts/setup.sh")).unwrap();
+    std::fs::create_dir_all(home.join("profiles")).unwrap();
+    for p in std::fs::read_dir(root.join("profiles")).unwrap() {
+        let p = p.unwrap().path();
+        std::fs::copy(&p, home.join("profiles").join(p.file_name().unwrap())).unwrap();
+    }
+    let stats = |v: f64| serde_json::json!({"min": v, "median": v, "max": v, "repeats": [v]});
+    let infer = |batch: u32, ms: f64| {
+        serde_json::json!({
+            "label": "x", "unit": "ms/image", "rust": stats(1.0), "pytorch": stats(ms), "speedup": ms,
+            "case": {"kind": "infer", "arch": "emotion_net_v2", "size": 32, "batch": batch,
+                     "numerics": {"channels_last": false, "bf16": false}},
+        })
+    };
+    let bench = serde_json::json!({
+        "machine": "test machine", "threads": 2, "rust": "affect-lab", "pytorch": "PyTorch test eager",
+        "repeats": {"warmup": 0, "timed": 1}, "targets": [],
+        "pairs": [infer(1, 7.5), infer(64, 0.25)],
+        "flops": [{"arch": "emotion_net_v2", "size": 32, "flops": 1234.0}],
+    });
+    std::fs::create_dir_all(home.join("figures/bench")).unwrap();
+    std::fs::write(home.join("figures/bench/bench.json"), bench.to_string()).unwrap();
+
+    let out = dir.path().join("run");
+    let o = bin()
+        .env("AFFECT_LAB_HOME", &home)
+        .env("PATH", &trap_bin)
+        .args(["--device", "cpu", "part1", "--profile", "smoke", "--models", "emotionnet_v2", "--data-dir"])
+        .arg(data_root())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!mark.exists(), "Python was started: {}", std::fs::read_to_string(&mark).unwrap_or_default());
+    let r = json(&out.join("part1/results.json"));
+    let row = &r["rows"][0];
+    assert_eq!((row["flops"].as_f64(), row["pytorch_latency_ms_b1"].as_f64()), (Some(1234.0), Some(7.5)), "{row}");
+    assert_eq!(row["pytorch_latency_ms_b64"].as_f64(), Some(0.25));
+    assert!(r["speed_reference"].as_str().unwrap().contains("figures/bench/bench.json"), "{}", r["speed_reference"]);
+    assert!(out.join("part1/figures").is_dir(), "figures are drawn without Python too");
 }

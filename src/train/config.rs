@@ -65,6 +65,9 @@ pub struct TrainConfig {
     /// one last validation: a wall-clock cap beside the epoch cap.
     #[serde(default)]
     pub max_seconds: Option<f64>,
+    /// Memory format and precision of the arithmetic (bf16 only where the CPU has bf16 units).
+    #[serde(default)]
+    pub numerics: crate::numerics::Numerics,
     pub seed: u64,
 }
 
@@ -119,6 +122,7 @@ impl Default for TrainConfig {
             max_batches_per_epoch: None,
             evals_per_epoch: 1,
             max_seconds: None,
+            numerics: Default::default(),
             seed: 42,
         }
     }

@@ -96,6 +96,8 @@ pub struct TrainOutcome {
     pub train_examples: usize,
     pub checkpoint: PathBuf,
     pub stop: StopReason,
+    /// The numerics the run used (what was asked for, less bf16 where the CPU lacks it).
+    pub numerics: crate::numerics::Numerics,
 }
 
 impl TrainOutcome {
@@ -143,6 +145,7 @@ pub fn fit(
 ) -> Result<TrainOutcome> {
     check(label, train, valid, cfg)?;
     let (model, vs) = (net.model, net.vs);
+    let cfg = &with_numerics_for(label, cfg, vs.device());
     let trainability = Trainability::new(label, cfg, vs)?;
     let rates = Rates::new(label, cfg, net.groups)?;
     let device = vs.device();
@@ -233,7 +236,19 @@ pub fn fit(
         keeper.progress.next_epoch();
     }
     trainability.restore(vs);
-    keeper.finish(vs, at.train_examples)
+    let outcome = keeper.finish(vs, at.train_examples)?;
+    Ok(TrainOutcome { numerics: cfg.numerics, ..outcome })
+}
+
+/// `cfg` with the numerics `device` can run, said in one line (bf16 falls back to fp32 where the
+/// CPU has no bf16 units).
+fn with_numerics_for(label: &str, cfg: &TrainConfig, device: tch::Device) -> TrainConfig {
+    let (numerics, why) = cfg.numerics.resolve(device);
+    match why {
+        Some(why) => eprintln!("{label}: numerics {} ({why})", numerics.label()),
+        None => eprintln!("{label}: numerics {}", numerics.label()),
+    }
+    TrainConfig { numerics, ..cfg.clone() }
 }
 
 /// Longest stretch of training between two snapshots (evaluations also save one).
@@ -406,6 +421,7 @@ impl<'a> Keeper<'a> {
             train_examples,
             checkpoint: self.checkpoint.to_path_buf(),
             stop: self.stop.unwrap_or(StopReason::EpochCap),
+            numerics: Default::default(),
         })
     }
 }

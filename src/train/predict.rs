@@ -1,6 +1,7 @@
 //! Scoring without gradients: per-sample predictions of a model over a whole source.
 use crate::data::batches::BatchSource;
 use crate::error::Result;
+use crate::numerics::{self, Numerics};
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::ModuleT, Device, Kind, Reduction, Tensor};
 
@@ -46,11 +47,12 @@ pub fn param_count(vs: &nn::VarStore) -> i64 {
 /// Class log-probabilities of input `x` in evaluation mode, as fp32 on the CPU (the caller holds
 /// `no_grad`). The one evaluation forward of the crate: test scoring, `evaluate` and `predict`.
 pub fn eval_log_probs(model: &dyn ModuleT, x: &Tensor, device: Device) -> Tensor {
-    model
-        .forward_t(&x.to_device(device), false)
-        .to_kind(Kind::Float)
-        .to_device(Device::Cpu)
-        .log_softmax(-1, Kind::Float)
+    eval_log_probs_with(model, x, device, Numerics::FP32)
+}
+
+/// [`eval_log_probs`] under `numerics` (validation inside a bf16 or channels-last run).
+fn eval_log_probs_with(model: &dyn ModuleT, x: &Tensor, device: Device, numerics: Numerics) -> Tensor {
+    numerics::forward(model, &x.to_device(device), false, numerics).to_device(Device::Cpu).log_softmax(-1, Kind::Float)
 }
 
 /// Run `model` over `source` without gradients; a stop asked for (Ctrl-C) ends it early.
@@ -60,17 +62,19 @@ pub fn predict(
     device: Device,
     batch_size: usize,
 ) -> Result<Predictions> {
-    predict_with(model, source, device, batch_size, true)
+    predict_with(model, source, device, batch_size, true, Numerics::FP32)
 }
 
 /// [`predict`], a stop asked for ending it early only when `interruptible` (a validation inside
-/// training runs to its end: the snapshot after it is where a stopped run continues).
+/// training runs to its end: the snapshot after it is where a stopped run continues), the
+/// forward passes under `numerics`.
 pub(crate) fn predict_with(
     model: &dyn ModuleT,
     source: &dyn BatchSource,
     device: Device,
     batch_size: usize,
     interruptible: bool,
+    numerics: Numerics,
 ) -> Result<Predictions> {
     let n = source.len();
     let mut out =
@@ -82,7 +86,7 @@ pub(crate) fn predict_with(
                 crate::interrupt::check()?;
             }
             let b = batch?;
-            let logp = eval_log_probs(model, &b.x, device);
+            let logp = eval_log_probs_with(model, &b.x, device, numerics);
             let loss = logp.nll_loss_nd::<Tensor>(&b.y, None, Reduction::None, -100);
             let (conf, pred) = logp.exp().max_dim(-1, false);
             let (y, pred, loss, conf) = (

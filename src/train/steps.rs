@@ -81,7 +81,7 @@ pub fn train_step(
 ) -> f64 {
     let mut clock = Clock::start(device);
     let (x, y) = (b.x.to_device(device), b.y.to_device(device));
-    let logits = model.forward_t(&x, true);
+    let logits = crate::numerics::forward(model, &x, true, cfg.numerics);
     let loss = weighted_ce(&logits, &y, class_weights);
     run.time.forward += clock.lap();
     opt.zero_grad();
@@ -142,7 +142,7 @@ pub fn validate(
     run: &Running,
 ) -> Result<EpochRecord> {
     let started = Instant::now();
-    let v = predict_with(model, valid, device, cfg.batch_size.max(64), false)?;
+    let v = predict_with(model, valid, device, cfg.batch_size.max(64), false, cfg.numerics)?;
     let validation = started.elapsed().as_secs_f64();
     let valid_loss = match &cfg.class_weights {
         // same criterion as training, so the two curves are comparable

@@ -40,6 +40,9 @@ pub struct Row {
     /// (`epoch_cap`, `time_cap`; the caps are in `train_config`). Absent in older results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_by: Option<crate::train::StopReason>,
+    /// Precision and memory format the row trained with (absent in older results).
+    #[serde(default)]
+    pub numerics: Option<crate::numerics::Numerics>,
     pub test_accuracy: f64,
     /// 95% Wilson interval of `test_accuracy`.
     #[serde(default)]
@@ -72,6 +75,10 @@ pub struct Results {
     /// CPU model, cores and bf16 units of the machine that ran it (absent in older results).
     #[serde(default)]
     pub machine: String,
+    /// Where the rows' FLOPs and PyTorch latencies come from: the committed `affect-lab bench`
+    /// result (None where the checkout has none; the columns then stay empty).
+    #[serde(default)]
+    pub speed_reference: Option<String>,
     pub image_size: u32,
     pub data_root: String,
     pub classes: Vec<String>,

@@ -5,7 +5,7 @@ use crate::config::run::Run;
 use crate::data::augment::Transform;
 use crate::data::batches::ImageSource;
 use crate::data::faces::{self, FaceDataset, FaceItem};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::eval::bench;
 use crate::eval::metrics;
 use crate::experiments::reuse::{self, Earlier};
@@ -55,12 +55,11 @@ fn run_model(
     let preds = train::predict(built.model.as_ref(), test_src, run.device, 64)?;
     let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, ds.classes.len()), &ds.classes);
 
-    // benchmarks only run inference; frozen weights also let the TorchScript tracer embed them
     built.vs.freeze();
-    let torchvision = net.imagenet.map(|w| (w.model, ds.classes.len() as i64));
-    let (lat1, lat64, reference) =
-        benchmark(&spec.name, built.model.as_ref(), image_size, plan, run.device, torchvision)?;
-    let py = |b: i64| reference.pytorch_latency_ms.iter().find(|(bb, _)| *bb == b).map(|(_, v)| *v);
+    let (lat1, lat64) = latency(built.model.as_ref(), image_size, plan, run.device);
+    // PyTorch's side comes from the committed bench run (`affect-lab bench`): the main job starts no Python
+    let reference = crate::bench::report::Bench::committed();
+    let py = |b: usize| reference.as_ref().and_then(|r| r.pytorch_ms(&spec.arch.0, image_size, b));
     let epochs = outcome.epochs();
     let step = (test_items.len() / 10).max(1);
     let row = Row {
@@ -70,7 +69,7 @@ fn run_model(
         weights_source: built.weights_source,
         params,
         size_bytes: std::fs::metadata(&ckpt.training).map(|m| m.len()).unwrap_or(0),
-        flops: reference.flops,
+        flops: reference.as_ref().and_then(|r| r.flops(&spec.arch.0, image_size)),
         latency_ms_b1: lat1,
         latency_ms_b64: lat64,
         pytorch_latency_ms_b1: py(1),
@@ -81,6 +80,7 @@ fn run_model(
         best_epoch: outcome.best_epoch,
         best_evaluation: Some(outcome.best_eval),
         stopped_by: Some(outcome.stop),
+        numerics: Some(outcome.numerics),
         test_accuracy: report.accuracy,
         test_accuracy_ci95: metrics::accuracy_ci95(report.accuracy, preds.truth.len()),
         test_macro_f1: report.macro_f1,
@@ -122,29 +122,11 @@ fn train_config(spec: &ModelSpec, plan: &Plan, head_prefix: Option<&str>) -> Tra
     cfg
 }
 
-/// Latency at batch 1 and 64 (ms/image), and what the PyTorch reference measures (FLOPs, and
-/// the torchvision model's latency where there is one).
-fn benchmark(
-    name: &str,
-    model: &dyn tch::nn::ModuleT,
-    image_size: u32,
-    plan: &Plan,
-    device: Device,
-    torchvision: Option<(&str, i64)>,
-) -> Result<(f64, f64, bench::Reference)> {
+/// Our latency at batch 1 and 64 (ms/image).
+fn latency(model: &dyn tch::nn::ModuleT, image_size: u32, plan: &Plan, device: Device) -> (f64, f64) {
     let size = image_size as i64;
-    let lat1 = bench::latency_ms_per_item(model, &bench::image_input(1, size, device), plan.latency);
-    let lat64 = bench::latency_ms_per_item(model, &bench::image_input(64, size, device), plan.latency);
-    let reference = match bench::reference(model, &bench::image_input(1, size, Device::Cpu), torchvision, &[1, 64]) {
-        Ok(r) => r.unwrap_or_default(),
-        // a stop asked for is not a benchmark failure: the row must not be saved without it
-        Err(e @ Error::Interrupted { .. }) => return Err(e),
-        Err(e) => {
-            eprintln!("[{name}] reference benchmark failed: {e}");
-            Default::default()
-        }
-    };
-    Ok((lat1, lat64, reference))
+    let at = |b: i64| bench::latency_ms_per_item(model, &bench::image_input(b, size, device), plan.latency);
+    (at(1), at(64))
 }
 
 /// Why `spec` cannot run here (its ImageNet weights are not installed), if so.
@@ -165,6 +147,7 @@ fn header(run: &Run, ds: &FaceDataset, plan: &Plan, test_items: &[FaceItem]) -> 
         seed: run.config.seed,
         device: format!("{:?}", run.device),
         machine: crate::device::machine(),
+        speed_reference: crate::bench::report::Bench::committed().map(|b| b.source()),
         image_size: plan.image_size,
         data_root: run.config.data_root.display().to_string(),
         classes: ds.classes.clone(),

@@ -38,6 +38,9 @@ pub struct Row {
     /// (`epoch_cap`, `time_cap`; the caps are in `train_config`). Absent in older results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_by: Option<crate::train::StopReason>,
+    /// Precision and memory format the row trained with (absent in older results).
+    #[serde(default)]
+    pub numerics: Option<crate::numerics::Numerics>,
     pub train_seconds: f64,
     pub accuracy: f64,
     /// 95% Wilson interval of `accuracy` over the test reviews.

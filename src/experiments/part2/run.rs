@@ -51,6 +51,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
         best_epoch: outcome.best_epoch,
         best_evaluation: Some(outcome.best_eval),
         stopped_by: Some(outcome.stop),
+        numerics: Some(outcome.numerics),
         train_seconds: outcome.train_seconds,
         accuracy: rep.accuracy,
         accuracy_ci95: metrics::accuracy_ci95(rep.accuracy, preds.truth.len()),

@@ -1,0 +1,280 @@
+//! What the benchmark measures, as data both sides read (the Rust run writes the list, the
+//! PyTorch reference script runs the same list), and the Rust side of each measurement.
+use super::measure::{self, Repeats, Stats};
+use crate::data::augment::Transform;
+use crate::data::batches::{BatchSource, ImageSource};
+use crate::error::{Error, Result};
+use crate::experiments::part1;
+use crate::models::bilstm::{self, BiLstm};
+use crate::models::minilm::{MiniLm, Pooling};
+use crate::models::registry::{image_model, Init};
+use crate::numerics::{self, Numerics};
+use crate::train::adamw::AdamW;
+use crate::train::steps::weighted_ce;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tch::{nn::ModuleT, Device, Kind, Tensor};
+
+/// Classes of the image heads (the faces' seven emotions) and of the review heads.
+const IMAGE_CLASSES: i64 = 7;
+const REVIEW_CLASSES: i64 = 2;
+/// The vocabulary the BiLSTM is timed with (its embedding's rows; the cost barely depends on it).
+pub const BILSTM_VOCAB: i64 = 20_000;
+/// Gradient clipping and optimizer settings of the profiles' recipes, on both sides.
+pub const CLIP: f64 = 5.0;
+pub const LR: f64 = 1e-3;
+pub const WEIGHT_DECAY: f64 = 1e-2;
+
+/// One measurement. Speeds are items per second (`train`, `minilm_train` count tokens,
+/// `bilstm_train` reviews, `data` images); `infer` is milliseconds per image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Case {
+    /// One optimizer step of an image network on random images (forward, loss, backward, clip, AdamW).
+    Train { arch: String, size: u32, batch: usize, numerics: Numerics },
+    /// Eval-mode forward passes without gradients.
+    Infer { arch: String, size: u32, batch: usize, numerics: Numerics },
+    /// A MiniLM fine-tuning step (pretrained encoder, mean pooling, two-class head) on `batch` x `seq` tokens.
+    MinilmTrain { batch: usize, seq: usize, numerics: Numerics },
+    /// A BiLSTM training step on `batch` reviews of `seq` tokens.
+    BilstmTrain { batch: usize, seq: usize, numerics: Numerics },
+    /// The image pipeline alone: decode, augment and batch the training faces.
+    Data { size: u32, batch: usize },
+}
+
+impl Case {
+    /// Unit of the value measured.
+    pub fn unit(&self) -> &'static str {
+        match self {
+            Case::Infer { .. } => "ms/image",
+            Case::Train { .. } | Case::Data { .. } => "images/s",
+            Case::MinilmTrain { .. } => "tokens/s",
+            Case::BilstmTrain { .. } => "reviews/s",
+        }
+    }
+
+    /// Whether a larger value is better (speeds) or worse (latencies).
+    pub fn higher_is_better(&self) -> bool {
+        !matches!(self, Case::Infer { .. })
+    }
+
+    /// A short name for tables and figures: `train resnet18 96px b64 bf16+cl`.
+    pub fn label(&self) -> String {
+        match self {
+            Case::Train { arch, size, batch, numerics } => {
+                format!("train {} {size}px b{batch} {}", short_name(arch), numerics.label())
+            }
+            Case::Infer { arch, size, batch, numerics } => {
+                format!("infer {} {size}px b{batch} {}", short_name(arch), numerics.label())
+            }
+            Case::MinilmTrain { batch, seq, numerics } => format!("train MiniLM {batch}x{seq} {}", numerics.label()),
+            Case::BilstmTrain { batch, seq, numerics } => format!("train BiLSTM {batch}x{seq} {}", numerics.label()),
+            Case::Data { size, batch } => format!("data pipeline {size}px b{batch}"),
+        }
+    }
+
+    /// Run on this side.
+    pub fn measure(&self, r: Repeats, data_root: &Path) -> Result<Stats> {
+        match self {
+            Case::Train { arch, size, batch, numerics } => train_images(arch, *size, *batch, *numerics, r),
+            Case::Infer { arch, size, batch, numerics } => infer_images(arch, *size, *batch, *numerics, r),
+            Case::MinilmTrain { batch, seq, numerics } => train_minilm(*batch, *seq, *numerics, r),
+            Case::BilstmTrain { batch, seq, numerics } => train_bilstm(*batch, *seq, *numerics, r),
+            Case::Data { size, batch } => data_pipeline(data_root, *size, *batch, r),
+        }
+    }
+}
+
+pub fn short_name(arch: &str) -> String {
+    match arch {
+        "emotion_net_v1" => "EmotionNetV1",
+        "emotion_net_v2" => "EmotionNetV2",
+        "emotion_net_v3" => "EmotionNetV3",
+        "res_net18" => "ResNet18",
+        "res_net50" => "ResNet50",
+        "mobile_net_v2" => "MobileNetV2",
+        other => other,
+    }
+    .to_string()
+}
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// Image networks (registry `arch` names) with the sizes each is timed at.
+    pub images: Vec<(String, Vec<u32>)>,
+    pub numerics: Vec<Numerics>,
+    pub batch: usize,
+    pub text: bool,
+    pub data: bool,
+}
+
+impl Selection {
+    /// The issue's list: MobileNetV2, ResNet18, EmotionNet V2 and V3 at 96 px and at the size the
+    /// quick profile trains them at; every precision and memory format.
+    pub fn standard() -> Result<Selection> {
+        let plan = part1::Plan::for_profile(crate::Profile::Quick, 42)?;
+        let sizes = |custom: bool| {
+            let own = if custom { plan.custom_image_size } else { plan.image_size };
+            let mut s = vec![96, own];
+            s.dedup();
+            s
+        };
+        let images = ["mobile_net_v2", "res_net18", "emotion_net_v2", "emotion_net_v3"]
+            .iter()
+            .map(|a| Ok((a.to_string(), sizes(image_model(a)?.is_custom()))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Selection { images, numerics: all_numerics(), batch: 64, text: true, data: true })
+    }
+
+    pub fn cases(&self) -> Vec<Case> {
+        let mut out = Vec::new();
+        for (arch, sizes) in &self.images {
+            for &size in sizes {
+                for &numerics in &self.numerics {
+                    out.push(Case::Train { arch: arch.clone(), size, batch: self.batch, numerics });
+                }
+                for batch in [1, self.batch] {
+                    for &numerics in &self.numerics {
+                        out.push(Case::Infer { arch: arch.clone(), size, batch, numerics });
+                    }
+                }
+            }
+        }
+        let plain: Vec<Numerics> = self.numerics.iter().map(|n| Numerics { channels_last: false, ..*n }).collect();
+        let mut text_numerics = plain.clone();
+        text_numerics.dedup();
+        if self.text {
+            for &numerics in &text_numerics {
+                out.push(Case::MinilmTrain { batch: 16, seq: 128, numerics });
+            }
+            for &numerics in &text_numerics {
+                out.push(Case::BilstmTrain { batch: self.batch, seq: 128, numerics });
+            }
+        }
+        if self.data {
+            let mut sizes: Vec<u32> = self.images.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+            sizes.sort_unstable();
+            sizes.dedup();
+            out.extend(sizes.into_iter().map(|size| Case::Data { size, batch: self.batch }));
+        }
+        out
+    }
+}
+
+/// fp32, channels-last, bf16 and both.
+pub fn all_numerics() -> Vec<Numerics> {
+    let n = |channels_last, bf16| Numerics { channels_last, bf16 };
+    vec![n(false, false), n(true, false), n(false, true), n(true, true)]
+}
+
+/// A training step as `train::fit` takes it, timed until its loss is read back.
+fn step(model: &dyn ModuleT, opt: &mut AdamW, x: &Tensor, y: &Tensor, numerics: Numerics) {
+    let logits = numerics::forward(model, x, true, numerics);
+    let loss = weighted_ce(&logits, y, None);
+    opt.zero_grad();
+    loss.backward();
+    opt.clip_grad_norm(CLIP);
+    opt.step();
+    let _ = loss.double_value(&[]);
+}
+
+fn train_images(arch: &str, size: u32, batch: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
+    let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
+    let mut opt = AdamW::new(&built.vs, LR, WEIGHT_DECAY);
+    let (b, s) = (batch as i64, size as i64);
+    let x = Tensor::randn([b, 3, s, s], (Kind::Float, Device::Cpu));
+    let y = Tensor::randint(IMAGE_CLASSES, [b], (Kind::Int64, Device::Cpu));
+    Ok(measure::throughput(r, batch, || step(built.model.as_ref(), &mut opt, &x, &y, numerics)))
+}
+
+fn infer_images(arch: &str, size: u32, batch: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
+    let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
+    let (b, s) = (batch as i64, size as i64);
+    let x = Tensor::randn([b, 3, s, s], (Kind::Float, Device::Cpu));
+    Ok(tch::no_grad(|| {
+        measure::latency_ms(r, batch, || {
+            let _ = numerics::forward(built.model.as_ref(), &x, false, numerics).sum(Kind::Float).double_value(&[]);
+        })
+    }))
+}
+
+fn train_minilm(batch: usize, seq: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
+    let dir = crate::models::weights::minilm_dir()?;
+    let mut vs = tch::nn::VarStore::new(Device::Cpu);
+    let model = MiniLm::pretrained(&mut vs, &dir, REVIEW_CLASSES, Pooling::Mean)?;
+    let mut opt = AdamW::new(&vs, 2e-5, WEIGHT_DECAY);
+    let ids = Tensor::randint_low(1000, 30000, [batch as i64, seq as i64], (Kind::Int64, Device::Cpu));
+    let y = Tensor::randint(REVIEW_CLASSES, [batch as i64], (Kind::Int64, Device::Cpu));
+    Ok(measure::throughput(r, batch * seq, || step(&model, &mut opt, &ids, &y, numerics)))
+}
+
+fn train_bilstm(batch: usize, seq: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let model = BiLstm::new(&vs.root(), &bilstm::Config::new(BILSTM_VOCAB, REVIEW_CLASSES))?;
+    let mut opt = AdamW::new(&vs, LR, WEIGHT_DECAY);
+    // ids from 1: 0 is padding, and every review is full length as in a length-sorted batch
+    let ids = Tensor::randint_low(1, BILSTM_VOCAB, [batch as i64, seq as i64], (Kind::Int64, Device::Cpu));
+    let y = Tensor::randint(REVIEW_CLASSES, [batch as i64], (Kind::Int64, Device::Cpu));
+    Ok(measure::throughput(r, batch, || step(&model, &mut opt, &ids, &y, numerics)))
+}
+
+/// Training batches of the faces as Part 1 makes them (the quick profile's augmentation), ten
+/// batches per timed call.
+fn data_pipeline(data_root: &Path, size: u32, batch: usize, r: Repeats) -> Result<Stats> {
+    let root = data_root.join(crate::config::paths::FACES.dir);
+    let ds = crate::data::faces::load(&root, crate::data::faces::LoadOptions { skip_bad_images: false })?;
+    let augment = part1::Plan::for_profile(crate::Profile::Quick, 42)?.augment;
+    let src = ImageSource::new(ds.train, Transform::train(size, augment), Transform::eval(size), 42);
+    const BATCHES: usize = 10;
+    if src.len() < BATCHES * batch {
+        return Err(Error::Config(format!("{}: fewer than {} training faces", root.display(), BATCHES * batch)));
+    }
+    let mut epoch = 0;
+    let mut failed = None;
+    let stats = measure::throughput(r, BATCHES * batch, || {
+        epoch += 1;
+        for b in src.batches(epoch, true, batch).take(BATCHES) {
+            if let Err(e) = b {
+                failed.get_or_insert(e);
+            }
+        }
+    });
+    failed.map_or(Ok(stats), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_standard_list_covers_the_issue_and_round_trips_as_json() {
+        let selection = Selection::standard().unwrap();
+        // 96 px and the quick profile's size: the same for the pretrained networks, 64 for the EmotionNets
+        let sizes = |arch: &str| selection.images.iter().find(|(a, _)| a == arch).map(|(_, s)| s.clone());
+        assert_eq!(sizes("res_net18"), Some(vec![96]));
+        assert_eq!(sizes("emotion_net_v3"), Some(vec![96, 64]));
+        let cases = selection.cases();
+        let trains: Vec<&Case> = cases.iter().filter(|c| matches!(c, Case::Train { .. })).collect();
+        assert_eq!(trains.len(), (1 + 1 + 2 + 2) * 4, "every network at its sizes, four numerics");
+        assert!(cases.iter().any(|c| c.label() == "train ResNet18 96px b64 bf16+cl"), "{:?}", trains[0].label());
+        assert!(cases.contains(&Case::MinilmTrain { batch: 16, seq: 128, numerics: Numerics::FP32 }));
+        assert!(cases.iter().any(|c| matches!(c, Case::Infer { batch: 1, .. })));
+        assert!(cases.iter().any(|c| matches!(c, Case::Data { size: 96, .. })));
+        let json = serde_json::to_string(&cases).unwrap();
+        assert!(json.contains(r#"{"kind":"train","arch":"mobile_net_v2","size":96,"batch":64,"numerics":{"channels_last":false,"bf16":false}}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Vec<Case>>(&json).unwrap(), cases);
+    }
+
+    #[test]
+    fn a_small_image_case_measures_a_positive_speed_in_every_numerics() {
+        let r = Repeats { warmup: 1, timed: 2 };
+        for numerics in all_numerics() {
+            let train = Case::Train { arch: "emotion_net_v2".into(), size: 32, batch: 4, numerics };
+            let s = train.measure(r, Path::new("/nonexistent")).unwrap();
+            assert!(s.min > 0.0 && s.min <= s.median && s.median <= s.max, "{s:?}");
+            let infer = Case::Infer { arch: "emotion_net_v2".into(), size: 32, batch: 2, numerics };
+            assert!(infer.measure(r, Path::new("/nonexistent")).unwrap().median > 0.0);
+        }
+    }
+}

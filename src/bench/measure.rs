@@ -1,0 +1,85 @@
+//! Timing one measurement: warm-up calls, then timed repeats, summarised as min / median / max.
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Values of one measurement over its repeats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+    pub repeats: Vec<f64>,
+}
+
+impl Stats {
+    pub fn of(mut values: Vec<f64>) -> Stats {
+        let repeats = values.clone();
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = match n {
+            0 => f64::NAN,
+            _ if n % 2 == 1 => values[n / 2],
+            _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+        };
+        Stats { min: *values.first().unwrap_or(&f64::NAN), median, max: *values.last().unwrap_or(&f64::NAN), repeats }
+    }
+}
+
+/// How often a measurement runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repeats {
+    pub warmup: usize,
+    pub timed: usize,
+}
+
+/// Items per second of `call` (which processes `items` items and returns once the work is done).
+pub fn throughput(r: Repeats, items: usize, mut call: impl FnMut()) -> Stats {
+    Stats::of(seconds(r, &mut call).into_iter().map(|s| items as f64 / s).collect())
+}
+
+/// Milliseconds per item of `call`.
+pub fn latency_ms(r: Repeats, items: usize, mut call: impl FnMut()) -> Stats {
+    Stats::of(seconds(r, &mut call).into_iter().map(|s| s * 1e3 / items as f64).collect())
+}
+
+fn seconds(r: Repeats, call: &mut impl FnMut()) -> Vec<f64> {
+    for _ in 0..r.warmup {
+        call();
+    }
+    (0..r.timed.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            call();
+            t.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_of_known_values() {
+        let s = Stats::of(vec![3.0, 1.0, 2.0]);
+        assert_eq!((s.min, s.median, s.max), (1.0, 2.0, 3.0));
+        assert_eq!(s.repeats, [3.0, 1.0, 2.0], "repeats keep their order");
+        assert_eq!(Stats::of(vec![4.0, 1.0, 2.0, 3.0]).median, 2.5);
+    }
+
+    #[test]
+    fn throughput_counts_warmup_apart_and_divides_items_by_time() {
+        let mut calls = 0;
+        let s = throughput(Repeats { warmup: 2, timed: 3 }, 10, || {
+            calls += 1;
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        });
+        assert_eq!(calls, 5);
+        assert_eq!(s.repeats.len(), 3);
+        // 10 items in a bit over 20 ms: below 500/s, not far below
+        assert!(s.max < 500.0 && s.min > 250.0, "{s:?}");
+        let l =
+            latency_ms(Repeats { warmup: 0, timed: 2 }, 4, || std::thread::sleep(std::time::Duration::from_millis(8)));
+        assert!(l.min >= 2.0 && l.max < 4.0, "{l:?}");
+    }
+}

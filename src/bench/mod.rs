@@ -1,0 +1,91 @@
+//! `affect-lab bench`: training and inference speed of our networks beside PyTorch eager on the
+//! same machine, threads, shapes and precision. The Rust run writes `rust.json` (its case list is
+//! what `scripts/bench_reference.py` runs for PyTorch, into `pytorch.json`); the report pairs the
+//! two into `bench.json` and ratio charts. `scripts/bench.sh` does all three in one invocation.
+pub mod cases;
+pub mod measure;
+pub mod report;
+
+use crate::error::{Error, Result};
+use cases::{Case, Selection};
+use measure::{Repeats, Stats};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One side's measurements (ours or PyTorch's).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Side {
+    /// `affect-lab (tch …, libtorch …)` or `PyTorch … eager`.
+    pub library: String,
+    pub machine: String,
+    pub threads: i64,
+    pub repeats: Repeats,
+    pub measured: Vec<Measured>,
+    /// FLOPs per image of each network at each size (PyTorch's FlopCounterMode; the Rust side has none).
+    #[serde(default)]
+    pub flops: Vec<Flops>,
+    /// The MiniLM folder ours loaded, for the reference to load the same weights.
+    #[serde(default)]
+    pub minilm_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measured {
+    pub case: Case,
+    pub unit: String,
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flops {
+    pub arch: String,
+    pub size: u32,
+    /// Forward FLOPs for one image (a multiply-add counts 2).
+    pub flops: f64,
+}
+
+/// Measure every case of `selection` here, printing each as it finishes.
+pub fn run_rust(selection: &Selection, repeats: Repeats, data_root: &Path) -> Result<Side> {
+    let cases = selection.cases();
+    let mut measured = Vec::with_capacity(cases.len());
+    for (i, case) in cases.into_iter().enumerate() {
+        crate::interrupt::check()?;
+        tch::manual_seed(0);
+        let stats = case.measure(repeats, data_root)?;
+        eprintln!(
+            "[{:>2}] {:<40} {:>10.2} {} (min {:.2}, max {:.2})",
+            i + 1,
+            case.label(),
+            stats.median,
+            case.unit(),
+            stats.min,
+            stats.max
+        );
+        measured.push(Measured { unit: case.unit().to_string(), case, stats });
+    }
+    Ok(Side {
+        library: format!("affect-lab (tch 0.26, libtorch {})", libtorch_version()),
+        machine: crate::device::machine(),
+        threads: tch::get_num_threads() as i64,
+        repeats,
+        measured,
+        flops: Vec::new(),
+        minilm_dir: crate::models::weights::minilm_dir().ok().map(|d| d.display().to_string()),
+    })
+}
+
+/// The libtorch version the binary runs on (from its install's version file, where present).
+fn libtorch_version() -> String {
+    let lib = std::env::var("LIBTORCH").ok().map(std::path::PathBuf::from);
+    lib.and_then(|d| std::fs::read_to_string(d.join("version.py")).ok())
+        .and_then(|s| {
+            s.lines().find_map(|l| l.strip_prefix("__version__ = ").map(|v| v.trim_matches(['\'', '"']).to_string()))
+        })
+        .unwrap_or_else(|| "2.13".to_string())
+}
+
+/// Read one side's JSON.
+pub fn read_side(path: &Path) -> Result<Side> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Json { path: path.to_path_buf(), source: e })
+}

@@ -1,0 +1,303 @@
+//! Pairing our measurements with PyTorch's: ratios per case, the issue's targets checked, and
+//! charts of the ratios (`bench.json`, `train_ratio.png`, `infer_ratio.png`, `text_ratio.png`).
+use super::cases::{all_numerics, Case};
+use super::measure::Stats;
+use super::{Flops, Side};
+use crate::error::Result;
+use crate::numerics::Numerics;
+use crate::report::plots::bar_chart_with_reference;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One case on both sides.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pair {
+    pub label: String,
+    pub case: Case,
+    pub unit: String,
+    pub rust: Stats,
+    pub pytorch: Option<Stats>,
+    /// How many times faster ours is, from the medians (above 1: faster than PyTorch).
+    pub speedup: Option<f64>,
+}
+
+/// A goal of the speed issue, measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Target {
+    pub what: String,
+    pub value: f64,
+    pub goal: f64,
+    pub met: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bench {
+    pub machine: String,
+    pub threads: i64,
+    pub rust: String,
+    pub pytorch: String,
+    pub repeats: super::measure::Repeats,
+    pub pairs: Vec<Pair>,
+    pub targets: Vec<Target>,
+    pub flops: Vec<Flops>,
+}
+
+/// Where the bench result for the project's machine kind is committed (relative to the checkout).
+pub const COMMITTED: &str = "figures/bench/bench.json";
+
+impl Bench {
+    /// The committed result, where the checkout has one that reads.
+    pub fn committed() -> Option<Bench> {
+        let path = crate::config::paths::in_project(COMMITTED)?;
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    }
+
+    /// Forward FLOPs per image of `arch` at `size` (PyTorch's count).
+    pub fn flops(&self, arch: &str, size: u32) -> Option<f64> {
+        self.flops.iter().find(|f| f.arch == arch && f.size == size).map(|f| f.flops)
+    }
+
+    /// PyTorch's fp32 inference time (ms/image) of `arch` at `size` and `batch`.
+    pub fn pytorch_ms(&self, want_arch: &str, want_size: u32, want_batch: usize) -> Option<f64> {
+        self.pairs.iter().find_map(|p| match &p.case {
+            Case::Infer { arch, size, batch, numerics }
+                if arch == want_arch && *size == want_size && *batch == want_batch && *numerics == Numerics::FP32 =>
+            {
+                p.pytorch.as_ref().map(|s| s.median)
+            }
+            _ => None,
+        })
+    }
+
+    /// One line naming the file and what it measured, for results and tables.
+    pub fn source(&self) -> String {
+        format!("{COMMITTED}: {} on {}, {} threads", self.pytorch, self.machine, self.threads)
+    }
+}
+
+/// Speedup of ours over theirs for `case` from two medians.
+fn speedup(case: &Case, ours: f64, theirs: f64) -> f64 {
+    if case.higher_is_better() {
+        ours / theirs
+    } else {
+        theirs / ours
+    }
+}
+
+pub fn pair(rust: &Side, pytorch: &Side) -> Bench {
+    let pairs: Vec<Pair> = rust
+        .measured
+        .iter()
+        .map(|m| {
+            let theirs = pytorch.measured.iter().find(|p| p.case == m.case).map(|p| p.stats.clone());
+            let ratio = theirs.as_ref().map(|t| speedup(&m.case, m.stats.median, t.median));
+            Pair {
+                label: m.case.label(),
+                case: m.case.clone(),
+                unit: m.unit.clone(),
+                rust: m.stats.clone(),
+                pytorch: theirs,
+                speedup: ratio,
+            }
+        })
+        .collect();
+    let targets = targets(&pairs);
+    Bench {
+        machine: rust.machine.clone(),
+        threads: rust.threads,
+        rust: rust.library.clone(),
+        pytorch: pytorch.library.clone(),
+        repeats: rust.repeats,
+        pairs,
+        targets,
+        flops: pytorch.flops.clone(),
+    }
+}
+
+fn train_at<'a>(pairs: &'a [Pair], want_arch: &str, want_size: u32, want: Numerics) -> Option<&'a Pair> {
+    pairs.iter().find(|p| {
+        matches!(&p.case, Case::Train { arch, size, numerics, .. } if arch == want_arch && *size == want_size && *numerics == want)
+    })
+}
+
+/// The issue's goals that one bench run can check (96 px, batch 64).
+fn targets(pairs: &[Pair]) -> Vec<Target> {
+    let mut out = Vec::new();
+    let mut add = |what: String, value: f64, goal: f64| {
+        if value.is_finite() {
+            out.push(Target { what, value, goal, met: value >= goal });
+        }
+    };
+    let fp32 = Numerics::FP32;
+    let best = |arch: &str, side: fn(&Pair) -> Option<f64>| {
+        all_numerics().into_iter().filter_map(|n| train_at(pairs, arch, 96, n).and_then(side)).fold(f64::NAN, f64::max)
+    };
+    let ours = |p: &Pair| Some(p.rust.median);
+    let theirs = |p: &Pair| p.pytorch.as_ref().map(|s| s.median);
+    for (arch, name) in [("res_net18", "ResNet18"), ("mobile_net_v2", "MobileNetV2")] {
+        add(
+            format!("{name} 96px: our best training setting / PyTorch's best (x)"),
+            best(arch, ours) / best(arch, theirs),
+            1.0,
+        );
+        if let Some(p) = train_at(pairs, arch, 96, fp32) {
+            add(format!("{name} 96px fp32: ours / PyTorch (x)"), p.speedup.unwrap_or(f64::NAN), 1.0);
+        }
+    }
+    let own = |arch: &str, n: Numerics| train_at(pairs, arch, 96, n).map_or(f64::NAN, |p| p.rust.median);
+    let (bf16, cl) = (Numerics { bf16: true, channels_last: false }, Numerics { bf16: false, channels_last: true });
+    let bf16_best = own("res_net18", bf16).max(own("res_net18", Numerics { bf16: true, channels_last: true }));
+    add("ResNet18 96px: our bf16 / our fp32 (x)".into(), bf16_best / own("res_net18", fp32), 1.7);
+    add(
+        "MobileNetV2 96px: our channels-last / our fp32 (x)".into(),
+        own("mobile_net_v2", cl) / own("mobile_net_v2", fp32),
+        1.25,
+    );
+    if let Some(p) = pairs.iter().find(|p| matches!(p.case, Case::MinilmTrain { numerics, .. } if numerics == fp32)) {
+        add("MiniLM fine-tuning fp32 tokens/s: ours / PyTorch (x)".into(), p.speedup.unwrap_or(f64::NAN), 1.0);
+    }
+    let fastest_train =
+        pairs.iter().filter(|p| matches!(p.case, Case::Train { .. })).map(|p| p.rust.median).fold(f64::NAN, f64::max);
+    let slowest_data = pairs
+        .iter()
+        .filter(|p| matches!(p.case, Case::Data { size, .. } if size == 96))
+        .map(|p| p.rust.median)
+        .fold(f64::NAN, f64::min);
+    add("data pipeline 96px / fastest training images/s (x)".into(), slowest_data / fastest_train, 5.0);
+    out
+}
+
+/// Write `bench.json` and the ratio charts into `dir`.
+pub fn write(dir: &Path, bench: &Bench) -> Result<()> {
+    crate::atomic::write_json(&dir.join("bench.json"), bench)?;
+    for (stem, title, keep) in [
+        ("train_ratio", "Training speed, ours / PyTorch eager (batch 64, same threads)", is_train as fn(&Case) -> bool),
+        ("infer_ratio", "Inference speed at batch 64, ours / PyTorch eager", is_infer64),
+    ] {
+        ratio_chart(bench, title, keep)?.save(dir, stem)?;
+    }
+    text_chart(bench)?.save(dir, "text_ratio")?;
+    Ok(())
+}
+
+fn is_train(c: &Case) -> bool {
+    matches!(c, Case::Train { .. })
+}
+
+fn is_infer64(c: &Case) -> bool {
+    matches!(c, Case::Infer { batch, .. } if *batch > 1)
+}
+
+fn ratio_chart(bench: &Bench, title: &str, keep: fn(&Case) -> bool) -> Result<crate::report::plots::Figure> {
+    let image = |c: &Case| match c {
+        Case::Train { arch, size, numerics, .. } | Case::Infer { arch, size, numerics, .. } => {
+            Some((format!("{}\n{size} px", super::cases::short_name(arch)), *numerics))
+        }
+        _ => None,
+    };
+    let mut categories: Vec<String> = Vec::new();
+    for p in bench.pairs.iter().filter(|p| keep(&p.case)) {
+        if let Some((cat, _)) = image(&p.case) {
+            if !categories.contains(&cat) {
+                categories.push(cat);
+            }
+        }
+    }
+    let labels: Vec<String> = all_numerics().iter().map(Numerics::label).collect();
+    let series: Vec<(&str, Vec<f64>)> = all_numerics()
+        .iter()
+        .zip(&labels)
+        .map(|(n, label)| {
+            let values = categories
+                .iter()
+                .map(|cat| {
+                    bench
+                        .pairs
+                        .iter()
+                        .filter(|p| keep(&p.case))
+                        .find(|p| image(&p.case) == Some((cat.clone(), *n)))
+                        .and_then(|p| p.speedup)
+                        .unwrap_or(f64::NAN)
+                })
+                .collect();
+            (label.as_str(), values)
+        })
+        .collect();
+    bar_chart_with_reference(title, &categories, &series, &[], ("PyTorch, same setting", 1.0), "ours / PyTorch (x)")
+}
+
+fn text_chart(bench: &Bench) -> Result<crate::report::plots::Figure> {
+    let categories =
+        vec!["MiniLM fine-tuning\n16 x 128 tokens".to_string(), "BiLSTM training\n64 x 128 tokens".to_string()];
+    let value = |minilm: bool, bf16: bool| {
+        bench
+            .pairs
+            .iter()
+            .find(|p| match p.case {
+                Case::MinilmTrain { numerics, .. } => minilm && numerics.bf16 == bf16,
+                Case::BilstmTrain { numerics, .. } => !minilm && numerics.bf16 == bf16,
+                _ => false,
+            })
+            .and_then(|p| p.speedup)
+            .unwrap_or(f64::NAN)
+    };
+    let series = [
+        ("fp32", vec![value(true, false), value(false, false)]),
+        ("bf16", vec![value(true, true), value(false, true)]),
+    ];
+    bar_chart_with_reference(
+        "Text models: training speed, ours / PyTorch eager",
+        &categories,
+        &series,
+        &[],
+        ("PyTorch, same setting", 1.0),
+        "ours / PyTorch (x)",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::measure::Repeats;
+    use super::super::Measured;
+    use super::*;
+
+    fn side(values: &[(Case, f64)]) -> Side {
+        Side {
+            library: "x".into(),
+            machine: "m".into(),
+            threads: 2,
+            repeats: Repeats { warmup: 0, timed: 1 },
+            measured: values
+                .iter()
+                .map(|(c, v)| Measured { case: c.clone(), unit: c.unit().into(), stats: Stats::of(vec![*v]) })
+                .collect(),
+            flops: Vec::new(),
+            minilm_dir: None,
+        }
+    }
+
+    #[test]
+    fn speedups_divide_speeds_and_invert_latencies_and_targets_follow() {
+        let n = |channels_last, bf16| Numerics { channels_last, bf16 };
+        let train = |numerics| Case::Train { arch: "res_net18".into(), size: 96, batch: 64, numerics };
+        let infer = Case::Infer { arch: "res_net18".into(), size: 96, batch: 64, numerics: n(false, false) };
+        let data = Case::Data { size: 96, batch: 64 };
+        let ours = side(&[
+            (train(n(false, false)), 60.0),
+            (train(n(false, true)), 110.0),
+            (infer.clone(), 2.0),
+            (data.clone(), 400.0),
+        ]);
+        let theirs = side(&[(train(n(false, false)), 50.0), (train(n(false, true)), 100.0), (infer, 4.0)]);
+        let b = pair(&ours, &theirs);
+        let sp: Vec<Option<f64>> = b.pairs.iter().map(|p| p.speedup).collect();
+        assert_eq!(sp, [Some(1.2), Some(1.1), Some(2.0), None]);
+        let t = |what: &str| b.targets.iter().find(|t| t.what.starts_with(what)).unwrap();
+        assert_eq!(t("ResNet18 96px: our best").value, 1.1);
+        assert!(t("ResNet18 96px fp32").met);
+        let bf = t("ResNet18 96px: our bf16");
+        assert!((bf.value - 110.0 / 60.0).abs() < 1e-12 && bf.met);
+        let d = t("data pipeline");
+        assert!((d.value - 400.0 / 110.0).abs() < 1e-12 && !d.met);
+    }
+}

@@ -1,0 +1,176 @@
+//! How a network's arithmetic runs: bf16 mixed precision on the CPU (PyTorch's
+//! `torch.autocast("cpu", dtype=torch.bfloat16)`: fp32 weights and optimizer state, matrix
+//! products and convolutions in bf16) and the channels-last memory format for conv nets.
+//!
+//! tch does not reach CPU autocast, so a C++ shim (`csrc/autocast.cpp`, built by build.rs)
+//! turns libtorch's own dispatcher mode on and off: the same casts, the same kernels as PyTorch.
+use serde::{Deserialize, Serialize};
+use tch::{nn::ModuleT, Device, Kind, Tensor};
+
+extern "C" {
+    fn affect_cpu_autocast_enter() -> i32;
+    fn affect_cpu_autocast_exit(was: i32);
+}
+
+/// What a row asks for. bf16 is taken only where the CPU has bf16 units ([`Numerics::resolve`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Numerics {
+    /// Activations in NHWC order (4-D inputs only), which oneDNN's convolutions run fastest on.
+    #[serde(default)]
+    pub channels_last: bool,
+    /// bf16 mixed precision under CPU autocast.
+    #[serde(default)]
+    pub bf16: bool,
+}
+
+impl Numerics {
+    pub const FP32: Numerics = Numerics { channels_last: false, bf16: false };
+
+    /// What runs on `device` when `self` is asked for, and why where it differs: bf16 needs a CPU
+    /// with AVX512-BF16 or AMX-BF16 (elsewhere it is emulated and slower than fp32), and autocast
+    /// here is the CPU's; other devices run fp32.
+    pub fn resolve(self, device: Device) -> (Numerics, Option<String>) {
+        if !self.bf16 {
+            return (self, None);
+        }
+        let why = match device {
+            Device::Cpu if cpu_has_bf16_units() => return (self, None),
+            Device::Cpu => "this CPU has no AVX512-BF16 or AMX-BF16 units".to_string(),
+            other => format!("bf16 autocast is implemented for the CPU only, not {other:?}"),
+        };
+        (Numerics { bf16: false, ..self }, Some(format!("bf16 asked for, fp32 used: {why}")))
+    }
+
+    /// The inverse of [`Numerics::label`].
+    pub fn parse(label: &str) -> crate::error::Result<Numerics> {
+        let all =
+            [false, true].into_iter().flat_map(|bf16| [false, true].map(|cl| Numerics { channels_last: cl, bf16 }));
+        all.into_iter().find(|n| n.label() == label.trim()).ok_or_else(|| {
+            crate::error::Error::Config(format!("unknown numerics `{label}` (fp32, fp32+cl, bf16, bf16+cl)"))
+        })
+    }
+
+    /// One word for logs and tables: `fp32`, `fp32+cl`, `bf16`, `bf16+cl`.
+    pub fn label(&self) -> String {
+        let p = if self.bf16 { "bf16" } else { "fp32" };
+        if self.channels_last {
+            format!("{p}+cl")
+        } else {
+            p.to_string()
+        }
+    }
+
+    /// `f` under these numerics: autocast on around it when `bf16`.
+    pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        if !self.bf16 {
+            return f();
+        }
+        let _guard = Autocast::enter();
+        f()
+    }
+
+    /// An input batch in the memory format these numerics want.
+    pub fn input(&self, x: &Tensor) -> Tensor {
+        if self.channels_last && x.dim() == 4 {
+            channels_last(x)
+        } else {
+            x.shallow_clone()
+        }
+    }
+}
+
+/// Whether /proc/cpuinfo lists AVX512-BF16 or AMX-BF16 (false where it cannot be read).
+pub fn cpu_has_bf16_units() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").map(|s| has_bf16_flag(&s)).unwrap_or(false)
+}
+
+fn has_bf16_flag(cpuinfo: &str) -> bool {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .is_some_and(|l| l.split_whitespace().any(|f| f == "avx512_bf16" || f == "amx_bf16"))
+}
+
+/// The same NCHW tensor with NHWC strides (PyTorch's `torch.channels_last`).
+pub fn channels_last(x: &Tensor) -> Tensor {
+    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
+/// CPU autocast on for the calling thread until dropped (restoring what was there before).
+struct Autocast(i32);
+
+impl Autocast {
+    fn enter() -> Self {
+        // SAFETY: the shim only flips libtorch's thread-local autocast state; it catches C++ exceptions.
+        let was = unsafe { affect_cpu_autocast_enter() };
+        assert!(was >= 0, "libtorch refused to enable CPU autocast");
+        Autocast(was)
+    }
+}
+
+impl Drop for Autocast {
+    fn drop(&mut self) {
+        // SAFETY: as above; restores the state `enter` saw.
+        unsafe { affect_cpu_autocast_exit(self.0) }
+    }
+}
+
+/// `model`'s forward pass under `numerics`: the input converted to its memory format, autocast
+/// around the pass, the logits returned as fp32 (losses and metrics stay in full precision).
+pub fn forward(model: &dyn ModuleT, x: &Tensor, train: bool, numerics: Numerics) -> Tensor {
+    let x = numerics.input(x);
+    numerics.run(|| model.forward_t(&x, train)).to_kind(Kind::Float)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::nn::{self, Module};
+
+    #[test]
+    fn bf16_flags_are_read_from_the_flags_line() {
+        assert!(has_bf16_flag("model name: X\nflags\t: fpu avx512f amx_bf16 amx_tile\n"));
+        assert!(has_bf16_flag("flags : sse avx512_bf16\n"));
+        assert!(!has_bf16_flag("flags : sse avx512f avx512bw\nbugs : amx_bf16\n"));
+        assert!(!has_bf16_flag(""));
+    }
+
+    #[test]
+    fn autocast_runs_matrix_products_in_bf16_and_restores_fp32_after() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let lin = nn::linear(vs.root(), 8, 4, Default::default());
+        let x = Tensor::randn([3, 8], (Kind::Float, Device::Cpu));
+        let on = Numerics { bf16: true, channels_last: false };
+        assert_eq!(on.run(|| lin.forward(&x)).kind(), Kind::BFloat16);
+        assert_eq!(on.run(|| on.run(|| lin.forward(&x))).kind(), Kind::BFloat16, "nested");
+        assert_eq!(lin.forward(&x).kind(), Kind::Float, "autocast is off again after the guard");
+        assert_eq!(Numerics::FP32.run(|| lin.forward(&x)).kind(), Kind::Float);
+    }
+
+    #[test]
+    fn channels_last_keeps_shape_and_values_with_nhwc_strides() {
+        let x = Tensor::randn([2, 3, 4, 5], (Kind::Float, Device::Cpu));
+        let y = channels_last(&x);
+        assert_eq!(y.size(), x.size());
+        assert_eq!(y.stride(), [60, 1, 15, 3]);
+        assert!(y.equal(&x));
+    }
+
+    #[test]
+    fn bf16_falls_back_to_fp32_off_the_cpu_or_without_units_and_says_why() {
+        let ask = Numerics { bf16: true, channels_last: true };
+        let (used, why) = ask.resolve(Device::Cuda(0));
+        assert_eq!(used, Numerics { bf16: false, channels_last: true });
+        assert!(why.unwrap().contains("CPU only"));
+        let (used, why) = ask.resolve(Device::Cpu);
+        assert_eq!(used.bf16, cpu_has_bf16_units());
+        assert_eq!(why.is_some(), !cpu_has_bf16_units());
+        assert_eq!(Numerics::FP32.resolve(Device::Cpu), (Numerics::FP32, None));
+        assert_eq!(used.label(), if used.bf16 { "bf16+cl" } else { "fp32+cl" });
+        for n in crate::bench::cases::all_numerics() {
+            assert_eq!(Numerics::parse(&n.label()).unwrap(), n);
+        }
+        assert!(Numerics::parse("fp16").unwrap_err().to_string().contains("bf16+cl"));
+    }
+}
