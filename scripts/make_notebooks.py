@@ -202,7 +202,7 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation, tl.stopped_by)"""),
     sub("Full benchmark: figure"),
     code("nb::part1_benchmark_takeaway(&res)"),
     code("report::part1_benchmark(&res)?"),
-    sub("Full benchmark: training", "Input size, epochs and why training ended, seconds per epoch, our batch-1 latency against PyTorch's."),
+    sub("Full benchmark: training", "Input size, epochs and why training ended, seconds per epoch, our batch-1 latency against PyTorch's (committed benchmark)."),
     code("nb::part1_table(&res, Columns::Training)"),
     *slide("Accuracy against compute", "",
            more="Rings: kept checkpoints; dashed: stopped on a cap. Each row trained until validation stopped improving or a cap ended it. Seconds include validation; "
