@@ -1,0 +1,65 @@
+//! `affect-lab bench` end to end on a tiny case list: our side, the PyTorch reference script on
+//! the list our side wrote, and the report pairing them. Needs the project venv (torch, torchvision).
+use std::path::Path;
+use std::process::Command;
+
+mod common;
+use common::{bin, data_root, json};
+
+#[test]
+fn bench_measures_both_sides_and_pairs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let o = bin()
+        .args(["bench", "--archs", "emotion_net_v3", "--sizes", "32", "--batch", "4", "--repeats", "2"])
+        .args(["--warmup", "0", "--numerics", "fp32,bf16+cl", "--no-text", "--data-dir"])
+        .arg(data_root())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rust = json(&out.join("rust.json"));
+    let labels: Vec<&str> =
+        rust["measured"].as_array().unwrap().iter().map(|m| m["case"]["kind"].as_str().unwrap()).collect();
+    // train at 2 numerics, infer at batch 1 and 4 at 2 numerics, the data pipeline at 32 px
+    assert_eq!(labels, ["train", "train", "infer", "infer", "infer", "infer", "data"], "{rust}");
+    for m in rust["measured"].as_array().unwrap() {
+        let s = &m["stats"];
+        assert_eq!(s["repeats"].as_array().unwrap().len(), 2);
+        assert!(s["min"].as_f64().unwrap() > 0.0 && s["min"].as_f64() <= s["median"].as_f64(), "{m}");
+    }
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv/bin/python");
+    assert!(python.is_file(), "needs the project venv's python at {} (scripts/setup.sh)", python.display());
+    let o = Command::new(&python)
+        .arg(root.join("scripts/bench_reference.py"))
+        .arg("--rust")
+        .arg(out.join("rust.json"))
+        .arg("--out")
+        .arg(out.join("pytorch.json"))
+        .args(["--flops-sizes", "32"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let torch = json(&out.join("pytorch.json"));
+    assert_eq!(torch["measured"].as_array().unwrap().len(), 6, "everything but the data pipeline: {torch}");
+    let flops = torch["flops"].as_array().unwrap();
+    let v3 = flops.iter().find(|f| f["arch"] == "emotion_net_v3" && f["size"] == 32).unwrap();
+    assert!(v3["flops"].as_f64().unwrap() > 1e6, "{v3}");
+
+    let o = bin().args(["bench", "--report", "--out"]).arg(out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bench = json(&out.join("bench.json"));
+    let pairs = bench["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 7);
+    for p in pairs.iter().filter(|p| p["case"]["kind"] != "data") {
+        let (ours, theirs) = (p["rust"]["median"].as_f64().unwrap(), p["pytorch"]["median"].as_f64().unwrap());
+        let want = if p["unit"] == "ms/image" { theirs / ours } else { ours / theirs };
+        assert!((p["speedup"].as_f64().unwrap() - want).abs() < 1e-9, "{p}");
+    }
+    for png in ["train_ratio.png", "infer_ratio.png", "text_ratio.png"] {
+        assert!(std::fs::metadata(out.join(png)).unwrap().len() > 1000, "{png}");
+    }
+}
