@@ -15,7 +15,7 @@ pub use crate::report::html::{table, Html};
 pub use crate::report::takeaways::{
     curves_takeaway, part1_benchmark_takeaway, part1_conclusions, part1_confusion_takeaway, part1_samples_takeaway,
     part1_table, part1_top_losses_takeaway, part2_comparison_takeaway, part2_conclusions, part2_drift_takeaway,
-    part2_table, part2_takeaway, part2_training_takeaway, Columns,
+    part2_split_table, part2_split_takeaway, part2_table, part2_takeaway, part2_training_takeaway, Columns,
 };
 pub use crate::trained::evaluate::Part;
 pub use crate::trained::notebook::{cross_data, example_faces, try_faces, try_reviews};

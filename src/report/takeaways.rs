@@ -257,6 +257,69 @@ pub fn part2_drift_takeaway(r: &part2::Results) -> Html {
     sentence(format!("Positive share: training split {}, test split {}; {verdict}.", pct(train), pct(test)))
 }
 
+/// Each model's direct run on the date split beside its run on the random split: pairs of
+/// (model, date-split row, random-split row) for the models that have both.
+fn split_pairs(r: &part2::Results) -> Vec<(part2::Model, &part2::Row, &part2::Row)> {
+    let direct = |m| r.rows.iter().find(|x| x.model == m && x.train_source == crate::data::text::Source::DrugsCom);
+    part2::MODELS
+        .into_iter()
+        .filter_map(|m| Some((m, direct(m)?, r.random_split.iter().find(|x| x.model == m)?)))
+        .collect()
+}
+
+/// Training and validation accuracy at the kept checkpoint.
+fn kept_accuracies(row: &part2::Row) -> Option<(f64, f64)> {
+    let h = row.history.get(row.best_evaluation?)?;
+    Some((h.train_accuracy, h.valid_accuracy))
+}
+
+/// Date split against random split, per model: accuracy on training (running, at the kept
+/// checkpoint), validation and test (each split's own test reviews).
+pub fn part2_split_table(r: &part2::Results) -> Html {
+    let mut rows = Vec::new();
+    for (model, date, random) in split_pairs(r) {
+        for (split, x) in [("date (old → new)", date), ("random", random)] {
+            let (train, valid) = kept_accuracies(x).map_or(("-".into(), "-".into()), |(t, v)| (pct(t), pct(v)));
+            rows.push(vec![
+                model.label().to_string(),
+                split.to_string(),
+                train,
+                valid,
+                format!("{} ({})", pct(x.accuracy), ci(x.accuracy_ci95)),
+            ]);
+        }
+    }
+    table(&["model", "Drugs.com split", "train acc.", "valid acc.", "test acc. (95% CI)"], &rows)
+}
+
+/// Whether the date split costs accuracy: each model's test accuracy on its random split
+/// against the date split, called a difference only where the 95% intervals do not overlap.
+pub fn part2_split_takeaway(r: &part2::Results) -> Html {
+    let pairs = split_pairs(r);
+    if pairs.is_empty() {
+        return sentence("No random-split runs in these results (plan.random_split_runs is off).".into());
+    }
+    let mut parts = Vec::new();
+    for (model, date, random) in &pairs {
+        let gap = (random.accuracy - date.accuracy) * 100.0;
+        let apart = random.accuracy_ci95[0] > date.accuracy_ci95[1] || date.accuracy_ci95[0] > random.accuracy_ci95[1];
+        let verdict = if apart { "beyond noise" } else { "within noise (the 95% intervals overlap)" };
+        parts.push(format!(
+            "{}: {} on a random split against {} on the date split ({gap:+.1} points, {verdict})",
+            model.label(),
+            pct(random.accuracy),
+            pct(date.accuracy)
+        ));
+    }
+    let any_apart = pairs.iter().any(|(_, d, x)| x.accuracy_ci95[0] > d.accuracy_ci95[1]);
+    let end = if any_apart {
+        "testing on the newest reviews costs accuracy, as the seed suspected"
+    } else {
+        "at this size the date split does not make the models look worse than a random one would"
+    };
+    sentence(format!("{}; {end}.", parts.join("; ")))
+}
+
 /// The best Part 2 run against always answering the majority class.
 pub fn part2_comparison_takeaway(r: &part2::Results) -> Html {
     match r.rows.iter().max_by(|a, b| a.accuracy.total_cmp(&b.accuracy)) {
@@ -394,6 +457,30 @@ mod tests {
             assert!(count(&h, "<th>") <= 6, "{c:?}: {}", h.0);
             assert_eq!(count(&h, "<tr>"), r2.rows.len() + 1, "{c:?}");
         }
+    }
+
+    #[test]
+    fn the_split_comparison_pairs_each_models_runs_and_calls_a_gap_only_beyond_noise() {
+        let mut r = part2();
+        assert!(part2_split_takeaway(&r).0.contains("No random-split runs"));
+        let direct = r.row("minilm_drugscom").unwrap().clone();
+        let random = |accuracy: f64, ci: [f64; 2]| part2::Row {
+            random_split: true,
+            accuracy,
+            accuracy_ci95: ci,
+            ..direct.clone()
+        };
+        r.random_split =
+            vec![random(direct.accuracy + 0.01, [direct.accuracy_ci95[0] + 0.01, direct.accuracy_ci95[1] + 0.01])];
+        assert_eq!(r.random_split[0].name(), "minilm_drugscom_random");
+        let t = part2_split_table(&r);
+        assert_eq!(count(&t, "<tr>"), 3, "header and MiniLM's two splits (the BiLSTM has no random run): {}", t.0);
+        assert!(t.0.contains(&pct(direct.accuracy + 0.01)) && t.0.contains(&pct(direct.accuracy)));
+        let s = part2_split_takeaway(&r).0;
+        assert!(s.contains("+1.0 points, within noise") && s.contains("does not make the models look worse"), "{s}");
+        r.random_split = vec![random(0.95, [0.93, 0.97])];
+        let s = part2_split_takeaway(&r).0;
+        assert!(s.contains("beyond noise") && s.contains("costs accuracy"), "{s}");
     }
 
     #[test]

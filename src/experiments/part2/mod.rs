@@ -11,7 +11,7 @@ mod run;
 pub use plan::{plan, Plan};
 pub use prepare::{datasets, drugs_com_splits, IndirectSource, SourceInfo, INDIRECT};
 pub use recipes::minilm_config;
-pub use results::{comparisons, summary, Eda, Results, Row};
+pub use results::{comparisons, summary, Eda, Results, Row, RANDOM_SUFFIX};
 pub use run::run;
 
 use crate::data::text::Source;
@@ -68,6 +68,7 @@ pub fn row_names() -> Vec<String> {
     for m in MODELS {
         out.push(m.name().to_string());
         out.extend(SOURCES.map(|s| run_name(m, s)));
+        out.push(format!("{}{RANDOM_SUFFIX}", run_name(m, Source::DrugsCom)));
     }
     out
 }

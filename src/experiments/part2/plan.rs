@@ -32,6 +32,10 @@ pub struct Plan {
     /// MiniLM's encoder matrix products in bfloat16 (see [`minilm::Config::bf16_matmuls`]).
     #[serde(default)]
     pub minilm_bf16: bool,
+    /// Also train both models on a seeded random split of Drugs.com with the date split's sizes
+    /// (the drift question: does the date split itself cost accuracy?).
+    #[serde(default)]
+    pub random_split_runs: bool,
 }
 
 impl Plan {

@@ -61,44 +61,48 @@ pub(super) struct Sources {
     pub sources: Vec<Prepared>,
     pub test: Vec<Review>,
     pub eda: Eda,
+    /// The random split of Drugs.com and its test reviews, when the plan asks for those runs.
+    pub random: Option<(Prepared, Vec<Review>)>,
 }
 
 /// Load and prepare every source for `plan`.
 pub(super) fn load(run: &Run, plan: &Plan) -> Result<Sources> {
     let (seed, root) = (run.config.seed, &run.config.data_root);
     let dc_dir = root.join(paths::DRUGS_COM.dir);
-    let (direct, test, eda) = drugs_com_split(&dc_dir, &load_options(run, plan), plan, seed)?;
+    let (direct, test, eda, pool) = drugs_com_split(&dc_dir, &load_options(run, plan), plan, seed)?;
+    let sizes = [direct.train.len(), direct.valid.len(), test.len()];
+    let random = if plan.random_split_runs { Some(random_split(pool, sizes, seed)?) } else { None };
     let test_texts: HashSet<String> = test.iter().map(|r| r.text.clone()).collect();
     let mut sources = vec![direct];
     for s in &INDIRECT {
         let (all, skipped) = (s.load)(&root.join(s.dataset.dir), run, plan)?;
         sources.push(prepare(s.source, all, skipped, &test_texts, plan, seed)?);
     }
-    Ok(Sources { sources, test, eda })
+    Ok(Sources { sources, test, eda, random })
 }
 
 /// The Drugs.com train, validation and test reviews a run with `plan` uses (after dedup, the date
 /// split and the profile's caps), in the order the run scored them.
 pub fn drugs_com_splits(run: &Run, plan: &Plan) -> Result<[Vec<Review>; 3]> {
     let dir = run.config.data_root.join(paths::DRUGS_COM.dir);
-    let (direct, test, _) = drugs_com_split(&dir, &load_options(run, plan), plan, run.config.seed)?;
+    let (direct, test, _, _) = drugs_com_split(&dir, &load_options(run, plan), plan, run.config.seed)?;
     Ok([direct.train, direct.valid, test])
 }
 
 /// Drugs.com: pool the published files, dedup, then our own date-sorted split. Returns the
-/// direct training source, the test split and the EDA of the training split.
+/// direct training source, the test split, the EDA of the training split and the deduplicated pool.
 fn drugs_com_split(
     dir: &std::path::Path,
     opts: &LoadOptions,
     plan: &Plan,
     seed: u64,
-) -> Result<(Prepared, Vec<Review>, Eda)> {
+) -> Result<(Prepared, Vec<Review>, Eda, Vec<Review>)> {
     let dc = drugs_com::load(dir, opts)?;
     let skipped: usize = dc.reports.iter().map(|r| r.skipped_bad_rows).sum();
     let pooled = dc.pooled();
     let loaded = pooled.len();
     let (pooled, dups) = text::dedup(pooled);
-    let split = text::date_split(pooled, plan.fractions)?;
+    let split = text::date_split(pooled.clone(), plan.fractions)?;
     let test = cap(split.test, plan.max_test, seed);
     let eda = Eda {
         correlation: eda::review_correlations(&split.train)?,
@@ -120,7 +124,41 @@ fn drugs_com_split(
         train_dates,
         class_weights: text::class_weights(&train)?,
     };
-    Ok((Prepared { info, train, valid }, test, eda))
+    Ok((Prepared { info, train, valid }, test, eda, pooled))
+}
+
+/// The deduplicated Drugs.com reviews shuffled (seeded) and cut into test, validation and train
+/// sets of the date split's `[train, valid, test]` sizes: disjoint, each drawn from every month.
+fn random_split(
+    mut pool: Vec<Review>,
+    [n_train, n_valid, n_test]: [usize; 3],
+    seed: u64,
+) -> Result<(Prepared, Vec<Review>)> {
+    use rand::{seq::SliceRandom, SeedableRng};
+    if pool.len() < n_train + n_valid + n_test {
+        return Err(crate::error::Error::Config(format!(
+            "Drugs.com random split: {} reviews for {n_train} + {n_valid} + {n_test}",
+            pool.len()
+        )));
+    }
+    pool.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed ^ 0x5241_4e44));
+    let mut rest = pool.into_iter();
+    let test: Vec<Review> = rest.by_ref().take(n_test).collect();
+    let valid: Vec<Review> = rest.by_ref().take(n_valid).collect();
+    let train: Vec<Review> = rest.take(n_train).collect();
+    let info = SourceInfo {
+        source: Source::DrugsCom,
+        loaded: train.len() + valid.len() + test.len(),
+        duplicates_removed: 0,
+        overlap_with_test_removed: 0,
+        skipped_bad_rows: 0,
+        train: train.len(),
+        valid: valid.len(),
+        split: "random (seeded), the date split's sizes".into(),
+        train_dates: text::date_range(&train),
+        class_weights: text::class_weights(&train)?,
+    };
+    Ok((Prepared { info, train, valid }, test))
 }
 
 /// One training source after dedup and splitting.
@@ -193,4 +231,44 @@ pub(super) fn labels(r: &[Review]) -> Vec<i64> {
 
 pub(super) fn texts(r: &[Review]) -> Vec<&str> {
     r.iter().map(|r| r.text.as_str()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review(i: usize) -> Review {
+        Review {
+            id: i.to_string(),
+            text: format!("review {i}"),
+            rating: Some(if i % 3 == 0 { 2.0 } else { 9.0 }),
+            label: u8::from(i % 3 != 0),
+            date: chrono::NaiveDate::from_ymd_opt(2015, 1 + (i % 12) as u32, 1),
+            useful_count: None,
+            drug: None,
+            condition: None,
+            source: Source::DrugsCom,
+        }
+    }
+
+    #[test]
+    fn the_random_split_has_the_sizes_asked_for_disjoint_seeded_and_mixed_in_time() {
+        let pool: Vec<Review> = (0..100).map(review).collect();
+        let (p, test) = random_split(pool.clone(), [60, 10, 20], 7).unwrap();
+        assert_eq!((p.train.len(), p.valid.len(), test.len()), (60, 10, 20));
+        let ids: HashSet<&str> = p.train.iter().chain(&p.valid).chain(&test).map(|r| r.id.as_str()).collect();
+        assert_eq!(ids.len(), 90, "the three sets are disjoint");
+        let (again, test_again) = random_split(pool.clone(), [60, 10, 20], 7).unwrap();
+        assert_eq!(
+            test.iter().map(|r| &r.id).collect::<Vec<_>>(),
+            test_again.iter().map(|r| &r.id).collect::<Vec<_>>()
+        );
+        assert_eq!(again.info.class_weights, p.info.class_weights);
+        let (_, other) = random_split(pool.clone(), [60, 10, 20], 8).unwrap();
+        assert_ne!(test.iter().map(|r| &r.id).collect::<Vec<_>>(), other.iter().map(|r| &r.id).collect::<Vec<_>>());
+        let months: HashSet<u32> = test.iter().filter_map(|r| r.date).map(|d| chrono::Datelike::month(&d)).collect();
+        assert!(months.len() >= 6, "test reviews from across the year, not the newest: {months:?}");
+        let Err(e) = random_split(pool, [60, 30, 20], 7) else { panic!("110 reviews out of 100") };
+        assert!(e.to_string().contains("100 reviews"), "{e}");
+    }
 }

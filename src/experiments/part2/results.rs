@@ -20,6 +20,10 @@ pub struct Eda {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     pub model: Model,
+    /// Trained, validated and tested on a seeded random split of Drugs.com (the drift question),
+    /// not on the date split; such rows live in [`Results::random_split`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub random_split: bool,
     pub train_source: Source,
     pub valid_source: Source,
     pub test_source: Source,
@@ -90,11 +94,24 @@ pub struct Results {
     /// Paired McNemar tests between runs on the same test reviews: is a gap more than noise?
     #[serde(default)]
     pub comparisons: Vec<metrics::PairedTest>,
+    /// Both models trained, validated and tested on a seeded random split of the deduplicated
+    /// Drugs.com reviews with the date split's sizes (`plan.random_split_runs`): does the date
+    /// split itself cost accuracy? Their test reviews differ from `test_labels`.
+    #[serde(default)]
+    pub random_split: Vec<Row>,
 }
+
+/// Name suffix of the runs on the random split (`minilm_drugscom_random`).
+pub const RANDOM_SUFFIX: &str = "_random";
 
 impl Row {
     pub fn name(&self) -> String {
-        run_name(self.model, self.train_source)
+        let name = run_name(self.model, self.train_source);
+        if self.random_split {
+            format!("{name}{RANDOM_SUFFIX}")
+        } else {
+            name
+        }
     }
 }
 
@@ -127,7 +144,7 @@ impl crate::experiments::reuse::PartResults for Results {
         self.row(name)
     }
     fn row_names(&self) -> Vec<String> {
-        self.rows.iter().map(Row::name).collect()
+        self.rows.iter().chain(&self.random_split).map(Row::name).collect()
     }
 }
 
@@ -139,7 +156,7 @@ impl Results {
     }
 
     pub fn row(&self, name: &str) -> Option<&Row> {
-        self.rows.iter().find(|r| r.name() == name)
+        self.rows.iter().chain(&self.random_split).find(|r| r.name() == name)
     }
 }
 

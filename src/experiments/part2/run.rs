@@ -12,12 +12,12 @@ use crate::experiments::reuse::{self, Earlier};
 use crate::train::{self, TrainConfig, Trainee};
 use tch::nn;
 
-/// Train and evaluate one (model, source) pair.
-fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]) -> Result<Row> {
+/// Train and evaluate one (model, source) pair; `random_split`: the Drugs.com random-split run.
+fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review], random_split: bool) -> Result<Row> {
     let seed = run.config.seed;
     tch::manual_seed(seed as i64);
     let mut vs = nn::VarStore::new(run.device);
-    let label = run_name(model, src.info.source);
+    let label = run_name(model, src.info.source) + if random_split { super::RANDOM_SUFFIX } else { "" };
     let vocab_file = run.part_dir(PART).join("checkpoints").join(format!("{label}.vocab.json"));
     let r: Recipe = recipe(model, &mut vs, plan, src, test, seed, &vocab_file)?;
     let cfg = TrainConfig { class_weights: Some(src.info.class_weights.to_vec()), ..r.cfg };
@@ -39,6 +39,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
     let pos = &rep.per_class[1];
     let row = Row {
         model,
+        random_split,
         train_source: src.info.source,
         valid_source: src.info.source,
         test_source: Source::DrugsCom,
@@ -89,13 +90,14 @@ fn header(run: &Run, plan: &Plan, sources: &[Prepared], test: &[Review], eda: su
         test_labels: labels(test),
         rows: Vec::new(),
         comparisons: Vec::new(),
+        random_split: Vec::new(),
     }
 }
 
 /// Run Part 2 and write `<out>/part2/results.json`.
 pub fn run(run: &Run) -> Result<Results> {
     let plan = plan(&run.config)?;
-    let Sources { sources, test, eda } = prepare::load(run, &plan)?;
+    let Sources { sources, test, eda, random } = prepare::load(run, &plan)?;
     for s in &sources {
         eprintln!(
             "{:?}: {} loaded, {} duplicates removed, {} train / {} valid, class weights {:?}",
@@ -119,7 +121,7 @@ pub fn run(run: &Run) -> Result<Results> {
                 Earlier::Leave => continue,
                 Earlier::Train => {}
             }
-            let row = run_one(run, &plan, model, src, &test)?;
+            let row = run_one(run, &plan, model, src, &test, false)?;
             eprintln!(
                 "[{}_{}] accuracy {:.3}, F1(pos) {:.3}, macro-F1 {:.3}",
                 model.name(),
@@ -133,7 +135,24 @@ pub fn run(run: &Run) -> Result<Results> {
             run.write_results(PART, &results)?;
         }
     }
-    if results.rows.is_empty() {
+    if let Some((src, random_test)) = &random {
+        for model in MODELS {
+            crate::interrupt::check()?;
+            let name = format!("{}{}", run_name(model, src.info.source), super::RANDOM_SUFFIX);
+            let asked = wanted.is_empty() || wanted.contains(&name) || wanted.iter().any(|w| w == model.name());
+            match reuse::earlier(previous.as_ref(), &name, asked, run) {
+                Earlier::Keep(row) => results.random_split.push(row),
+                Earlier::Leave => {}
+                Earlier::Train => {
+                    let row = run_one(run, &plan, model, src, random_test, true)?;
+                    eprintln!("[{name}] accuracy {:.3} on the random split's test reviews", row.accuracy);
+                    results.random_split.push(row);
+                    run.write_results(PART, &results)?;
+                }
+            }
+        }
+    }
+    if results.rows.is_empty() && results.random_split.is_empty() {
         return Err(Error::Config("part 2 ran no model".into()));
     }
     run.write_results(PART, &results)?;
