@@ -267,6 +267,11 @@ fn split_pairs(r: &part2::Results) -> Vec<(part2::Model, &part2::Row, &part2::Ro
         .collect()
 }
 
+/// Two-proportion p-value of a date-split row against its random-split twin.
+fn split_p(date: &part2::Row, random: &part2::Row) -> f64 {
+    crate::eval::metrics::two_proportion_p(date.accuracy, date.test_examples, random.accuracy, random.test_examples)
+}
+
 /// Training and validation accuracy at the kept checkpoint.
 fn kept_accuracies(row: &part2::Row) -> Option<(f64, f64)> {
     let h = row.history.get(row.best_evaluation?)?;
@@ -293,7 +298,7 @@ pub fn part2_split_table(r: &part2::Results) -> Html {
 }
 
 /// Whether the date split costs accuracy: each model's test accuracy on its random split
-/// against the date split, called a difference only where the 95% intervals do not overlap.
+/// against the date split (different test reviews, so a two-proportion test, not McNemar).
 pub fn part2_split_takeaway(r: &part2::Results) -> Html {
     let pairs = split_pairs(r);
     if pairs.is_empty() {
@@ -302,8 +307,8 @@ pub fn part2_split_takeaway(r: &part2::Results) -> Html {
     let mut parts = Vec::new();
     for (model, date, random) in &pairs {
         let gap = (random.accuracy - date.accuracy) * 100.0;
-        let apart = random.accuracy_ci95[0] > date.accuracy_ci95[1] || date.accuracy_ci95[0] > random.accuracy_ci95[1];
-        let verdict = if apart { "beyond noise" } else { "within noise (the 95% intervals overlap)" };
+        let p = split_p(date, random);
+        let verdict = if p < 0.05 { format!("p = {p:.3}, beyond noise") } else { format!("p = {p:.2}, within noise") };
         parts.push(format!(
             "{}: {} on a random split against {} on the date split ({gap:+.1} points, {verdict})",
             model.label(),
@@ -311,7 +316,7 @@ pub fn part2_split_takeaway(r: &part2::Results) -> Html {
             pct(date.accuracy)
         ));
     }
-    let any_apart = pairs.iter().any(|(_, d, x)| x.accuracy_ci95[0] > d.accuracy_ci95[1]);
+    let any_apart = pairs.iter().any(|(_, d, x)| x.accuracy > d.accuracy && split_p(d, x) < 0.05);
     let end = if any_apart {
         "testing on the newest reviews costs accuracy, as the seed suspected"
     } else {
@@ -462,6 +467,11 @@ mod tests {
     #[test]
     fn the_split_comparison_pairs_each_models_runs_and_calls_a_gap_only_beyond_noise() {
         let mut r = part2();
+        // the committed run: both models on both splits
+        assert_eq!(count(&part2_split_table(&r), "<tr>"), 5);
+        let committed = part2_split_takeaway(&r).0;
+        assert!(committed.contains("MiniLM: ") && committed.contains("BiLSTM: "), "{committed}");
+        r.random_split.clear();
         assert!(part2_split_takeaway(&r).0.contains("No random-split runs"));
         let direct = r.row("minilm_drugscom").unwrap().clone();
         let random = |accuracy: f64, ci: [f64; 2]| part2::Row {
@@ -477,7 +487,8 @@ mod tests {
         assert_eq!(count(&t, "<tr>"), 3, "header and MiniLM's two splits (the BiLSTM has no random run): {}", t.0);
         assert!(t.0.contains(&pct(direct.accuracy + 0.01)) && t.0.contains(&pct(direct.accuracy)));
         let s = part2_split_takeaway(&r).0;
-        assert!(s.contains("+1.0 points, within noise") && s.contains("does not make the models look worse"), "{s}");
+        assert!(s.contains("+1.0 points, p = ") && s.contains("within noise"), "{s}");
+        assert!(s.contains("does not make the models look worse"), "{s}");
         r.random_split = vec![random(0.95, [0.93, 0.97])];
         let s = part2_split_takeaway(&r).0;
         assert!(s.contains("beyond noise") && s.contains("costs accuracy"), "{s}");
