@@ -241,8 +241,8 @@ mod tests {
         Review {
             id: i.to_string(),
             text: format!("review {i}"),
-            rating: Some(if i % 3 == 0 { 2.0 } else { 9.0 }),
-            label: u8::from(i % 3 != 0),
+            rating: Some(if i.is_multiple_of(3) { 2.0 } else { 9.0 }),
+            label: u8::from(!i.is_multiple_of(3)),
             date: chrono::NaiveDate::from_ymd_opt(2015, 1 + (i % 12) as u32, 1),
             useful_count: None,
             drug: None,
