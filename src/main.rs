@@ -258,7 +258,7 @@ fn real_main() -> anyhow::Result<()> {
         Command::Figures { out } => figures(&out),
         Command::Evaluate(a) => evaluate(&a, dev),
         Command::Predict(a) => predict(&a, dev),
-        Command::Bench(a) => bench(&a),
+        Command::Bench(a) => bench(&a, dev),
         Command::FetchWeights => fetch_weights(),
         Command::Info { data_dir } => {
             print!("{}", affect_lab::info::report(&paths::data_root(data_dir.as_deref())));
@@ -450,8 +450,11 @@ fn fetch_weights() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench(a: &BenchArgs) -> anyhow::Result<()> {
+fn bench(a: &BenchArgs, dev: tch::Device) -> anyhow::Result<()> {
     use affect_lab::bench;
+    if dev != tch::Device::Cpu && !a.report {
+        eprintln!("bench times the CPU, the machine kind the committed result is for; {dev:?} is not measured");
+    }
     if a.report {
         let (rust, pytorch) =
             (bench::read_side(&a.out.join("rust.json"))?, bench::read_side(&a.out.join("pytorch.json"))?);
