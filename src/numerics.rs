@@ -26,6 +26,13 @@ pub struct Numerics {
 
 impl Numerics {
     pub const FP32: Numerics = Numerics { channels_last: false, bf16: false };
+    /// fp32, channels-last, bf16 and both.
+    pub const ALL: [Numerics; 4] = [
+        Numerics::FP32,
+        Numerics { channels_last: true, bf16: false },
+        Numerics { channels_last: false, bf16: true },
+        Numerics { channels_last: true, bf16: true },
+    ];
 
     /// What runs on `device` when `self` is asked for, and why where it differs: bf16 needs a CPU
     /// with AVX512-BF16 or AMX-BF16 (elsewhere it is emulated and slower than fp32), and autocast
@@ -44,9 +51,7 @@ impl Numerics {
 
     /// The inverse of [`Numerics::label`].
     pub fn parse(label: &str) -> crate::error::Result<Numerics> {
-        let all =
-            [false, true].into_iter().flat_map(|bf16| [false, true].map(|cl| Numerics { channels_last: cl, bf16 }));
-        all.into_iter().find(|n| n.label() == label.trim()).ok_or_else(|| {
+        Numerics::ALL.into_iter().find(|n| n.label() == label.trim()).ok_or_else(|| {
             crate::error::Error::Config(format!("unknown numerics `{label}` (fp32, fp32+cl, bf16, bf16+cl)"))
         })
     }
@@ -289,7 +294,7 @@ mod tests {
         assert_eq!(why.is_some(), !cpu_has_bf16_units());
         assert_eq!(Numerics::FP32.resolve(Device::Cpu), (Numerics::FP32, None));
         assert_eq!(used.label(), if used.bf16 { "bf16+cl" } else { "fp32+cl" });
-        for n in crate::bench::cases::all_numerics() {
+        for n in Numerics::ALL {
             assert_eq!(Numerics::parse(&n.label()).unwrap(), n);
         }
         assert!(Numerics::parse("fp16").unwrap_err().to_string().contains("bf16+cl"));

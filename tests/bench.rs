@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::{bin, data_root, json};
+use common::{bin, data_root, json, venv_python};
 
 #[test]
 fn bench_measures_both_sides_and_pairs_them() {
@@ -31,9 +31,7 @@ fn bench_measures_both_sides_and_pairs_them() {
     }
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join(".venv/bin/python");
-    assert!(python.is_file(), "needs the project venv's python at {} (scripts/setup.sh)", python.display());
-    let o = Command::new(&python)
+    let o = Command::new(venv_python())
         .arg(root.join("scripts/bench_reference.py"))
         .arg("--rust")
         .arg(out.join("rust.json"))

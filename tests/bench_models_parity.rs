@@ -11,7 +11,7 @@ use affect_lab::models::registry::{image_model, Init};
 use affect_lab::models::weights::read_safetensors;
 use affect_lab::train::param_count;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
@@ -23,15 +23,8 @@ const CLASSES: i64 = 7;
 /// `manual_seed` until the last random draw, so each case gets the same values on every run.
 static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn venv_python() -> PathBuf {
-    let py = Path::new(ROOT).join(".venv/bin/python");
-    assert!(
-        py.is_file(),
-        "bench model parity tests need the project venv's python at {} (create it with scripts/setup.sh)",
-        py.display()
-    );
-    py
-}
+mod common;
+use common::venv_python;
 
 /// One model to compare: its weights, an input, and how the script builds its twin.
 struct Case {

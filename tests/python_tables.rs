@@ -1,7 +1,9 @@
 //! The Python scripts keep their own copies of tables the Rust code owns (they run before the
 //! crate is built, in setup): checked here against the Rust side so the two cannot drift.
+mod common;
 use affect_lab::models::registry::IMAGE_MODELS;
 use affect_lab::models::weights::{self, ALL_TORCHVISION};
+use common::venv_python;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -35,8 +37,7 @@ fn convert_weights_knows_exactly_the_registry_checkpoints() {
 
 #[test]
 fn the_minilm_reference_script_reads_the_folder_the_rust_side_loads() {
-    let python = Path::new(ROOT).join(".venv/bin/python");
-    assert!(python.is_file(), "needs the project venv (scripts/setup.sh)");
+    let python = venv_python();
     let code = "import importlib.util, sys\n\
         spec = importlib.util.spec_from_file_location('ref', sys.argv[1])\n\
         m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n\

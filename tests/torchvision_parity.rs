@@ -13,15 +13,8 @@ use tch::{Device, Kind, Tensor};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn venv_python() -> PathBuf {
-    let py = Path::new(ROOT).join(".venv/bin/python");
-    assert!(
-        py.is_file(),
-        "torchvision parity tests need the project venv's python at {} (create it with scripts/setup.sh)",
-        py.display()
-    );
-    py
-}
+mod common;
+use common::venv_python;
 
 /// Run the reference script with `args` (after the mode and model) into a fresh temp dir.
 fn reference(mode: &str, model: &str, extra: &[&str]) -> tempfile::TempDir {

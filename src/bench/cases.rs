@@ -124,7 +124,7 @@ impl Selection {
             .iter()
             .map(|a| Ok((a.to_string(), sizes(image_model(a)?.is_custom()))))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Selection { images, numerics: all_numerics(), batch: 64, text: true, data: true })
+        Ok(Selection { images, numerics: Numerics::ALL.to_vec(), batch: 64, text: true, data: true })
     }
 
     pub fn cases(&self) -> Vec<Case> {
@@ -141,9 +141,13 @@ impl Selection {
                 }
             }
         }
-        let plain: Vec<Numerics> = self.numerics.iter().map(|n| Numerics { channels_last: false, ..*n }).collect();
-        let mut text_numerics = plain.clone();
-        text_numerics.dedup();
+        // channels-last means nothing to token ids: each precision once, in the order asked
+        let mut text_numerics: Vec<Numerics> = Vec::new();
+        for n in self.numerics.iter().map(|n| Numerics { channels_last: false, ..*n }) {
+            if !text_numerics.contains(&n) {
+                text_numerics.push(n);
+            }
+        }
         if self.text {
             for &numerics in &text_numerics {
                 out.push(Case::MinilmTrain { batch: 16, seq: 128, numerics });
@@ -160,12 +164,6 @@ impl Selection {
         }
         out
     }
-}
-
-/// fp32, channels-last, bf16 and both.
-pub fn all_numerics() -> Vec<Numerics> {
-    let n = |channels_last, bf16| Numerics { channels_last, bf16 };
-    vec![n(false, false), n(true, false), n(false, true), n(true, true)]
 }
 
 /// A training step as `train::fit` takes it, timed until its loss is read back.
@@ -269,7 +267,7 @@ mod tests {
     #[test]
     fn a_small_image_case_measures_a_positive_speed_in_every_numerics() {
         let r = Repeats { warmup: 1, timed: 2 };
-        for numerics in all_numerics() {
+        for numerics in Numerics::ALL {
             let train = Case::Train { arch: "emotion_net_v2".into(), size: 32, batch: 4, numerics };
             let s = train.measure(r, Path::new("/nonexistent")).unwrap();
             assert!(s.min > 0.0 && s.min <= s.median && s.median <= s.max, "{s:?}");

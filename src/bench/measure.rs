@@ -14,13 +14,7 @@ pub struct Stats {
 impl Stats {
     pub fn of(mut values: Vec<f64>) -> Stats {
         let repeats = values.clone();
-        values.sort_by(f64::total_cmp);
-        let n = values.len();
-        let median = match n {
-            0 => f64::NAN,
-            _ if n % 2 == 1 => values[n / 2],
-            _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-        };
+        let median = crate::eval::bench::median(&mut values);
         Stats { min: *values.first().unwrap_or(&f64::NAN), median, max: *values.last().unwrap_or(&f64::NAN), repeats }
     }
 }

@@ -1,6 +1,6 @@
 //! Pairing our measurements with PyTorch's: ratios per case, the targets checked, and
 //! charts of the ratios (`bench.json`, `train_ratio.png`, `infer_ratio.png`, `text_ratio.png`).
-use super::cases::{all_numerics, Case};
+use super::cases::Case;
 use super::measure::Stats;
 use super::{Flops, Side};
 use crate::error::Result;
@@ -130,7 +130,7 @@ fn targets(pairs: &[Pair]) -> Vec<Target> {
     };
     let fp32 = Numerics::FP32;
     let best = |arch: &str, side: fn(&Pair) -> Option<f64>| {
-        all_numerics().into_iter().filter_map(|n| train_at(pairs, arch, 96, n).and_then(side)).fold(f64::NAN, f64::max)
+        Numerics::ALL.into_iter().filter_map(|n| train_at(pairs, arch, 96, n).and_then(side)).fold(f64::NAN, f64::max)
     };
     let ours = |p: &Pair| Some(p.rust.median);
     let theirs = |p: &Pair| p.pytorch.as_ref().map(|s| s.median);
@@ -209,8 +209,8 @@ fn ratio_chart(bench: &Bench, title: &str, keep: fn(&Case) -> bool) -> Result<cr
             }
         }
     }
-    let labels: Vec<String> = all_numerics().iter().map(Numerics::label).collect();
-    let series: Vec<(&str, Vec<f64>)> = all_numerics()
+    let labels: Vec<String> = Numerics::ALL.iter().map(Numerics::label).collect();
+    let series: Vec<(&str, Vec<f64>)> = Numerics::ALL
         .iter()
         .zip(&labels)
         .map(|(n, label)| {

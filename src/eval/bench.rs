@@ -43,6 +43,7 @@ pub fn latency_ms_per_item(model: &dyn ModuleT, input: &Tensor, cfg: LatencyConf
     median(&mut times)
 }
 
+/// Median of `v` (NaN when empty); sorts `v` in place.
 pub fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return f64::NAN;

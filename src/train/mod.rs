@@ -18,6 +18,7 @@ pub use schedule::Schedule;
 use crate::data::batches::BatchSource;
 use crate::error::{Error, Result};
 use crate::models::groups::Groups;
+use crate::numerics::Numerics;
 use adamw::AdamW;
 use param_groups::{Rates, Trainability};
 use progress::Progress;
@@ -97,7 +98,7 @@ pub struct TrainOutcome {
     pub checkpoint: PathBuf,
     pub stop: StopReason,
     /// The numerics the run used (what was asked for, less bf16 where the CPU lacks it).
-    pub numerics: crate::numerics::Numerics,
+    pub numerics: Numerics,
 }
 
 impl TrainOutcome {
@@ -236,8 +237,7 @@ pub fn fit(
         keeper.progress.next_epoch();
     }
     trainability.restore(vs);
-    let outcome = keeper.finish(vs, at.train_examples)?;
-    Ok(TrainOutcome { numerics: cfg.numerics, ..outcome })
+    keeper.finish(vs, at.train_examples, cfg.numerics)
 }
 
 /// `cfg` with the numerics `device` can run, said in one line (bf16 falls back to fp32 where the
@@ -405,7 +405,7 @@ impl<'a> Keeper<'a> {
     }
 
     /// Load the kept weights back into `vs`.
-    fn finish(self, vs: &mut nn::VarStore, train_examples: usize) -> Result<TrainOutcome> {
+    fn finish(self, vs: &mut nn::VarStore, train_examples: usize, numerics: Numerics) -> Result<TrainOutcome> {
         self.progress.finish();
         // a checkpoint left by an earlier run must never stand in for this one
         let Some(best_eval) = self.selection.best_eval() else {
@@ -421,7 +421,7 @@ impl<'a> Keeper<'a> {
             train_examples,
             checkpoint: self.checkpoint.to_path_buf(),
             stop: self.stop.unwrap_or(StopReason::EpochCap),
-            numerics: Default::default(),
+            numerics,
         })
     }
 }

@@ -17,6 +17,18 @@ pub fn data_root() -> PathBuf {
     root
 }
 
+/// The project venv's python (torch, torchvision, safetensors, transformers), which the parity
+/// and benchmark tests run; they fail loudly without it.
+pub fn venv_python() -> PathBuf {
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        py.is_file(),
+        "this test needs the project venv's python at {} (create it with scripts/setup.sh)",
+        py.display()
+    );
+    py
+}
+
 pub fn json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap()

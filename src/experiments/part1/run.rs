@@ -1,6 +1,7 @@
 //! Running Part 1: load the faces, then train, score and benchmark each row, writing
 //! `results.json` after every row.
 use super::{comparisons, model_specs, plan, Init, ModelSpec, Plan, Results, Row, Sample, PART};
+use crate::bench::report::Bench;
 use crate::config::run::Run;
 use crate::data::augment::Transform;
 use crate::data::batches::ImageSource;
@@ -33,7 +34,8 @@ fn sample(ds: &FaceDataset, items: &[FaceItem], p: &train::Predictions, i: usize
     }
 }
 
-/// Train, evaluate and benchmark one model.
+/// Train, evaluate and benchmark one model; FLOPs and PyTorch's latency come from `reference`,
+/// the committed bench run (`affect-lab bench`), so the main job starts no Python.
 fn run_model(
     run: &Run,
     ds: &FaceDataset,
@@ -41,6 +43,7 @@ fn run_model(
     plan: &Plan,
     sources: &(ImageSource, ImageSource, ImageSource),
     test_items: &[FaceItem],
+    reference: Option<&Bench>,
 ) -> Result<Row> {
     let image_size = plan.size_for(&spec.arch);
     let net = spec.arch.model()?;
@@ -57,9 +60,7 @@ fn run_model(
 
     built.vs.freeze();
     let (lat1, lat64) = latency(built.model.as_ref(), image_size, plan, run.device);
-    // PyTorch's side comes from the committed bench run (`affect-lab bench`): the main job starts no Python
-    let reference = crate::bench::report::Bench::committed();
-    let py = |b: usize| reference.as_ref().and_then(|r| r.pytorch_ms(&spec.arch.0, image_size, b));
+    let py = |b: usize| reference.and_then(|r| r.pytorch_ms(&spec.arch.0, image_size, b));
     let epochs = outcome.epochs();
     let step = (test_items.len() / 10).max(1);
     let row = Row {
@@ -69,7 +70,7 @@ fn run_model(
         weights_source: built.weights_source,
         params,
         size_bytes: std::fs::metadata(&ckpt.training).map(|m| m.len()).unwrap_or(0),
-        flops: reference.as_ref().and_then(|r| r.flops(&spec.arch.0, image_size)),
+        flops: reference.and_then(|r| r.flops(&spec.arch.0, image_size)),
         latency_ms_b1: lat1,
         latency_ms_b64: lat64,
         pytorch_latency_ms_b1: py(1),
@@ -140,14 +141,14 @@ fn not_runnable(spec: &ModelSpec) -> Result<Option<String>> {
 }
 
 /// Results with the data's description and no rows yet.
-fn header(run: &Run, ds: &FaceDataset, plan: &Plan, test_items: &[FaceItem]) -> Results {
+fn header(run: &Run, ds: &FaceDataset, plan: &Plan, test_items: &[FaceItem], reference: Option<&Bench>) -> Results {
     Results {
         schema: crate::config::run::RESULTS_SCHEMA,
         profile: run.config.profile,
         seed: run.config.seed,
         device: format!("{:?}", run.device),
         machine: crate::device::machine(),
-        speed_reference: crate::bench::report::Bench::committed().map(|b| b.source()),
+        speed_reference: reference.map(Bench::source),
         image_size: plan.image_size,
         data_root: run.config.data_root.display().to_string(),
         classes: ds.classes.clone(),
@@ -193,7 +194,8 @@ pub fn run(run: &Run) -> Result<Results> {
     );
 
     let wanted = &run.config.models;
-    let mut results = header(run, &ds, &plan, &test_items);
+    let reference = Bench::committed();
+    let mut results = header(run, &ds, &plan, &test_items, reference.as_ref());
     let previous = reuse::begin::<Results>(run, &plan, &results)?;
     for spec in &model_specs() {
         crate::interrupt::check()?;
@@ -213,7 +215,8 @@ pub fn run(run: &Run) -> Result<Results> {
             continue;
         }
         tch::manual_seed(seed as i64);
-        let row = run_model(run, &ds, spec, &plan, &sources_at(plan.size_for(&spec.arch)), &test_items)?;
+        let sources = sources_at(plan.size_for(&spec.arch));
+        let row = run_model(run, &ds, spec, &plan, &sources, &test_items, reference.as_ref())?;
         eprintln!(
             "[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s",
             row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds

@@ -69,9 +69,9 @@ pub(super) struct Sources {
 pub(super) fn load(run: &Run, plan: &Plan) -> Result<Sources> {
     let (seed, root) = (run.config.seed, &run.config.data_root);
     let dc_dir = root.join(paths::DRUGS_COM.dir);
-    let (direct, test, eda, pool) = drugs_com_split(&dc_dir, &load_options(run, plan), plan, seed)?;
+    let DrugsCom { direct, test, eda, pool } = drugs_com_split(&dc_dir, &load_options(run, plan), plan, seed)?;
     let sizes = [direct.train.len(), direct.valid.len(), test.len()];
-    let random = if plan.random_split_runs { Some(random_split(pool, sizes, seed)?) } else { None };
+    let random = pool.map(|p| random_split(p, sizes, seed)).transpose()?;
     let test_texts: HashSet<String> = test.iter().map(|r| r.text.clone()).collect();
     let mut sources = vec![direct];
     for s in &INDIRECT {
@@ -85,24 +85,30 @@ pub(super) fn load(run: &Run, plan: &Plan) -> Result<Sources> {
 /// split and the profile's caps), in the order the run scored them.
 pub fn drugs_com_splits(run: &Run, plan: &Plan) -> Result<[Vec<Review>; 3]> {
     let dir = run.config.data_root.join(paths::DRUGS_COM.dir);
-    let (direct, test, _, _) = drugs_com_split(&dir, &load_options(run, plan), plan, run.config.seed)?;
-    Ok([direct.train, direct.valid, test])
+    let dc = drugs_com_split(&dir, &load_options(run, plan), plan, run.config.seed)?;
+    Ok([dc.direct.train, dc.direct.valid, dc.test])
 }
 
-/// Drugs.com: pool the published files, dedup, then our own date-sorted split. Returns the
-/// direct training source, the test split, the EDA of the training split and the deduplicated pool.
-fn drugs_com_split(
-    dir: &std::path::Path,
-    opts: &LoadOptions,
-    plan: &Plan,
-    seed: u64,
-) -> Result<(Prepared, Vec<Review>, Eda, Vec<Review>)> {
+/// Drugs.com after the date-sorted split.
+struct DrugsCom {
+    /// The direct training source.
+    direct: Prepared,
+    test: Vec<Review>,
+    /// EDA of the training split.
+    eda: Eda,
+    /// The deduplicated reviews the random-split runs draw from, when the plan asks for them.
+    pool: Option<Vec<Review>>,
+}
+
+/// Drugs.com: pool the published files, dedup, then our own date-sorted split.
+fn drugs_com_split(dir: &std::path::Path, opts: &LoadOptions, plan: &Plan, seed: u64) -> Result<DrugsCom> {
     let dc = drugs_com::load(dir, opts)?;
     let skipped: usize = dc.reports.iter().map(|r| r.skipped_bad_rows).sum();
     let pooled = dc.pooled();
     let loaded = pooled.len();
     let (pooled, dups) = text::dedup(pooled);
-    let split = text::date_split(pooled.clone(), plan.fractions)?;
+    let pool = plan.random_split_runs.then(|| pooled.clone());
+    let split = text::date_split(pooled, plan.fractions)?;
     let test = cap(split.test, plan.max_test, seed);
     let eda = Eda {
         correlation: eda::review_correlations(&split.train)?,
@@ -124,7 +130,7 @@ fn drugs_com_split(
         train_dates,
         class_weights: text::class_weights(&train)?,
     };
-    Ok((Prepared { info, train, valid }, test, eda, pooled))
+    Ok(DrugsCom { direct: Prepared { info, train, valid }, test, eda, pool })
 }
 
 /// The deduplicated Drugs.com reviews shuffled (seeded) and cut into test, validation and train

@@ -106,12 +106,14 @@ pub fn run(run: &Run) -> Result<Results> {
     }
     let mut results = header(run, &plan, &sources, &test, eda);
     let wanted = &run.config.models;
+    // a run is asked for by its name, by its model's name, or by naming nothing
+    let asked = |model: Model, name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name || w == model.name());
     let previous = reuse::begin::<Results>(run, &plan, &results)?;
     for model in MODELS {
         for src in &sources {
             crate::interrupt::check()?;
             let name = run_name(model, src.info.source);
-            let asked = wanted.is_empty() || wanted.contains(&name) || wanted.iter().any(|w| w == model.name());
+            let asked = asked(model, &name);
             match reuse::earlier(previous.as_ref(), &name, asked, run) {
                 Earlier::Keep(row) => {
                     results.rows.push(row);
@@ -139,7 +141,7 @@ pub fn run(run: &Run) -> Result<Results> {
         for model in MODELS {
             crate::interrupt::check()?;
             let name = format!("{}{}", run_name(model, src.info.source), super::RANDOM_SUFFIX);
-            let asked = wanted.is_empty() || wanted.contains(&name) || wanted.iter().any(|w| w == model.name());
+            let asked = asked(model, &name);
             match reuse::earlier(previous.as_ref(), &name, asked, run) {
                 Earlier::Keep(row) => results.random_split.push(row),
                 Earlier::Leave => {}
