@@ -45,6 +45,11 @@ struct RunArgs {
     fresh: bool,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Comma-separated seeds, e.g. 42,43,44: the first is the run's seed, the others train the
+    /// rows the profile's plan names in `seeds.rows` again (all rows where it names none); results
+    /// get per-seed runs, mean and sd, and paired tests pooled over seeds
+    #[arg(long, value_delimiter = ',', conflicts_with = "seed")]
+    seeds: Vec<u64>,
     /// Skip unreadable images / malformed rows (and count them) instead of failing
     #[arg(long)]
     skip_bad_inputs: bool,
@@ -283,13 +288,18 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
     }
     let out = a.out.clone().unwrap_or_else(|| paths::default_run_dir(a.profile));
     let data_root = paths::data_root(a.data_dir.as_deref());
+    let mut plan_patch = a.plan.as_deref().map(affect_lab::config::plan_patch::read).transpose()?;
+    let seed = a.seeds.first().copied().unwrap_or(a.seed);
+    if a.seeds.len() > 1 {
+        plan_patch = Some(affect_lab::config::plan_patch::with_extra_seeds(plan_patch, &a.seeds[1..]));
+    }
     let config = run::RunConfig {
         skip_bad_inputs: a.skip_bad_inputs,
         models: a.models.clone(),
-        plan_patch: a.plan.as_deref().map(affect_lab::config::plan_patch::read).transpose()?,
+        plan_patch,
         reuse: a.reuse,
         fresh: a.fresh,
-        ..run::RunConfig::new(a.profile, a.seed, data_root.clone(), out.clone(), dev)
+        ..run::RunConfig::new(a.profile, seed, data_root.clone(), out.clone(), dev)
     };
     // a bad --plan key must fail now, not after Part 1 has trained for twenty minutes
     affect_lab::experiments::part1::plan(&config)?;
@@ -311,7 +321,7 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
     if part2 {
         reuse::refuse_another::<p2::Results>(&r, &p2::plan(&r.config)?)?;
     }
-    eprintln!("profile {}, seed {}, data {}, out {}", a.profile, a.seed, data_root.display(), out.display());
+    eprintln!("profile {}, seed {seed}, data {}, out {}", a.profile, data_root.display(), out.display());
     if part1 {
         let res = affect_lab::experiments::part1::run(&r).context("part 1 failed")?;
         if !a.no_figures {

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 pub use crate::report::compute::{part1_compute_headline, part1_compute_takeaway, part1_equal_compute};
 pub use crate::report::html::{table, Html};
+pub use crate::report::seeds::{part1_spread_table, part1_spread_takeaway, part2_spread_table, part2_spread_takeaway};
 pub use crate::report::takeaways::{
     curves_takeaway, part1_benchmark_takeaway, part1_conclusions, part1_confusion_takeaway, part1_samples_takeaway,
     part1_table, part1_top_losses_takeaway, part2_comparison_takeaway, part2_conclusions, part2_drift_takeaway,
@@ -19,6 +20,34 @@ pub use crate::report::takeaways::{
 };
 pub use crate::trained::evaluate::Part;
 pub use crate::trained::notebook::{cross_data, example_faces, try_faces, try_reviews};
+
+/// A figure, or a sentence saying why there is none.
+pub enum FigureOr {
+    Figure(crate::report::plots::Figure),
+    Text(Html),
+}
+
+impl FigureOr {
+    pub fn evcxr_display(&self) {
+        match self {
+            FigureOr::Figure(f) => f.evcxr_display(),
+            FigureOr::Text(h) => h.evcxr_display(),
+        }
+    }
+
+    fn or_say(f: Option<crate::report::plots::Figure>, why: &str) -> Self {
+        f.map_or_else(|| FigureOr::Text(Html(format!("<p class=\"takeaway\">{why}</p>"))), FigureOr::Figure)
+    }
+}
+
+/// Test and validation accuracy over seeds of the Part 1 rows run at several.
+pub fn part1_spread(r: &part1::Results) -> Result<FigureOr> {
+    Ok(FigureOr::or_say(report::seeds::part1_spread(r)?, "No row of this run ran at more than one seed."))
+}
+
+pub fn part2_spread(r: &part2::Results) -> Result<FigureOr> {
+    Ok(FigureOr::or_say(report::seeds::part2_spread(r)?, "No run of this part ran at more than one seed."))
+}
 
 /// The profile from `AFFECT_LAB_PROFILE` (CI sets `smoke`), else `default`.
 pub fn profile(default: Profile) -> Profile {

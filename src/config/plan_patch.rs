@@ -26,6 +26,23 @@ pub fn read(path: &Path) -> Result<Value> {
     Ok(v)
 }
 
+/// `patch` with both parts' `seeds.extra` set to `extra` (what `--seeds 42,43,44` means beyond
+/// the run's seed 42); the rows they apply to stay the plan's.
+pub fn with_extra_seeds(patch: Option<Value>, extra: &[u64]) -> Value {
+    let mut v = patch.unwrap_or_else(|| serde_json::json!({}));
+    let seeds = serde_json::json!({"seeds": {"extra": extra}});
+    merge(&mut v, &serde_json::json!({"part1": seeds, "part2": seeds}));
+    v
+}
+
+/// RFC 7386 merge without the strictness: for patches the program makes itself.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target.as_object_mut(), patch.as_object()) {
+        (Some(t), Some(p)) => p.iter().for_each(|(k, pv)| merge(t.entry(k).or_insert(Value::Null), pv)),
+        _ => *target = patch.clone(),
+    }
+}
+
 /// The patch for `part` in a plan file's contents, if it has one.
 pub fn for_part<'a>(patch: Option<&'a Value>, part: &str) -> Option<&'a Value> {
     patch.and_then(|p| p.get(part))

@@ -174,6 +174,13 @@ pub struct PairedTest {
     pub only_b: u64,
     /// Exact two-sided McNemar p-value.
     pub p_value: f64,
+    /// Runs compared: 1, or the seed pairs the counts were pooled over (see [`super::spread`]).
+    #[serde(default = "one")]
+    pub pairs: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl std::fmt::Display for PairedTest {
@@ -182,7 +189,11 @@ impl std::fmt::Display for PairedTest {
             f,
             "{} vs {}: accuracy {:.3} vs {:.3}; right only by one: {} vs {}; McNemar exact p = {:.2e}",
             self.a, self.b, self.a_accuracy, self.b_accuracy, self.only_a, self.only_b, self.p_value
-        )
+        )?;
+        if self.pairs > 1 {
+            write!(f, " (pooled over {} seed pairs)", self.pairs)?;
+        }
+        Ok(())
     }
 }
 
@@ -208,6 +219,7 @@ pub fn paired_test(a: &str, b: &str, truth: &[i64], pred_a: &[i64], pred_b: &[i6
         only_a,
         only_b,
         p_value: mcnemar_exact(only_a, only_b),
+        pairs: 1,
     }
 }
 

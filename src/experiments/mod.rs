@@ -3,3 +3,4 @@
 pub mod part1;
 pub mod part2;
 pub mod reuse;
+pub mod seeds;

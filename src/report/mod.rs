@@ -5,6 +5,7 @@ pub mod claims;
 pub mod compute;
 pub mod html;
 pub mod plots;
+pub mod seeds;
 pub mod takeaways;
 
 use crate::error::Result;
@@ -123,6 +124,9 @@ pub fn part1_figures(dir: &Path, r: &part1::Results) -> Result<()> {
         part1_benchmark(r)?.save(dir, "benchmark")?;
         compute::part1_compute(r)?.save(dir, "compute")?;
     }
+    if let Some(f) = seeds::part1_spread(r)? {
+        f.save(dir, "seed_spread")?;
+    }
     Ok(())
 }
 
@@ -240,6 +244,9 @@ pub fn part2_figures(dir: &Path, r: &part2::Results) -> Result<()> {
     if !r.rows.is_empty() {
         part2_comparison(r)?.save(dir, "comparison")?;
         compute::part2_compute(r)?.save(dir, "compute")?;
+    }
+    if let Some(f) = seeds::part2_spread(r)? {
+        f.save(dir, "seed_spread")?;
     }
     Ok(())
 }

@@ -11,8 +11,10 @@ fn paired_sentence(c: &crate::eval::metrics::PairedTest) -> String {
     } else {
         "not distinguishable from noise at the 5% level"
     };
+    let pooled = if c.pairs > 1 { format!(", pooled over {} seed pairs", c.pairs) } else { String::new() };
+    let mean = if c.pairs > 1 { "mean " } else { "" };
     format!(
-        "{} vs {} on the same test samples: {:.1}% vs {:.1}%, {} vs {} samples right only by one (McNemar exact p = {:.2}): {verdict}.",
+        "{} vs {} on the same test samples: {mean}{:.1}% vs {:.1}%, {} vs {} samples right only by one (McNemar exact p = {:.2}{pooled}): {verdict}.",
         c.a, c.b, c.a_accuracy * 100.0, c.b_accuracy * 100.0, c.only_a, c.only_b, c.p_value
     )
 }

@@ -8,7 +8,7 @@ mod run;
 
 pub use crate::models::registry::Init;
 pub use plan::{plan, Plan, MIN_IMAGE_SIZE};
-pub use results::{comparisons, summary, Results, Row, Sample};
+pub use results::{comparisons, spreads, summary, Results, Row, Sample};
 pub use run::run;
 
 use crate::error::Result;

@@ -6,6 +6,7 @@ use crate::config::run::RunConfig;
 use crate::data::augment::AugmentConfig;
 use crate::error::Result;
 use crate::eval::bench::LatencyConfig;
+use crate::experiments::seeds::SeedPlan;
 use crate::train::TrainConfig;
 use crate::Profile;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,9 @@ pub struct Plan {
     pub max_test: Option<usize>,
     pub augment: AugmentConfig,
     pub latency: LatencyConfig,
+    /// Rows also trained at other seeds (absent in older results: none).
+    #[serde(default)]
+    pub seeds: SeedPlan,
 }
 
 impl Plan {
@@ -61,6 +65,8 @@ impl Plan {
         self.transfer.check("part1.transfer", &mut c);
         self.augment.check("part1.augment", &mut c);
         c.at_least("part1.latency.repeats", self.latency.repeats, 1);
+        let rows: Vec<String> = super::model_specs().into_iter().map(|s| s.name).collect();
+        self.seeds.check("part1.seeds", &rows, &mut c);
         c.finish("invalid part1 plan")
     }
 }

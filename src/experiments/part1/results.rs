@@ -1,6 +1,8 @@
 //! Part 1's results: one row per trained network, paired comparisons, the plain-text summary.
 use super::{Arch, Init, Plan};
 use crate::eval::metrics::{self, ClassMetrics};
+use crate::eval::spread::{self, Predicted, SeedResult, Spread};
+use crate::experiments::seeds::run_key;
 use crate::train::{EpochRecord, TrainConfig};
 use crate::Profile;
 use serde::{Deserialize, Serialize};
@@ -97,9 +99,16 @@ pub struct Results {
     pub test_labels: Vec<i64>,
     pub rows: Vec<Row>,
     /// Paired McNemar tests on the same test images: pretrained vs the same network from random
-    /// init, and the best pretrained row vs the best EmotionNet.
+    /// init, and the best pretrained row vs the best EmotionNet; pooled over seeds where a row
+    /// has runs at several.
     #[serde(default)]
     pub comparisons: Vec<metrics::PairedTest>,
+    /// Runs of rows at the plan's other seeds (`plan.seeds`); `rows` holds the run's own seed.
+    #[serde(default)]
+    pub seed_runs: Vec<Row>,
+    /// Test and validation accuracy over seeds of every row with runs at several.
+    #[serde(default)]
+    pub spread: Vec<Spread>,
 }
 
 impl crate::experiments::reuse::PartResults for Results {
@@ -128,10 +137,11 @@ impl crate::experiments::reuse::PartResults for Results {
         serde_json::json!({"classes": self.classes, "split_sizes": self.split_sizes, "class_counts": self.class_counts})
     }
     fn find_row(&self, name: &str) -> Option<&Row> {
-        self.row(name)
+        self.row(name).or_else(|| self.seed_runs.iter().find(|r| run_key(&r.model, r.seed) == name))
     }
     fn row_names(&self) -> Vec<String> {
-        self.rows.iter().map(|r| r.model.clone()).collect()
+        let extra = self.seed_runs.iter().map(|r| run_key(&r.model, r.seed));
+        self.rows.iter().map(|r| r.model.clone()).chain(extra).collect()
     }
 }
 
@@ -139,29 +149,63 @@ impl Results {
     pub fn row(&self, name: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.model == name)
     }
+
+    /// Every run of row `name` with test predictions: the run's seed first, then the others.
+    pub fn runs(&self, name: &str) -> Vec<&Row> {
+        let scored = |x: &&Row| x.test_predictions.len() == self.test_labels.len() && !self.test_labels.is_empty();
+        self.rows.iter().chain(&self.seed_runs).filter(|x| x.model == name).filter(scored).collect()
+    }
+
+    /// Mean test accuracy of row `name` over its runs.
+    pub fn mean_accuracy(&self, name: &str) -> Option<f64> {
+        let runs = self.runs(name);
+        (!runs.is_empty()).then(|| runs.iter().map(|x| x.test_accuracy).sum::<f64>() / runs.len() as f64)
+    }
+}
+
+/// Validation accuracy at a row's kept checkpoint.
+fn kept_valid(row: &Row) -> f64 {
+    let at = row.best_evaluation.unwrap_or(row.history.len().saturating_sub(1));
+    row.history.get(at).map_or(f64::NAN, |h| h.valid_accuracy)
+}
+
+/// The spread over seeds of every row with runs at more than one.
+pub fn spreads(r: &Results) -> Vec<Spread> {
+    r.rows
+        .iter()
+        .filter_map(|row| {
+            let runs: Vec<SeedResult> = r
+                .rows
+                .iter()
+                .chain(&r.seed_runs)
+                .filter(|x| x.model == row.model)
+                .map(|x| SeedResult { seed: x.seed, test: x.test_accuracy, valid: kept_valid(x) })
+                .collect();
+            (runs.len() > 1).then(|| Spread::of(&row.model, &runs))
+        })
+        .collect()
 }
 
 /// Pretrained vs random init of each architecture that has both; best pretrained vs best EmotionNet.
 pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
-    let scored: Vec<&Row> = r
-        .rows
-        .iter()
-        .filter(|x| x.test_predictions.len() == r.test_labels.len() && !r.test_labels.is_empty())
-        .collect();
+    let scored: Vec<&Row> = r.rows.iter().filter(|x| !r.runs(&x.model).is_empty()).collect();
+    let predicted = |name: &str| -> Vec<Predicted> {
+        r.runs(name).into_iter().map(|x| Predicted { seed: x.seed, pred: &x.test_predictions }).collect()
+    };
     let pair = |a: &Row, b: &Row| {
-        metrics::paired_test(&a.model, &b.model, &r.test_labels, &a.test_predictions, &b.test_predictions)
+        spread::pooled_test(&a.model, &b.model, &r.test_labels, &predicted(&a.model), &predicted(&b.model))
     };
     let mut out = Vec::new();
     for pre in scored.iter().filter(|x| x.init == Init::Imagenet) {
         for rnd in scored.iter().filter(|x| x.init == Init::Random && x.arch == pre.arch) {
-            out.push(pair(pre, rnd));
+            out.extend(pair(pre, rnd));
         }
     }
-    let best = |f: &dyn Fn(&Row) -> bool| {
-        scored.iter().copied().filter(|x| f(x)).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
-    };
+    let mean = |x: &Row| r.mean_accuracy(&x.model).unwrap_or(f64::NAN);
+    let best =
+        |f: &dyn Fn(&Row) -> bool| scored.iter().copied().filter(|x| f(x)).max_by(|a, b| mean(a).total_cmp(&mean(b)));
     if let (Some(a), Some(b)) = (best(&|x| x.init == Init::Imagenet), best(&|x| x.arch.is_custom())) {
-        out.push(pair(a, b));
+        out.extend(pair(a, b));
     }
     out
 }

@@ -1,6 +1,6 @@
 //! Running Part 1: load the faces, then train, score and benchmark each row, writing
 //! `results.json` after every row.
-use super::{comparisons, model_specs, plan, Init, ModelSpec, Plan, Results, Row, Sample, PART};
+use super::{comparisons, model_specs, plan, spreads, Init, ModelSpec, Plan, Results, Row, Sample, PART};
 use crate::bench::report::Bench;
 use crate::config::run::Run;
 use crate::data::augment::Transform;
@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::eval::bench;
 use crate::eval::metrics;
 use crate::experiments::reuse::{self, Earlier};
+use crate::experiments::seeds::run_key;
 use crate::train::{self, TrainConfig, Trainee};
 use tch::Device;
 
@@ -34,27 +35,37 @@ fn sample(ds: &FaceDataset, items: &[FaceItem], p: &train::Predictions, i: usize
     }
 }
 
-/// Train, evaluate and benchmark one model; FLOPs and PyTorch's latency come from `reference`,
+/// What every row of one Part 1 run shares.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    run: &'a Run,
+    ds: &'a FaceDataset,
+    plan: &'a Plan,
+    test_items: &'a [FaceItem],
+    reference: Option<&'a Bench>,
+}
+
+/// Train, evaluate and benchmark one model at `seed`; FLOPs and PyTorch's latency come from `reference`,
 /// the committed bench run (`affect-lab bench`), so the main job starts no Python.
 fn run_model(
-    run: &Run,
-    ds: &FaceDataset,
+    part: &Shared,
     spec: &ModelSpec,
-    plan: &Plan,
     sources: &(ImageSource, ImageSource, ImageSource),
-    test_items: &[FaceItem],
-    reference: Option<&Bench>,
+    seed: u64,
 ) -> Result<Row> {
+    let Shared { run, ds, plan, test_items, reference } = *part;
     let image_size = plan.size_for(&spec.arch);
+    tch::manual_seed(seed as i64);
     let net = spec.arch.model()?;
     let mut built = net.build(spec.init, ds.classes.len() as i64, image_size, run.device)?;
     let params = train::param_count(&built.vs);
-    eprintln!("[{}] {} params, init: {}", spec.name, params, built.weights_source);
-    let cfg = train_config(spec, plan, built.head_prefix);
-    let ckpt = run.staged_checkpoint(PART, &spec.name);
+    let key = if seed == run.config.seed { spec.name.clone() } else { run_key(&spec.name, seed) };
+    eprintln!("[{key}] {} params, init: {}", params, built.weights_source);
+    let cfg = TrainConfig { seed, ..train_config(spec, plan, built.head_prefix) };
+    let ckpt = run.staged_checkpoint(PART, &key);
     let (train_src, valid_src, test_src) = sources;
     let trainee = Trainee { model: built.model.as_ref(), vs: &mut built.vs, groups: built.groups };
-    let outcome = train::fit(&spec.name, trainee, train_src, valid_src, &cfg, &ckpt.training)?;
+    let outcome = train::fit(&key, trainee, train_src, valid_src, &cfg, &ckpt.training)?;
     let preds = train::predict(built.model.as_ref(), test_src, run.device, 64)?;
     let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, ds.classes.len()), &ds.classes);
 
@@ -96,7 +107,7 @@ fn run_model(
         top_losses: preds.top_losses(10).into_iter().map(|i| sample(ds, test_items, &preds, i)).collect(),
         history: outcome.history,
         train_config: cfg,
-        seed: run.config.seed,
+        seed,
         profile: run.config.profile,
         image_size,
         checkpoint: ckpt.done.display().to_string(),
@@ -161,6 +172,8 @@ fn header(run: &Run, ds: &FaceDataset, plan: &Plan, test_items: &[FaceItem], ref
         test_labels: test_items.iter().map(|i| i.label).collect(),
         rows: Vec::new(),
         comparisons: Vec::new(),
+        seed_runs: Vec::new(),
+        spread: Vec::new(),
     }
 }
 
@@ -175,7 +188,7 @@ pub fn run(run: &Run) -> Result<Results> {
     let (valid_items, test_items) = (take(&ds.valid, plan.max_valid), take(&ds.test, plan.max_test));
     let size = plan.image_size;
     let seed = run.config.seed;
-    let sources_at = |size: u32| {
+    let sources_at = |size: u32, seed: u64| {
         let (train_tf, eval_tf) = (Transform::train(size, plan.augment.clone()), Transform::eval(size));
         (
             ImageSource::new(ds.train.clone(), train_tf.clone(), eval_tf.clone(), seed),
@@ -197,6 +210,7 @@ pub fn run(run: &Run) -> Result<Results> {
     let reference = Bench::committed();
     let mut results = header(run, &ds, &plan, &test_items, reference.as_ref());
     let previous = reuse::begin::<Results>(run, &plan, &results)?;
+    let shared = Shared { run, ds: &ds, plan: &plan, test_items: &test_items, reference: reference.as_ref() };
     for spec in &model_specs() {
         crate::interrupt::check()?;
         let asked = wanted.is_empty() || wanted.contains(&spec.name);
@@ -214,9 +228,8 @@ pub fn run(run: &Run) -> Result<Results> {
             results.skipped_models.push((spec.name.clone(), why));
             continue;
         }
-        tch::manual_seed(seed as i64);
-        let sources = sources_at(plan.size_for(&spec.arch));
-        let row = run_model(run, &ds, spec, &plan, &sources, &test_items, reference.as_ref())?;
+        let sources = sources_at(plan.size_for(&spec.arch), seed);
+        let row = run_model(&shared, spec, &sources, seed)?;
         eprintln!(
             "[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s",
             row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds
@@ -225,6 +238,30 @@ pub fn run(run: &Run) -> Result<Results> {
         results.comparisons = comparisons(&results);
         // written after every model so an interrupted run keeps what it finished
         run.write_results(PART, &results)?;
+    }
+    // the other seeds come after every row has one run, so a cut-short run still has them all
+    for spec in &model_specs() {
+        if results.row(&spec.name).is_none() {
+            continue;
+        }
+        for s in plan.seeds.extra_for(&[&spec.name], seed) {
+            crate::interrupt::check()?;
+            let key = run_key(&spec.name, s);
+            let asked = wanted.is_empty() || wanted.contains(&spec.name);
+            let row = match reuse::earlier(previous.as_ref(), &key, asked, run) {
+                Earlier::Keep(row) => row,
+                Earlier::Leave => continue,
+                Earlier::Train => {
+                    let sources = sources_at(plan.size_for(&spec.arch), s);
+                    let row = run_model(&shared, spec, &sources, s)?;
+                    eprintln!("[{key}] test accuracy {:.3}, {:.0}s", row.test_accuracy, row.train_seconds);
+                    row
+                }
+            };
+            results.seed_runs.push(row);
+            (results.spread, results.comparisons) = (spreads(&results), comparisons(&results));
+            run.write_results(PART, &results)?;
+        }
     }
     run.write_results(PART, &results)?;
     Ok(results)

@@ -11,7 +11,7 @@ mod run;
 pub use plan::{plan, Plan};
 pub use prepare::{datasets, drugs_com_splits, IndirectSource, SourceInfo, INDIRECT};
 pub use recipes::minilm_config;
-pub use results::{comparisons, summary, Eda, Results, Row, RANDOM_SUFFIX};
+pub use results::{comparisons, spreads, summary, Eda, Results, Row, RANDOM_SUFFIX};
 pub use run::run;
 
 use crate::data::text::Source;

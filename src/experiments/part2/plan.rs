@@ -6,6 +6,7 @@ use crate::config::run::RunConfig;
 use crate::data::text::tokenize::Truncation;
 use crate::data::text::Fractions;
 use crate::error::Result;
+use crate::experiments::seeds::SeedPlan;
 use crate::train::TrainConfig;
 use crate::Profile;
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,9 @@ pub struct Plan {
     /// (the drift question: does the date split itself cost accuracy?).
     #[serde(default)]
     pub random_split_runs: bool,
+    /// Date-split runs also trained at other seeds (absent in older results: none).
+    #[serde(default)]
+    pub seeds: SeedPlan,
 }
 
 impl Plan {
@@ -73,6 +77,7 @@ impl Plan {
         if let Some(p) = self.minilm_dropout {
             c.within("part2.minilm_dropout", p, 0.0, 0.95);
         }
+        self.seeds.check("part2.seeds", &super::row_names(), &mut c);
         c.finish("invalid part2 plan")
     }
 }

@@ -4,6 +4,8 @@ use super::{run_name, Model, Plan, SourceInfo, MODELS};
 use crate::data::eda;
 use crate::data::text::Source;
 use crate::eval::metrics;
+use crate::eval::spread::{self, Predicted, SeedResult, Spread};
+use crate::experiments::seeds::run_key;
 use crate::train::{EpochRecord, TrainConfig};
 use crate::Profile;
 use serde::{Deserialize, Serialize};
@@ -99,6 +101,12 @@ pub struct Results {
     /// split itself cost accuracy? Their test reviews differ from `test_labels`.
     #[serde(default)]
     pub random_split: Vec<Row>,
+    /// Date-split runs at the plan's other seeds (`plan.seeds`); `rows` holds the run's own seed.
+    #[serde(default)]
+    pub seed_runs: Vec<Row>,
+    /// Test and validation accuracy over seeds of every run with several seeds.
+    #[serde(default)]
+    pub spread: Vec<Spread>,
 }
 
 /// Name suffix of the runs on the random split (`minilm_drugscom_random`).
@@ -141,10 +149,11 @@ impl crate::experiments::reuse::PartResults for Results {
         serde_json::json!({"sources": self.sources, "test_examples": self.test_examples, "test_dates": self.test_dates})
     }
     fn find_row(&self, name: &str) -> Option<&Row> {
-        self.row(name)
+        self.row(name).or_else(|| self.seed_runs.iter().find(|r| run_key(&r.name(), r.seed) == name))
     }
     fn row_names(&self) -> Vec<String> {
-        self.rows.iter().chain(&self.random_split).map(Row::name).collect()
+        let extra = self.seed_runs.iter().map(|r| run_key(&r.name(), r.seed));
+        self.rows.iter().chain(&self.random_split).map(Row::name).chain(extra).collect()
     }
 }
 
@@ -160,25 +169,54 @@ impl Results {
     }
 }
 
-/// Per model, direct vs each indirect source; then the two models on direct data.
+impl Results {
+    /// Every date-split run of (model, source) with test predictions: the run's seed first.
+    pub fn runs(&self, m: Model, s: Source) -> Vec<&Row> {
+        let scored = |x: &&Row| x.test_predictions.len() == self.test_labels.len() && !self.test_labels.is_empty();
+        self.rows.iter().chain(&self.seed_runs).filter(|x| x.model == m && x.train_source == s).filter(scored).collect()
+    }
+}
+
+/// Validation accuracy at a run's kept checkpoint.
+fn kept_valid(row: &Row) -> f64 {
+    let at = row.best_evaluation.unwrap_or(row.history.len().saturating_sub(1));
+    row.history.get(at).map_or(f64::NAN, |h| h.valid_accuracy)
+}
+
+/// The spread over seeds of every date-split run with more than one seed.
+pub fn spreads(r: &Results) -> Vec<Spread> {
+    r.rows
+        .iter()
+        .filter_map(|row| {
+            let runs: Vec<SeedResult> = r
+                .rows
+                .iter()
+                .chain(&r.seed_runs)
+                .filter(|x| x.model == row.model && x.train_source == row.train_source)
+                .map(|x| SeedResult { seed: x.seed, test: x.accuracy, valid: kept_valid(x) })
+                .collect();
+            (runs.len() > 1).then(|| Spread::of(&row.name(), &runs))
+        })
+        .collect()
+}
+
+/// Per model, direct vs each indirect source; then the two models on direct data. Pooled over
+/// seeds where a run has several.
 pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
-    let find = |m: Model, s: Source| {
-        r.rows.iter().find(|x| x.model == m && x.train_source == s && x.test_predictions.len() == r.test_labels.len())
-    };
-    let pair = |a: &Row, b: &Row| {
-        metrics::paired_test(&a.name(), &b.name(), &r.test_labels, &a.test_predictions, &b.test_predictions)
+    let pair = |a: (Model, Source), b: (Model, Source)| {
+        let predicted = |(m, s): (Model, Source)| -> Vec<Predicted> {
+            r.runs(m, s).into_iter().map(|x| Predicted { seed: x.seed, pred: &x.test_predictions }).collect()
+        };
+        let (na, nb) = (run_name(a.0, a.1), run_name(b.0, b.1));
+        spread::pooled_test(&na, &nb, &r.test_labels, &predicted(a), &predicted(b))
     };
     let mut out = Vec::new();
     for m in MODELS {
         for s in [Source::Imdb, Source::Druglib] {
-            if let (Some(a), Some(b)) = (find(m, Source::DrugsCom), find(m, s)) {
-                out.push(pair(a, b));
-            }
+            out.extend(pair((m, Source::DrugsCom), (m, s)));
         }
     }
-    if let (Some(a), Some(b)) = (find(Model::MiniLm, Source::DrugsCom), find(Model::BiLstm, Source::DrugsCom)) {
-        out.push(pair(a, b));
-    }
+    out.extend(pair((Model::MiniLm, Source::DrugsCom), (Model::BiLstm, Source::DrugsCom)));
     out
 }
 

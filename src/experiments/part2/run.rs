@@ -2,25 +2,34 @@
 //! one Drugs.com test split, writing `results.json` after every row.
 use super::prepare::{self, labels, Prepared, Sources};
 use super::recipes::{recipe, Recipe};
-use super::{comparisons, plan, run_name, Model, Plan, Results, Row, CLASSES, MODELS, PART};
+use super::{comparisons, plan, run_name, spreads, Model, Plan, Results, Row, CLASSES, MODELS, PART};
 use crate::config::run::Run;
 use crate::data::batches::BatchSource;
 use crate::data::text::{self, Review, Source};
 use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::experiments::reuse::{self, Earlier};
+use crate::experiments::seeds::run_key;
 use crate::train::{self, TrainConfig, Trainee};
 use tch::nn;
 
-/// Train and evaluate one (model, source) pair; `random_split`: the Drugs.com random-split run.
-fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review], random_split: bool) -> Result<Row> {
-    let seed = run.config.seed;
+/// Which run of a (model, source) pair: on the date split or the random one, and at which seed.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    random_split: bool,
+    seed: u64,
+}
+
+/// Train and evaluate one (model, source) pair.
+fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review], how: How) -> Result<Row> {
+    let How { random_split, seed } = how;
     tch::manual_seed(seed as i64);
     let mut vs = nn::VarStore::new(run.device);
-    let label = run_name(model, src.info.source) + if random_split { super::RANDOM_SUFFIX } else { "" };
+    let name = run_name(model, src.info.source) + if random_split { super::RANDOM_SUFFIX } else { "" };
+    let label = if seed == run.config.seed { name } else { run_key(&name, seed) };
     let vocab_file = run.part_dir(PART).join("checkpoints").join(format!("{label}.vocab.json"));
     let r: Recipe = recipe(model, &mut vs, plan, src, test, seed, &vocab_file)?;
-    let cfg = TrainConfig { class_weights: Some(src.info.class_weights.to_vec()), ..r.cfg };
+    let cfg = TrainConfig { class_weights: Some(src.info.class_weights.to_vec()), seed, ..r.cfg };
     let params = train::param_count(&vs);
     eprintln!(
         "[{label}] {params} params, {} train / {} valid ({}) / {} test (drugscom), init: {}",
@@ -91,6 +100,8 @@ fn header(run: &Run, plan: &Plan, sources: &[Prepared], test: &[Review], eda: su
         rows: Vec::new(),
         comparisons: Vec::new(),
         random_split: Vec::new(),
+        seed_runs: Vec::new(),
+        spread: Vec::new(),
     }
 }
 
@@ -109,6 +120,7 @@ pub fn run(run: &Run) -> Result<Results> {
     // a run is asked for by its name, by its model's name, or by naming nothing
     let asked = |model: Model, name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name || w == model.name());
     let previous = reuse::begin::<Results>(run, &plan, &results)?;
+    let seed = run.config.seed;
     for model in MODELS {
         for src in &sources {
             crate::interrupt::check()?;
@@ -123,7 +135,7 @@ pub fn run(run: &Run) -> Result<Results> {
                 Earlier::Leave => continue,
                 Earlier::Train => {}
             }
-            let row = run_one(run, &plan, model, src, &test, false)?;
+            let row = run_one(run, &plan, model, src, &test, How { random_split: false, seed })?;
             eprintln!(
                 "[{}_{}] accuracy {:.3}, F1(pos) {:.3}, macro-F1 {:.3}",
                 model.name(),
@@ -146,11 +158,36 @@ pub fn run(run: &Run) -> Result<Results> {
                 Earlier::Keep(row) => results.random_split.push(row),
                 Earlier::Leave => {}
                 Earlier::Train => {
-                    let row = run_one(run, &plan, model, src, random_test, true)?;
+                    let row = run_one(run, &plan, model, src, random_test, How { random_split: true, seed })?;
                     eprintln!("[{name}] accuracy {:.3} on the random split's test reviews", row.accuracy);
                     results.random_split.push(row);
                     run.write_results(PART, &results)?;
                 }
+            }
+        }
+    }
+    // the other seeds come after every run has one, so a cut-short run still has them all
+    for model in MODELS {
+        for src in &sources {
+            let name = run_name(model, src.info.source);
+            if results.row(&name).is_none() {
+                continue;
+            }
+            for s in plan.seeds.extra_for(&[&name, model.name()], seed) {
+                crate::interrupt::check()?;
+                let key = run_key(&name, s);
+                let row = match reuse::earlier(previous.as_ref(), &key, asked(model, &name), run) {
+                    Earlier::Keep(row) => row,
+                    Earlier::Leave => continue,
+                    Earlier::Train => {
+                        let row = run_one(run, &plan, model, src, &test, How { random_split: false, seed: s })?;
+                        eprintln!("[{key}] accuracy {:.3}", row.accuracy);
+                        row
+                    }
+                };
+                results.seed_runs.push(row);
+                (results.spread, results.comparisons) = (spreads(&results), comparisons(&results));
+                run.write_results(PART, &results)?;
             }
         }
     }
