@@ -96,6 +96,17 @@ impl TrainConfig {
         if let Some(t) = self.max_seconds {
             c.that(t.is_finite() && t > 0.0, || format!("{key}.max_seconds must be > 0, got {t}"));
         }
+        if let super::Schedule::Plateau { warmup_epochs, factor, patience } = self.schedule {
+            c.that(factor > 0.0 && factor < 1.0, || format!("{key}.schedule.factor must be in (0, 1), got {factor}"));
+            c.that(warmup_epochs >= 0.0, || format!("{key}.schedule.warmup_epochs must be >= 0, got {warmup_epochs}"));
+            c.at_least(&format!("{key}.schedule.patience"), patience, 1);
+            c.that(self.patience.is_none_or(|p| p > patience), || {
+                format!(
+                    "{key}.patience ({:?}) must be longer than {key}.schedule.patience ({patience}): the rate is never cut before training stops",
+                    self.patience
+                )
+            });
+        }
         if let Some(m) = self.head_lr_mult {
             c.that(m.is_finite() && m >= 0.0, || format!("{key}.head_lr_mult must be >= 0, got {m}"));
         }

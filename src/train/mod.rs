@@ -13,6 +13,7 @@ pub mod steps;
 
 pub use config::{LayerDecay, Monitor, TrainConfig};
 pub use predict::{eval_log_probs, param_count, predict, Predictions};
+use schedule::Clock;
 pub use schedule::Schedule;
 
 use crate::data::batches::BatchSource;
@@ -173,7 +174,13 @@ pub fn fit(
         let batches = train.batches_from(epoch as u64, true, cfg.batch_size, skip);
         let mut batches = batches.take(pace.batches.saturating_sub(skip)).peekable();
         while let Some(batch) = run.waiting_for_data(|| batches.next()) {
-            let (b, lr) = (batch?, cfg.schedule.lr_at(cfg.lr, at.step, pace.batches * cfg.epochs));
+            let clock = Clock {
+                step: at.step,
+                total: pace.batches * cfg.epochs,
+                per_epoch: pace.batches,
+                cuts: keeper.cuts(cfg),
+            };
+            let (b, lr) = (batch?, cfg.schedule.lr_at(cfg.lr, clock));
             if let Err(stop) = crate::interrupt::check() {
                 let here = Position { epoch, done, step: at.step, epoch_seen, running: Some(run.state()), ..at };
                 saver.save(&mut keeper, &here, vs, &opt)?;
@@ -345,12 +352,25 @@ struct Keeper<'a> {
     best: Option<Vec<(String, Tensor)>>,
     /// Set when training ended before its last epoch.
     stop: Option<StopReason>,
+    /// Whether each evaluation improved the monitored metric (a plateau schedule's cuts).
+    gains: Vec<bool>,
 }
 
 impl<'a> Keeper<'a> {
     fn new(label: &'a str, selection: Selection, progress: Progress, epochs: usize, checkpoint: &'a Path) -> Self {
         let (history, started) = (Vec::new(), std::time::Instant::now());
-        Keeper { label, selection, history, progress, epochs, checkpoint, started, before: 0.0, best: None, stop: None }
+        let (before, best, stop, gains) = (0.0, None, None, Vec::new());
+        Keeper { label, selection, history, progress, epochs, checkpoint, started, before, best, stop, gains }
+    }
+
+    /// Rate cuts of a plateau schedule so far (0 for the others).
+    fn cuts(&self, cfg: &TrainConfig) -> usize {
+        match cfg.schedule {
+            Schedule::Plateau { patience, .. } => {
+                schedule::plateau_cuts(&self.gains, patience * self.selection.evals_per_epoch())
+            }
+            _ => 0,
+        }
     }
 
     fn seconds(&self) -> f64 {
@@ -365,7 +385,7 @@ impl<'a> Keeper<'a> {
         resume::restore_weights(vs, &r.tensors, &file)?;
         opt.load_state(&r.tensors, &file)?;
         for rec in &s.history {
-            self.selection.observe(rec);
+            self.gains.push(self.selection.observe(rec).gain);
         }
         let best = resume::best_weights(&r.tensors);
         if !best.is_empty() {
@@ -390,6 +410,7 @@ impl<'a> Keeper<'a> {
     /// Record an evaluation, checkpointing `vs` when it is the best; true when training stops.
     fn judge(&mut self, rec: EpochRecord, vs: &nn::VarStore) -> Result<bool> {
         let verdict = self.selection.observe(&rec);
+        self.gains.push(verdict.gain);
         if verdict.keep {
             crate::models::weights::save(vs, self.checkpoint)?;
             self.best = Some(vs.variables().into_iter().map(|(n, t)| (n, t.copy())).collect());

@@ -9,6 +9,8 @@ pub struct Verdict {
     pub keep: bool,
     /// Patience ran out: stop training.
     pub stop: bool,
+    /// The monitored metric itself improved (a tie-break win is kept but is no gain).
+    pub gain: bool,
 }
 
 /// Best-checkpoint selection on the monitored validation metric, with patience counted in
@@ -47,6 +49,7 @@ impl Selection {
         let at = self.seen;
         self.seen += 1;
         let keep = self.best.is_none_or(|b| score > b.score);
+        let gain = self.best.is_none_or(|b| score.0 > b.score.0);
         if keep {
             // patience counts from gains in the monitored metric itself, not from tie-breaks
             let last_gain = match self.best {
@@ -59,7 +62,11 @@ impl Selection {
             (Some(p), Some(b)) => at - b.last_gain >= p * self.evals_per_epoch,
             _ => false,
         };
-        Verdict { keep, stop }
+        Verdict { keep, stop, gain }
+    }
+
+    pub fn evals_per_epoch(&self) -> usize {
+        self.evals_per_epoch
     }
 
     /// Index of the evaluation whose weights were kept (None before any evaluation).
@@ -129,7 +136,10 @@ mod tests {
     fn the_first_evaluation_is_always_kept() {
         let mut s = Selection::new(&TrainConfig::default(), 1);
         assert_eq!(s.best_eval(), None);
-        assert_eq!(s.observe(&rec(0.0, f64::MAX)), Verdict { keep: true, stop: false });
+        assert_eq!(s.observe(&rec(0.0, f64::MAX)), Verdict { keep: true, stop: false, gain: true });
         assert_eq!(s.best_eval(), Some(0));
+        assert_eq!(s.observe(&rec(0.0, 1.0)), Verdict { keep: true, stop: false, gain: true });
+        assert_eq!(s.best_eval(), Some(1));
+        assert_eq!(s.observe(&rec(0.1, 1.0)), Verdict { keep: true, stop: false, gain: false }, "a tie-break");
     }
 }

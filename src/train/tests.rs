@@ -358,3 +358,32 @@ fn the_stop_reason_names_the_budget_that_ended_training() {
     TrainConfig { max_seconds: Some(0.0), ..base }.check("k", &mut checks);
     assert!(checks.finish("bag").unwrap_err().to_string().contains("k.max_seconds must be > 0"));
 }
+
+#[test]
+fn a_plateau_schedule_cuts_the_rate_after_its_patience_and_early_stopping_ends_the_run() {
+    let src = token_task(64);
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let model = bag(&vs);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = TrainConfig {
+        epochs: 40,
+        batch_size: 8,
+        lr: 0.05,
+        patience: Some(5),
+        monitor: Monitor::ValidAccuracy,
+        schedule: Schedule::Plateau { warmup_epochs: 0.0, factor: 0.2, patience: 2 },
+        ..Default::default()
+    };
+    let out = fit("bag", trainee(&model, &mut vs), &src, &src, &cfg, &dir.path().join("p.safetensors")).unwrap();
+    let best = out.history.iter().map(|r| r.valid_accuracy).fold(0.0, f64::max);
+    let first = out.history.iter().position(|r| r.valid_accuracy == best).unwrap();
+    assert_eq!((out.stop, out.history.len()), (StopReason::Plateau, first + 6), "five evaluations without a gain");
+    let lr: Vec<f64> = out.history[first + 1..].iter().map(|r| r.lr).collect();
+    // two evaluations without a gain cut the rate for the next window, two more cut it again
+    let want = [0.05, 0.05, 0.01, 0.01, 0.002];
+    assert!(lr.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12), "{lr:?}");
+    let mut checks = crate::config::plan_check::Checks::default();
+    TrainConfig { patience: Some(2), ..cfg }.check("k", &mut checks);
+    let e = checks.finish("bag").unwrap_err().to_string();
+    assert!(e.contains("k.patience (Some(2)) must be longer than k.schedule.patience (2)"), "{e}");
+}
