@@ -13,6 +13,7 @@ use std::path::PathBuf;
 pub use crate::report::compute::{part1_compute_headline, part1_compute_takeaway, part1_equal_compute};
 pub use crate::report::html::{table, Html};
 pub use crate::report::seeds::{part1_spread_table, part1_spread_takeaway, part2_spread_table, part2_spread_takeaway};
+pub use crate::report::sizes::{part1_size_table, part1_size_takeaway};
 pub use crate::report::takeaways::{
     curves_takeaway, part1_benchmark_takeaway, part1_conclusions, part1_confusion_takeaway, part1_samples_takeaway,
     part1_table, part1_top_losses_takeaway, part2_comparison_takeaway, part2_conclusions, part2_drift_takeaway,

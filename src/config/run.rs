@@ -83,6 +83,12 @@ impl Run {
         let done = self.checkpoint(part, model);
         Staged { training: done.with_file_name(format!(".{model}.training.safetensors")), done }
     }
+    /// One of several trainings of row `model` (e.g. one per candidate input size) under its own
+    /// hidden name `tag`: the one committed becomes the row's checkpoint, the others are discarded.
+    pub fn staged_trial(&self, part: &str, model: &str, tag: &str) -> Staged {
+        let done = self.checkpoint(part, model);
+        Staged { training: done.with_file_name(format!(".{model}.{tag}.training.safetensors")), done }
+    }
     pub fn results_path(&self, part: &str) -> PathBuf {
         self.part_dir(part).join("results.json")
     }
@@ -121,6 +127,14 @@ impl Staged {
         std::fs::rename(&self.training, &self.done).map_err(|e| Error::io(&self.done, e))?;
         crate::train::resume::remove(&self.training);
         Ok(())
+    }
+}
+
+impl Staged {
+    /// Remove the training file and its snapshot: a trial that was not chosen.
+    pub fn discard(self) {
+        crate::train::resume::remove(&self.training);
+        let _ = std::fs::remove_file(&self.training);
     }
 }
 

@@ -6,6 +6,7 @@ pub mod compute;
 pub mod html;
 pub mod plots;
 pub mod seeds;
+pub mod sizes;
 pub mod takeaways;
 
 use crate::error::Result;

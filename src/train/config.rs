@@ -10,6 +10,18 @@ pub enum Monitor {
     ValidAccuracy,
 }
 
+impl Monitor {
+    /// (monitored metric, tie-breaker), higher is better: equal accuracies (a few hundred
+    /// validation samples make them common) go to the lower loss, and equal losses to the higher
+    /// accuracy.
+    pub fn score(self, valid_accuracy: f64, valid_loss: f64) -> (f64, f64) {
+        match self {
+            Monitor::ValidLoss => (-valid_loss, valid_accuracy),
+            Monitor::ValidAccuracy => (valid_accuracy, -valid_loss),
+        }
+    }
+}
+
 /// Layer-wise learning-rate decay for a pretrained stack (Howard & Ruder 2018; Clark et al.
 /// 2020): the top layer the model declared (`models::groups::layer`) learns at the base rate,
 /// each one below at `decay` times the one above. Variables outside the stack keep the base rate.

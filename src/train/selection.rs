@@ -40,12 +40,8 @@ impl Selection {
 
     /// Judge the next evaluation.
     pub fn observe(&mut self, rec: &EpochRecord) -> Verdict {
-        // the other metric breaks ties: equal accuracies (a few hundred validation samples make
-        // them common) go to the lower loss, e.g. an annealed end over a mid-epoch checkpoint
-        let score = match self.monitor {
-            Monitor::ValidLoss => (-rec.valid_loss, rec.valid_accuracy),
-            Monitor::ValidAccuracy => (rec.valid_accuracy, -rec.valid_loss),
-        };
+        // e.g. an annealed end wins over a mid-epoch checkpoint of the same accuracy
+        let score = self.monitor.score(rec.valid_accuracy, rec.valid_loss);
         let at = self.seen;
         self.seen += 1;
         let keep = self.best.is_none_or(|b| score > b.score);

@@ -5,6 +5,7 @@
 mod plan;
 mod results;
 mod run;
+pub mod sizes;
 
 pub use crate::models::registry::Init;
 pub use plan::{plan, Plan, MIN_IMAGE_SIZE};

@@ -18,6 +18,10 @@ pub struct Plan {
     pub image_size: u32,
     /// Input size of the EmotionNets (from scratch).
     pub custom_image_size: u32,
+    /// Candidate input sizes of the EmotionNets, chosen per row on validation (empty: only
+    /// `custom_image_size`). The faces are 48x48: a larger input pays for upsampling.
+    #[serde(default)]
+    pub custom_sizes: Vec<u32>,
     pub custom: TrainConfig,
     pub transfer: TrainConfig,
     /// Subsets for smoke runs (None = the whole split).
@@ -31,6 +35,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The input sizes a row trains at before validation picks one.
+    pub fn sizes_for(&self, arch: &Arch) -> Vec<u32> {
+        if arch.is_custom() && !self.custom_sizes.is_empty() {
+            self.custom_sizes.clone()
+        } else {
+            vec![self.size_for(arch)]
+        }
+    }
+
     pub fn size_for(&self, arch: &Arch) -> u32 {
         if arch.is_custom() {
             self.custom_image_size
@@ -59,6 +72,9 @@ impl Plan {
         let mut c = Checks::default();
         c.within("part1.image_size", self.image_size as f64, MIN_IMAGE_SIZE as f64, 1024.0);
         c.within("part1.custom_image_size", self.custom_image_size as f64, MIN_IMAGE_SIZE as f64, 1024.0);
+        for &s in &self.custom_sizes {
+            c.within("part1.custom_sizes", s as f64, MIN_IMAGE_SIZE as f64, 1024.0);
+        }
         c.cap("part1.max_valid", self.max_valid);
         c.cap("part1.max_test", self.max_test);
         self.custom.check("part1.custom", &mut c);

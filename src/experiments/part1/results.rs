@@ -64,6 +64,10 @@ pub struct Row {
     /// Predicted class of every test image, in `Results::test_labels` order (for paired tests).
     #[serde(default)]
     pub test_predictions: Vec<i64>,
+    /// The candidate input sizes this row trained at and their validation scores, where the plan
+    /// gave several (`custom_sizes`); `image_size` is the chosen one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub size_trials: Vec<super::sizes::SizeTrial>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,8 +1,9 @@
 //! Running Part 1: load the faces, then train, score and benchmark each row, writing
 //! `results.json` after every row.
+use super::sizes::{self, SizeTrial};
 use super::{comparisons, model_specs, plan, spreads, Init, ModelSpec, Plan, Results, Row, Sample, PART};
 use crate::bench::report::Bench;
-use crate::config::run::Run;
+use crate::config::run::{Run, Staged};
 use crate::data::augment::Transform;
 use crate::data::batches::ImageSource;
 use crate::data::faces::{self, FaceDataset, FaceItem};
@@ -11,6 +12,7 @@ use crate::eval::bench;
 use crate::eval::metrics;
 use crate::experiments::reuse::{self, Earlier};
 use crate::experiments::seeds::run_key;
+use crate::models::registry;
 use crate::train::{self, TrainConfig, Trainee};
 use tch::Device;
 
@@ -41,32 +43,86 @@ struct Shared<'a> {
     run: &'a Run,
     ds: &'a FaceDataset,
     plan: &'a Plan,
+    valid_items: &'a [FaceItem],
     test_items: &'a [FaceItem],
     reference: Option<&'a Bench>,
 }
 
-/// Train, evaluate and benchmark one model at `seed`; FLOPs and PyTorch's latency come from `reference`,
-/// the committed bench run (`affect-lab bench`), so the main job starts no Python.
-fn run_model(
+impl Shared<'_> {
+    /// Training, validation and test images at `size`, shuffled and augmented by `seed`.
+    fn sources(&self, size: u32, seed: u64) -> (ImageSource, ImageSource, ImageSource) {
+        let (train_tf, eval_tf) = (Transform::train(size, self.plan.augment.clone()), Transform::eval(size));
+        (
+            ImageSource::new(self.ds.train.clone(), train_tf.clone(), eval_tf.clone(), seed),
+            ImageSource::new(self.valid_items.to_vec(), train_tf.clone(), eval_tf.clone(), seed),
+            ImageSource::new(self.test_items.to_vec(), train_tf, eval_tf, seed),
+        )
+    }
+}
+
+/// One training of a row at one input size.
+struct Trained {
+    built: registry::Built,
+    outcome: train::TrainOutcome,
+    cfg: TrainConfig,
+    ckpt: Staged,
+    image_size: u32,
+    test: ImageSource,
+}
+
+/// Train row `key` at `image_size`; `trial`: one of several candidate sizes.
+fn train_at(part: &Shared, spec: &ModelSpec, key: &str, image_size: u32, seed: u64, trial: bool) -> Result<Trained> {
+    let Shared { run, ds, plan, .. } = *part;
+    tch::manual_seed(seed as i64);
+    let mut built = spec.arch.model()?.build(spec.init, ds.classes.len() as i64, image_size, run.device)?;
+    let label = if trial { format!("{key}@{image_size}px") } else { key.to_string() };
+    eprintln!("[{label}] {} params, init: {}", train::param_count(&built.vs), built.weights_source);
+    let cfg = TrainConfig { seed, ..train_config(spec, plan, built.head_prefix) };
+    let ckpt =
+        if trial { run.staged_trial(PART, key, &format!("{image_size}px")) } else { run.staged_checkpoint(PART, key) };
+    let (train_src, valid_src, test) = part.sources(image_size, seed);
+    let trainee = Trainee { model: built.model.as_ref(), vs: &mut built.vs, groups: built.groups };
+    let outcome = train::fit(&label, trainee, &train_src, &valid_src, &cfg, &ckpt.training)?;
+    Ok(Trained { built, outcome, cfg, ckpt, image_size, test })
+}
+
+/// Train row `key` at each of `sizes` and keep the one validation prefers (the others'
+/// checkpoints go); the trials when there were several.
+fn train_choosing_size(
     part: &Shared,
     spec: &ModelSpec,
-    sources: &(ImageSource, ImageSource, ImageSource),
+    key: &str,
+    sizes: &[u32],
     seed: u64,
-) -> Result<Row> {
-    let Shared { run, ds, plan, test_items, reference } = *part;
-    let image_size = plan.size_for(&spec.arch);
-    tch::manual_seed(seed as i64);
-    let net = spec.arch.model()?;
-    let mut built = net.build(spec.init, ds.classes.len() as i64, image_size, run.device)?;
-    let params = train::param_count(&built.vs);
+) -> Result<(Trained, Vec<SizeTrial>)> {
+    let trial = sizes.len() > 1;
+    let mut runs = Vec::new();
+    for &size in sizes {
+        runs.push(train_at(part, spec, key, size, seed, trial)?);
+    }
+    let mut trials: Vec<SizeTrial> = runs.iter().map(|t| SizeTrial::of(t.image_size, &t.outcome)).collect();
+    let chosen = sizes::choose(&trials, runs[0].cfg.monitor);
+    trials[chosen].chosen = true;
+    let kept = runs.swap_remove(chosen);
+    runs.into_iter().for_each(|t| t.ckpt.discard());
+    if !trial {
+        return Ok((kept, Vec::new()));
+    }
+    let said: Vec<String> = trials.iter().map(|t| format!("{} px {:.3}", t.image_size, t.valid_accuracy)).collect();
+    eprintln!("[{key}] input {} px chosen on validation ({})", kept.image_size, said.join(", "));
+    Ok((kept, trials))
+}
+
+/// Train, evaluate and benchmark one model at `seed`, at the input size validation prefers among
+/// `sizes`; FLOPs and PyTorch's latency come from `reference`, the committed bench run
+/// (`affect-lab bench`), so the main job starts no Python.
+fn run_model(part: &Shared, spec: &ModelSpec, sizes: &[u32], seed: u64) -> Result<Row> {
+    let Shared { run, ds, plan, test_items, reference, .. } = *part;
     let key = if seed == run.config.seed { spec.name.clone() } else { run_key(&spec.name, seed) };
-    eprintln!("[{key}] {} params, init: {}", params, built.weights_source);
-    let cfg = TrainConfig { seed, ..train_config(spec, plan, built.head_prefix) };
-    let ckpt = run.staged_checkpoint(PART, &key);
-    let (train_src, valid_src, test_src) = sources;
-    let trainee = Trainee { model: built.model.as_ref(), vs: &mut built.vs, groups: built.groups };
-    let outcome = train::fit(&key, trainee, train_src, valid_src, &cfg, &ckpt.training)?;
-    let preds = train::predict(built.model.as_ref(), test_src, run.device, 64)?;
+    let (trained, size_trials) = train_choosing_size(part, spec, &key, sizes, seed)?;
+    let Trained { mut built, outcome, cfg, ckpt, image_size, test } = trained;
+    let params = train::param_count(&built.vs);
+    let preds = train::predict(built.model.as_ref(), &test, run.device, 64)?;
     let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, ds.classes.len()), &ds.classes);
 
     built.vs.freeze();
@@ -112,6 +168,7 @@ fn run_model(
         image_size,
         checkpoint: ckpt.done.display().to_string(),
         test_predictions: preds.pred,
+        size_trials,
     };
     ckpt.commit()?;
     Ok(row)
@@ -188,14 +245,6 @@ pub fn run(run: &Run) -> Result<Results> {
     let (valid_items, test_items) = (take(&ds.valid, plan.max_valid), take(&ds.test, plan.max_test));
     let size = plan.image_size;
     let seed = run.config.seed;
-    let sources_at = |size: u32, seed: u64| {
-        let (train_tf, eval_tf) = (Transform::train(size, plan.augment.clone()), Transform::eval(size));
-        (
-            ImageSource::new(ds.train.clone(), train_tf.clone(), eval_tf.clone(), seed),
-            ImageSource::new(valid_items.clone(), train_tf.clone(), eval_tf.clone(), seed),
-            ImageSource::new(test_items.clone(), train_tf, eval_tf, seed),
-        )
-    };
     eprintln!(
         "faces: {} classes, {}/{}/{} images (train/valid/test), {} px (pretrained backbones), {} px (EmotionNets)",
         ds.classes.len(),
@@ -210,7 +259,14 @@ pub fn run(run: &Run) -> Result<Results> {
     let reference = Bench::committed();
     let mut results = header(run, &ds, &plan, &test_items, reference.as_ref());
     let previous = reuse::begin::<Results>(run, &plan, &results)?;
-    let shared = Shared { run, ds: &ds, plan: &plan, test_items: &test_items, reference: reference.as_ref() };
+    let shared = Shared {
+        run,
+        ds: &ds,
+        plan: &plan,
+        valid_items: &valid_items,
+        test_items: &test_items,
+        reference: reference.as_ref(),
+    };
     for spec in &model_specs() {
         crate::interrupt::check()?;
         let asked = wanted.is_empty() || wanted.contains(&spec.name);
@@ -228,8 +284,7 @@ pub fn run(run: &Run) -> Result<Results> {
             results.skipped_models.push((spec.name.clone(), why));
             continue;
         }
-        let sources = sources_at(plan.size_for(&spec.arch), seed);
-        let row = run_model(&shared, spec, &sources, seed)?;
+        let row = run_model(&shared, spec, &plan.sizes_for(&spec.arch), seed)?;
         eprintln!(
             "[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s",
             row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds
@@ -241,9 +296,8 @@ pub fn run(run: &Run) -> Result<Results> {
     }
     // the other seeds come after every row has one run, so a cut-short run still has them all
     for spec in &model_specs() {
-        if results.row(&spec.name).is_none() {
-            continue;
-        }
+        // the other seeds train at the size the run's seed chose
+        let Some(size) = results.row(&spec.name).map(|r| r.image_size) else { continue };
         for s in plan.seeds.extra_for(&[&spec.name], seed) {
             crate::interrupt::check()?;
             let key = run_key(&spec.name, s);
@@ -252,8 +306,7 @@ pub fn run(run: &Run) -> Result<Results> {
                 Earlier::Keep(row) => row,
                 Earlier::Leave => continue,
                 Earlier::Train => {
-                    let sources = sources_at(plan.size_for(&spec.arch), s);
-                    let row = run_model(&shared, spec, &sources, s)?;
+                    let row = run_model(&shared, spec, &[size], s)?;
                     eprintln!("[{key}] test accuracy {:.3}, {:.0}s", row.test_accuracy, row.train_seconds);
                     row
                 }

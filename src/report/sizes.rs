@@ -1,0 +1,81 @@
+//! The input size each EmotionNet trained at, and the validation evidence that chose it.
+use super::html::{esc, pct, table, Html};
+use crate::experiments::part1;
+
+/// One line per candidate size of every row that tried several.
+pub fn part1_size_table(r: &part1::Results) -> Html {
+    let mut rows = Vec::new();
+    for x in r.rows.iter().filter(|x| !x.size_trials.is_empty()) {
+        for t in &x.size_trials {
+            rows.push(vec![
+                x.model.clone(),
+                format!("{} px", t.image_size),
+                pct(t.valid_accuracy),
+                format!("{:.3}", t.valid_loss),
+                format!("{} ({})", t.epochs, t.stopped_by.name()),
+                format!("{:.0}", t.train_seconds),
+                if t.chosen { "chosen".into() } else { String::new() },
+            ]);
+        }
+    }
+    table(&["row", "input", "valid acc.", "valid loss", "epochs (stopped by)", "train s", ""], &rows)
+}
+
+/// Which size validation chose for each row, or that the plan gave one size only.
+pub fn part1_size_takeaway(r: &part1::Results) -> Html {
+    let tried: Vec<&part1::Row> = r.rows.iter().filter(|x| !x.size_trials.is_empty()).collect();
+    let s = if tried.is_empty() {
+        format!(
+            "The EmotionNets trained at {} px only: this plan gives no candidate sizes (part1.custom_sizes).",
+            r.plan.custom_image_size
+        )
+    } else {
+        let chosen: Vec<String> = tried.iter().map(|x| format!("{} {} px", x.model, x.image_size)).collect();
+        let extra: f64 =
+            tried.iter().flat_map(|x| x.size_trials.iter().filter(|t| !t.chosen).map(|t| t.train_seconds)).sum();
+        format!(
+            "The faces are 48x48; each EmotionNet trained at every candidate size and kept the one its validation \
+             score preferred ({}; the monitored metric decides, test was read for the chosen size only): {}. The \
+             trials not kept cost {:.0} s of training beyond the rows' own.",
+            r.plan.custom_sizes.iter().map(|s| format!("{s} px")).collect::<Vec<_>>().join(", "),
+            chosen.join(", "),
+            extra
+        )
+    };
+    Html(format!("<p class=\"takeaway\">{}</p>", esc(&s)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::part1::sizes::SizeTrial;
+    use crate::train::StopReason;
+
+    #[test]
+    fn the_table_and_sentence_show_the_evidence_and_the_choice() {
+        let mut r = crate::report::fixtures::part1();
+        for x in &mut r.rows {
+            x.size_trials.clear();
+        }
+        assert!(part1_size_takeaway(&r).0.contains("trained at 64 px only"));
+        let trial = |size, acc, chosen| SizeTrial {
+            image_size: size,
+            valid_accuracy: acc,
+            valid_loss: 1.3,
+            epochs: 9,
+            best_epoch: 6,
+            train_seconds: 100.0,
+            stopped_by: StopReason::Plateau,
+            chosen,
+        };
+        r.plan.custom_sizes = vec![48, 64];
+        r.rows[1].image_size = 48;
+        r.rows[1].size_trials = vec![trial(48, 0.5, true), trial(64, 0.45, false)];
+        let s = part1_size_takeaway(&r).0;
+        assert!(s.contains("(48 px, 64 px;") && s.contains(": emotionnet_v2 48 px."), "{s}");
+        assert!(s.contains("cost 100 s"), "{s}");
+        let t = part1_size_table(&r).0;
+        assert_eq!(t.matches("<tr>").count(), 3, "{t}");
+        assert!(t.contains("50.0%") && t.contains("chosen") && t.contains("9 (plateau)"), "{t}");
+    }
+}
