@@ -218,7 +218,7 @@ fn train_bilstm(batch: usize, seq: usize, numerics: Numerics, r: Repeats) -> Res
 }
 
 /// Training batches of the faces as Part 1 makes them (the quick profile's augmentation), ten
-/// batches per timed call.
+/// batches per timed call, as every epoch after the first sees them (decoded images kept).
 fn data_pipeline(data_root: &Path, size: u32, batch: usize, r: Repeats) -> Result<Stats> {
     let root = data_root.join(crate::config::paths::FACES.dir);
     let ds = crate::data::faces::load(&root, crate::data::faces::LoadOptions { skip_bad_images: false })?;
@@ -228,6 +228,8 @@ fn data_pipeline(data_root: &Path, size: u32, batch: usize, r: Repeats) -> Resul
     if src.len() < BATCHES * batch {
         return Err(Error::Config(format!("{}: fewer than {} training faces", root.display(), BATCHES * batch)));
     }
+    // the first epoch decodes every image once; training spends every later epoch like this
+    src.batches(0, true, batch).collect::<Result<Vec<_>>>()?;
     let mut epoch = 0;
     let mut failed = None;
     let stats = measure::throughput(r, BATCHES * batch, || {

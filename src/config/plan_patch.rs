@@ -139,4 +139,15 @@ mod tests {
         std::fs::write(&f, r#"{"part2": {"max_train": 10}}"#).unwrap();
         assert_eq!(read(&f).unwrap()["part2"]["max_train"], 10);
     }
+
+    #[test]
+    fn seeds_from_the_command_line_join_a_plan_file_without_losing_its_keys() {
+        let file = serde_json::json!({"part2": {"max_train": 10, "seeds": {"rows": ["bilstm"]}}});
+        let v = with_extra_seeds(Some(file), &[43, 44]);
+        assert_eq!(v["part2"]["max_train"], 10);
+        assert_eq!(v["part2"]["seeds"], serde_json::json!({"rows": ["bilstm"], "extra": [43, 44]}));
+        assert_eq!(v["part1"]["seeds"]["extra"], serde_json::json!([43, 44]));
+        let plan = apply(Plan::for_profile(crate::Profile::Smoke, 42).unwrap(), Some(&v), "part2").unwrap();
+        assert_eq!((plan.seeds.extra, plan.seeds.rows), (vec![43, 44], vec!["bilstm".to_string()]));
+    }
 }

@@ -3,9 +3,11 @@
 use crate::data::augment::Transform;
 use crate::data::faces::{self, FaceItem};
 use crate::error::Result;
+use image::RgbImage;
 use rand::{seq::SliceRandom, SeedableRng};
 use rayon::prelude::*;
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
 use tch::{Kind, Tensor};
 
 pub struct Batch {
@@ -60,27 +62,58 @@ pub struct ImageSource {
     pub seed: u64,
     /// Batches decoded ahead of the model.
     pub prefetch: usize,
+    decoded: Arc<Decoded>,
+}
+
+/// Decoded images kept after their first epoch, up to a byte budget: the faces are small, so
+/// every epoch after the first augments from memory instead of decoding the JPEG again.
+struct Decoded {
+    images: Vec<OnceLock<RgbImage>>,
+    /// Bytes still allowed; images that do not fit are decoded every time.
+    budget: AtomicUsize,
+}
+
+/// Memory the decoded images of one source may keep.
+pub const DECODED_BUDGET: usize = 256 << 20;
+
+impl Decoded {
+    fn new(n: usize) -> Self {
+        Decoded { images: (0..n).map(|_| OnceLock::new()).collect(), budget: AtomicUsize::new(DECODED_BUDGET) }
+    }
+
+    /// Apply `f` to image `i`, decoded from `path` unless kept from an earlier epoch.
+    fn with<T>(&self, i: usize, path: &std::path::Path, f: impl FnOnce(&RgbImage) -> T) -> Result<T> {
+        if let Some(img) = self.images[i].get() {
+            return Ok(f(img));
+        }
+        let img = faces::decode(path)?;
+        let bytes = img.as_raw().len();
+        let fits = self.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(bytes)).is_ok();
+        if !fits {
+            return Ok(f(&img));
+        }
+        let out = f(&img);
+        let _ = self.images[i].set(img);
+        Ok(out)
+    }
 }
 
 impl ImageSource {
     pub fn new(items: Vec<FaceItem>, train_tf: Transform, eval_tf: Transform, seed: u64) -> Self {
-        ImageSource { items: Arc::new(items), train_tf, eval_tf, seed, prefetch: 3 }
+        let decoded = Arc::new(Decoded::new(items.len()));
+        ImageSource { items: Arc::new(items), train_tf, eval_tf, seed, prefetch: 3, decoded }
     }
 
     /// Decode and transform samples `idx` into one NCHW buffer.
     fn assemble(
         items: &[FaceItem],
+        decoded: &Decoded,
         idx: &[usize],
-        tf: &Transform,
-        seed: u64,
-        epoch: u64,
+        (tf, seed, epoch): (&Transform, u64, u64),
     ) -> Result<(Vec<f32>, Vec<i64>)> {
         let per: Vec<Vec<f32>> = idx
             .par_iter()
-            .map(|&i| {
-                let img = faces::decode(&items[i].path)?;
-                Ok(tf.apply(&img, &mut Transform::rng(seed, epoch, i)))
-            })
+            .map(|&i| decoded.with(i, &items[i].path, |img| tf.apply(img, &mut Transform::rng(seed, epoch, i))))
             .collect::<Result<_>>()?;
         Ok((per.concat(), idx.iter().map(|&i| items[i].label).collect()))
     }
@@ -102,14 +135,14 @@ impl BatchSource for ImageSource {
     ) -> Box<dyn Iterator<Item = Result<Batch>>> {
         let idx = order(self.items.len(), train, self.seed, epoch);
         let tf = if train { self.train_tf.clone() } else { self.eval_tf.clone() };
-        let (items, seed) = (self.items.clone(), self.seed);
+        let (items, seed, decoded) = (self.items.clone(), self.seed, self.decoded.clone());
         let (tx, rx) = mpsc::sync_channel(self.prefetch.max(1));
         std::thread::spawn(move || {
             // augmentation is seeded per sample, so skipped batches need not be decoded
             for chunk in idx.chunks(batch_size.max(1)).skip(skip) {
                 // a panic here would end the channel like the end of the data: deliver it as an error
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    Self::assemble(&items, chunk, &tf, seed, epoch)
+                    Self::assemble(&items, &decoded, chunk, (&tf, seed, epoch))
                 }))
                 .unwrap_or_else(|p| Err(crate::Error::Config(format!("image batch thread failed: {}", panic_text(&p)))))
                 .map(|(x, y)| (x, y, chunk.to_vec()));
@@ -301,5 +334,29 @@ mod tests {
         assert!(a1[0].x.equal(&a2[0].x), "augmented epoch must be reproducible");
         let a3: Vec<Batch> = src.batches(2, true, 10).collect::<Result<_>>().unwrap();
         assert!(!a1[0].x.equal(&a3[0].x), "a new epoch draws new augmentations");
+    }
+
+    #[test]
+    fn decoded_images_are_kept_after_the_first_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let items: Vec<FaceItem> = (0..4u8)
+            .map(|k| {
+                let path = dir.path().join(format!("{k}.png"));
+                image::RgbImage::from_fn(48, 48, |x, y| image::Rgb([k * 40, x as u8, y as u8])).save(&path).unwrap();
+                FaceItem { path, label: k as i64 }
+            })
+            .collect();
+        let tf = Transform::eval(32);
+        let src = ImageSource::new(items.clone(), tf.clone(), tf.clone(), 1);
+        let first: Vec<Batch> = src.batches(1, false, 4).collect::<Result<_>>().unwrap();
+        for it in &items {
+            std::fs::remove_file(&it.path).unwrap();
+        }
+        let again: Vec<Batch> = src.batches(2, false, 4).collect::<Result<_>>().unwrap();
+        assert!(first[0].x.equal(&again[0].x), "the second epoch comes from memory, unchanged");
+        // a source that never decoded them still reads the disk, and says which file is missing
+        let fresh = ImageSource::new(items, tf.clone(), tf, 1);
+        let err = fresh.batches(1, false, 4).find_map(|b| b.err()).unwrap().to_string();
+        assert!(err.contains("0.png"), "{err}");
     }
 }

@@ -383,20 +383,35 @@ pub fn stopped_phrase(s: StopReason) -> &'static str {
     }
 }
 
+/// " (seeds 42, 43, 44: 47.2% ± 1.1)" where row `name` ran at several seeds, else nothing.
+fn over_seeds(spread: &[crate::eval::spread::Spread], name: &str) -> String {
+    spread.iter().find(|s| s.row == name).map_or_else(String::new, |s| {
+        let seeds: Vec<String> = s.seeds.iter().map(u64::to_string).collect();
+        format!(" (seeds {}: {})", seeds.join(", "), super::seeds::mean_sd(s.test_mean, s.test_sd))
+    })
+}
+
 /// Conclusions computed from the Part 1 numbers.
 pub fn part1_conclusions(r: &part1::Results) -> Html {
     let mut out = Vec::new();
     let best = |f: &dyn Fn(&part1::Row) -> bool| {
         r.rows.iter().filter(|x| f(x)).max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy))
     };
+    let over_seeds = |name: &str| over_seeds(&r.spread, name);
     if let Some(b) = best(&|x| x.init == part1::Init::Imagenet) {
-        out.push(format!("Best transfer model: {} at {:.1}% test accuracy.", b.model, b.test_accuracy * 100.0));
+        out.push(format!(
+            "Best transfer model: {} at {:.1}% test accuracy{}.",
+            b.model,
+            b.test_accuracy * 100.0,
+            over_seeds(&b.model)
+        ));
     }
     if let Some(b) = best(&|x| x.arch.is_custom()) {
         out.push(format!(
-            "Best model from scratch: {} at {:.1}% with {:.2}M parameters.",
+            "Best model from scratch: {} at {:.1}%{} with {:.2}M parameters.",
             b.model,
             b.test_accuracy * 100.0,
+            over_seeds(&b.model),
             b.params as f64 / 1e6
         ));
     }
@@ -433,7 +448,10 @@ pub fn part2_conclusions(r: &part2::Results) -> Html {
     for m in ["minilm", "bilstm"] {
         let acc = |s: &str| r.row(&format!("{m}_{s}")).map(|x| x.accuracy * 100.0);
         if let (Some(d), Some(i), Some(n)) = (acc("drugscom"), acc("imdb"), acc("druglib")) {
-            out.push(format!("{m}: direct {d:.1}%, near indirect (Druglib) {n:.1}%, far indirect (IMDB) {i:.1}%."));
+            let seeds = over_seeds(&r.spread, &format!("{m}_drugscom"));
+            out.push(format!(
+                "{m}: direct {d:.1}%{seeds}, near indirect (Druglib) {n:.1}%, far indirect (IMDB) {i:.1}%."
+            ));
         }
     }
     out.extend(r.comparisons.iter().map(paired_sentence));
