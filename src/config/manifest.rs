@@ -41,8 +41,13 @@ pub fn configuration<R: PartResults>(r: &R) -> String {
         "test_labels": r.test_labels(),
     });
     let text = defining.to_string();
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
-    format!("{hash:016x}")
+    format!("{:016x}", fnv1a(text.bytes().map(u64::from)))
+}
+
+/// 64-bit FNV-1a over `items` (one multiply per item): a stable, dependency-free fingerprint for
+/// run configurations and label sequences; its values are stored in manifests and snapshots.
+pub fn fnv1a(items: impl IntoIterator<Item = u64>) -> u64 {
+    items.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, x| (h ^ x).wrapping_mul(0x100_0000_01b3))
 }
 
 /// The files under `part_dir` a manifest lists: everything but hidden files (rows in training,
@@ -105,6 +110,13 @@ pub fn unlisted(part_dir: &Path) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fnv1a_matches_its_reference_values() {
+        // the published FNV-1a 64 test vectors: "" and "a"
+        assert_eq!(fnv1a(std::iter::empty()), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a("a".bytes().map(u64::from)), 0xaf63_dc4c_8601_ec8c);
+    }
     use crate::report::fixtures;
 
     #[test]

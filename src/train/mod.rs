@@ -292,7 +292,7 @@ fn fingerprint(
     vs: &nn::VarStore,
 ) -> serde_json::Value {
     let labels = |s: &dyn BatchSource| {
-        let h = s.labels().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &l| (h ^ l as u64).wrapping_mul(0x100_0000_01b3));
+        let h = crate::config::manifest::fnv1a(s.labels().iter().map(|&l| l as u64));
         format!("{}:{h:016x}", s.len())
     };
     let mut vars: Vec<(String, Vec<i64>)> = vs.variables().into_iter().map(|(n, t)| (n, t.size())).collect();
