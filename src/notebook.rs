@@ -37,7 +37,7 @@ impl FigureOr {
     }
 
     fn or_say(f: Option<crate::report::plots::Figure>, why: &str) -> Self {
-        f.map_or_else(|| FigureOr::Text(Html(format!("<p class=\"takeaway\">{why}</p>"))), FigureOr::Figure)
+        f.map_or_else(|| FigureOr::Text(crate::report::takeaways::sentence(why.into())), FigureOr::Figure)
     }
 }
 

@@ -7,15 +7,7 @@ use common::{bin, data_root, json, walk};
 
 /// `part1 --profile smoke --models <models>` into `out` with `extra` flags: (success, stderr).
 fn try_part1(out: &Path, models: &str, extra: &[&str]) -> (bool, String) {
-    let o = bin()
-        .args(["--device", "cpu", "part1", "--profile", "smoke", "--no-figures", "--models", models, "--data-dir"])
-        .arg(data_root())
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+    common::smoke("part1", out, &[&["--no-figures", "--models", models], extra].concat())
 }
 
 fn part1(out: &Path, models: &str, extra: &[&str]) -> String {

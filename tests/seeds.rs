@@ -1,19 +1,11 @@
 //! `--seeds`: rows trained again at other seeds, their spread, paired tests pooled over seeds,
 //! and a second invocation that reuses every seed's run.
 mod common;
-use common::{bin, data_root, json};
+use common::json;
 
 fn run(part: &str, out: &std::path::Path, models: &str, extra: &[&str]) -> String {
-    let o = bin()
-        .args(["--device", "cpu", part, "--profile", "smoke", "--models", models, "--data-dir"])
-        .arg(data_root())
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{err}");
+    let (ok, err) = common::smoke(part, out, &[&["--models", models], extra].concat());
+    assert!(ok, "{err}");
     err
 }
 
@@ -101,14 +93,6 @@ fn part2_seeds_apply_to_the_date_split_runs_the_plan_names() {
 
     // a row the plan does not have is refused before anything trains
     std::fs::write(&plan, r#"{"part2": {"seeds": {"rows": ["bilstm_drugs"]}}}"#).unwrap();
-    let o = bin()
-        .args(["--device", "cpu", "part2", "--profile", "smoke", "--data-dir"])
-        .arg(data_root())
-        .arg("--out")
-        .arg(dir.path().join("other"))
-        .args(["--plan", plan.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("part2.seeds.rows names `bilstm_drugs`"), "{err}");
+    let (ok, err) = common::smoke("part2", &dir.path().join("other"), &["--plan", plan.to_str().unwrap()]);
+    assert!(!ok && err.contains("part2.seeds.rows names `bilstm_drugs`"), "{err}");
 }

@@ -40,6 +40,28 @@ pub struct SeedResult {
     pub valid: f64,
 }
 
+impl SeedResult {
+    /// A run's result: its test accuracy and the validation accuracy at its kept evaluation
+    /// (`best`; the last one where results predate recording it).
+    pub fn kept(seed: u64, test: f64, history: &[crate::train::EpochRecord], best: Option<usize>) -> Self {
+        let at = best.unwrap_or(history.len().saturating_sub(1));
+        SeedResult { seed, test, valid: history.get(at).map_or(f64::NAN, |h| h.valid_accuracy) }
+    }
+}
+
+/// The spread of every row with results at more than one seed, rows in the order they first
+/// appear in `runs` (each run given as its row's name and its result).
+pub fn spreads(runs: impl IntoIterator<Item = (String, SeedResult)>) -> Vec<Spread> {
+    let mut rows: Vec<(String, Vec<SeedResult>)> = Vec::new();
+    for (name, run) in runs {
+        match rows.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, r)) => r.push(run),
+            None => rows.push((name, vec![run])),
+        }
+    }
+    rows.into_iter().filter(|(_, r)| r.len() > 1).map(|(name, r)| Spread::of(&name, &r)).collect()
+}
+
 impl Spread {
     /// The spread of `row` over `runs` (in seed order as given).
     pub fn of(row: &str, runs: &[SeedResult]) -> Spread {
@@ -124,6 +146,16 @@ mod tests {
         assert_eq!(s.seeds, vec![42, 43]);
         assert!((s.test_mean - 0.4).abs() < 1e-12 && (s.test_sd - 0.02f64.sqrt()).abs() < 1e-12);
         assert!((s.valid_mean - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn spreads_group_runs_by_row_in_first_seen_order_and_skip_single_runs() {
+        let r = |seed, test| SeedResult { seed, test, valid: test };
+        let runs = [("b", r(42, 0.5)), ("a", r(42, 0.1)), ("c", r(42, 0.9)), ("b", r(43, 0.7)), ("a", r(43, 0.3))];
+        let s = spreads(runs.iter().map(|(n, x)| (n.to_string(), *x)));
+        let got: Vec<(&str, Vec<u64>)> = s.iter().map(|x| (x.row.as_str(), x.seeds.clone())).collect();
+        assert_eq!(got, [("b", vec![42, 43]), ("a", vec![42, 43])]);
+        assert!((s[0].test_mean - 0.6).abs() < 1e-12);
     }
 
     fn p(seed: u64, pred: &[i64]) -> Predicted<'_> {

@@ -1,6 +1,6 @@
 //! The spread over seeds: a table, a figure and a sentence per part, computed from the rows the
 //! plan ran at several seeds (`plan.seeds`).
-use super::html::{esc, pct, table, Html};
+use super::html::{pct, table, Html};
 use super::plots::{self, Figure};
 use crate::error::Result;
 use crate::eval::spread::Spread;
@@ -12,7 +12,7 @@ fn seed_list(seeds: &[u64]) -> String {
 }
 
 /// "48.4% ± 1.2": a mean and sample standard deviation of fractions, in points.
-pub fn mean_sd(mean: f64, sd: f64) -> String {
+pub fn pct_sd(mean: f64, sd: f64) -> String {
     format!("{} ± {:.1}", pct(mean), sd * 100.0)
 }
 
@@ -24,8 +24,8 @@ fn spread_table(spreads: &[Spread]) -> Html {
                 s.row.clone(),
                 seed_list(&s.seeds),
                 s.test_accuracy.iter().map(|&a| pct(a)).collect::<Vec<_>>().join(", "),
-                mean_sd(s.test_mean, s.test_sd),
-                mean_sd(s.valid_mean, s.valid_sd),
+                pct_sd(s.test_mean, s.test_sd),
+                pct_sd(s.valid_mean, s.valid_sd),
             ]
         })
         .collect();
@@ -75,7 +75,7 @@ fn takeaway(spreads: &[Spread], seeds: &SeedPlan, seed: u64, all: &[String], poo
             "The conclusions' {pooled} {tests} against these rows pool their counts over the seed pairs."
         ));
     }
-    Html(format!("<p class=\"takeaway\">{}</p>", esc(&parts.join(" "))))
+    super::takeaways::sentence(parts.join(" "))
 }
 
 fn spread_figure(title: &str, spreads: &[Spread]) -> Result<Figure> {

@@ -1,5 +1,5 @@
 //! The input size each EmotionNet trained at, and the validation evidence that chose it.
-use super::html::{esc, pct, table, Html};
+use super::html::{pct, table, Html};
 use crate::experiments::part1;
 
 /// One line per candidate size of every row that tried several.
@@ -42,7 +42,7 @@ pub fn part1_size_takeaway(r: &part1::Results) -> Html {
             extra
         )
     };
-    Html(format!("<p class=\"takeaway\">{}</p>", esc(&s)))
+    super::takeaways::sentence(s)
 }
 
 #[cfg(test)]

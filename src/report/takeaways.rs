@@ -136,7 +136,8 @@ pub fn part2_table(r: &part2::Results, columns: Columns) -> Html {
     Html(h)
 }
 
-fn sentence(s: String) -> Html {
+/// A takeaway paragraph: `s` escaped, styled as the sentence that leads a slide.
+pub(crate) fn sentence(s: String) -> Html {
     Html(format!("<p class=\"takeaway\">{}</p>", esc(&s)))
 }
 
@@ -387,7 +388,7 @@ pub fn stopped_phrase(s: StopReason) -> &'static str {
 fn over_seeds(spread: &[crate::eval::spread::Spread], name: &str) -> String {
     spread.iter().find(|s| s.row == name).map_or_else(String::new, |s| {
         let seeds: Vec<String> = s.seeds.iter().map(u64::to_string).collect();
-        format!(" (seeds {}: {})", seeds.join(", "), super::seeds::mean_sd(s.test_mean, s.test_sd))
+        format!(" (seeds {}: {})", seeds.join(", "), super::seeds::pct_sd(s.test_mean, s.test_sd))
     })
 }
 

@@ -29,6 +29,20 @@ pub fn venv_python() -> PathBuf {
     py
 }
 
+/// `affect-lab --device cpu <part> --profile smoke --data-dir <root> --out <out> <args>`:
+/// (success, stderr).
+pub fn smoke(part: &str, out: &Path, args: &[&str]) -> (bool, String) {
+    let o = bin()
+        .args(["--device", "cpu", part, "--profile", "smoke", "--data-dir"])
+        .arg(data_root())
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap();
+    (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
 pub fn json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap()

@@ -167,27 +167,14 @@ impl Results {
     }
 }
 
-/// Validation accuracy at a row's kept checkpoint.
-fn kept_valid(row: &Row) -> f64 {
-    let at = row.best_evaluation.unwrap_or(row.history.len().saturating_sub(1));
-    row.history.get(at).map_or(f64::NAN, |h| h.valid_accuracy)
-}
-
 /// The spread over seeds of every row with runs at more than one.
 pub fn spreads(r: &Results) -> Vec<Spread> {
-    r.rows
-        .iter()
-        .filter_map(|row| {
-            let runs: Vec<SeedResult> = r
-                .rows
-                .iter()
-                .chain(&r.seed_runs)
-                .filter(|x| x.model == row.model)
-                .map(|x| SeedResult { seed: x.seed, test: x.test_accuracy, valid: kept_valid(x) })
-                .collect();
-            (runs.len() > 1).then(|| Spread::of(&row.model, &runs))
-        })
-        .collect()
+    spread::spreads(
+        r.rows
+            .iter()
+            .chain(&r.seed_runs)
+            .map(|x| (x.model.clone(), SeedResult::kept(x.seed, x.test_accuracy, &x.history, x.best_evaluation))),
+    )
 }
 
 /// Pretrained vs random init of each architecture that has both; best pretrained vs best EmotionNet.

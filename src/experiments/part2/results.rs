@@ -177,27 +177,14 @@ impl Results {
     }
 }
 
-/// Validation accuracy at a run's kept checkpoint.
-fn kept_valid(row: &Row) -> f64 {
-    let at = row.best_evaluation.unwrap_or(row.history.len().saturating_sub(1));
-    row.history.get(at).map_or(f64::NAN, |h| h.valid_accuracy)
-}
-
 /// The spread over seeds of every date-split run with more than one seed.
 pub fn spreads(r: &Results) -> Vec<Spread> {
-    r.rows
-        .iter()
-        .filter_map(|row| {
-            let runs: Vec<SeedResult> = r
-                .rows
-                .iter()
-                .chain(&r.seed_runs)
-                .filter(|x| x.model == row.model && x.train_source == row.train_source)
-                .map(|x| SeedResult { seed: x.seed, test: x.accuracy, valid: kept_valid(x) })
-                .collect();
-            (runs.len() > 1).then(|| Spread::of(&row.name(), &runs))
-        })
-        .collect()
+    spread::spreads(
+        r.rows
+            .iter()
+            .chain(&r.seed_runs)
+            .map(|x| (x.name(), SeedResult::kept(x.seed, x.accuracy, &x.history, x.best_evaluation))),
+    )
 }
 
 /// Per model, direct vs each indirect source; then the two models on direct data. Pooled over
