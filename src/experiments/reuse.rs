@@ -4,12 +4,12 @@
 //! configuration is refused (or cleared with `--fresh`). A row of the same configuration whose
 //! checkpoint is still there is kept, and with `--reuse` not trained again. The CLI and the
 //! notebooks share these rules.
+use crate::config::json_diff;
 use crate::config::run::{self, Run};
 use crate::error::{Error, Result};
 use crate::Profile;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// What a part's results must tell about themselves to be reused.
 pub trait PartResults: DeserializeOwned {
@@ -85,7 +85,9 @@ pub fn prior<R: PartResults>(run: &Run, plan: &R::Plan, now: Option<&R>) -> Prio
         diff.push(format!("device {} -> {}", res.device(), run.config.device));
     }
     let (old, new) = (serde_json::to_value(res.plan()).ok(), serde_json::to_value(plan).ok());
-    diff.extend(plan_differences(R::PART, old.as_ref(), new.as_ref()));
+    let null = Value::Null;
+    let changed = json_diff::changes(R::PART, old.as_ref().unwrap_or(&null), new.as_ref().unwrap_or(&null));
+    diff.extend(json_diff::first(changed.iter().map(|c| c.to_string()).collect(), 5, "plan values"));
     if let Some(now) = now {
         if now.test_labels() != res.test_labels() {
             diff.push("the test data".into());
@@ -97,35 +99,6 @@ pub fn prior<R: PartResults>(run: &Run, plan: &R::Plan, now: Option<&R>) -> Prio
         Prior::Same(res)
     } else {
         Prior::Other(diff.join("; "))
-    }
-}
-
-/// `key old -> new` for each plan value that differs (the first few).
-fn plan_differences(part: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
-    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
-    flatten(part, old.unwrap_or(&Value::Null), &mut a);
-    flatten(part, new.unwrap_or(&Value::Null), &mut b);
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    let null = Value::Null;
-    let mut out: Vec<String> = keys
-        .into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| format!("{k} {} -> {}", a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null)))
-        .collect();
-    if out.len() > 5 {
-        let more = out.len() - 5;
-        out.truncate(5);
-        out.push(format!("{more} more plan values"));
-    }
-    out
-}
-
-fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
-    match v.as_object() {
-        Some(o) => o.iter().for_each(|(k, x)| flatten(&format!("{prefix}.{k}"), x, out)),
-        None => {
-            out.insert(prefix.to_string(), v.clone());
-        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! moment leaves either the previous snapshot or the new one whole.
 use super::steps::RunningState;
 use super::EpochRecord;
+use crate::config::json_diff;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -109,7 +110,8 @@ pub fn load(checkpoint: &Path, fingerprint: &Value) -> Result<Option<Resumed>> {
     let snapshot: Snapshot =
         serde_json::from_slice(&bytes).map_err(|e| Error::Json { path: json.clone(), source: e })?;
     if &snapshot.fingerprint != fingerprint {
-        let differs = differences(&snapshot.fingerprint, fingerprint, "");
+        let changed = json_diff::changes("", &snapshot.fingerprint, fingerprint);
+        let differs = json_diff::first(changed.into_iter().map(|c| c.path).collect(), 6, "values");
         return Err(Error::Config(format!(
             "{}: an interrupted training of another configuration ({}); --fresh starts over",
             json.display(),
@@ -138,39 +140,9 @@ pub fn best_weights(tensors: &BTreeMap<String, Tensor>) -> Vec<(String, Tensor)>
     tensors.iter().filter_map(|(k, t)| k.strip_prefix("best.").map(|n| (n.to_string(), t.shallow_clone()))).collect()
 }
 
-/// Dotted paths at which two JSON values differ (at most a few, for a message).
-fn differences(a: &Value, b: &Value, at: &str) -> Vec<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            let mut out = Vec::new();
-            for k in keys {
-                let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
-                match (x.get(k), y.get(k)) {
-                    (Some(p), Some(q)) => out.extend(differences(p, q, &path)),
-                    _ => out.push(path),
-                }
-            }
-            out.truncate(6);
-            out
-        }
-        _ if a == b => Vec::new(),
-        _ => vec![if at.is_empty() { "the configuration".into() } else { at.to_string() }],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn differences_name_the_keys_that_differ() {
-        let a = json!({"config": {"lr": 0.1, "epochs": 3}, "train": 10});
-        let b = json!({"config": {"lr": 0.2, "epochs": 3}, "train": 11, "extra": 1});
-        assert_eq!(differences(&a, &b, ""), vec!["config.lr", "extra", "train"]);
-        assert!(differences(&a, &a, "").is_empty());
-    }
 
     #[test]
     fn tensor_files_are_named_beside_the_checkpoint() {
