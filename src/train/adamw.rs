@@ -1,11 +1,32 @@
 //! AdamW with its state in our hands. libtorch's optimizer (behind tch's `nn::Optimizer`) keeps
 //! the moments and step counts where they cannot be read or restored, so a run could not resume
 //! exactly; this one holds them as named tensors that a resume snapshot saves and loads. The
-//! update is libtorch's AdamW (decoupled weight decay, bias correction, per-parameter step
-//! counts starting at a parameter's first gradient), and a test checks it against tch's.
+//! update is libtorch's fused AdamW kernel (`torch.optim.AdamW(fused=True)`: decoupled weight
+//! decay, bias correction, per-parameter step counts starting at a parameter's first gradient),
+//! reached through `csrc/fused_adamw.cpp`, and a test checks it against tch's AdamW.
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
+use std::ffi::{c_char, c_int, c_void, CStr};
 use tch::{nn, Kind, Tensor};
+
+extern "C" {
+    #[allow(clippy::too_many_arguments)]
+    fn affect_fused_adamw(
+        params: *const *const c_void,
+        grads: *const *const c_void,
+        exp_avgs: *const *const c_void,
+        exp_avg_sqs: *const *const c_void,
+        steps: *const *const c_void,
+        n: c_int,
+        lr: f64,
+        beta1: f64,
+        beta2: f64,
+        weight_decay: f64,
+        eps: f64,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int;
+}
 
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
@@ -23,14 +44,17 @@ struct Moments {
     m: Tensor,
     v: Tensor,
     steps: i64,
-    /// Scratch for the update's denominator: the step allocates nothing (fresh allocations of
-    /// large tensors cost page faults on every step).
-    denom: Tensor,
+    /// `steps` as the float scalar tensor the fused kernel reads.
+    step_t: Tensor,
 }
 
 impl Moments {
+    fn new(m: Tensor, v: Tensor, steps: i64) -> Self {
+        let step_t = Tensor::from_slice(&[steps as f32]).squeeze().to_device(m.device());
+        Moments { m, v, steps, step_t }
+    }
     fn zeros_like(t: &Tensor) -> Self {
-        Moments { m: t.zeros_like(), v: t.zeros_like(), steps: 0, denom: t.zeros_like() }
+        Moments::new(t.zeros_like(), t.zeros_like(), 0)
     }
 }
 
@@ -101,35 +125,72 @@ impl AdamW {
         })
     }
 
-    /// One update of every parameter that has a gradient, in place.
+    /// One update of every parameter that has a gradient, in place: one fused call per group.
     pub fn step(&mut self) {
-        let wd = self.weight_decay;
-        let lrs: Vec<f64> = self.params.iter().map(|p| self.lr(p.group)).collect();
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (k, p) in self.params.iter().enumerate() {
+            groups.entry(p.group).or_default().push(k);
+        }
+        for (group, members) in groups {
+            let lr = self.lr(group);
+            self.step_group(&members, lr);
+        }
+    }
+
+    fn step_group(&mut self, members: &[usize], lr: f64) {
         tch::no_grad(|| {
-            for (p, lr) in self.params.iter_mut().zip(lrs) {
+            let mut grads = Vec::new();
+            let mut ready = Vec::new();
+            for &k in members {
+                let p = &mut self.params[k];
                 let grad = p.tensor.grad();
                 if !grad.defined() {
                     continue;
                 }
                 let s = p.state.get_or_insert_with(|| Moments::zeros_like(&p.tensor));
                 s.steps += 1;
-                if wd != 0.0 {
-                    let _ = p.tensor.g_mul_scalar_(1.0 - lr * wd);
-                }
-                let bias1 = 1.0 - BETA1.powi(s.steps as i32);
-                let bias2 = 1.0 - BETA2.powi(s.steps as i32);
-                // m = b1 m + (1 - b1) g
-                let _ = s.m.lerp_(&grad, 1.0 - BETA1);
-                // v = b2 v + (1 - b2) g^2, with addcmul_'s fixed factor of 1
-                let _ = s.v.g_mul_scalar_(BETA2 / (1.0 - BETA2));
-                let _ = s.v.addcmul_(&grad, &grad);
-                let _ = s.v.g_mul_scalar_(1.0 - BETA2);
-                // p -= lr / bias1 * m / (sqrt(v / bias2) + eps)
-                let _ = s.v.sqrt_out(&s.denom);
-                let _ = s.denom.g_mul_scalar_(1.0 / bias2.sqrt());
-                let _ = s.denom.g_add_scalar_(EPS);
-                let _ = s.denom.g_mul_scalar_(-bias1 / lr);
-                let _ = p.tensor.addcdiv_(&s.m, &s.denom);
+                let _ = s.step_t.fill_(s.steps as f64);
+                grads.push(grad);
+                ready.push(k);
+            }
+            if ready.is_empty() {
+                return;
+            }
+            let ptr = |t: &Tensor| t.as_ptr() as *const c_void;
+            let (mut params, mut exp_avgs, mut exp_avg_sqs, mut steps) = (vec![], vec![], vec![], vec![]);
+            for &k in &ready {
+                let p = &self.params[k];
+                let s = p.state.as_ref().expect("every ready parameter has its moments");
+                params.push(ptr(&p.tensor));
+                exp_avgs.push(ptr(&s.m));
+                exp_avg_sqs.push(ptr(&s.v));
+                steps.push(ptr(&s.step_t));
+            }
+            let grad_ptrs: Vec<*const c_void> = grads.iter().map(ptr).collect();
+            let mut err = [0 as c_char; 512];
+            // SAFETY: every pointer is a live at::Tensor owned by `self.params` or `grads` for the
+            // whole call, the five lists have `ready.len()` entries, and `err` is writable.
+            let status = unsafe {
+                affect_fused_adamw(
+                    params.as_ptr(),
+                    grad_ptrs.as_ptr(),
+                    exp_avgs.as_ptr(),
+                    exp_avg_sqs.as_ptr(),
+                    steps.as_ptr(),
+                    ready.len() as c_int,
+                    lr,
+                    BETA1,
+                    BETA2,
+                    self.weight_decay,
+                    EPS,
+                    err.as_mut_ptr(),
+                    err.len(),
+                )
+            };
+            if status != 0 {
+                // SAFETY: the shim wrote a NUL-terminated message into `err`.
+                let msg = unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy();
+                panic!("libtorch's fused AdamW failed: {msg}");
             }
         })
     }
@@ -157,7 +218,7 @@ impl AdamW {
                 (Some(m), Some(v), Some(s)) if m.size() == p.tensor.size() && v.size() == p.tensor.size() => {
                     let to = |t: &Tensor| t.to_kind(p.tensor.kind()).to_device(device.unwrap_or(tch::Device::Cpu));
                     let steps = s.to_kind(Kind::Int64).int64_value(&[0]);
-                    Some(Moments { m: to(m), v: to(v), steps, denom: p.tensor.zeros_like() })
+                    Some(Moments::new(to(m), to(v), steps))
                 }
                 (None, None, None) => None,
                 _ => return Err(Error::weights(file, format!("optimizer state of `{}` is incomplete", p.name))),
@@ -233,6 +294,44 @@ mod tests {
             assert!((a - b).abs() < 1e-5, "ours {ours:?}\nlibtorch {theirs:?}");
         }
         assert!(ours[11] < ours[0] - 0.05, "the loss fell: {ours:?}");
+    }
+
+    /// A conv layer fed channels-last input (as every conv net trains): autograd hands its
+    /// gradient over in the parameter's own layout, and the update matches libtorch's AdamW.
+    #[test]
+    fn matches_libtorch_adamw_on_a_conv_fed_channels_last_input() {
+        let run = |ours: bool| {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let conv = nn::conv2d(vs.root() / "c", 3, 4, 3, Default::default());
+            tch::no_grad(|| {
+                for (k, (_, mut var)) in vs.variables().into_iter().collect::<BTreeMap<_, _>>().into_iter().enumerate()
+                {
+                    var.copy_(&wave(&var.size(), k as f64));
+                }
+            });
+            let x = crate::numerics::channels_last(&wave(&[2, 3, 6, 6], 0.3));
+            let mut mine = AdamW::new(&vs, 0.01, 0.05);
+            let mut theirs =
+                nn::AdamW { beta1: BETA1, beta2: BETA2, wd: 0.05, eps: EPS, amsgrad: false }.build(&vs, 0.01).unwrap();
+            for i in 0..5 {
+                let loss = (conv.forward(&x) * wave(&[2, 4, 4, 4], i as f64)).sum(Kind::Float);
+                if ours {
+                    mine.zero_grad();
+                    loss.backward();
+                    assert!(conv.ws.grad().is_contiguous(), "the gradient follows the parameter's layout");
+                    mine.step();
+                } else {
+                    theirs.zero_grad();
+                    loss.backward();
+                    theirs.step();
+                }
+            }
+            conv.ws.copy()
+        };
+        let (ours, theirs) = (run(true), run(false));
+        let diff = (&ours - &theirs).abs().max().double_value(&[]);
+        assert!(diff < 1e-6, "largest difference {diff}");
+        assert!((ours - wave(&[4, 3, 3, 3], 1.0)).abs().max().double_value(&[]) > 1e-3, "the weights moved");
     }
 
     #[test]
