@@ -68,24 +68,64 @@ def stats(values):
     return {"min": s[0], "median": statistics.median(s), "max": s[-1], "repeats": values}
 
 
+def optimizer(model):
+    # libtorch's fused AdamW kernel, the one ours calls (src/train/adamw.rs)
+    return torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY, fused=True)
+
+
+def train_step(model, opt, x, y, numerics):
+    with precision(numerics):
+        logits = model(x)
+    loss = F.cross_entropy(logits.float(), y)
+    opt.zero_grad(set_to_none=False)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+    opt.step()
+    loss.item()
+
+
 def train_stats(model, x, y, numerics, r, items):
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    opt = optimizer(model)
     model.train()
-
-    def step():
-        with precision(numerics):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), y)
-        opt.zero_grad(set_to_none=False)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-        opt.step()
-        loss.item()
-    return stats([items / s for s in timed(r["warmup"], r["timed"], items, step)])
+    return stats([items / s for s in timed(r["warmup"], r["timed"], items, lambda: train_step(model, opt, x, y, numerics))])
 
 
-def measure(case, r, minilm_dir):
+def epoch_stats(case, faces_dir, augment, r):
+    """The usual PyTorch loop: ImageFolder + torchvision transforms (the same augmentation as
+    ours), a DataLoader with one worker, the model stepping on what it yields."""
+    from torchvision import datasets, transforms as T
+    s, b, n = case["size"], case["batch"], case["numerics"]
+    tf = T.Compose([
+        T.RandomResizedCrop(s, scale=tuple(augment["crop_scale"]), ratio=tuple(augment["crop_ratio"])),
+        T.RandomHorizontalFlip(augment["flip_prob"]),
+        T.RandomRotation(augment["rotate_deg"]),
+        T.ColorJitter(augment["brightness"], augment["contrast"], augment["saturation"]),
+        T.ToTensor(),
+        T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    ])
+    loader = torch.utils.data.DataLoader(datasets.ImageFolder(Path(faces_dir) / "train", tf), batch_size=b,
+                                         shuffle=True, num_workers=1, drop_last=True)
+    model = image_net(case["arch"], s)
+    if n["channels_last"]:
+        model = model.to(memory_format=torch.channels_last)
+    model.train()
+    opt = optimizer(model)
+
+    def call():
+        for i, (x, y) in enumerate(loader):
+            if i == case["batches"]:
+                break
+            if n["channels_last"]:
+                x = x.contiguous(memory_format=torch.channels_last)
+            train_step(model, opt, x, y, n)
+    items = case["batches"] * b
+    return stats([items / t for t in timed(r["warmup"], r["timed"], items, call)])
+
+
+def measure(case, r, minilm_dir, rust):
     kind, n = case["kind"], case.get("numerics")
+    if kind == "epoch":
+        return epoch_stats(case, rust["faces_dir"], rust["augment"], r)
     if kind in ("train", "infer"):
         b, s = case["batch"], case["size"]
         model, x = fmt(image_net(case["arch"], s), torch.randn(b, 3, s, s), n)
@@ -145,7 +185,7 @@ def main():
     for i, m in enumerate(rust["measured"]):
         case = m["case"]
         torch.manual_seed(0)
-        s = measure(case, r, minilm_dir)
+        s = measure(case, r, minilm_dir, rust)
         if s is None:
             continue
         print(f"[{i + 1:>2}] {json.dumps(case)}: {s['median']:.2f} {m['unit']}", file=sys.stderr)

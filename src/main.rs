@@ -130,9 +130,12 @@ struct BenchArgs {
     /// Leave out MiniLM and the BiLSTM
     #[arg(long)]
     no_text: bool,
-    /// Leave out the data pipeline (it reads the faces under the data root)
+    /// Leave out the data pipeline and the epoch cases (they read the faces under the data root)
     #[arg(long)]
     no_data: bool,
+    /// Training batches of real faces per timed call of the end-to-end epoch cases (0: none)
+    #[arg(long, default_value_t = affect_lab::bench::cases::EPOCH_BATCHES)]
+    epoch_batches: usize,
     /// Data root (default: $AFFECT_LAB_DATA, else data/ of the checkout, else ./data)
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -492,6 +495,7 @@ fn bench(a: &BenchArgs, dev: tch::Device) -> anyhow::Result<()> {
     }
     anyhow::ensure!(a.repeats >= 1 && a.batch >= 1, "--repeats and --batch must be at least 1");
     (selection.batch, selection.text, selection.data) = (a.batch, !a.no_text, !a.no_data);
+    selection.epoch_batches = if a.no_data { 0 } else { a.epoch_batches };
     let repeats = bench::measure::Repeats { warmup: a.warmup, timed: a.repeats };
     let side = bench::run_rust(&selection, repeats, &paths::data_root(a.data_dir.as_deref()))?;
     let path = a.out.join("rust.json");

@@ -12,7 +12,7 @@ fn bench_measures_both_sides_and_pairs_them() {
     let out = dir.path();
     let o = bin()
         .args(["bench", "--archs", "emotion_net_v3", "--sizes", "32", "--batch", "4", "--repeats", "2"])
-        .args(["--warmup", "0", "--numerics", "fp32,bf16+cl", "--no-text", "--data-dir"])
+        .args(["--warmup", "0", "--numerics", "fp32,bf16+cl", "--no-text", "--epoch-batches", "2", "--data-dir"])
         .arg(data_root())
         .arg("--out")
         .arg(out)
@@ -22,8 +22,9 @@ fn bench_measures_both_sides_and_pairs_them() {
     let rust = json(&out.join("rust.json"));
     let labels: Vec<&str> =
         rust["measured"].as_array().unwrap().iter().map(|m| m["case"]["kind"].as_str().unwrap()).collect();
-    // train at 2 numerics, infer at batch 1 and 4 at 2 numerics, the data pipeline at 32 px
-    assert_eq!(labels, ["train", "train", "infer", "infer", "infer", "infer", "data"], "{rust}");
+    // train at 2 numerics, infer at batch 1 and 4 at 2 numerics, an epoch on the faces in fp32
+    // (of fp32 and channels-last, the numerics asked for), the data pipeline at 32 px
+    assert_eq!(labels, ["train", "train", "infer", "infer", "infer", "infer", "epoch", "data"], "{rust}");
     for m in rust["measured"].as_array().unwrap() {
         let s = &m["stats"];
         assert_eq!(s["repeats"].as_array().unwrap().len(), 2);
@@ -42,7 +43,7 @@ fn bench_measures_both_sides_and_pairs_them() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let torch = json(&out.join("pytorch.json"));
-    assert_eq!(torch["measured"].as_array().unwrap().len(), 6, "everything but the data pipeline: {torch}");
+    assert_eq!(torch["measured"].as_array().unwrap().len(), 7, "everything but the data pipeline: {torch}");
     let flops = torch["flops"].as_array().unwrap();
     let v3 = flops.iter().find(|f| f["arch"] == "emotion_net_v3" && f["size"] == 32).unwrap();
     assert!(v3["flops"].as_f64().unwrap() > 1e6, "{v3}");
@@ -51,13 +52,18 @@ fn bench_measures_both_sides_and_pairs_them() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let bench = json(&out.join("bench.json"));
     let pairs = bench["pairs"].as_array().unwrap();
-    assert_eq!(pairs.len(), 7);
+    assert_eq!(pairs.len(), 8);
     for p in pairs.iter().filter(|p| p["case"]["kind"] != "data") {
         let (ours, theirs) = (p["rust"]["median"].as_f64().unwrap(), p["pytorch"]["median"].as_f64().unwrap());
         let want = if p["unit"] == "ms/image" { theirs / ours } else { ours / theirs };
         assert!((p["speedup"].as_f64().unwrap() - want).abs() < 1e-9, "{p}");
     }
-    for png in ["train_ratio.png", "infer_ratio.png", "text_ratio.png"] {
+    let targets: Vec<&str> = bench["targets"].as_array().unwrap().iter().map(|t| t["what"].as_str().unwrap()).collect();
+    assert!(
+        targets.contains(&"EmotionNetV3 32px epoch: our best / PyTorch's usual loop (fp32, DataLoader) (x)"),
+        "{targets:?}"
+    );
+    for png in ["train_ratio.png", "infer_ratio.png", "epoch_ratio.png", "text_ratio.png"] {
         assert!(std::fs::metadata(out.join(png)).unwrap().len() > 1000, "{png}");
     }
 }

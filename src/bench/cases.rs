@@ -24,6 +24,9 @@ pub const BILSTM_VOCAB: i64 = 20_000;
 pub const CLIP: f64 = 5.0;
 pub const LR: f64 = 1e-3;
 pub const WEIGHT_DECAY: f64 = 1e-2;
+/// Batches per timed call of an epoch case: 1024 faces of the 3500, long enough that a
+/// DataLoader's worker start is a small part of it.
+pub const EPOCH_BATCHES: usize = 16;
 
 /// One measurement. Speeds are items per second (`train`, `minilm_train` count tokens,
 /// `bilstm_train` reviews, `data` images); `infer` is milliseconds per image.
@@ -40,6 +43,9 @@ pub enum Case {
     BilstmTrain { batch: usize, seq: usize, numerics: Numerics },
     /// The image pipeline alone: decode, augment and batch the training faces.
     Data { size: u32, batch: usize },
+    /// `batches` training batches of the real faces, end to end: the data pipeline feeding
+    /// optimizer steps, as a training epoch spends them (PyTorch: a DataLoader with one worker).
+    Epoch { arch: String, size: u32, batch: usize, numerics: Numerics, batches: usize },
 }
 
 impl Case {
@@ -47,7 +53,7 @@ impl Case {
     pub fn unit(&self) -> &'static str {
         match self {
             Case::Infer { .. } => "ms/image",
-            Case::Train { .. } | Case::Data { .. } => "images/s",
+            Case::Train { .. } | Case::Data { .. } | Case::Epoch { .. } => "images/s",
             Case::MinilmTrain { .. } => "tokens/s",
             Case::BilstmTrain { .. } => "reviews/s",
         }
@@ -70,6 +76,9 @@ impl Case {
             Case::MinilmTrain { batch, seq, numerics } => format!("train MiniLM {batch}x{seq} {}", numerics.label()),
             Case::BilstmTrain { batch, seq, numerics } => format!("train BiLSTM {batch}x{seq} {}", numerics.label()),
             Case::Data { size, batch } => format!("data pipeline {size}px b{batch}"),
+            Case::Epoch { arch, size, batch, numerics, .. } => {
+                format!("epoch {} {size}px b{batch} {}", short_name(arch), numerics.label())
+            }
         }
     }
 
@@ -81,6 +90,9 @@ impl Case {
             Case::MinilmTrain { batch, seq, numerics } => train_minilm(*batch, *seq, *numerics, r),
             Case::BilstmTrain { batch, seq, numerics } => train_bilstm(*batch, *seq, *numerics, r),
             Case::Data { size, batch } => data_pipeline(data_root, *size, *batch, r),
+            Case::Epoch { arch, size, batch, numerics, batches } => {
+                train_epoch(data_root, (arch, *size, *numerics), *batch, *batches, r)
+            }
         }
     }
 }
@@ -107,6 +119,9 @@ pub struct Selection {
     pub batch: usize,
     pub text: bool,
     pub data: bool,
+    /// End-to-end training on the real faces, per network at its own size: this many batches per
+    /// timed call, in fp32 and channels-last (0: none).
+    pub epoch_batches: usize,
 }
 
 impl Selection {
@@ -124,7 +139,14 @@ impl Selection {
             .iter()
             .map(|a| Ok((a.to_string(), sizes(image_model(a)?.is_custom()))))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Selection { images, numerics: Numerics::ALL.to_vec(), batch: 64, text: true, data: true })
+        Ok(Selection {
+            images,
+            numerics: Numerics::ALL.to_vec(),
+            batch: 64,
+            text: true,
+            data: true,
+            epoch_batches: EPOCH_BATCHES,
+        })
     }
 
     pub fn cases(&self) -> Vec<Case> {
@@ -154,6 +176,16 @@ impl Selection {
             }
             for &numerics in &text_numerics {
                 out.push(Case::BilstmTrain { batch: self.batch, seq: 128, numerics });
+            }
+        }
+        if self.epoch_batches > 0 {
+            let fp32_or_cl = [Numerics::FP32, Numerics { channels_last: true, bf16: false }];
+            for (arch, sizes) in &self.images {
+                let size = *sizes.last().expect("every network has a size");
+                for numerics in fp32_or_cl.into_iter().filter(|n| self.numerics.contains(n)) {
+                    let (arch, batch, batches) = (arch.clone(), self.batch, self.epoch_batches);
+                    out.push(Case::Epoch { arch, size, batch, numerics, batches });
+                }
             }
         }
         if self.data {
@@ -217,19 +249,28 @@ fn train_bilstm(batch: usize, seq: usize, numerics: Numerics, r: Repeats) -> Res
     Ok(measure::throughput(r, batch, || step(&model, &mut opt, &ids, &y, numerics)))
 }
 
-/// Training batches of the faces as Part 1 makes them (the quick profile's augmentation), ten
-/// batches per timed call, as every epoch after the first sees them (decoded images kept).
-fn data_pipeline(data_root: &Path, size: u32, batch: usize, r: Repeats) -> Result<Stats> {
+/// The training faces as Part 1 feeds them (the quick profile's augmentation), decoded once so
+/// that every timed call sees them as epochs after the first do.
+fn training_faces(data_root: &Path, size: u32, batch: usize, batches: usize) -> Result<ImageSource> {
     let root = data_root.join(crate::config::paths::FACES.dir);
     let ds = crate::data::faces::load(&root, crate::data::faces::LoadOptions { skip_bad_images: false })?;
-    let augment = part1::Plan::for_profile(crate::Profile::Quick, 42)?.augment;
-    let src = ImageSource::new(ds.train, Transform::train(size, augment), Transform::eval(size), 42);
-    const BATCHES: usize = 10;
-    if src.len() < BATCHES * batch {
-        return Err(Error::Config(format!("{}: fewer than {} training faces", root.display(), BATCHES * batch)));
+    let src = ImageSource::new(ds.train, Transform::train(size, quick_augment()?), Transform::eval(size), 42);
+    if src.len() < batches * batch {
+        return Err(Error::Config(format!("{}: fewer than {} training faces", root.display(), batches * batch)));
     }
-    // the first epoch decodes every image once; training spends every later epoch like this
     src.batches(0, true, batch).collect::<Result<Vec<_>>>()?;
+    Ok(src)
+}
+
+/// The augmentation both sides of an epoch case apply (the quick profile's).
+pub fn quick_augment() -> Result<crate::data::augment::AugmentConfig> {
+    Ok(part1::Plan::for_profile(crate::Profile::Quick, 42)?.augment)
+}
+
+/// Training batches alone, ten per timed call.
+fn data_pipeline(data_root: &Path, size: u32, batch: usize, r: Repeats) -> Result<Stats> {
+    const BATCHES: usize = 10;
+    let src = training_faces(data_root, size, batch, BATCHES)?;
     let mut epoch = 0;
     let mut failed = None;
     let stats = measure::throughput(r, BATCHES * batch, || {
@@ -237,6 +278,33 @@ fn data_pipeline(data_root: &Path, size: u32, batch: usize, r: Repeats) -> Resul
         for b in src.batches(epoch, true, batch).take(BATCHES) {
             if let Err(e) = b {
                 failed.get_or_insert(e);
+            }
+        }
+    });
+    failed.map_or(Ok(stats), Err)
+}
+
+/// `batches` optimizer steps fed by the pipeline (prefetching on its own thread, as `fit` reads it).
+fn train_epoch(
+    data_root: &Path,
+    (arch, size, numerics): (&str, u32, Numerics),
+    batch: usize,
+    batches: usize,
+    r: Repeats,
+) -> Result<Stats> {
+    let src = training_faces(data_root, size, batch, batches)?;
+    let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
+    let mut opt = AdamW::new(&built.vs, LR, WEIGHT_DECAY);
+    let mut epoch = 0;
+    let mut failed = None;
+    let stats = measure::throughput(r, batches * batch, || {
+        epoch += 1;
+        for b in src.batches(epoch, true, batch).take(batches) {
+            match b {
+                Ok(b) => step(built.model.as_ref(), &mut opt, &b.x, &b.y, numerics),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
             }
         }
     });
@@ -261,6 +329,9 @@ mod tests {
         assert!(cases.contains(&Case::MinilmTrain { batch: 16, seq: 128, numerics: Numerics::FP32 }));
         assert!(cases.iter().any(|c| matches!(c, Case::Infer { batch: 1, .. })));
         assert!(cases.iter().any(|c| matches!(c, Case::Data { size: 96, .. })));
+        let epochs: Vec<String> = cases.iter().filter(|c| matches!(c, Case::Epoch { .. })).map(|c| c.label()).collect();
+        assert_eq!(epochs.len(), 4 * 2, "each network at its own size, fp32 and channels-last: {epochs:?}");
+        assert!(epochs.contains(&"epoch EmotionNetV3 64px b64 fp32+cl".to_string()), "{epochs:?}");
         let json = serde_json::to_string(&cases).unwrap();
         assert!(json.contains(r#"{"kind":"train","arch":"mobile_net_v2","size":96,"batch":64,"numerics":{"channels_last":false,"bf16":false}}"#), "{json}");
         assert_eq!(serde_json::from_str::<Vec<Case>>(&json).unwrap(), cases);

@@ -27,6 +27,12 @@ pub struct Side {
     /// The MiniLM folder ours loaded, for the reference to load the same weights.
     #[serde(default)]
     pub minilm_dir: Option<String>,
+    /// The faces the epoch cases train on and their augmentation, for the reference to load the
+    /// same images the same way.
+    #[serde(default)]
+    pub faces_dir: Option<String>,
+    #[serde(default)]
+    pub augment: Option<crate::data::augment::AugmentConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,6 +77,8 @@ pub fn run_rust(selection: &Selection, repeats: Repeats, data_root: &Path) -> Re
         measured,
         flops: Vec::new(),
         minilm_dir: crate::models::weights::minilm_dir().ok().map(|d| d.display().to_string()),
+        faces_dir: Some(data_root.join(crate::config::paths::FACES.dir).display().to_string()),
+        augment: Some(cases::quick_augment()?),
     })
 }
 

@@ -156,6 +156,7 @@ fn targets(pairs: &[Pair]) -> Vec<Target> {
     if let Some(p) = pairs.iter().find(|p| matches!(p.case, Case::MinilmTrain { numerics, .. } if numerics == fp32)) {
         add("MiniLM fine-tuning fp32 tokens/s: ours / PyTorch (x)".into(), p.speedup.unwrap_or(f64::NAN), 1.0);
     }
+    epoch_targets(pairs, &mut add);
     // the pipeline feeds images of one size: it is held against the fastest network at that size
     for p in pairs {
         let Case::Data { size: data_size, .. } = p.case else { continue };
@@ -173,12 +174,47 @@ fn targets(pairs: &[Pair]) -> Vec<Target> {
     out
 }
 
+/// End to end on the real faces: our best epoch against PyTorch's usual loop (fp32, a DataLoader
+/// with one worker) and against its best bare step at that size, and our fp32 epoch against its
+/// fp32 bare step.
+fn epoch_targets(pairs: &[Pair], add: &mut impl FnMut(String, f64, f64)) {
+    let epoch_of = |p: &Pair| match &p.case {
+        Case::Epoch { arch, size, numerics, .. } => Some((arch.clone(), *size, *numerics)),
+        _ => None,
+    };
+    let mut nets: Vec<(String, u32)> = Vec::new();
+    for (arch, size, _) in pairs.iter().filter_map(epoch_of) {
+        if !nets.contains(&(arch.clone(), size)) {
+            nets.push((arch, size));
+        }
+    }
+    for (arch, size) in nets {
+        let name = format!("{} {size}px", super::cases::short_name(&arch));
+        let epochs: Vec<(&Pair, Numerics)> =
+            pairs.iter().filter_map(|p| epoch_of(p).filter(|e| e.0 == arch && e.1 == size).map(|e| (p, e.2))).collect();
+        let ours_best = epochs.iter().map(|(p, _)| p.rust.median).fold(f64::NAN, f64::max);
+        let epoch_at = |n: Numerics| epochs.iter().find(|(_, m)| *m == n).map(|(p, _)| *p);
+        let usual = epoch_at(Numerics::FP32).and_then(|p| p.pytorch.as_ref()).map_or(f64::NAN, |s| s.median);
+        add(format!("{name} epoch: our best / PyTorch's usual loop (fp32, DataLoader) (x)"), ours_best / usual, 1.5);
+        let bare = |n: Numerics| train_at(pairs, &arch, size, n).and_then(|p| p.pytorch.as_ref()).map(|s| s.median);
+        let bare_best = Numerics::ALL.into_iter().filter_map(bare).fold(f64::NAN, f64::max);
+        add(format!("{name} epoch: our best / PyTorch's best bare step (x)"), ours_best / bare_best, 1.0);
+        let ours_fp32 = epoch_at(Numerics::FP32).map_or(f64::NAN, |p| p.rust.median);
+        add(
+            format!("{name} epoch: our fp32 / PyTorch's fp32 bare step (x)"),
+            ours_fp32 / bare(Numerics::FP32).unwrap_or(f64::NAN),
+            1.0,
+        );
+    }
+}
+
 /// Write `bench.json` and the ratio charts into `dir`.
 pub fn write(dir: &Path, bench: &Bench) -> Result<()> {
     crate::atomic::write_json(&dir.join("bench.json"), bench)?;
     for (stem, title, keep) in [
         ("train_ratio", "Training speed, ours / PyTorch eager (batch 64, same threads)", is_train as fn(&Case) -> bool),
         ("infer_ratio", "Inference speed at batch 64, ours / PyTorch eager", is_infer64),
+        ("epoch_ratio", "Training on the faces end to end (data + steps), ours / PyTorch eager", is_epoch),
     ] {
         ratio_chart(bench, title, keep)?.save(dir, stem)?;
     }
@@ -190,13 +226,19 @@ fn is_train(c: &Case) -> bool {
     matches!(c, Case::Train { .. })
 }
 
+fn is_epoch(c: &Case) -> bool {
+    matches!(c, Case::Epoch { .. })
+}
+
 fn is_infer64(c: &Case) -> bool {
     matches!(c, Case::Infer { batch, .. } if *batch > 1)
 }
 
 fn ratio_chart(bench: &Bench, title: &str, keep: fn(&Case) -> bool) -> Result<crate::report::plots::Figure> {
     let image = |c: &Case| match c {
-        Case::Train { arch, size, numerics, .. } | Case::Infer { arch, size, numerics, .. } => {
+        Case::Train { arch, size, numerics, .. }
+        | Case::Infer { arch, size, numerics, .. }
+        | Case::Epoch { arch, size, numerics, .. } => {
             Some((format!("{}\n{size} px", super::cases::short_name(arch)), *numerics))
         }
         _ => None,
@@ -279,6 +321,8 @@ mod tests {
                 .collect(),
             flops: Vec::new(),
             minilm_dir: None,
+            faces_dir: None,
+            augment: None,
         }
     }
 
@@ -305,5 +349,29 @@ mod tests {
         assert!((bf.value - 110.0 / 60.0).abs() < 1e-12 && bf.met);
         let d = t("data pipeline 96px");
         assert!((d.value - 400.0 / 110.0).abs() < 1e-12 && !d.met);
+    }
+
+    #[test]
+    fn epoch_targets_hold_our_best_epoch_against_pytorchs_loop_and_bare_steps() {
+        let n = |channels_last| Numerics { channels_last, bf16: false };
+        let train = |numerics| Case::Train { arch: "mobile_net_v2".into(), size: 96, batch: 64, numerics };
+        let epoch = |numerics| Case::Epoch { arch: "mobile_net_v2".into(), size: 96, batch: 64, numerics, batches: 16 };
+        let ours = side(&[
+            (train(n(false)), 130.0),
+            (train(n(true)), 170.0),
+            (epoch(n(false)), 120.0),
+            (epoch(n(true)), 160.0),
+        ]);
+        let theirs =
+            side(&[(train(n(false)), 100.0), (train(n(true)), 140.0), (epoch(n(false)), 80.0), (epoch(n(true)), 90.0)]);
+        let b = pair(&ours, &theirs);
+        let t = |what: &str| b.targets.iter().find(|t| t.what.starts_with(what)).unwrap_or_else(|| panic!("{what}"));
+        let usual = t("MobileNetV2 96px epoch: our best / PyTorch's usual");
+        assert_eq!((usual.value, usual.met), (2.0, true), "160 against PyTorch's fp32 loop at 80");
+        let bare = t("MobileNetV2 96px epoch: our best / PyTorch's best bare");
+        assert!((bare.value - 160.0 / 140.0).abs() < 1e-12 && bare.met);
+        let fp32 = t("MobileNetV2 96px epoch: our fp32");
+        assert_eq!((fp32.value, fp32.met), (1.2, true));
+        assert_eq!(b.pairs[3].speedup, Some(160.0 / 90.0), "the pair itself compares the same setting");
     }
 }
