@@ -44,8 +44,8 @@ impl SeedResult {
     /// A run's result: its test accuracy and the validation accuracy at its kept evaluation
     /// (`best`; the last one where results predate recording it).
     pub fn kept(seed: u64, test: f64, history: &[crate::train::EpochRecord], best: Option<usize>) -> Self {
-        let at = best.unwrap_or(history.len().saturating_sub(1));
-        SeedResult { seed, test, valid: history.get(at).map_or(f64::NAN, |h| h.valid_accuracy) }
+        let valid = crate::train::EpochRecord::kept(history, best).map_or(f64::NAN, |h| h.valid_accuracy);
+        SeedResult { seed, test, valid }
     }
 }
 

@@ -90,8 +90,8 @@ fn budget(r: &part1::Results) -> Option<(&part1::Row, f64, f64)> {
         .iter()
         .filter(|x| x.init == part1::Init::Imagenet)
         .filter_map(|x| {
-            let k = x.best_evaluation?;
-            Some((x, *cumulative_seconds(&x.history).get(k)?, x.history.get(k)?.valid_accuracy))
+            let kept = EpochRecord::kept(&x.history, x.best_evaluation)?;
+            Some((x, *cumulative_seconds(&x.history).get(x.best_evaluation?)?, kept.valid_accuracy))
         })
         .max_by(|a, b| a.2.total_cmp(&b.2))
 }
@@ -113,8 +113,9 @@ fn at_budget(r: &part1::Results, seconds: f64) -> Vec<AtBudget<'_>> {
             let t = cumulative_seconds(&x.history);
             let within = x.history.iter().zip(&t).filter(|(_, s)| **s <= seconds).map(|(h, _)| h.valid_accuracy);
             let within = within.fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-            let k = x.best_evaluation?;
-            Some(AtBudget { row: x, within, best: x.history.get(k)?.valid_accuracy, best_seconds: *t.get(k)? })
+            let kept = EpochRecord::kept(&x.history, x.best_evaluation)?;
+            let best_seconds = *t.get(x.best_evaluation?)?;
+            Some(AtBudget { row: x, within, best: kept.valid_accuracy, best_seconds })
         })
         .collect()
 }

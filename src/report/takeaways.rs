@@ -277,7 +277,7 @@ fn split_p(date: &part2::Row, random: &part2::Row) -> f64 {
 
 /// Training and validation accuracy at the kept checkpoint.
 fn kept_accuracies(row: &part2::Row) -> Option<(f64, f64)> {
-    let h = row.history.get(row.best_evaluation?)?;
+    let h = crate::train::EpochRecord::kept(&row.history, row.best_evaluation)?;
     Some((h.train_accuracy, h.valid_accuracy))
 }
 

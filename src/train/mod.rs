@@ -48,6 +48,15 @@ pub struct EpochRecord {
     pub time: TimeSplit,
 }
 
+impl EpochRecord {
+    /// The evaluation whose weights a run kept (`best`, its index in `history`): every table,
+    /// spread and sentence that quotes "the kept checkpoint" reads it here. None where a result
+    /// names none (results from before `best_evaluation` was recorded).
+    pub fn kept(history: &[EpochRecord], best: Option<usize>) -> Option<&EpochRecord> {
+        history.get(best?)
+    }
+}
+
 /// Seconds of one evaluation window by activity: waiting for batches, forward pass and loss,
 /// backward pass (with gradient clipping), optimizer step, and the validation pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

@@ -90,6 +90,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_kept_record_is_the_named_evaluation_never_a_guess() {
+        let history = [rec(0.4, 1.0), rec(0.6, 0.9), rec(0.5, 0.8)];
+        assert_eq!(EpochRecord::kept(&history, Some(1)).map(|r| r.valid_accuracy), Some(0.6));
+        assert!(EpochRecord::kept(&history, None).is_none(), "no kept evaluation named: none, not the last");
+        assert!(EpochRecord::kept(&history, Some(3)).is_none());
+        let s = crate::eval::spread::SeedResult::kept(42, 0.5, &history, Some(0));
+        assert_eq!((s.valid, s.test), (0.4, 0.5));
+        assert!(crate::eval::spread::SeedResult::kept(42, 0.5, &history, None).valid.is_nan());
+    }
+
     /// (kept evaluation, evaluation at which it stopped) for a sequence of (accuracy, loss).
     fn run(
         monitor: Monitor,
