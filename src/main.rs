@@ -328,9 +328,8 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
     if part1 {
         let res = affect_lab::experiments::part1::run(&r).context("part 1 failed")?;
         if !a.no_figures {
-            let dir = r.figures_dir(affect_lab::experiments::part1::PART);
-            affect_lab::report::part1_figures(&dir, &res).context("part 1 figures failed")?;
-            affect_lab::config::manifest::write(&r.part_dir(affect_lab::experiments::part1::PART), &res)?;
+            let dir = r.part_dir(affect_lab::experiments::part1::PART);
+            affect_lab::report::part1_outputs(&dir, &res).context("part 1 figures failed")?;
         }
         eprintln!("{}", affect_lab::experiments::part1::summary(&res));
     }
@@ -338,9 +337,8 @@ fn run_parts(a: &RunArgs, dev: tch::Device, want1: bool, want2: bool) -> anyhow:
         affect_lab::interrupt::check()?;
         let res = affect_lab::experiments::part2::run(&r).context("part 2 failed")?;
         if !a.no_figures {
-            let dir = r.figures_dir(affect_lab::experiments::part2::PART);
-            affect_lab::report::part2_figures(&dir, &res).context("part 2 figures failed")?;
-            affect_lab::config::manifest::write(&r.part_dir(affect_lab::experiments::part2::PART), &res)?;
+            let dir = r.part_dir(affect_lab::experiments::part2::PART);
+            affect_lab::report::part2_outputs(&dir, &res).context("part 2 figures failed")?;
         }
         eprintln!("{}", affect_lab::experiments::part2::summary(&res));
     }
@@ -353,15 +351,13 @@ fn figures(out: &std::path::Path) -> anyhow::Result<()> {
     if let Some(r) =
         run::load_results::<affect_lab::experiments::part1::Results>(out, affect_lab::experiments::part1::PART)?
     {
-        affect_lab::report::part1_figures(&out.join("part1/figures"), &r)?;
-        affect_lab::config::manifest::write(&out.join("part1"), &r)?;
+        affect_lab::report::part1_outputs(&out.join("part1"), &r)?;
         any = true;
     }
     if let Some(r) =
         run::load_results::<affect_lab::experiments::part2::Results>(out, affect_lab::experiments::part2::PART)?
     {
-        affect_lab::report::part2_figures(&out.join("part2/figures"), &r)?;
-        affect_lab::config::manifest::write(&out.join("part2"), &r)?;
+        affect_lab::report::part2_outputs(&out.join("part2"), &r)?;
         any = true;
     }
     anyhow::ensure!(any, "no part1/results.json or part2/results.json under {}", out.display());

@@ -122,8 +122,7 @@ pub fn part1(r: &Run, retrain: bool) -> Result<part1::Results> {
     };
     paths::require(&r.config.data_root, &part1::DATASETS)?;
     let res = part1::run(&r)?;
-    report::part1_figures(&r.figures_dir(part1::PART), &res)?;
-    crate::config::manifest::write(&r.part_dir(part1::PART), &res)?;
+    report::part1_outputs(&r.part_dir(part1::PART), &res)?;
     Ok(res)
 }
 
@@ -140,8 +139,7 @@ pub fn part2(r: &Run, retrain: bool) -> Result<part2::Results> {
     };
     paths::require(&r.config.data_root, &part2::datasets())?;
     let res = part2::run(&r)?;
-    report::part2_figures(&r.figures_dir(part2::PART), &res)?;
-    crate::config::manifest::write(&r.part_dir(part2::PART), &res)?;
+    report::part2_outputs(&r.part_dir(part2::PART), &res)?;
     Ok(res)
 }
 

@@ -113,6 +113,13 @@ pub fn part1_benchmark(r: &part1::Results) -> Result<Figure> {
     )
 }
 
+/// Part 1's figures under `<part_dir>/figures`, then the part's manifest, which lists and hashes
+/// them and so comes after them: every caller that draws a part's figures goes through here.
+pub fn part1_outputs(part_dir: &Path, r: &part1::Results) -> Result<()> {
+    part1_figures(&part_dir.join("figures"), r)?;
+    crate::config::manifest::write(part_dir, r)
+}
+
 pub fn part1_figures(dir: &Path, r: &part1::Results) -> Result<()> {
     part1_class_distribution(r)?.save(dir, "class_distribution")?;
     for row in &r.rows {
@@ -231,6 +238,12 @@ pub fn part2_comparison(r: &part2::Results) -> Result<Figure> {
         (&format!("always the majority class ({})", crate::report::html::pct(majority)), majority),
         "score",
     )
+}
+
+/// Part 2's figures, then its manifest (see [`part1_outputs`]).
+pub fn part2_outputs(part_dir: &Path, r: &part2::Results) -> Result<()> {
+    part2_figures(&part_dir.join("figures"), r)?;
+    crate::config::manifest::write(part_dir, r)
 }
 
 pub fn part2_figures(dir: &Path, r: &part2::Results) -> Result<()> {
