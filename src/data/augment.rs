@@ -182,15 +182,7 @@ fn warp(img: &RgbImage, w: &Warp, size: u32) -> Vec<f32> {
             let ry = -sin * dx + cos * dy + centre;
             // the share of the four bilinear neighbours in the crop-resized image that lie inside
             // it: the rest is black, as a separate rotation of that image would blend it
-            let (fx0, fy0) = (rx.floor(), ry.floor());
-            let (ax, ay) = (rx - fx0, ry - fy0);
-            let inside = |v: f32| (0.0..=last).contains(&v);
-            let coverage = [(fx0, fy0, (1.0 - ax) * (1.0 - ay)), (fx0 + 1.0, fy0, ax * (1.0 - ay))]
-                .into_iter()
-                .chain([(fx0, fy0 + 1.0, (1.0 - ax) * ay), (fx0 + 1.0, fy0 + 1.0, ax * ay)])
-                .filter(|&(x, y, _)| inside(x) && inside(y))
-                .map(|(_, _, weight)| weight)
-                .sum::<f32>();
+            let coverage = inside_share(rx, last) * inside_share(ry, last);
             let mut acc = [0f32; 3];
             if coverage > 0.0 {
                 let mx = if w.flip { last - rx.clamp(0.0, last) } else { rx.clamp(0.0, last) };
@@ -207,6 +199,15 @@ fn warp(img: &RgbImage, w: &Warp, size: u32) -> Vec<f32> {
         }
     }
     out
+}
+
+/// Along one axis, the bilinear weight at `v` that falls on pixels 0..=`last` (the two
+/// neighbours' weights are 1 - frac and frac); the four neighbours' share is the product over
+/// both axes.
+fn inside_share(v: f32, last: f32) -> f32 {
+    let (low, frac) = (v.floor(), v - v.floor());
+    let inside = |p: f32| (0.0..=last).contains(&p);
+    (if inside(low) { 1.0 - frac } else { 0.0 }) + if inside(low + 1.0) { frac } else { 0.0 }
 }
 
 /// Adds `weight` times the bilinear sample of the source at (x, y) to `acc`.

@@ -43,15 +43,14 @@ struct Param {
 struct Moments {
     m: Tensor,
     v: Tensor,
-    steps: i64,
-    /// `steps` as the float scalar tensor the fused kernel reads.
-    step_t: Tensor,
+    /// Updates so far, as the float scalar tensor the fused kernel reads.
+    steps: Tensor,
 }
 
 impl Moments {
     fn new(m: Tensor, v: Tensor, steps: i64) -> Self {
-        let step_t = Tensor::from_slice(&[steps as f32]).squeeze().to_device(m.device());
-        Moments { m, v, steps, step_t }
+        let steps = Tensor::from_slice(&[steps as f32]).squeeze().to_device(m.device());
+        Moments { m, v, steps }
     }
     fn zeros_like(t: &Tensor) -> Self {
         Moments::new(t.zeros_like(), t.zeros_like(), 0)
@@ -139,8 +138,10 @@ impl AdamW {
 
     fn step_group(&mut self, members: &[usize], lr: f64) {
         tch::no_grad(|| {
+            let ptr = |t: &Tensor| t.as_ptr() as *const c_void;
+            // the gradients are handles of their own: they stay alive here until the call returns
             let mut grads = Vec::new();
-            let mut ready = Vec::new();
+            let (mut params, mut exp_avgs, mut exp_avg_sqs, mut steps) = (vec![], vec![], vec![], vec![]);
             for &k in members {
                 let p = &mut self.params[k];
                 let grad = p.tensor.grad();
@@ -148,28 +149,20 @@ impl AdamW {
                     continue;
                 }
                 let s = p.state.get_or_insert_with(|| Moments::zeros_like(&p.tensor));
-                s.steps += 1;
-                let _ = s.step_t.fill_(s.steps as f64);
-                grads.push(grad);
-                ready.push(k);
-            }
-            if ready.is_empty() {
-                return;
-            }
-            let ptr = |t: &Tensor| t.as_ptr() as *const c_void;
-            let (mut params, mut exp_avgs, mut exp_avg_sqs, mut steps) = (vec![], vec![], vec![], vec![]);
-            for &k in &ready {
-                let p = &self.params[k];
-                let s = p.state.as_ref().expect("every ready parameter has its moments");
+                let _ = s.steps.g_add_scalar_(1.0);
                 params.push(ptr(&p.tensor));
                 exp_avgs.push(ptr(&s.m));
                 exp_avg_sqs.push(ptr(&s.v));
-                steps.push(ptr(&s.step_t));
+                steps.push(ptr(&s.steps));
+                grads.push(grad);
+            }
+            if grads.is_empty() {
+                return;
             }
             let grad_ptrs: Vec<*const c_void> = grads.iter().map(ptr).collect();
             let mut err = [0 as c_char; 512];
             // SAFETY: every pointer is a live at::Tensor owned by `self.params` or `grads` for the
-            // whole call, the five lists have `ready.len()` entries, and `err` is writable.
+            // whole call, the five lists have `grads.len()` entries, and `err` is writable.
             let status = unsafe {
                 affect_fused_adamw(
                     params.as_ptr(),
@@ -177,7 +170,7 @@ impl AdamW {
                     exp_avgs.as_ptr(),
                     exp_avg_sqs.as_ptr(),
                     steps.as_ptr(),
-                    ready.len() as c_int,
+                    grads.len() as c_int,
                     lr,
                     BETA1,
                     BETA2,
@@ -203,7 +196,7 @@ impl AdamW {
             if let Some(s) = &p.state {
                 out.push((format!("m.{}", p.name), s.m.shallow_clone()));
                 out.push((format!("v.{}", p.name), s.v.shallow_clone()));
-                out.push((format!("steps.{}", p.name), Tensor::from_slice(&[s.steps])));
+                out.push((format!("steps.{}", p.name), Tensor::from_slice(&[s.steps.int64_value(&[])])));
             }
         }
         out
