@@ -75,6 +75,10 @@ fn bad_device_is_rejected() {
 fn part1_smoke_writes_results_figures_and_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("run");
+    // two candidate sizes raced for one epoch: the chosen one trains on to its second
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, r#"{"part1": {"custom_sizes": [32, 40], "size_trial_epochs": 1, "custom": {"epochs": 2}}}"#)
+        .unwrap();
     let out = bin()
         .args([
             "--device",
@@ -91,6 +95,8 @@ fn part1_smoke_writes_results_figures_and_checkpoints() {
         .arg(data_root())
         .arg("--out")
         .arg(&out_dir)
+        .arg("--plan")
+        .arg(&plan)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -139,6 +145,34 @@ fn part1_smoke_writes_results_figures_and_checkpoints() {
         assert!(out_dir.join(format!("part1/figures/{model}_confusion.png")).is_file());
         assert!(out_dir.join(format!("part1/figures/{model}_curves.svg")).is_file());
     }
+    // trained pretrained-first, listed in presentation order
+    let names: Vec<&str> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();
+    assert_eq!(names, ["emotionnet_v3", "mobilenet_v2", "mobilenet_v2_random"]);
+    let v3 = &rows[0];
+    let trials = v3["size_trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 2, "{v3}");
+    assert!(trials.iter().all(|t| t["compared_at_epoch"] == 1 && t["epochs"] == 1), "{trials:?}");
+    assert_eq!(trials.iter().filter(|t| t["chosen"] == true).count(), 1);
+    assert_eq!(v3["epochs"], 2, "the chosen size continued past the comparison");
+    assert!(stderr.contains("chosen on validation after 1 epochs"), "{stderr}");
+    // the from-scratch rows are scored at the pretrained row's time to its best as well
+    for row in [v3, &rows[2]] {
+        let e = &row["equal_compute"];
+        assert_eq!(e["budget_row"], "mobilenet_v2", "{row}");
+        assert!(e["budget_seconds"].as_f64().unwrap() > 0.0);
+        if let Some(t) = e["test_accuracy"].as_f64() {
+            assert!((0.0..=1.0).contains(&t) && e["evaluation"].as_u64().is_some(), "{e}");
+        }
+    }
+    assert!(rows[1]["equal_compute"].is_null());
+    // only the finished rows' checkpoints stay: no trial, snapshot or within-budget files
+    let mut left: Vec<String> = std::fs::read_dir(out_dir.join("part1/checkpoints"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["emotionnet_v3.safetensors", "mobilenet_v2.safetensors", "mobilenet_v2_random.safetensors"]);
     let mob = rows.iter().find(|r| r["model"] == "mobilenet_v2").unwrap();
     assert_eq!(mob["init"], "imagenet");
     assert!(mob["weights_source"].as_str().unwrap().contains("mobilenet_v2-b0353104"));

@@ -126,6 +126,7 @@ impl Staged {
     pub fn commit(self) -> Result<()> {
         std::fs::rename(&self.training, &self.done).map_err(|e| Error::io(&self.done, e))?;
         crate::train::resume::remove(&self.training);
+        let _ = std::fs::remove_file(crate::train::within_path(&self.training));
         Ok(())
     }
 }
@@ -135,6 +136,7 @@ impl Staged {
     pub fn discard(self) {
         crate::train::resume::remove(&self.training);
         let _ = std::fs::remove_file(&self.training);
+        let _ = std::fs::remove_file(crate::train::within_path(&self.training));
     }
 }
 
@@ -145,6 +147,8 @@ impl Drop for Staged {
         if !crate::train::resume::exists(&self.training) {
             let _ = std::fs::remove_file(&self.training);
         }
+        // a snapshot holds these weights too
+        let _ = std::fs::remove_file(crate::train::within_path(&self.training));
     }
 }
 

@@ -5,18 +5,8 @@ use super::html::{esc, pct, table, Html};
 use super::plots::{self, Figure};
 use crate::error::Result;
 use crate::experiments::{part1, part2};
+pub use crate::train::cumulative_seconds;
 use crate::train::{EpochRecord, StopReason};
-
-/// Seconds of training (validation included) at each evaluation.
-pub fn cumulative_seconds(history: &[EpochRecord]) -> Vec<f64> {
-    history
-        .iter()
-        .scan(0.0, |t, r| {
-            *t += r.seconds;
-            Some(*t)
-        })
-        .collect()
-}
 
 fn capped(stop: Option<StopReason>) -> bool {
     stop.is_some_and(StopReason::is_cap)
@@ -83,17 +73,9 @@ pub fn part2_compute(r: &part2::Results) -> Result<Figure> {
     plots::compute_curves("Validation accuracy against training time", axes)
 }
 
-/// The best pretrained row (by the validation accuracy of its kept checkpoint) and the seconds
-/// it needed to get there.
+/// The best pretrained row, the seconds it needed for its best, and that accuracy.
 fn budget(r: &part1::Results) -> Option<(&part1::Row, f64, f64)> {
-    r.rows
-        .iter()
-        .filter(|x| x.init == part1::Init::Imagenet)
-        .filter_map(|x| {
-            let kept = EpochRecord::kept(&x.history, x.best_evaluation)?;
-            Some((x, *cumulative_seconds(&x.history).get(x.best_evaluation?)?, kept.valid_accuracy))
-        })
-        .max_by(|a, b| a.2.total_cmp(&b.2))
+    part1::Budget::of(&r.rows).map(|b| (b.row, b.seconds, b.valid_accuracy))
 }
 
 /// A from-scratch row at equal compute: its best validation accuracy within `seconds` (None
@@ -128,9 +110,11 @@ pub fn part1_equal_compute(r: &part1::Results) -> Html {
     let rows: Vec<Vec<String>> = at_budget(r, seconds)
         .iter()
         .map(|a| {
+            let test_within = a.row.equal_compute.as_ref().and_then(|e| e.test_accuracy);
             vec![
                 a.row.model.clone(),
                 a.within.map_or_else(|| "not yet validated".into(), pct),
+                test_within.map_or_else(|| "-".into(), pct),
                 pct(a.best),
                 pct(a.row.test_accuracy),
                 format!("{:.0}", a.best_seconds),
@@ -141,6 +125,7 @@ pub fn part1_equal_compute(r: &part1::Results) -> Html {
     let header = [
         "from scratch",
         &format!("valid acc within {seconds:.0} s"),
+        "test acc there",
         "valid acc, kept checkpoint",
         "test acc, kept",
         "seconds to it",
@@ -148,7 +133,7 @@ pub fn part1_equal_compute(r: &part1::Results) -> Html {
     ];
     let mut h = table(&header, &rows).0;
     h += &format!(
-        "<p class=\"caption\">budget: {} (ImageNet) reached its best validation accuracy, {}, after {seconds:.0} s of training on this machine; test accuracy only for the kept checkpoints (test is read once, not at every evaluation)</p>",
+        "<p class=\"caption\">budget: {} (ImageNet) reached its best validation accuracy, {}, after {seconds:.0} s of training on this machine; test is read once per checkpoint named here (the row's most accurate one within the budget, and its kept one), never to choose one</p>",
         esc(&p.model),
         pct(acc)
     );
@@ -191,11 +176,14 @@ fn compute_sentences(r: &part1::Results) -> Vec<String> {
     };
     let verdict = |ours: f64| if ours < acc { "transfer still wins" } else { "transfer no longer wins" };
     let ended = e.row.stopped_by.map_or("at its end", super::takeaways::stopped_phrase);
+    let test_there = w.row.equal_compute.as_ref().and_then(|e| e.test_accuracy);
+    let test_there = test_there.map_or_else(String::new, |t| format!(" (test {})", pct(t)));
     vec![
         format!(
-            "Within the {seconds:.0} s {} needed for its best ({}), the best from-scratch row, {}, reaches {}: {} by {:.1} points.",
+            "Within the {seconds:.0} s {} needed for its best (validation {}, test {}), the best from-scratch row, {}, reaches {}{test_there}: {} by {:.1} points.",
             esc(&p.model),
             pct(acc),
+            pct(p.test_accuracy),
             esc(&w.row.model),
             pct(within),
             verdict(within),
@@ -256,12 +244,22 @@ mod tests {
             ("emotionnet_v2", 20.0, &[0.3, 0.35, 0.4, 0.5, 0.6]),
             ("emotionnet_v1", 70.0, &[0.25]),
         ]);
+        let mut r = r;
+        let v2 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v2").unwrap();
+        v2.equal_compute = Some(part1::EqualCompute {
+            budget_row: "mobilenet_v2".into(),
+            budget_seconds: 60.0,
+            evaluation: Some(2),
+            valid_accuracy: Some(0.4),
+            test_accuracy: Some(0.385),
+        });
         let h = part1_equal_compute(&r).0;
+        assert!(h.contains("test acc there") && h.contains("38.5%"), "{h}");
         assert!(h.contains("valid acc within 60 s") && h.contains("40.0%") && h.contains("60.0%"), "{h}");
         assert!(h.contains("valid acc, kept checkpoint"), "{h}");
         assert!(h.contains("not yet validated"), "V1's first evaluation came after the budget: {h}");
         let s = part1_compute_takeaway(&r).0;
-        assert!(s.contains("emotionnet_v2, reaches 40.0%: transfer still wins by 15.0 points"), "{s}");
+        assert!(s.contains("emotionnet_v2, reaches 40.0% (test 38.5%): transfer still wins by 15.0 points"), "{s}");
         assert!(s.contains("emotionnet_v2 reaches 60.0%: transfer no longer wins"), "{s}");
         let headline = part1_compute_headline(&r).0;
         let want = "In mobilenet_v2's 60 s (55.0%): emotionnet_v2 40.0%, transfer still wins by 15.0 points";

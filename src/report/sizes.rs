@@ -12,7 +12,7 @@ pub fn part1_size_table(r: &part1::Results) -> Html {
                 format!("{} px", t.image_size),
                 pct(t.valid_accuracy),
                 format!("{:.3}", t.valid_loss),
-                format!("{} ({})", t.epochs, t.stopped_by.name()),
+                format!("{} ({})", t.epochs, t.stopped_by.map_or("compared here", |s| s.name())),
                 format!("{:.0}", t.train_seconds),
                 if t.chosen { "chosen".into() } else { String::new() },
             ]);
@@ -33,10 +33,18 @@ pub fn part1_size_takeaway(r: &part1::Results) -> Html {
         let chosen: Vec<String> = tried.iter().map(|x| format!("{} {} px", x.model, x.image_size)).collect();
         let extra: f64 =
             tried.iter().flat_map(|x| x.size_trials.iter().filter(|t| !t.chosen).map(|t| t.train_seconds)).sum();
+        let compared = tried.iter().flat_map(|x| &x.size_trials).find_map(|t| t.compared_at_epoch);
+        let how = match compared {
+            Some(e) => format!(
+                "each EmotionNet trained {e} epochs at every candidate size, validation then chose one, and only \
+                 that one trained on"
+            ),
+            None => "each EmotionNet trained at every candidate size and kept the one its validation score preferred"
+                .to_string(),
+        };
         format!(
-            "The faces are 48x48; each EmotionNet trained at every candidate size and kept the one its validation \
-             score preferred ({}; the monitored metric decides, test was read for the chosen size only): {}. The \
-             trials not kept cost {:.0} s of training beyond the rows' own.",
+            "The faces are 48x48; {how} ({}; the monitored metric decides, test was read for the chosen size only): \
+             {}. The trials not kept cost {:.0} s of training beyond the rows' own.",
             r.plan.custom_sizes.iter().map(|s| format!("{s} px")).collect::<Vec<_>>().join(", "),
             chosen.join(", "),
             extra
@@ -65,7 +73,8 @@ mod tests {
             epochs: 9,
             best_epoch: 6,
             train_seconds: 100.0,
-            stopped_by: StopReason::Plateau,
+            stopped_by: Some(StopReason::Plateau),
+            compared_at_epoch: None,
             chosen,
         };
         r.plan.custom_sizes = vec![48, 64];
@@ -77,5 +86,15 @@ mod tests {
         let t = part1_size_table(&r).0;
         assert_eq!(t.matches("<tr>").count(), 3, "{t}");
         assert!(t.contains("50.0%") && t.contains("chosen") && t.contains("9 (plateau)"), "{t}");
+        // a race: compared at epoch 4, the loser left there
+        for t in &mut r.rows[1].size_trials {
+            (t.compared_at_epoch, t.stopped_by, t.epochs) = (Some(4), None, 4);
+        }
+        let s = part1_size_takeaway(&r).0;
+        assert!(
+            s.contains("trained 4 epochs at every candidate size") && s.contains("only that one trained on"),
+            "{s}"
+        );
+        assert!(part1_size_table(&r).0.contains("4 (compared here)"));
     }
 }

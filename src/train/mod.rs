@@ -57,6 +57,17 @@ impl EpochRecord {
     }
 }
 
+/// Training seconds (validation included) up to and including each evaluation.
+pub fn cumulative_seconds(history: &[EpochRecord]) -> Vec<f64> {
+    history
+        .iter()
+        .scan(0.0, |t, r| {
+            *t += r.seconds;
+            Some(*t)
+        })
+        .collect()
+}
+
 /// Seconds of one evaluation window by activity: waiting for batches, forward pass and loss,
 /// backward pass (with gradient clipping), optimizer step, and the validation pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -109,6 +120,37 @@ pub struct TrainOutcome {
     pub stop: StopReason,
     /// The numerics the run used (what was asked for, less bf16 where the CPU lacks it).
     pub numerics: Numerics,
+    /// The run paused after [`Extras::pause_after`] (its snapshot continues it), not finished.
+    #[serde(default)]
+    pub paused: bool,
+    /// The most accurate evaluation within [`Extras::within_seconds`], when asked for.
+    #[serde(default)]
+    pub within: Option<WithinBudget>,
+}
+
+/// What a `fit` does besides training to its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Extras {
+    /// Pause once this epoch is done: the snapshot stays, and a later `fit` of the same
+    /// configuration continues from it (candidate input sizes race a few epochs first).
+    pub pause_after: Option<usize>,
+    /// Also keep the weights of the most accurate evaluation reached within this many training
+    /// seconds (the compute another row needed), in [`within_path`] of the checkpoint.
+    pub within_seconds: Option<f64>,
+}
+
+/// The evaluation a budget in training seconds allowed, and where its weights are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WithinBudget {
+    /// Index into the history.
+    pub eval: usize,
+    pub seconds: f64,
+    pub checkpoint: PathBuf,
+}
+
+/// Where the weights of the best evaluation within a budget go, beside `checkpoint`.
+pub fn within_path(checkpoint: &Path) -> PathBuf {
+    checkpoint.with_extension("within.safetensors")
 }
 
 impl TrainOutcome {
@@ -154,6 +196,19 @@ pub fn fit(
     cfg: &TrainConfig,
     checkpoint: &Path,
 ) -> Result<TrainOutcome> {
+    fit_with(label, net, train, valid, cfg, checkpoint, Extras::default())
+}
+
+/// [`fit`], pausing or keeping a within-budget checkpoint as `extras` asks.
+pub fn fit_with(
+    label: &str,
+    net: Trainee,
+    train: &dyn BatchSource,
+    valid: &dyn BatchSource,
+    cfg: &TrainConfig,
+    checkpoint: &Path,
+    extras: Extras,
+) -> Result<TrainOutcome> {
     check(label, train, valid, cfg)?;
     let (model, vs) = (net.model, net.vs);
     let cfg = &with_numerics_for(label, cfg, vs.device());
@@ -166,14 +221,23 @@ pub fn fit(
     let progress = Progress::new(label, pace.batches as u64, pace.marks.len() > 1);
     let selection = Selection::new(cfg, pace.marks.len());
     let mut keeper = Keeper::new(label, selection, progress, cfg.epochs, checkpoint);
-    let fingerprint = fingerprint(label, cfg, train, valid, vs);
+    keeper.within = extras.within_seconds.map(Within::new);
+    let mut fingerprint = fingerprint(label, cfg, train, valid, vs);
+    if let Some(s) = extras.within_seconds {
+        fingerprint["within_seconds"] = s.into();
+    }
     let mut at = Position::start();
     if let Some(r) = resume::load(checkpoint, &fingerprint)? {
         at = keeper.resume(r, vs, &mut opt)?;
     }
     let mut saver = Saver { fingerprint, last: std::time::Instant::now() };
+    let mut paused = false;
     'epochs: for epoch in at.epoch..=cfg.epochs {
         if keeper.stop.is_some() {
+            break;
+        }
+        if extras.pause_after.is_some_and(|p| epoch > p) {
+            paused = true;
             break;
         }
         let frozen = trainability.begin_epoch(vs, epoch);
@@ -253,7 +317,9 @@ pub fn fit(
         keeper.progress.next_epoch();
     }
     trainability.restore(vs);
-    keeper.finish(vs, at.train_examples, cfg.numerics)
+    let mut outcome = keeper.finish(vs, at.train_examples, cfg.numerics)?;
+    outcome.paused = paused;
+    Ok(outcome)
 }
 
 /// `cfg` with the numerics `device` can run, said in one line (bf16 falls back to fp32 where the
@@ -340,7 +406,8 @@ impl Saver {
             stop: keeper.stop,
             tensors: String::new(),
         };
-        resume::save(keeper.checkpoint, &mut snapshot, vs, opt.state(), keeper.best.as_deref())?;
+        let within = keeper.within.as_ref().and_then(|w| w.weights.as_deref());
+        resume::save(keeper.checkpoint, &mut snapshot, vs, opt.state(), keeper.best.as_deref(), within)?;
         self.last = std::time::Instant::now();
         Ok(())
     }
@@ -363,13 +430,42 @@ struct Keeper<'a> {
     stop: Option<StopReason>,
     /// Whether each evaluation improved the monitored metric (a plateau schedule's cuts).
     gains: Vec<bool>,
+    /// The best evaluation within a budget of training seconds, when asked for.
+    within: Option<Within>,
+}
+
+/// The most accurate evaluation (ties to the lower loss) whose cumulative training seconds fit
+/// a budget, and its weights.
+struct Within {
+    seconds: f64,
+    monitor: Monitor,
+    spent: f64,
+    best: Option<(usize, (f64, f64))>,
+    weights: Option<Vec<(String, Tensor)>>,
+}
+
+impl Within {
+    fn new(seconds: f64) -> Self {
+        Within { seconds, monitor: Monitor::ValidAccuracy, spent: 0.0, best: None, weights: None }
+    }
+
+    /// Count evaluation `eval`; true when its weights are the best within the budget so far.
+    fn observe(&mut self, eval: usize, rec: &EpochRecord) -> bool {
+        self.spent += rec.seconds;
+        let score = self.monitor.score(rec.valid_accuracy, rec.valid_loss);
+        let better = self.spent <= self.seconds && self.best.is_none_or(|(_, b)| score > b);
+        if better {
+            self.best = Some((eval, score));
+        }
+        better
+    }
 }
 
 impl<'a> Keeper<'a> {
     fn new(label: &'a str, selection: Selection, progress: Progress, epochs: usize, checkpoint: &'a Path) -> Self {
         let (history, started) = (Vec::new(), std::time::Instant::now());
-        let (before, best, stop, gains) = (0.0, None, None, Vec::new());
-        Keeper { label, selection, history, progress, epochs, checkpoint, started, before, best, stop, gains }
+        let (before, best, stop, gains, within) = (0.0, None, None, Vec::new(), None);
+        Keeper { label, selection, history, progress, epochs, checkpoint, started, before, best, stop, gains, within }
     }
 
     /// Rate cuts of a plateau schedule so far (0 for the others).
@@ -393,10 +489,20 @@ impl<'a> Keeper<'a> {
         let file = r.json.with_file_name(&s.tensors);
         resume::restore_weights(vs, &r.tensors, &file)?;
         opt.load_state(&r.tensors, &file)?;
-        for rec in &s.history {
+        for (i, rec) in s.history.iter().enumerate() {
             self.gains.push(self.selection.observe(rec).gain);
+            if let Some(w) = self.within.as_mut() {
+                w.observe(i, rec);
+            }
         }
-        let best = resume::best_weights(&r.tensors);
+        if let Some(w) = self.within.as_mut().filter(|w| w.best.is_some()) {
+            let weights = resume::prefixed(&r.tensors, "within.");
+            if weights.is_empty() {
+                return Err(Error::weights(&file, "snapshot lacks the within-budget weights; --fresh starts over"));
+            }
+            w.weights = Some(weights);
+        }
+        let best = resume::prefixed(&r.tensors, "best.");
         if !best.is_empty() {
             crate::models::weights::save_named(&best, self.checkpoint)?;
             self.best = Some(best);
@@ -424,6 +530,11 @@ impl<'a> Keeper<'a> {
             crate::models::weights::save(vs, self.checkpoint)?;
             self.best = Some(vs.variables().into_iter().map(|(n, t)| (n, t.copy())).collect());
         }
+        if let Some(w) = self.within.as_mut() {
+            if w.observe(self.history.len(), &rec) {
+                w.weights = Some(vs.variables().into_iter().map(|(n, t)| (n, t.copy())).collect());
+            }
+        }
         self.progress.record(&rec, self.epochs, verdict.keep);
         self.history.push(rec);
         if verdict.stop {
@@ -443,15 +554,26 @@ impl<'a> Keeper<'a> {
             return Err(Error::Config(why));
         };
         vs.load(self.checkpoint).map_err(|e| Error::weights(self.checkpoint, e.to_string()))?;
+        let train_seconds = self.seconds();
+        let within = match self.within {
+            Some(Within { seconds, best: Some((eval, _)), weights: Some(w), .. }) => {
+                let checkpoint = within_path(self.checkpoint);
+                crate::models::weights::save_named(&w, &checkpoint)?;
+                Some(WithinBudget { eval, seconds, checkpoint })
+            }
+            _ => None,
+        };
         Ok(TrainOutcome {
             best_epoch: self.history.get(best_eval).map_or(0, |r| r.epoch),
             best_eval,
-            train_seconds: self.seconds(),
+            train_seconds,
             history: self.history,
             train_examples,
             checkpoint: self.checkpoint.to_path_buf(),
             stop: self.stop.unwrap_or(StopReason::EpochCap),
             numerics,
+            paused: false,
+            within,
         })
     }
 }

@@ -77,19 +77,22 @@ fn remove_tensor_files(checkpoint: &Path, keep: Option<&str>) {
     }
 }
 
-/// Write a snapshot: `vs`'s variables as `w.<name>`, the optimizer's `state` as given, and the
-/// kept weights as `best.<name>`.
+/// Write a snapshot: `vs`'s variables as `w.<name>`, the optimizer's `state` as given, the kept
+/// weights as `best.<name>` and the best within a budget as `within.<name>`.
 pub fn save(
     checkpoint: &Path,
     snapshot: &mut Snapshot,
     vs: &nn::VarStore,
     optimizer: Vec<(String, Tensor)>,
     best: Option<&[(String, Tensor)]>,
+    within: Option<&[(String, Tensor)]>,
 ) -> Result<()> {
     let mut named: Vec<(String, Tensor)> =
         vs.variables().into_iter().map(|(n, t)| (format!("w.{n}"), t.shallow_clone())).collect();
     named.extend(optimizer);
-    named.extend(best.unwrap_or_default().iter().map(|(n, t)| (format!("best.{n}"), t.shallow_clone())));
+    for (prefix, set) in [("best.", best), ("within.", within)] {
+        named.extend(set.unwrap_or_default().iter().map(|(n, t)| (format!("{prefix}{n}"), t.shallow_clone())));
+    }
     let name = format!("{}{}.safetensors", tensor_prefix(checkpoint), snapshot.step);
     let tensors = checkpoint.with_file_name(&name);
     crate::models::weights::save_named(&named, &tensors)?;
@@ -135,9 +138,10 @@ pub fn restore_weights(vs: &mut nn::VarStore, tensors: &BTreeMap<String, Tensor>
     })
 }
 
-/// The kept weights (`best.` tensors) by variable name.
-pub fn best_weights(tensors: &BTreeMap<String, Tensor>) -> Vec<(String, Tensor)> {
-    tensors.iter().filter_map(|(k, t)| k.strip_prefix("best.").map(|n| (n.to_string(), t.shallow_clone()))).collect()
+/// The tensors saved under `prefix` (`best.`: the kept weights, `within.`: the best within a
+/// budget) by variable name.
+pub fn prefixed(tensors: &BTreeMap<String, Tensor>, prefix: &str) -> Vec<(String, Tensor)> {
+    tensors.iter().filter_map(|(k, t)| k.strip_prefix(prefix).map(|n| (n.to_string(), t.shallow_clone()))).collect()
 }
 
 #[cfg(test)]

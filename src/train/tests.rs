@@ -387,3 +387,139 @@ fn a_plateau_schedule_cuts_the_rate_after_its_patience_and_early_stopping_ends_t
     let e = checks.finish("bag").unwrap_err().to_string();
     assert!(e.contains("k.patience (Some(2)) must be longer than k.schedule.patience (2)"), "{e}");
 }
+
+/// Name, budget, per-evaluation (seconds, accuracy, loss), and the evaluation kept within it.
+type WithinCase<'a> = (&'a str, f64, &'a [(f64, f64, f64)], Option<usize>);
+
+#[test]
+fn the_best_evaluation_within_a_budget_is_the_most_accurate_that_fits() {
+    #[rustfmt::skip]
+    let cases: &[WithinCase] = &[
+        ("nothing fits", 5.0, &[(6.0, 0.5, 1.0)], None),
+        ("the budget is inclusive", 6.0, &[(6.0, 0.5, 1.0)], Some(0)),
+        ("later and better but over budget", 10.0, &[(4.0, 0.5, 1.0), (4.0, 0.4, 1.0), (4.0, 0.9, 0.1)], Some(0)),
+        ("accuracy first", 100.0, &[(1.0, 0.5, 0.1), (1.0, 0.6, 0.9)], Some(1)),
+        ("accuracy ties go to the lower loss", 100.0, &[(1.0, 0.6, 0.9), (1.0, 0.6, 0.5), (1.0, 0.6, 0.7)], Some(1)),
+        ("full ties keep the earlier", 100.0, &[(1.0, 0.6, 0.5), (1.0, 0.6, 0.5)], Some(0)),
+    ];
+    for (name, budget, evals, want) in cases {
+        let mut w = Within::new(*budget);
+        for (i, &(seconds, acc, loss)) in evals.iter().enumerate() {
+            let rec = EpochRecord {
+                epoch: i + 1,
+                progress: (i + 1) as f64,
+                train_loss: 0.0,
+                train_accuracy: 0.0,
+                valid_loss: loss,
+                valid_accuracy: acc,
+                lr: 0.0,
+                seconds,
+                backbone_frozen: false,
+                time: TimeSplit::default(),
+            };
+            w.observe(i, &rec);
+        }
+        assert_eq!(w.best.map(|b| b.0), *want, "{name}");
+    }
+}
+
+/// A task of 60 samples on which the bag learns over several epochs.
+fn slow_task() -> TokenSource {
+    let ids: Vec<Vec<i64>> = (0..60).map(|i| vec![1, 3 + (i % 2), (i % 5) + 2, 2]).collect();
+    let labels: Vec<i64> = (0..60).map(|i| (i % 2 == 0) as i64).collect();
+    TokenSource::new(ids, labels, 0, 1)
+}
+
+#[test]
+fn a_paused_fit_continues_to_what_an_unpaused_one_trains() {
+    let src = slow_task();
+    let cfg = TrainConfig { epochs: 5, batch_size: 8, lr: 0.02, evals_per_epoch: 2, ..Default::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let train = |ckpt: &Path, extras: Extras| {
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = fixed_bag(&vs);
+        let out = fit_with("bag", trainee(&model, &mut vs), &src, &src, &cfg, ckpt, extras).unwrap();
+        (out, vs.variables().into_iter().collect::<std::collections::BTreeMap<_, _>>())
+    };
+    let (whole, weights) = train(&dir.path().join("whole.safetensors"), Extras::default());
+    assert!(!whole.paused && whole.history.len() == 10);
+
+    let ckpt = dir.path().join("raced.safetensors");
+    let pause = Extras { pause_after: Some(2), ..Default::default() };
+    let (first, _) = train(&ckpt, pause);
+    assert!(first.paused, "paused after epoch 2");
+    assert_eq!(untimed(&first.history), untimed(&whole.history[..4]));
+    assert!(resume::exists(&ckpt), "a pause leaves the snapshot that continues it");
+    // asked to pause again at the same epoch: nothing more is trained
+    let (again, _) = train(&ckpt, pause);
+    assert!(again.paused && again.history.len() == 4);
+    let (rest, rest_weights) = train(&ckpt, Extras::default());
+    assert!(!rest.paused);
+    assert_eq!(untimed(&rest.history), untimed(&whole.history));
+    assert_eq!((rest.best_eval, rest.stop), (whole.best_eval, whole.stop));
+    for (name, w) in &weights {
+        assert!(w.equal(&rest_weights[name]), "{name} differs after the pause");
+    }
+    // a pause at or past the last epoch is no pause
+    let (late, _) = train(&dir.path().join("late.safetensors"), Extras { pause_after: Some(5), ..Default::default() });
+    assert!(!late.paused && late.history.len() == 10);
+}
+
+#[test]
+fn the_within_budget_checkpoint_holds_that_evaluations_weights_and_survives_a_stop() {
+    let src = slow_task();
+    #[rustfmt::skip]
+    let cfg = TrainConfig { epochs: 4, batch_size: 8, lr: 0.05, evals_per_epoch: 3, monitor: Monitor::ValidLoss, ..Default::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let extras = Extras { within_seconds: Some(1e9), ..Default::default() };
+    let train = |ckpt: &Path, extras: Extras| {
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = fixed_bag(&vs);
+        fit_with("bag", trainee(&model, &mut vs), &src, &src, &cfg, ckpt, extras)
+    };
+    let whole = train(&dir.path().join("whole.safetensors"), extras).unwrap();
+    let within = whole.within.clone().expect("a budget that every evaluation fits");
+    let first = whole.history[0].valid_accuracy;
+    assert!(
+        whole.history.iter().any(|r| r.valid_accuracy != first),
+        "accuracy must move for the test to mean anything"
+    );
+    let key = |r: &EpochRecord| (r.valid_accuracy, -r.valid_loss);
+    let most_accurate = (0..whole.history.len())
+        .rev()
+        .max_by(|&a, &b| key(&whole.history[a]).partial_cmp(&key(&whole.history[b])).unwrap())
+        .unwrap();
+    assert_eq!(within.eval, most_accurate);
+    assert_eq!(within.checkpoint, within_path(&dir.path().join("whole.safetensors")));
+    let read = |p: &Path| -> std::collections::BTreeMap<String, Tensor> {
+        crate::models::weights::read_safetensors(p).unwrap().into_iter().collect()
+    };
+    let saved = read(&within.checkpoint);
+    // scored again, those weights give that evaluation's validation accuracy
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let model = fixed_bag(&vs);
+    vs.load(&within.checkpoint).unwrap();
+    let p = predict(&model, &src, Device::Cpu, 16).unwrap();
+    let acc = p.truth.iter().zip(&p.pred).filter(|(t, q)| t == q).count() as f64 / p.truth.len() as f64;
+    assert!((acc - whole.history[within.eval].valid_accuracy).abs() < 1e-9, "{acc}");
+
+    // the same weights after a stop and a resume
+    let ckpt = dir.path().join("stopped.safetensors");
+    crate::interrupt::tests::stop_after(9);
+    assert!(matches!(train(&ckpt, extras).unwrap_err(), Error::Interrupted { .. }));
+    let resumed = train(&ckpt, extras).unwrap();
+    assert_eq!(resumed.within.as_ref().map(|w| w.eval), Some(within.eval));
+    let again = read(&resumed.within.unwrap().checkpoint);
+    assert_eq!(saved.len(), again.len());
+    for ((n, a), (m, b)) in saved.iter().zip(&again) {
+        assert!(n == m && a.equal(b), "{n} differs after the resume");
+    }
+    // a budget no evaluation fits keeps nothing; another budget is another run
+    let none = train(&dir.path().join("none.safetensors"), Extras { within_seconds: Some(1e-12), ..extras }).unwrap();
+    assert!(none.within.is_none());
+    crate::interrupt::tests::stop_after(3);
+    let ckpt = dir.path().join("other.safetensors");
+    assert!(train(&ckpt, extras).is_err());
+    let err = train(&ckpt, Extras { within_seconds: Some(5e8), ..extras }).unwrap_err().to_string();
+    assert!(err.contains("within_seconds"), "{err}");
+}

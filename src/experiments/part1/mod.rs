@@ -9,7 +9,7 @@ pub mod sizes;
 
 pub use crate::models::registry::Init;
 pub use plan::{plan, Plan, MIN_IMAGE_SIZE};
-pub use results::{comparisons, spreads, summary, Results, Row, Sample};
+pub use results::{comparisons, spreads, summary, Budget, EqualCompute, Results, Row, Sample};
 pub use run::run;
 
 use crate::error::Result;

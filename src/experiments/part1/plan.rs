@@ -22,6 +22,10 @@ pub struct Plan {
     /// `custom_image_size`). The faces are 48x48: a larger input pays for upsampling.
     #[serde(default)]
     pub custom_sizes: Vec<u32>,
+    /// With several candidate sizes: compare them after this many epochs and train only the
+    /// chosen one on (None: every size trains to its own end before the choice).
+    #[serde(default)]
+    pub size_trial_epochs: Option<usize>,
     pub custom: TrainConfig,
     pub transfer: TrainConfig,
     /// Subsets for smoke runs (None = the whole split).
@@ -75,6 +79,7 @@ impl Plan {
         for &s in &self.custom_sizes {
             c.within("part1.custom_sizes", s as f64, MIN_IMAGE_SIZE as f64, 1024.0);
         }
+        c.cap("part1.size_trial_epochs", self.size_trial_epochs);
         c.cap("part1.max_valid", self.max_valid);
         c.cap("part1.max_test", self.max_test);
         self.custom.check("part1.custom", &mut c);

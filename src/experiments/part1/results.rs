@@ -68,6 +68,47 @@ pub struct Row {
     /// gave several (`custom_sizes`); `image_size` is the chosen one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub size_trials: Vec<super::sizes::SizeTrial>,
+    /// A from-scratch row at the compute the best pretrained row needed for its best: its most
+    /// accurate evaluation within those training seconds and that checkpoint's test accuracy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equal_compute: Option<EqualCompute>,
+}
+
+/// A from-scratch row within the equal-compute budget (see [`Budget`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EqualCompute {
+    /// The pretrained row that set the budget, and the budget in training seconds.
+    pub budget_row: String,
+    pub budget_seconds: f64,
+    /// Index in `history` of the most accurate evaluation within the budget (None: the row's
+    /// first evaluation came later), its validation accuracy and its weights' test accuracy.
+    pub evaluation: Option<usize>,
+    pub valid_accuracy: Option<f64>,
+    pub test_accuracy: Option<f64>,
+}
+
+/// The compute of the equal-compute comparison: the best pretrained row by its kept
+/// checkpoint's validation accuracy, and the training seconds (validation included) it needed
+/// to reach that checkpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget<'a> {
+    pub row: &'a Row,
+    pub seconds: f64,
+    pub valid_accuracy: f64,
+}
+
+impl Budget<'_> {
+    /// The budget among `rows` (None without a pretrained row that kept an evaluation).
+    pub fn of(rows: &[Row]) -> Option<Budget<'_>> {
+        rows.iter()
+            .filter(|x| x.init == Init::Imagenet)
+            .filter_map(|x| {
+                let kept = EpochRecord::kept(&x.history, x.best_evaluation)?;
+                let seconds = *crate::train::cumulative_seconds(&x.history).get(x.best_evaluation?)?;
+                Some(Budget { row: x, seconds, valid_accuracy: kept.valid_accuracy })
+            })
+            .max_by(|a, b| a.valid_accuracy.total_cmp(&b.valid_accuracy))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,7 +1,9 @@
 //! Running Part 1: load the faces, then train, score and benchmark each row, writing
 //! `results.json` after every row.
 use super::sizes::{self, SizeTrial};
-use super::{comparisons, model_specs, plan, spreads, Init, ModelSpec, Plan, Results, Row, Sample, PART};
+use super::{
+    comparisons, model_specs, plan, spreads, Budget, EqualCompute, Init, ModelSpec, Plan, Results, Row, Sample, PART,
+};
 use crate::bench::report::Bench;
 use crate::config::run::{Run, Staged};
 use crate::data::augment::Transform;
@@ -13,7 +15,7 @@ use crate::eval::metrics;
 use crate::experiments::reuse::{self, Earlier};
 use crate::experiments::seeds::run_key;
 use crate::models::registry;
-use crate::train::{self, TrainConfig, Trainee};
+use crate::train::{self, Extras, TrainConfig, TrainOutcome, Trainee};
 use tch::Device;
 
 fn take(items: &[FaceItem], max: Option<usize>) -> Vec<FaceItem> {
@@ -71,7 +73,14 @@ struct Trained {
 }
 
 /// Train row `key` at `image_size`; `trial`: one of several candidate sizes.
-fn train_at(part: &Shared, spec: &ModelSpec, key: &str, image_size: u32, seed: u64, trial: bool) -> Result<Trained> {
+fn train_at(
+    part: &Shared,
+    spec: &ModelSpec,
+    key: &str,
+    (image_size, seed): (u32, u64),
+    trial: bool,
+    extras: Extras,
+) -> Result<Trained> {
     let Shared { run, ds, plan, .. } = *part;
     tch::manual_seed(seed as i64);
     let mut built = spec.arch.model()?.build(spec.init, ds.classes.len() as i64, image_size, run.device)?;
@@ -82,48 +91,99 @@ fn train_at(part: &Shared, spec: &ModelSpec, key: &str, image_size: u32, seed: u
         if trial { run.staged_trial(PART, key, &format!("{image_size}px")) } else { run.staged_checkpoint(PART, key) };
     let (train_src, valid_src, test) = part.sources(image_size, seed);
     let trainee = Trainee { model: built.model.as_ref(), vs: &mut built.vs, groups: built.groups };
-    let outcome = train::fit(&label, trainee, &train_src, &valid_src, &cfg, &ckpt.training)?;
+    let outcome = train::fit_with(&label, trainee, &train_src, &valid_src, &cfg, &ckpt.training, extras)?;
     Ok(Trained { built, outcome, cfg, ckpt, image_size, test })
 }
 
 /// Train row `key` at each of `sizes` and keep the one validation prefers (the others'
-/// checkpoints go); the trials when there were several.
+/// checkpoints go); the trials when there were several. With the plan's `size_trial_epochs`
+/// the sizes are compared at that epoch and only the chosen one trains on from there.
 fn train_choosing_size(
     part: &Shared,
     spec: &ModelSpec,
     key: &str,
-    sizes: &[u32],
-    seed: u64,
+    (sizes, seed): (&[u32], u64),
+    within_seconds: Option<f64>,
 ) -> Result<(Trained, Vec<SizeTrial>)> {
     let trial = sizes.len() > 1;
+    let rung = part.plan.size_trial_epochs.filter(|_| trial);
+    let extras = Extras { pause_after: rung, within_seconds };
     let mut runs = Vec::new();
     for &size in sizes {
-        runs.push(train_at(part, spec, key, size, seed, trial)?);
+        runs.push(train_at(part, spec, key, (size, seed), trial, extras)?);
     }
-    let mut trials: Vec<SizeTrial> = runs.iter().map(|t| SizeTrial::of(t.image_size, &t.outcome)).collect();
+    let mut trials: Vec<SizeTrial> =
+        runs.iter().map(|t| SizeTrial::of(t.image_size, &t.outcome, &t.cfg, rung)).collect();
     let chosen = sizes::choose(&trials, runs[0].cfg.monitor);
     trials[chosen].chosen = true;
-    let kept = runs.swap_remove(chosen);
+    let mut kept = runs.swap_remove(chosen);
     runs.into_iter().for_each(|t| t.ckpt.discard());
     if !trial {
         return Ok((kept, Vec::new()));
     }
     let said: Vec<String> = trials.iter().map(|t| format!("{} px {:.3}", t.image_size, t.valid_accuracy)).collect();
-    eprintln!("[{key}] input {} px chosen on validation ({})", kept.image_size, said.join(", "));
+    let when = rung.map_or(String::new(), |e| format!(" after {e} epochs"));
+    eprintln!("[{key}] input {} px chosen on validation{when} ({})", kept.image_size, said.join(", "));
+    if kept.outcome.paused {
+        // its snapshot is where the race left it: the same configuration continues from there
+        let size = kept.image_size;
+        drop(kept);
+        kept = train_at(part, spec, key, (size, seed), trial, Extras { pause_after: None, ..extras })?;
+    }
     Ok((kept, trials))
 }
 
+/// The row at the equal-compute budget: its most accurate evaluation within `budget` and the
+/// test accuracy of those weights (the kept checkpoint's own when it is that evaluation).
+fn at_budget(
+    part: &Shared,
+    built: &mut registry::Built,
+    o: &TrainOutcome,
+    (budget_row, budget_seconds): (&str, f64),
+    (test, kept_accuracy): (&ImageSource, f64),
+) -> Result<EqualCompute> {
+    let mut at = EqualCompute {
+        budget_row: budget_row.to_string(),
+        budget_seconds,
+        evaluation: None,
+        valid_accuracy: None,
+        test_accuracy: None,
+    };
+    let Some(w) = &o.within else { return Ok(at) };
+    let test_accuracy = if w.eval == o.best_eval {
+        kept_accuracy
+    } else {
+        built.vs.load(&w.checkpoint).map_err(|e| crate::error::Error::weights(&w.checkpoint, e.to_string()))?;
+        let p = train::predict(built.model.as_ref(), test, part.run.device, 64)?;
+        p.truth.iter().zip(&p.pred).filter(|(t, q)| t == q).count() as f64 / p.truth.len().max(1) as f64
+    };
+    let _ = std::fs::remove_file(&w.checkpoint);
+    (at.evaluation, at.test_accuracy) = (Some(w.eval), Some(test_accuracy));
+    at.valid_accuracy = o.history.get(w.eval).map(|r| r.valid_accuracy);
+    Ok(at)
+}
+
 /// Train, evaluate and benchmark one model at `seed`, at the input size validation prefers among
-/// `sizes`; FLOPs and PyTorch's latency come from `reference`, the committed bench run
-/// (`affect-lab bench`), so the main job starts no Python.
-fn run_model(part: &Shared, spec: &ModelSpec, sizes: &[u32], seed: u64) -> Result<Row> {
+/// `sizes`, and at `budget` (the equal-compute row and seconds) where given; FLOPs and PyTorch's
+/// latency come from `reference`, the committed bench run (`affect-lab bench`), so the main job
+/// starts no Python.
+fn run_model(
+    part: &Shared,
+    spec: &ModelSpec,
+    (sizes, seed): (&[u32], u64),
+    budget: Option<(&str, f64)>,
+) -> Result<Row> {
     let Shared { run, ds, plan, test_items, reference, .. } = *part;
     let key = if seed == run.config.seed { spec.name.clone() } else { run_key(&spec.name, seed) };
-    let (trained, size_trials) = train_choosing_size(part, spec, &key, sizes, seed)?;
+    let (trained, size_trials) = train_choosing_size(part, spec, &key, (sizes, seed), budget.map(|b| b.1))?;
     let Trained { mut built, outcome, cfg, ckpt, image_size, test } = trained;
     let params = train::param_count(&built.vs);
     let preds = train::predict(built.model.as_ref(), &test, run.device, 64)?;
     let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, ds.classes.len()), &ds.classes);
+    let equal_compute = match budget {
+        Some(b) => Some(at_budget(part, &mut built, &outcome, b, (&test, report.accuracy))?),
+        None => None,
+    };
 
     built.vs.freeze();
     let (lat1, lat64) = latency(built.model.as_ref(), image_size, plan, run.device);
@@ -169,6 +229,7 @@ fn run_model(part: &Shared, spec: &ModelSpec, sizes: &[u32], seed: u64) -> Resul
         checkpoint: ckpt.done.display().to_string(),
         test_predictions: preds.pred,
         size_trials,
+        equal_compute,
     };
     ckpt.commit()?;
     Ok(row)
@@ -234,6 +295,13 @@ fn header(run: &Run, ds: &FaceDataset, plan: &Plan, test_items: &[FaceItem], ref
     }
 }
 
+/// Put `row` among the results in the order of `specs`, and compare again.
+fn add_in_order(results: &mut Results, row: Row, specs: &[ModelSpec]) {
+    results.rows.push(row);
+    results.rows.sort_by_key(|r| specs.iter().position(|s| s.name == r.model));
+    results.comparisons = comparisons(results);
+}
+
 /// Run Part 1 and write `<out>/part1/results.json`.
 pub fn run(run: &Run) -> Result<Results> {
     let root = run.config.data_root.join(crate::config::paths::FACES.dir);
@@ -267,13 +335,16 @@ pub fn run(run: &Run) -> Result<Results> {
         test_items: &test_items,
         reference: reference.as_ref(),
     };
-    for spec in &model_specs() {
+    let specs = model_specs();
+    // pretrained rows first: the time the best of them needed for its best is the budget every
+    // from-scratch row is also scored at (equal compute); results keep presentation order
+    let pretrained = specs.iter().filter(|s| s.init == Init::Imagenet);
+    for spec in pretrained.chain(specs.iter().filter(|s| s.init != Init::Imagenet)) {
         crate::interrupt::check()?;
         let asked = wanted.is_empty() || wanted.contains(&spec.name);
         match reuse::earlier(previous.as_ref(), &spec.name, asked, run) {
             Earlier::Keep(row) => {
-                results.rows.push(row);
-                results.comparisons = comparisons(&results);
+                add_in_order(&mut results, row, &specs);
                 continue;
             }
             Earlier::Leave => continue,
@@ -284,13 +355,19 @@ pub fn run(run: &Run) -> Result<Results> {
             results.skipped_models.push((spec.name.clone(), why));
             continue;
         }
-        let row = run_model(&shared, spec, &plan.sizes_for(&spec.arch), seed)?;
+        let budget = Budget::of(&results.rows).filter(|_| spec.init == Init::Random);
+        let budget = budget.map(|b| (b.row.model.clone(), b.seconds));
+        let row = run_model(
+            &shared,
+            spec,
+            (&plan.sizes_for(&spec.arch), seed),
+            budget.as_ref().map(|(m, s)| (m.as_str(), *s)),
+        )?;
         eprintln!(
             "[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s",
             row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds
         );
-        results.rows.push(row);
-        results.comparisons = comparisons(&results);
+        add_in_order(&mut results, row, &specs);
         // written after every model so an interrupted run keeps what it finished
         run.write_results(PART, &results)?;
     }
@@ -306,7 +383,7 @@ pub fn run(run: &Run) -> Result<Results> {
                 Earlier::Keep(row) => row,
                 Earlier::Leave => continue,
                 Earlier::Train => {
-                    let row = run_model(&shared, spec, &[size], s)?;
+                    let row = run_model(&shared, spec, (&[size], s), None)?;
                     eprintln!("[{key}] test accuracy {:.3}, {:.0}s", row.test_accuracy, row.train_seconds);
                     row
                 }
