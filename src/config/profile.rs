@@ -15,7 +15,7 @@ pub enum Profile {
     /// Seconds to a few minutes: tests and CI. Numbers are not meaningful.
     Smoke,
     /// The default: the whole experiment, every row to its plateau or cap, a few seeds for the
-    /// cheap rows: about 90 minutes on 2 CPU cores.
+    /// cheap rows: 80-90 minutes on 2 CPU cores.
     Quick,
     /// The seed's budgets (224 px images, tens of epochs). Meant for a GPU.
     Full,

@@ -45,7 +45,9 @@ pub fn part1_compute(r: &part1::Results) -> Result<Figure> {
         .iter()
         .map(|x| trace(&x.model, cumulative_seconds(&x.history), &x.history, x.best_evaluation, x.stopped_by))
         .collect();
-    let mut axes = vec![plots::ComputePanel { caption: "Time", x_desc: "training seconds (log)", traces: seconds }];
+    let budget = budget(r).map(|b| b.1);
+    let mut axes =
+        vec![plots::ComputePanel { caption: "Time", x_desc: "training seconds (log)", traces: seconds, budget }];
     let flops: Option<Vec<Vec<f64>>> = r.rows.iter().map(|x| cumulative_flops(r, x)).collect();
     if let Some(flops) = flops {
         let traces = r
@@ -54,7 +56,7 @@ pub fn part1_compute(r: &part1::Results) -> Result<Figure> {
             .zip(flops)
             .map(|(x, f)| trace(&x.model, f, &x.history, x.best_evaluation, x.stopped_by))
             .collect();
-        axes.push(plots::ComputePanel { caption: "Work", x_desc: "training FLOPs (log)", traces });
+        axes.push(plots::ComputePanel { caption: "Work", x_desc: "training FLOPs (log)", traces, budget: None });
     }
     plots::compute_curves("Validation accuracy against training compute", axes)
 }
@@ -69,7 +71,7 @@ pub fn part2_compute(r: &part2::Results) -> Result<Figure> {
         .zip(&names)
         .map(|(x, n)| trace(n, cumulative_seconds(&x.history), &x.history, x.best_evaluation, x.stopped_by))
         .collect();
-    let axes = vec![plots::ComputePanel { caption: "Time", x_desc: "training seconds (log)", traces }];
+    let axes = vec![plots::ComputePanel { caption: "Time", x_desc: "training seconds (log)", traces, budget: None }];
     plots::compute_curves("Validation accuracy against training time", axes)
 }
 

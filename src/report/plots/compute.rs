@@ -23,6 +23,8 @@ pub struct Axis<'a> {
     pub caption: &'a str,
     pub x_desc: &'a str,
     pub traces: Vec<Trace<'a>>,
+    /// The equal-compute budget on this axis, drawn as a labelled vertical line.
+    pub budget: Option<f64>,
 }
 
 /// One or two panels of validation accuracy against compute (log x), a key on the right.
@@ -40,6 +42,9 @@ pub fn compute_curves(title: &str, axes: Vec<Axis<'_>>) -> Result<Figure> {
                 "compute_curves {title:?}: {:?} needs positive compute, finite accuracy and a kept point inside",
                 t.name
             )));
+        }
+        if a.budget.is_some_and(|b| !(b.is_finite() && b > 0.0)) {
+            return Err(Error::Plot(format!("compute_curves {title:?}: the budget must be positive")));
         }
         if a.traces.iter().all(|t| t.points.is_empty()) {
             return Err(Error::Plot(format!("compute_curves {title:?}: panel {:?} has no points", a.caption)));
@@ -80,7 +85,7 @@ impl Painter for Compute<'_> {
 }
 
 fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, axis: &Axis<'_>) -> Result<()> {
-    let xs = axis.traces.iter().flat_map(|t| t.points.iter().map(|p| &p.0));
+    let xs = axis.traces.iter().flat_map(|t| t.points.iter().map(|p| &p.0)).chain(&axis.budget);
     let (x_lo, x_hi) = style::finite_extent(xs).unwrap_or((1.0, 10.0));
     let ys = axis.traces.iter().flat_map(|t| t.points.iter().map(|p| &p.1));
     let y_hi = style::finite_extent(ys).map_or(1.0, |(_, hi)| (hi * 1.1).clamp(0.1, 1.0));
@@ -105,6 +110,15 @@ fn panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, axis: &Axis<'_>) -> 
         .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
         .draw()
         .plot()?;
+    if let Some(b) = axis.budget {
+        let grey = style::GRID_GREY.stroke_width(3);
+        chart.draw_series(DashedLineSeries::new([(b, 0.0), (b, y_hi)], 8, 8, grey)).plot()?;
+        // at the foot of the line, where the curves rarely are, on whichever side has room
+        let (lo, hi) = ((x_lo / 1.5).ln(), (x_hi * 1.5).ln());
+        let (side, x) = if (b.ln() - lo) / (hi - lo) > 0.6 { (HPos::Right, b / 1.05) } else { (HPos::Left, b * 1.05) };
+        let label = anchored(font(style::TICK_PX), side, VPos::Bottom);
+        chart.draw_series(std::iter::once(Text::new("equal compute", (x, y_hi * 0.02), label))).plot()?;
+    }
     for (i, t) in axis.traces.iter().enumerate() {
         let colour = style::categorical(i);
         let line = colour.stroke_width(3);
@@ -186,20 +200,24 @@ mod tests {
                 caption: "time",
                 x_desc: "training seconds",
                 traces: vec![trace("a", 10.0, false), trace("b", 300.0, true)],
+                budget: Some(40.0),
             },
             Axis {
                 caption: "work",
                 x_desc: "training FLOPs",
                 traces: vec![trace("a", 1e12, false), trace("b", 3e14, true)],
+                budget: None,
             },
         ];
         let fig = compute_curves("Accuracy against compute", axes).unwrap();
         assert_rendered(&fig, WIDE, "Accuracy against compute");
-        for text in ["a", "b (cap)", "kept checkpoint", "stopped on a cap", "training seconds", "training FLOPs"] {
+        let texts = ["a", "b (cap)", "kept checkpoint", "stopped on a cap", "training seconds", "training FLOPs"];
+        for text in texts.into_iter().chain(["equal compute"]) {
             assert!(fig.svg().contains(&text_el(text)), "missing {text}");
         }
         // the x axis spans orders of magnitude: log ticks such as 1k and 1T appear
         assert!(fig.svg().contains(&text_el("1k")), "no log ticks");
+        assert_eq!(fig.svg().matches(&text_el("equal compute")).count(), 1, "on the time panel only");
         assert_eq!((si(10.0), si(1000.0), si(1e12), si(2.5e9)), ("10".into(), "1k".into(), "1T".into(), "2.5G".into()));
         keep_for_review(&fig, "compute_curves");
     }
@@ -211,6 +229,7 @@ mod tests {
                 caption: "c",
                 x_desc: "x",
                 traces: vec![Trace { name: "a", points, kept, capped: false }],
+                budget: None,
             }];
             compute_curves("t", axes).is_err()
         };
@@ -220,5 +239,8 @@ mod tests {
         assert!(bad(vec![], None), "no points");
         assert!(!bad(vec![(1.0, 0.5)], Some(0)));
         assert!(compute_curves("t", vec![]).is_err());
+        let axis = |budget| Axis { caption: "c", x_desc: "x", traces: vec![trace("a", 1.0, false)], budget };
+        assert!(compute_curves("t", vec![axis(Some(0.0))]).is_err(), "a budget a log axis cannot place");
+        assert!(compute_curves("t", vec![axis(Some(3.0))]).is_ok());
     }
 }
