@@ -188,7 +188,7 @@ fn transfer_is_best(r: &part1::Results) -> (Verdict, String) {
         return (Verdict::NotTested, "needs transfer and from-scratch rows".into());
     };
     let test = r.comparisons.iter().find(|c| (c.a == t.model && c.b == s.model) || (c.a == s.model && c.b == t.model));
-    let p = test.map(|c| format!(", McNemar p = {:.2}", c.p_value)).unwrap_or_default();
+    let p = test.map(|c| format!(", McNemar {}", super::html::p_value(c.p_value))).unwrap_or_default();
     let evidence =
         format!("{} {} vs best from scratch {} {}{p}", t.model, pct(t.test_accuracy), s.model, pct(s.test_accuracy));
     let verdict = match (t.test_accuracy > s.test_accuracy, test.map(|c| c.p_value < 0.05)) {

@@ -1,5 +1,5 @@
 //! What the numbers say, in tables and sentences computed from a run's results.
-use super::html::{ci, esc, pct, table, Html};
+use super::html::{ci, esc, p_value, pct, table, Html};
 use crate::experiments::{part1, part2};
 use crate::train::StopReason;
 use crate::Profile;
@@ -14,8 +14,8 @@ fn paired_sentence(c: &crate::eval::metrics::PairedTest) -> String {
     let pooled = if c.pairs > 1 { format!(", pooled over {} seed pairs", c.pairs) } else { String::new() };
     let mean = if c.pairs > 1 { "mean " } else { "" };
     format!(
-        "{} vs {} on the same test samples: {mean}{:.1}% vs {:.1}%, {} vs {} samples right only by one (McNemar exact p = {:.2}{pooled}): {verdict}.",
-        c.a, c.b, c.a_accuracy * 100.0, c.b_accuracy * 100.0, c.only_a, c.only_b, c.p_value
+        "{} vs {} on the same test samples: {mean}{:.1}% vs {:.1}%, {} vs {} samples right only by one (McNemar exact {}{pooled}): {verdict}.",
+        c.a, c.b, c.a_accuracy * 100.0, c.b_accuracy * 100.0, c.only_a, c.only_b, p_value(c.p_value)
     )
 }
 
@@ -311,7 +311,8 @@ pub fn part2_split_takeaway(r: &part2::Results) -> Html {
     for (model, date, random) in &pairs {
         let gap = (random.accuracy - date.accuracy) * 100.0;
         let p = split_p(date, random);
-        let verdict = if p < 0.05 { format!("p = {p:.3}, beyond noise") } else { format!("p = {p:.2}, within noise") };
+        let verdict =
+            if p < 0.05 { format!("{}, beyond noise", p_value(p)) } else { format!("{}, within noise", p_value(p)) };
         parts.push(format!(
             "{}: {} on a random split against {} on the date split ({gap:+.1} points, {verdict})",
             model.label(),
