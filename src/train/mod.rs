@@ -438,7 +438,6 @@ struct Keeper<'a> {
 /// a budget, and its weights.
 struct Within {
     seconds: f64,
-    monitor: Monitor,
     spent: f64,
     best: Option<(usize, (f64, f64))>,
     weights: Option<Vec<(String, Tensor)>>,
@@ -446,13 +445,13 @@ struct Within {
 
 impl Within {
     fn new(seconds: f64) -> Self {
-        Within { seconds, monitor: Monitor::ValidAccuracy, spent: 0.0, best: None, weights: None }
+        Within { seconds, spent: 0.0, best: None, weights: None }
     }
 
     /// Count evaluation `eval`; true when its weights are the best within the budget so far.
     fn observe(&mut self, eval: usize, rec: &EpochRecord) -> bool {
         self.spent += rec.seconds;
-        let score = self.monitor.score(rec.valid_accuracy, rec.valid_loss);
+        let score = Monitor::ValidAccuracy.score(rec.valid_accuracy, rec.valid_loss);
         let better = self.spent <= self.seconds && self.best.is_none_or(|(_, b)| score > b);
         if better {
             self.best = Some((eval, score));
@@ -532,7 +531,11 @@ impl<'a> Keeper<'a> {
         }
         if let Some(w) = self.within.as_mut() {
             if w.observe(self.history.len(), &rec) {
-                w.weights = Some(vs.variables().into_iter().map(|(n, t)| (n, t.copy())).collect());
+                // an evaluation kept by both shares one copy (neither is ever written in place)
+                w.weights = Some(match (&self.best, verdict.keep) {
+                    (Some(best), true) => best.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect(),
+                    _ => vs.variables().into_iter().map(|(n, t)| (n, t.copy())).collect(),
+                });
             }
         }
         self.progress.record(&rec, self.epochs, verdict.keep);

@@ -499,8 +499,7 @@ fn the_within_budget_checkpoint_holds_that_evaluations_weights_and_survives_a_st
     let mut vs = nn::VarStore::new(Device::Cpu);
     let model = fixed_bag(&vs);
     vs.load(&within.checkpoint).unwrap();
-    let p = predict(&model, &src, Device::Cpu, 16).unwrap();
-    let acc = p.truth.iter().zip(&p.pred).filter(|(t, q)| t == q).count() as f64 / p.truth.len() as f64;
+    let acc = predict(&model, &src, Device::Cpu, 16).unwrap().accuracy();
     assert!((acc - whole.history[within.eval].valid_accuracy).abs() < 1e-9, "{acc}");
 
     // the same weights after a stop and a resume

@@ -154,8 +154,7 @@ fn at_budget(
         kept_accuracy
     } else {
         built.vs.load(&w.checkpoint).map_err(|e| crate::error::Error::weights(&w.checkpoint, e.to_string()))?;
-        let p = train::predict(built.model.as_ref(), test, part.run.device, 64)?;
-        p.truth.iter().zip(&p.pred).filter(|(t, q)| t == q).count() as f64 / p.truth.len().max(1) as f64
+        train::predict(built.model.as_ref(), test, part.run.device, 64)?.accuracy()
     };
     let _ = std::fs::remove_file(&w.checkpoint);
     (at.evaluation, at.test_accuracy) = (Some(w.eval), Some(test_accuracy));
