@@ -179,6 +179,9 @@ def main():
     a = ap.parse_args()
     rust = json.load(open(a.rust))
     torch.set_num_threads(rust["threads"])
+    # the same process setting as affect-lab (numerics::flush_denormals): denormal floats read
+    # as zero, so neither side pays the CPU's slow path for them
+    torch.set_flush_denormal(True)
     r = rust["repeats"]
     minilm_dir = a.minilm_dir or rust.get("minilm_dir")
     measured = []
@@ -196,6 +199,7 @@ def main():
         "library": f"PyTorch {torch.__version__} eager",
         "machine": rust["machine"],
         "threads": torch.get_num_threads(),
+        "flush_denormal": True,
         "repeats": r,
         "measured": measured,
         "flops": [{"arch": x, "size": s, "flops": float(flops(x, s))} for x in archs for s in sizes],

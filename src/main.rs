@@ -246,6 +246,9 @@ fn real_main() -> anyhow::Result<()> {
     if !affect_lab::malloc::keep_freed_memory() {
         eprintln!("warning: glibc refused the allocator settings; CPU training will fault memory in at every step");
     }
+    if !affect_lab::numerics::flush_denormals(true) {
+        eprintln!("warning: this CPU cannot flush denormal floats to zero; attention layers may run slowly");
+    }
     if let Some(w) = &cli.weights_dir {
         // read by every weights lookup; set before any thread starts
         std::env::set_var(affect_lab::models::weights::WEIGHTS_ENV, w);

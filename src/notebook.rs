@@ -63,6 +63,7 @@ pub fn data_root() -> PathBuf {
 /// The run directory the CLI would use for `profile`, on the best device.
 pub fn open_run(profile: Profile, seed: u64) -> Result<Run> {
     crate::malloc::keep_freed_memory();
+    crate::numerics::flush_denormals(true);
     let dev = device::pick();
     Run::new(RunConfig::new(profile, seed, data_root(), paths::default_run_dir(profile), dev), dev)
 }

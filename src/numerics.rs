@@ -10,6 +10,7 @@ use tch::{nn::ModuleT, Device, Kind, Tensor};
 extern "C" {
     fn affect_cpu_autocast_enter() -> i32;
     fn affect_cpu_autocast_exit(was: i32);
+    fn affect_flush_denormals(on: i32) -> i32;
 }
 
 /// What a row asks for. bf16 is taken only where the CPU has bf16 units ([`Numerics::resolve`]).
@@ -97,6 +98,16 @@ fn has_bf16_flag(cpuinfo: &str) -> bool {
         .is_some_and(|l| l.split_whitespace().any(|f| f == "avx512_bf16" || f == "amx_bf16"))
 }
 
+/// Denormal floats (magnitudes below 1.2e-38) read and written as zero by the CPU, on the calling
+/// thread and on libtorch's intra-op threads: `torch.set_flush_denormal(True)` reaches only the
+/// caller. A saturated attention softmax is full of them, and the CPU takes a slow path for each
+/// one: EmotionNetV2's batched matrix products made its inference 2-3x slower than PyTorch's
+/// (docs/speed.md). Returns whether every thread took the setting.
+pub fn flush_denormals(on: bool) -> bool {
+    // SAFETY: the shim only sets the MXCSR flags of libtorch's threads; it catches C++ exceptions.
+    unsafe { affect_flush_denormals(i32::from(on)) == 1 }
+}
+
 /// The same NCHW tensor with NHWC strides (PyTorch's `torch.channels_last`).
 pub fn channels_last(x: &Tensor) -> Tensor {
     x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
@@ -132,6 +143,19 @@ pub fn forward(model: &dyn ModuleT, x: &Tensor, train: bool, numerics: Numerics)
 mod tests {
     use super::*;
     use tch::nn::{self, Module};
+
+    #[test]
+    fn flushed_denormals_read_as_zero_on_every_intra_op_thread() {
+        // 1e-39 is a denormal f32; a million of them make libtorch split the product over its
+        // threads, so a worker that missed the setting would leave its share non-zero.
+        let x = Tensor::full([1 << 20], 1e-39, (Kind::Float, Device::Cpu));
+        let nonzero = || (&x * 1.0).ne(0.0).sum(Kind::Int64).int64_value(&[]);
+        assert!(flush_denormals(true));
+        let flushed = nonzero();
+        assert!(flush_denormals(false));
+        assert_eq!(flushed, 0);
+        assert_eq!(nonzero(), 1 << 20, "with the setting off, denormals survive");
+    }
 
     #[test]
     fn bf16_flags_are_read_from_the_flags_line() {
