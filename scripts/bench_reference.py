@@ -7,6 +7,7 @@ the EmotionNets and the BiLSTM re-implemented in scripts/bench_models.py (tests/
 MiniLM from transformers.
 
     .venv/bin/python scripts/bench_reference.py --rust OUT/rust.json --out OUT/pytorch.json
+    affect-lab bench --pytorch scripts/bench_reference.py ...   (runs it with --serve, case by case)
 """
 import argparse, contextlib, json, os, platform, statistics, sys, time, warnings
 from pathlib import Path
@@ -170,37 +171,66 @@ def flops(arch, size):
     return fc.get_total_flops()
 
 
+def run_case(case, header):
+    torch.manual_seed(0)
+    return measure(case, header["repeats"], header.get("minilm_dir"), header)
+
+
+def serve(header, answer):
+    """Cases one per line on stdin, each answered at once with one line {"stats": ...} (null for a
+    case PyTorch has no counterpart of), so that affect-lab can take turns with us case by case."""
+    measured = []
+    for line in sys.stdin:
+        case = json.loads(line)
+        s = run_case(case, header)
+        answer.write(json.dumps({"stats": s}) + "\n")
+        answer.flush()
+        if s is not None:
+            measured.append({"case": case, "unit": unit_of(case), "stats": s})
+    return measured
+
+
+def unit_of(case):
+    return {"infer": "ms/image", "minilm_train": "tokens/s", "bilstm_train": "reviews/s"}.get(case["kind"], "images/s")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rust", required=True)
+    ap.add_argument("--rust", help="a finished rust.json: run its case list after it")
+    ap.add_argument("--serve", action="store_true",
+                    help="read a header line (a rust.json without measurements), then cases, from stdin")
     ap.add_argument("--out", required=True)
     ap.add_argument("--minilm-dir", default=os.environ.get("AFFECT_LAB_MINILM"))
     ap.add_argument("--flops-sizes", default="32,48,64,96,128,224")
     a = ap.parse_args()
-    rust = json.load(open(a.rust))
-    torch.set_num_threads(rust["threads"])
+    if a.serve == bool(a.rust):
+        ap.error("give either --rust FILE or --serve")
+    # stdout carries the answers alone when serving; anything a library prints goes to stderr
+    answer, sys.stdout = sys.stdout, sys.stderr
+    header = json.loads(sys.stdin.readline()) if a.serve else json.load(open(a.rust))
+    if a.minilm_dir:
+        header["minilm_dir"] = a.minilm_dir
+    torch.set_num_threads(header["threads"])
     # the same process setting as affect-lab (numerics::flush_denormals): denormal floats read
     # as zero, so neither side pays the CPU's slow path for them
     torch.set_flush_denormal(True)
-    r = rust["repeats"]
-    minilm_dir = a.minilm_dir or rust.get("minilm_dir")
-    measured = []
-    for i, m in enumerate(rust["measured"]):
-        case = m["case"]
-        torch.manual_seed(0)
-        s = measure(case, r, minilm_dir, rust)
-        if s is None:
-            continue
-        print(f"[{i + 1:>2}] {json.dumps(case)}: {s['median']:.2f} {m['unit']}", file=sys.stderr)
-        measured.append({"case": case, "unit": m["unit"], "stats": s})
+    if a.serve:
+        measured = serve(header, answer)
+    else:
+        measured = []
+        for i, m in enumerate(header["measured"]):
+            s = run_case(m["case"], header)
+            if s is not None:
+                print(f"[{i + 1:>2}] {json.dumps(m['case'])}: {s['median']:.2f} {m['unit']}", file=sys.stderr)
+                measured.append({"case": m["case"], "unit": m["unit"], "stats": s})
     archs = ["emotion_net_v1", "emotion_net_v2", "emotion_net_v3", "res_net18", "res_net50", "mobile_net_v2"]
     sizes = [int(s) for s in a.flops_sizes.split(",")]
     out = {
         "library": f"PyTorch {torch.__version__} eager",
-        "machine": rust["machine"],
+        "machine": header["machine"],
         "threads": torch.get_num_threads(),
         "flush_denormal": True,
-        "repeats": r,
+        "repeats": header["repeats"],
         "measured": measured,
         "flops": [{"arch": x, "size": s, "flops": float(flops(x, s))} for x in archs for s in sizes],
     }

@@ -103,12 +103,19 @@ struct EvaluateArgs {
 
 #[derive(Args)]
 struct BenchArgs {
-    /// Folder for rust.json (measuring) or holding rust.json and pytorch.json (--report)
+    /// Folder for rust.json (and pytorch.json with --pytorch), or holding both (--report)
     #[arg(long)]
     out: PathBuf,
     /// Pair rust.json with pytorch.json into bench.json and ratio charts, measuring nothing
     #[arg(long)]
     report: bool,
+    /// Measure PyTorch too, taking turns with ours case by case: this reference script
+    /// (scripts/bench_reference.py), run by --python, writes pytorch.json
+    #[arg(long, value_name = "SCRIPT")]
+    pytorch: Option<PathBuf>,
+    /// The Python (with torch and torchvision) that runs --pytorch
+    #[arg(long, default_value = "python3")]
+    python: PathBuf,
     /// Timed repeats per measurement
     #[arg(long, default_value_t = 5)]
     repeats: usize,
@@ -496,9 +503,22 @@ fn bench(a: &BenchArgs, dev: tch::Device) -> anyhow::Result<()> {
     (selection.batch, selection.text, selection.data) = (a.batch, !a.no_text, !a.no_data);
     selection.epoch_batches = if a.no_data { 0 } else { a.epoch_batches };
     let repeats = bench::measure::Repeats { warmup: a.warmup, timed: a.repeats };
-    let side = bench::run_rust(&selection, repeats, &paths::data_root(a.data_dir.as_deref()))?;
+    let data_root = paths::data_root(a.data_dir.as_deref());
+    let mut reference = match &a.pytorch {
+        Some(script) => {
+            std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+            let header = bench::header(repeats, &data_root)?;
+            Some(bench::reference::Reference::start(&a.python, script, &a.out.join("pytorch.json"), &header)?)
+        }
+        None => None,
+    };
+    let side = bench::run_rust(&selection, repeats, &data_root, reference.as_mut())?;
     let path = a.out.join("rust.json");
     affect_lab::atomic::write_json(&path, &side)?;
     println!("wrote {}", path.display());
+    if let Some(r) = reference {
+        r.finish()?;
+        println!("wrote {}", a.out.join("pytorch.json").display());
+    }
     Ok(())
 }

@@ -1,7 +1,6 @@
-//! `affect-lab bench` end to end on a tiny case list: our side, the PyTorch reference script on
-//! the list our side wrote, and the report pairing them. Needs the project venv (torch, torchvision).
-use std::path::Path;
-use std::process::Command;
+//! `affect-lab bench` end to end on a tiny case list: our side and the PyTorch reference script
+//! taking turns case by case, then the report pairing them. Needs the project venv (torch, torchvision).
+use std::path::{Path, PathBuf};
 
 mod common;
 use common::{bin, data_root, json, venv_python};
@@ -16,6 +15,10 @@ fn bench_measures_both_sides_and_pairs_them() {
         .arg(data_root())
         .arg("--out")
         .arg(out)
+        .arg("--pytorch")
+        .arg(reference_script())
+        .arg("--python")
+        .arg(venv_python())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -31,19 +34,12 @@ fn bench_measures_both_sides_and_pairs_them() {
         assert!(s["min"].as_f64().unwrap() > 0.0 && s["min"].as_f64() <= s["median"].as_f64(), "{m}");
     }
 
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o = Command::new(venv_python())
-        .arg(root.join("scripts/bench_reference.py"))
-        .arg("--rust")
-        .arg(out.join("rust.json"))
-        .arg("--out")
-        .arg(out.join("pytorch.json"))
-        .args(["--flops-sizes", "32"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(rust["interleaved"], true);
     let torch = json(&out.join("pytorch.json"));
-    assert_eq!(torch["measured"].as_array().unwrap().len(), 7, "everything but the data pipeline: {torch}");
+    let theirs: Vec<&serde_json::Value> = torch["measured"].as_array().unwrap().iter().map(|m| &m["case"]).collect();
+    let ours: Vec<&serde_json::Value> =
+        rust["measured"].as_array().unwrap().iter().map(|m| &m["case"]).filter(|c| c["kind"] != "data").collect();
+    assert_eq!(theirs, ours, "everything but the data pipeline, in our order");
     let flops = torch["flops"].as_array().unwrap();
     let v3 = flops.iter().find(|f| f["arch"] == "emotion_net_v3" && f["size"] == 32).unwrap();
     assert!(v3["flops"].as_f64().unwrap() > 1e6, "{v3}");
@@ -51,6 +47,7 @@ fn bench_measures_both_sides_and_pairs_them() {
     let o = bin().args(["bench", "--report", "--out"]).arg(out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let bench = json(&out.join("bench.json"));
+    assert_eq!(bench["interleaved"], true);
     let pairs = bench["pairs"].as_array().unwrap();
     assert_eq!(pairs.len(), 8);
     for p in pairs.iter().filter(|p| p["case"]["kind"] != "data") {
@@ -66,4 +63,31 @@ fn bench_measures_both_sides_and_pairs_them() {
     for png in ["train_ratio.png", "infer_ratio.png", "epoch_ratio.png", "text_ratio.png"] {
         assert!(std::fs::metadata(out.join(png)).unwrap().len() > 1000, "{png}");
     }
+}
+
+fn reference_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_reference.py")
+}
+
+#[test]
+fn a_reference_that_dies_is_named_and_leaves_no_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("dies.py");
+    std::fs::write(&script, "import sys\nsys.stdin.readline()\nprint('no torch here', file=sys.stderr)\nsys.exit(3)\n")
+        .unwrap();
+    let out = dir.path().join("out");
+    let o = bin()
+        .args(["bench", "--archs", "emotion_net_v3", "--sizes", "32", "--batch", "2", "--repeats", "1"])
+        .args(["--warmup", "0", "--numerics", "fp32", "--no-text", "--no-data", "--out"])
+        .arg(&out)
+        .arg("--pytorch")
+        .arg(&script)
+        .arg("--python")
+        .arg(venv_python())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("dies.py") && err.contains("no torch here"), "names the script, shows its message: {err}");
+    assert!(!out.join("rust.json").exists() && !out.join("pytorch.json").exists());
 }

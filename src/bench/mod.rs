@@ -1,9 +1,11 @@
 //! `affect-lab bench`: training and inference speed of our networks beside PyTorch eager on the
-//! same machine, threads, shapes and precision. The Rust run writes `rust.json` (its case list is
-//! what `scripts/bench_reference.py` runs for PyTorch, into `pytorch.json`); the report pairs the
-//! two into `bench.json` and ratio charts. `scripts/bench.sh` does all three in one invocation.
+//! same machine, threads, shapes and precision. The Rust run writes `rust.json`; with `--pytorch`
+//! it runs `scripts/bench_reference.py` beside it, case by case, into `pytorch.json` (the script
+//! also runs a finished `rust.json`'s list on its own). The report pairs the two into `bench.json`
+//! and ratio charts. `scripts/bench.sh` does both in one invocation.
 pub mod cases;
 pub mod measure;
+pub mod reference;
 pub mod report;
 
 use crate::error::{Error, Result};
@@ -33,6 +35,9 @@ pub struct Side {
     pub faces_dir: Option<String>,
     #[serde(default)]
     pub augment: Option<crate::data::augment::AugmentConfig>,
+    /// Whether PyTorch was measured case by case beside this side (`--pytorch`) rather than after it.
+    #[serde(default)]
+    pub interleaved: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,35 +55,54 @@ pub struct Flops {
     pub flops: f64,
 }
 
-/// Measure every case of `selection` here, printing each as it finishes.
-pub fn run_rust(selection: &Selection, repeats: Repeats, data_root: &Path) -> Result<Side> {
-    let cases = selection.cases();
-    let mut measured = Vec::with_capacity(cases.len());
-    for (i, case) in cases.into_iter().enumerate() {
+/// Measure every case of `selection` here, printing each as it finishes; with a `reference`, PyTorch
+/// too, the two sides taking turns within each case (the reference's answers go to its own file).
+pub fn run_rust(
+    selection: &Selection,
+    repeats: Repeats,
+    data_root: &Path,
+    mut reference: Option<&mut reference::Reference>,
+) -> Result<Side> {
+    let mut side = header(repeats, data_root)?;
+    side.interleaved = reference.is_some();
+    for (i, case) in selection.cases().into_iter().enumerate() {
         crate::interrupt::check()?;
-        tch::manual_seed(0);
-        let stats = case.measure(repeats, data_root)?;
-        eprintln!(
-            "[{:>2}] {:<40} {:>10.2} {} (min {:.2}, max {:.2})",
-            i + 1,
-            case.label(),
-            stats.median,
-            case.unit(),
-            stats.min,
-            stats.max
-        );
-        measured.push(Measured { unit: case.unit().to_string(), case, stats });
+        let theirs = |r: &mut reference::Reference| r.measure(&case);
+        let (stats, pytorch) = match reference.as_deref_mut() {
+            None => (measure_ours(&case, repeats, data_root)?, None),
+            Some(r) if i % 2 == 0 => (measure_ours(&case, repeats, data_root)?, theirs(r)?),
+            Some(r) => {
+                let pytorch = theirs(r)?;
+                (measure_ours(&case, repeats, data_root)?, pytorch)
+            }
+        };
+        let unit = case.unit();
+        let beside = pytorch.map_or(String::new(), |p| format!(", PyTorch {:.2}", p.median));
+        let spread = format!("(min {:.2}, max {:.2}{beside})", stats.min, stats.max);
+        eprintln!("[{:>2}] {:<40} {:>10.2} {unit} {spread}", i + 1, case.label(), stats.median);
+        side.measured.push(Measured { unit: unit.to_string(), case, stats });
     }
+    Ok(side)
+}
+
+fn measure_ours(case: &Case, repeats: Repeats, data_root: &Path) -> Result<Stats> {
+    tch::manual_seed(0);
+    case.measure(repeats, data_root)
+}
+
+/// This side with nothing measured yet: what the reference needs to run the same cases.
+pub fn header(repeats: Repeats, data_root: &Path) -> Result<Side> {
     Ok(Side {
         library: format!("affect-lab (tch 0.26, libtorch {})", libtorch_version()),
         machine: crate::device::machine(),
         threads: tch::get_num_threads() as i64,
         repeats,
-        measured,
+        measured: Vec::new(),
         flops: Vec::new(),
         minilm_dir: crate::models::weights::minilm_dir().ok().map(|d| d.display().to_string()),
         faces_dir: Some(data_root.join(crate::config::paths::FACES.dir).display().to_string()),
         augment: Some(cases::quick_augment()?),
+        interleaved: false,
     })
 }
 

@@ -37,6 +37,9 @@ pub struct Bench {
     pub rust: String,
     pub pytorch: String,
     pub repeats: super::measure::Repeats,
+    /// Whether the two sides took turns case by case (else all of ours, then all of PyTorch's).
+    #[serde(default)]
+    pub interleaved: bool,
     pub pairs: Vec<Pair>,
     pub targets: Vec<Target>,
     pub flops: Vec<Flops>,
@@ -108,6 +111,7 @@ pub fn pair(rust: &Side, pytorch: &Side) -> Bench {
         rust: rust.library.clone(),
         pytorch: pytorch.library.clone(),
         repeats: rust.repeats,
+        interleaved: rust.interleaved,
         pairs,
         targets,
         flops: pytorch.flops.clone(),
@@ -325,6 +329,7 @@ mod tests {
             minilm_dir: None,
             faces_dir: None,
             augment: None,
+            interleaved: false,
         }
     }
 

@@ -1,0 +1,95 @@
+//! PyTorch measured case by case beside us: `scripts/bench_reference.py --serve` runs as a child
+//! process that reads one case per line on stdin and answers one line of stats on stdout. The two
+//! sides take turns within each case (ours first on even cases, PyTorch first on odd ones), so a
+//! machine whose speed drifts over minutes moves both numbers of a pair alike; measuring all of
+//! ours and then all of PyTorch's put twelve minutes between the two halves of a ratio.
+use super::cases::Case;
+use super::measure::Stats;
+use super::Side;
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+/// The running reference process.
+pub struct Reference {
+    script: PathBuf,
+    child: Child,
+    to: Option<ChildStdin>,
+    from: BufReader<ChildStdout>,
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    stats: Option<Stats>,
+}
+
+impl Reference {
+    /// Starts `python script --serve --out pytorch_json` and sends it `header` (threads, repeats,
+    /// weights and faces to load; its measurements are ignored). The script writes `pytorch_json`
+    /// when [`Reference::finish`] closes its input.
+    pub fn start(python: &Path, script: &Path, pytorch_json: &Path, header: &Side) -> Result<Reference> {
+        let mut child = Command::new(python)
+            .arg(script)
+            .arg("--serve")
+            .arg("--out")
+            .arg(pytorch_json)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::Config(format!("cannot start {} {}: {e}", python.display(), script.display())))?;
+        let (to, from) = (child.stdin.take(), child.stdout.take().map(BufReader::new));
+        let from = from.ok_or_else(|| Error::Config("the reference's stdout was not captured".into()))?;
+        let mut r = Reference { script: script.to_path_buf(), child, to, from };
+        r.send(&serde_json::to_string(header).expect("a bench side serialises"))?;
+        Ok(r)
+    }
+
+    /// PyTorch's stats for `case`, or None for a case it has no counterpart of (the data pipeline).
+    pub fn measure(&mut self, case: &Case) -> Result<Option<Stats>> {
+        self.send(&serde_json::to_string(case).expect("a case serialises"))?;
+        let mut line = String::new();
+        let n = self.from.read_line(&mut line).map_err(|e| Error::io(&self.script, e))?;
+        if n == 0 {
+            return Err(self.died(&format!("ended without answering {}", case.label())));
+        }
+        serde_json::from_str::<Answer>(&line)
+            .map(|a| a.stats)
+            .map_err(|e| Error::Config(format!("{}: unreadable answer {:?}: {e}", self.script.display(), line.trim())))
+    }
+
+    /// Closes the reference's input and waits for it to write its side and exit.
+    pub fn finish(mut self) -> Result<()> {
+        drop(self.to.take());
+        let status = self.child.wait().map_err(|e| Error::io(&self.script, e))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Error::Config(format!("{} exited with {status}", self.script.display())))
+        }
+    }
+
+    fn send(&mut self, line: &str) -> Result<()> {
+        let to = self.to.as_mut().expect("input open until finish");
+        if writeln!(to, "{line}").and_then(|_| to.flush()).is_err() {
+            return Err(self.died("stopped reading"));
+        }
+        Ok(())
+    }
+
+    fn died(&mut self, what: &str) -> Error {
+        let status = self.child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+        Error::Config(format!("{} {what} ({status}; its messages are above)", self.script.display()))
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        if self.to.is_some() {
+            // an error or a stop ended the run early: the child would wait for input forever
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
