@@ -192,6 +192,7 @@ impl Painter for Bars<'_> {
             .plot()?;
 
         let bar_w = GROUP / n_series as f64;
+        let mut labels = Vec::new();
         for (s, (_, values)) in self.series.iter().enumerate() {
             let color = style::categorical(s);
             for (c, &v) in values.iter().enumerate() {
@@ -216,14 +217,17 @@ impl Painter for Bars<'_> {
                     // the value label sits above the whisker, not inside it
                     top = if v < 0.0 { lo.min(v) } else { hi.max(v) };
                 }
-                let (px, py) = chart.backend_coord(&(xm, top));
-                draw_value_label(root, &value_label(v, self.integral), (px, py), v < 0.0, vertical_values)?;
+                labels.push((value_label(v, self.integral), chart.backend_coord(&(xm, top)), v < 0.0));
             }
         }
 
         if let Some((_, v)) = self.reference.filter(|(_, v)| v.is_finite()) {
             let line = [(0.0, v), (n as f64, v)];
             chart.draw_series(DashedLineSeries::new(line, 12, 8, BLACK.stroke_width(3))).plot()?;
+        }
+        // After the reference line, on a white backing: a value near it would be struck through.
+        for (text, at, negative) in &labels {
+            draw_value_label(root, text, *at, *negative, vertical_values)?;
         }
 
         if let Some((k, label)) = self.cut {
@@ -278,12 +282,29 @@ fn draw_value_label<DB: DrawingBackend>(
     vertical: bool,
 ) -> Result<()> {
     let base = font(style::VALUE_PX);
-    let (style, pos) = match (vertical, negative) {
-        (false, false) => (anchored(base, HPos::Center, VPos::Bottom), (px, py - 5)),
-        (false, true) => (anchored(base, HPos::Center, VPos::Top), (px, py + 5)),
-        (true, false) => (anchored(base, HPos::Left, VPos::Center).transform(FontTransform::Rotate270), (px, py - 6)),
-        (true, true) => (anchored(base, HPos::Right, VPos::Center).transform(FontTransform::Rotate270), (px, py + 6)),
+    let (w, h) = text_size(root, text, &base)?;
+    let (w, h) = (w as i32, h as i32);
+    // the text's box as drawn (rotated labels read upwards from the bar's end), 2 px wider
+    let (style, pos, backing) = match (vertical, negative) {
+        (false, false) => {
+            (anchored(base, HPos::Center, VPos::Bottom), (px, py - 5), [(px - w / 2, py - 5 - h), (px + w / 2, py - 5)])
+        }
+        (false, true) => {
+            (anchored(base, HPos::Center, VPos::Top), (px, py + 5), [(px - w / 2, py + 5), (px + w / 2, py + 5 + h)])
+        }
+        (true, false) => (
+            anchored(base, HPos::Left, VPos::Center).transform(FontTransform::Rotate270),
+            (px, py - 6),
+            [(px - h / 2, py - 6 - w), (px + h / 2, py - 6)],
+        ),
+        (true, true) => (
+            anchored(base, HPos::Right, VPos::Center).transform(FontTransform::Rotate270),
+            (px, py + 6),
+            [(px - h / 2, py + 6), (px + h / 2, py + 6 + w)],
+        ),
     };
+    let [(x0, y0), (x1, y1)] = backing;
+    root.draw(&Rectangle::new([(x0 - 2, y0 - 1), (x1 + 2, y1 + 1)], WHITE.filled())).plot()?;
     root.draw(&Text::new(text.to_string(), pos, style)).plot()
 }
 
@@ -307,6 +328,24 @@ mod tests {
             assert!(fig.svg().contains(&text_el(text)), "missing {text}");
         }
         keep_for_review(&fig, "bar_classes");
+    }
+
+    #[test]
+    fn value_labels_sit_on_a_white_backing_above_the_reference_line() {
+        let cats = strings(&["a", "b"]);
+        let series = [("fp32", vec![0.94, 1.27]), ("cl", vec![0.97, 1.0])];
+        let fig = bar_chart_with_reference("Ratios", &cats, &series, &[], ("same", 1.0), "x").unwrap();
+        let svg = fig.svg();
+        // the dashed reference line is the last path drawn before the labels
+        let line_at = svg.rfind("<polyline").or_else(|| svg.rfind("<path")).expect("a line");
+        for label in ["0.94", "1.27", "0.97", "1.00"] {
+            let at = svg.find(&text_el(label)).unwrap_or_else(|| panic!("missing {label}"));
+            assert!(at > line_at, "{label} is drawn before the reference line, which would strike it through");
+            let before = &svg[..at];
+            let rect = before.rfind("<rect").expect("a backing rectangle");
+            assert!(before[rect..].contains("#FFFFFF"), "{label}'s backing is white: {}", &before[rect..]);
+        }
+        keep_for_review(&fig, "bar_reference_labels");
     }
 
     #[test]
