@@ -178,16 +178,24 @@ def run_case(case, header):
 
 def serve(header, answer):
     """Cases one per line on stdin, each answered at once with one line {"stats": ...} (null for a
-    case PyTorch has no counterpart of), so that affect-lab can take turns with us case by case."""
+    case PyTorch has no counterpart of), so that affect-lab can take turns with us case by case.
+    Returns the measurements at {"end": true}; input that stops without it (affect-lab was killed)
+    exits with an error and writes nothing."""
+    def say(obj):
+        answer.write(json.dumps(obj) + "\n")
+        answer.flush()
+
+    say({"ready": True})
     measured = []
     for line in sys.stdin:
         case = json.loads(line)
+        if case.get("end"):
+            return measured
         s = run_case(case, header)
-        answer.write(json.dumps({"stats": s}) + "\n")
-        answer.flush()
+        say({"stats": s})
         if s is not None:
             measured.append({"case": case, "unit": unit_of(case), "stats": s})
-    return measured
+    sys.exit("bench_reference: input ended without {\"end\": true}; nothing written")
 
 
 def unit_of(case):
@@ -205,8 +213,12 @@ def main():
     a = ap.parse_args()
     if a.serve == bool(a.rust):
         ap.error("give either --rust FILE or --serve")
-    # stdout carries the answers alone when serving; anything a library prints goes to stderr
-    answer, sys.stdout = sys.stdout, sys.stderr
+    # stdout carries the answers alone when serving: whatever else writes to it, Python code or
+    # native libraries (oneDNN and MKL verbose output), goes to stderr
+    sys.stdout.flush()
+    answer = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     header = json.loads(sys.stdin.readline()) if a.serve else json.load(open(a.rust))
     if a.minilm_dir:
         header["minilm_dir"] = a.minilm_dir

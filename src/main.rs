@@ -116,6 +116,9 @@ struct BenchArgs {
     /// The Python (with torch and torchvision) that runs --pytorch
     #[arg(long, default_value = "python3")]
     python: PathBuf,
+    /// Input sides at which --pytorch counts every network's FLOPs (Part 1's FLOPs columns read them)
+    #[arg(long, default_value = "32,48,64,96,128,224")]
+    flops_sizes: String,
     /// Timed repeats per measurement
     #[arg(long, default_value_t = 5)]
     repeats: usize,
@@ -253,12 +256,14 @@ fn real_main() -> anyhow::Result<()> {
     if !affect_lab::malloc::keep_freed_memory() {
         eprintln!("warning: glibc refused the allocator settings; CPU training will fault memory in at every step");
     }
-    if !affect_lab::numerics::flush_denormals(true) {
-        eprintln!("warning: this CPU cannot flush denormal floats to zero; attention layers may run slowly");
-    }
     if let Some(w) = &cli.weights_dir {
         // read by every weights lookup; set before any thread starts
         std::env::set_var(affect_lab::models::weights::WEIGHTS_ENV, w);
+    }
+    if !affect_lab::numerics::flush_denormals(true) {
+        eprintln!(
+            "warning: denormal floats could not be flushed to zero on every thread; attention layers may run slowly"
+        );
     }
     let dev = device::parse(&cli.device)?;
     eprintln!("affect-lab {}: {}", env!("CARGO_PKG_VERSION"), device::describe(dev));
@@ -504,21 +509,23 @@ fn bench(a: &BenchArgs, dev: tch::Device) -> anyhow::Result<()> {
     selection.epoch_batches = if a.no_data { 0 } else { a.epoch_batches };
     let repeats = bench::measure::Repeats { warmup: a.warmup, timed: a.repeats };
     let data_root = paths::data_root(a.data_dir.as_deref());
+    let header = bench::header(repeats, &data_root)?;
     let mut reference = match &a.pytorch {
         Some(script) => {
             std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-            let header = bench::header(repeats, &data_root)?;
-            Some(bench::reference::Reference::start(&a.python, script, &a.out.join("pytorch.json"), &header)?)
+            let out = a.out.join("pytorch.json");
+            Some(bench::reference::Reference::start(&a.python, script, &out, &a.flops_sizes, &header)?)
         }
         None => None,
     };
-    let side = bench::run_rust(&selection, repeats, &data_root, reference.as_mut())?;
-    let path = a.out.join("rust.json");
-    affect_lab::atomic::write_json(&path, &side)?;
-    println!("wrote {}", path.display());
+    let side = bench::run_rust(&selection, header, &data_root, reference.as_mut())?;
+    // PyTorch's side first: a reference failing at its end leaves neither file new, not a pair of two runs
     if let Some(r) = reference {
         r.finish()?;
         println!("wrote {}", a.out.join("pytorch.json").display());
     }
+    let path = a.out.join("rust.json");
+    affect_lab::atomic::write_json(&path, &side)?;
+    println!("wrote {}", path.display());
     Ok(())
 }

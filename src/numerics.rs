@@ -147,14 +147,16 @@ mod tests {
     #[test]
     fn flushed_denormals_read_as_zero_on_every_intra_op_thread() {
         // 1e-39 is a denormal f32; a million of them make libtorch split the product over its
-        // threads, so a worker that missed the setting would leave its share non-zero.
+        // threads. The first product starts those threads with the setting off, so a worker that
+        // the switch then missed would leave its share non-zero.
         let x = Tensor::full([1 << 20], 1e-39, (Kind::Float, Device::Cpu));
         let nonzero = || (&x * 1.0).ne(0.0).sum(Kind::Int64).int64_value(&[]);
+        assert_eq!(nonzero(), 1 << 20, "by default, denormals survive");
         assert!(flush_denormals(true));
         let flushed = nonzero();
         assert!(flush_denormals(false));
         assert_eq!(flushed, 0);
-        assert_eq!(nonzero(), 1 << 20, "with the setting off, denormals survive");
+        assert_eq!(nonzero(), 1 << 20, "with the setting off again, denormals survive");
     }
 
     #[test]

@@ -55,16 +55,17 @@ pub struct Flops {
     pub flops: f64,
 }
 
-/// Measure every case of `selection` here, printing each as it finishes; with a `reference`, PyTorch
-/// too, the two sides taking turns within each case (the reference's answers go to its own file).
+/// Measure every case of `selection` here into `header` ([`header`]), printing each as it finishes;
+/// with a `reference`, PyTorch too, the two sides taking turns within each case (the reference's
+/// answers go to its own file).
 pub fn run_rust(
     selection: &Selection,
-    repeats: Repeats,
+    header: Side,
     data_root: &Path,
     mut reference: Option<&mut reference::Reference>,
 ) -> Result<Side> {
-    let mut side = header(repeats, data_root)?;
-    side.interleaved = reference.is_some();
+    let repeats = header.repeats;
+    let mut side = Side { interleaved: reference.is_some(), ..header };
     for (i, case) in selection.cases().into_iter().enumerate() {
         crate::interrupt::check()?;
         let theirs = |r: &mut reference::Reference| r.measure(&case);

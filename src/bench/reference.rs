@@ -1,6 +1,7 @@
 //! PyTorch measured case by case beside us: `scripts/bench_reference.py --serve` runs as a child
 //! process that reads one case per line on stdin and answers one line of stats on stdout. The two
-//! sides take turns within each case (ours first on even cases, PyTorch first on odd ones), so a
+//! sides take turns within each case (ours first on the log's cases 1, 3, 5, ..., PyTorch first on
+//! the others), so a
 //! machine whose speed drifts over minutes moves both numbers of a pair alike; measuring all of
 //! ours and then all of PyTorch's put twelve minutes between the two halves of a ratio.
 use super::cases::Case;
@@ -26,14 +27,15 @@ struct Answer {
 }
 
 impl Reference {
-    /// Starts `python script --serve --out pytorch_json` and sends it `header` (threads, repeats,
-    /// weights and faces to load; its measurements are ignored). The script writes `pytorch_json`
-    /// when [`Reference::finish`] closes its input.
-    pub fn start(python: &Path, script: &Path, pytorch_json: &Path, header: &Side) -> Result<Reference> {
+    /// Starts `python script --serve --out pytorch_json`, sends it `header` (threads, repeats,
+    /// weights and faces to load; its measurements are ignored) and waits until it has loaded torch,
+    /// so that its start does not share the cores with our first case. The script writes
+    /// `pytorch_json`, with FLOPs per image at `flops_sizes`, only when [`Reference::finish`] ends
+    /// the run.
+    pub fn start(python: &Path, script: &Path, pytorch_json: &Path, flops_sizes: &str, header: &Side) -> Result<Self> {
         let mut child = Command::new(python)
             .arg(script)
-            .arg("--serve")
-            .arg("--out")
+            .args(["--serve", "--flops-sizes", flops_sizes, "--out"])
             .arg(pytorch_json)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -43,24 +45,25 @@ impl Reference {
         let from = from.ok_or_else(|| Error::Config("the reference's stdout was not captured".into()))?;
         let mut r = Reference { script: script.to_path_buf(), child, to, from };
         r.send(&serde_json::to_string(header).expect("a bench side serialises"))?;
-        Ok(r)
+        match r.answer("getting ready")?.get("ready") {
+            Some(serde_json::Value::Bool(true)) => Ok(r),
+            _ => Err(Error::Config(format!("{}: expected {{\"ready\": true}} first", script.display()))),
+        }
     }
 
     /// PyTorch's stats for `case`, or None for a case it has no counterpart of (the data pipeline).
     pub fn measure(&mut self, case: &Case) -> Result<Option<Stats>> {
         self.send(&serde_json::to_string(case).expect("a case serialises"))?;
-        let mut line = String::new();
-        let n = self.from.read_line(&mut line).map_err(|e| Error::io(&self.script, e))?;
-        if n == 0 {
-            return Err(self.died(&format!("ended without answering {}", case.label())));
-        }
-        serde_json::from_str::<Answer>(&line)
+        let answer = self.answer(&format!("answering {}", case.label()))?;
+        serde_json::from_value::<Answer>(answer)
             .map(|a| a.stats)
-            .map_err(|e| Error::Config(format!("{}: unreadable answer {:?}: {e}", self.script.display(), line.trim())))
+            .map_err(|e| Error::Config(format!("{}: unreadable stats: {e}", self.script.display())))
     }
 
-    /// Closes the reference's input and waits for it to write its side and exit.
+    /// Ends the run: the reference writes its side and exits. Closing its input without this
+    /// (we were killed) makes it exit without writing.
     pub fn finish(mut self) -> Result<()> {
+        self.send(r#"{"end": true}"#)?;
         drop(self.to.take());
         let status = self.child.wait().map_err(|e| Error::io(&self.script, e))?;
         if status.success() {
@@ -68,6 +71,17 @@ impl Reference {
         } else {
             Err(Error::Config(format!("{} exited with {status}", self.script.display())))
         }
+    }
+
+    /// The next line of the reference's output as JSON; `what` names what it was doing, for errors.
+    fn answer(&mut self, what: &str) -> Result<serde_json::Value> {
+        let mut line = String::new();
+        let n = self.from.read_line(&mut line).map_err(|e| Error::io(&self.script, e))?;
+        if n == 0 {
+            return Err(self.died(&format!("ended before {what}")));
+        }
+        serde_json::from_str(&line)
+            .map_err(|e| Error::Config(format!("{}: unreadable answer {:?}: {e}", self.script.display(), line.trim())))
     }
 
     fn send(&mut self, line: &str) -> Result<()> {
@@ -79,6 +93,11 @@ impl Reference {
     }
 
     fn died(&mut self, what: &str) -> Error {
+        // Ctrl-C reaches the child too: the run was stopped, the reference did not fail
+        if let Some(signal) = crate::interrupt::requested() {
+            let _ = self.child.wait();
+            return Error::Interrupted { signal };
+        }
         let status = self.child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
         Error::Config(format!("{} {what} ({status}; its messages are above)", self.script.display()))
     }
