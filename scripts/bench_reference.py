@@ -176,37 +176,37 @@ def run_case(case, header):
     return measure(case, header["repeats"], header.get("minilm_dir"), header)
 
 
-def serve(header, answer):
-    """Cases one per line on stdin, each answered at once with one line {"stats": ...} (null for a
-    case PyTorch has no counterpart of), so that affect-lab can take turns with us case by case.
-    Returns the measurements at {"end": true}; input that stops without it (affect-lab was killed)
-    exits with an error and writes nothing."""
-    def say(obj):
-        answer.write(json.dumps(obj) + "\n")
-        answer.flush()
-
-    say({"ready": True})
-    measured = []
+def requests(answer):
+    """What affect-lab asks for, one entry {"case", "unit"} per line on stdin (a rust.json entry
+    without stats), after a {"ready": true} answer. Stops at {"end": true}; input that stops without
+    it (affect-lab was killed) exits with an error and writes nothing."""
+    answer.write(json.dumps({"ready": True}) + "\n")
+    answer.flush()
     for line in sys.stdin:
-        case = json.loads(line)
-        if case.get("end"):
-            return measured
-        s = run_case(case, header)
-        say({"stats": s})
-        if s is not None:
-            measured.append({"case": case, "unit": unit_of(case), "stats": s})
+        entry = json.loads(line)
+        if entry.get("end"):
+            return
+        yield entry
     sys.exit("bench_reference: input ended without {\"end\": true}; nothing written")
 
 
-def unit_of(case):
-    return {"infer": "ms/image", "minilm_train": "tokens/s", "bilstm_train": "reviews/s"}.get(case["kind"], "images/s")
+def run_all(entries, header, reply):
+    """Each entry's case measured, `reply(i, entry, stats)` told at once (stats None for a case
+    PyTorch has no counterpart of); the measured entries in their order."""
+    measured = []
+    for i, m in enumerate(entries):
+        s = run_case(m["case"], header)
+        reply(i, m, s)
+        if s is not None:
+            measured.append({"case": m["case"], "unit": m["unit"], "stats": s})
+    return measured
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rust", help="a finished rust.json: run its case list after it")
     ap.add_argument("--serve", action="store_true",
-                    help="read a header line (a rust.json without measurements), then cases, from stdin")
+                    help="read a header line (a rust.json without measurements), then entries, from stdin")
     ap.add_argument("--out", required=True)
     ap.add_argument("--minilm-dir", default=os.environ.get("AFFECT_LAB_MINILM"))
     ap.add_argument("--flops-sizes", default="32,48,64,96,128,224")
@@ -227,14 +227,16 @@ def main():
     # as zero, so neither side pays the CPU's slow path for them
     torch.set_flush_denormal(True)
     if a.serve:
-        measured = serve(header, answer)
+        # answered at once, so that affect-lab can take turns with us case by case
+        def reply(i, m, s):
+            answer.write(json.dumps({"stats": s}) + "\n")
+            answer.flush()
+        measured = run_all(requests(answer), header, reply)
     else:
-        measured = []
-        for i, m in enumerate(header["measured"]):
-            s = run_case(m["case"], header)
+        def reply(i, m, s):
             if s is not None:
                 print(f"[{i + 1:>2}] {json.dumps(m['case'])}: {s['median']:.2f} {m['unit']}", file=sys.stderr)
-                measured.append({"case": m["case"], "unit": m["unit"], "stats": s})
+        measured = run_all(header["measured"], header, reply)
     archs = ["emotion_net_v1", "emotion_net_v2", "emotion_net_v3", "res_net18", "res_net50", "mobile_net_v2"]
     sizes = [int(s) for s in a.flops_sizes.split(",")]
     out = {

@@ -1,9 +1,9 @@
 //! PyTorch measured case by case beside us: `scripts/bench_reference.py --serve` runs as a child
-//! process that reads one case per line on stdin and answers one line of stats on stdout. The two
-//! sides take turns within each case (ours first on the log's cases 1, 3, 5, ..., PyTorch first on
-//! the others), so a
-//! machine whose speed drifts over minutes moves both numbers of a pair alike; measuring all of
-//! ours and then all of PyTorch's put twelve minutes between the two halves of a ratio.
+//! process that reads one case (with its unit) per line on stdin and answers one line of stats on
+//! stdout. The two sides take turns within each case (ours first on the log's cases 1, 3, 5, ...,
+//! PyTorch first on the others), so a machine whose speed drifts over minutes moves both numbers
+//! of a pair alike; measuring all of ours and then all of PyTorch's put twelve minutes between the
+//! two halves of a ratio.
 use super::cases::Case;
 use super::measure::Stats;
 use super::Side;
@@ -53,7 +53,8 @@ impl Reference {
 
     /// PyTorch's stats for `case`, or None for a case it has no counterpart of (the data pipeline).
     pub fn measure(&mut self, case: &Case) -> Result<Option<Stats>> {
-        self.send(&serde_json::to_string(case).expect("a case serialises"))?;
+        // a rust.json entry without its stats: the script reads both the same way
+        self.send(&serde_json::json!({ "case": case, "unit": case.unit() }).to_string())?;
         let answer = self.answer(&format!("answering {}", case.label()))?;
         serde_json::from_value::<Answer>(answer)
             .map(|a| a.stats)
