@@ -249,17 +249,27 @@ fn train_bilstm(batch: usize, seq: usize, numerics: Numerics, r: Repeats) -> Res
     Ok(measure::throughput(r, batch, || step(&model, &mut opt, &ids, &y, numerics)))
 }
 
-/// The training faces as Part 1 feeds them (the quick profile's augmentation), decoded once so
-/// that every timed call sees them as epochs after the first do.
+/// `batches` x `batch` training faces as Part 1 feeds them (the quick profile's augmentation),
+/// decoded once so that every timed call sees them as epochs after the first do. They are spaced
+/// evenly through the split (every class appears; the reference script takes the same ones), and
+/// they are all the source holds: its prefetching thread stops at their end as at an epoch's,
+/// instead of preparing batches that no timed call takes.
 fn training_faces(data_root: &Path, size: u32, batch: usize, batches: usize) -> Result<ImageSource> {
     let root = data_root.join(crate::config::paths::FACES.dir);
     let ds = crate::data::faces::load(&root, crate::data::faces::LoadOptions { skip_bad_images: false })?;
-    let src = ImageSource::new(ds.train, Transform::train(size, quick_augment()?), Transform::eval(size), 42);
-    if src.len() < batches * batch {
-        return Err(Error::Config(format!("{}: fewer than {} training faces", root.display(), batches * batch)));
+    let n = batches * batch;
+    if ds.train.len() < n {
+        return Err(Error::Config(format!("{}: fewer than {n} training faces", root.display())));
     }
+    let items = evenly_spaced(&ds.train, n);
+    let src = ImageSource::new(items, Transform::train(size, quick_augment()?), Transform::eval(size), 42);
     src.batches(0, true, batch).collect::<Result<Vec<_>>>()?;
     Ok(src)
+}
+
+/// `n` of `items` at evenly spaced positions (i * len / n).
+fn evenly_spaced<T: Clone>(items: &[T], n: usize) -> Vec<T> {
+    (0..n).map(|i| items[i * items.len() / n].clone()).collect()
 }
 
 /// The augmentation both sides of an epoch case apply (the quick profile's).
@@ -275,7 +285,7 @@ fn data_pipeline(data_root: &Path, size: u32, batch: usize, r: Repeats) -> Resul
     let mut failed = None;
     let stats = measure::throughput(r, BATCHES * batch, || {
         epoch += 1;
-        for b in src.batches(epoch, true, batch).take(BATCHES) {
+        for b in src.batches(epoch, true, batch) {
             if let Err(e) = b {
                 failed.get_or_insert(e);
             }
@@ -299,7 +309,7 @@ fn train_epoch(
     let mut failed = None;
     let stats = measure::throughput(r, batches * batch, || {
         epoch += 1;
-        for b in src.batches(epoch, true, batch).take(batches) {
+        for b in src.batches(epoch, true, batch) {
             match b {
                 Ok(b) => step(built.model.as_ref(), &mut opt, &b.x, &b.y, numerics),
                 Err(e) => {
@@ -314,6 +324,18 @@ fn train_epoch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_epoch_case_prepares_exactly_its_batches_from_every_class() {
+        assert_eq!(evenly_spaced(&(0..10).collect::<Vec<_>>(), 4), vec![0, 2, 5, 7]);
+        crate::testing::require(crate::config::paths::FACES);
+        let src = training_faces(&crate::testing::data_root(), 32, 16, 10).unwrap();
+        assert_eq!(src.len(), 160);
+        let classes: std::collections::BTreeSet<i64> = src.labels().into_iter().collect();
+        assert_eq!(classes.len(), 7, "{classes:?}");
+        let batches: Vec<_> = src.batches(1, true, 16).collect::<Result<_>>().unwrap();
+        assert_eq!(batches.iter().map(|b| b.y.size()[0]).collect::<Vec<_>>(), vec![16; 10]);
+    }
 
     #[test]
     fn the_standard_list_covers_the_issue_and_round_trips_as_json() {

@@ -1,10 +1,13 @@
-//! Image transforms: train-time augmentation (random resized crop, horizontal flip, rotation,
-//! colour jitter) and the plain eval resize, both ending in a normalised CHW float buffer.
+//! Image transforms: train-time augmentation (random resized crop, horizontal flip and rotation,
+//! whose geometry is `warp`'s, then colour jitter) and the plain eval resize, both ending in a
+//! normalised CHW float buffer.
 //! Every random draw comes from an RNG seeded by (seed, epoch, sample), so a run is
 //! reproducible whatever order rayon's threads finish in.
 use image::{imageops, imageops::FilterType, RgbImage};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
+
+use super::warp::{warp, Crop, Warp};
 
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
@@ -124,9 +127,6 @@ impl Transform {
     }
 }
 
-/// A crop box in source pixels: x, y, width, height.
-type Crop = (u32, u32, u32, u32);
-
 /// RandomResizedCrop's box (torchvision's sampler: ten tries, then the whole image).
 fn draw_crop(img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng) -> Crop {
     let (w, h) = (img.width() as f32, img.height() as f32);
@@ -146,87 +146,7 @@ fn draw_crop(img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng) -> Crop {
     (0, 0, img.width(), img.height())
 }
 
-/// Crop-resize, flip and rotation as one geometric map.
-struct Warp {
-    crop: Crop,
-    flip: bool,
-    degrees: f32,
-}
-
-/// Crop-resize, flip and rotate in one pass: every output pixel is mapped back through the three
-/// (inverse rotation about the centre, mirror, crop box scaled to the output) and sampled
-/// bilinearly from the source once, straight into CHW floats in [0, 1]. Pixels the rotation
-/// uncovers are black (torchvision's fill=0); inside the crop, edges clamp as a resize does.
-/// A crop larger than the output is shrunk first with a filtered resize, since one bilinear tap
-/// per pixel would alias there.
-fn warp(img: &RgbImage, w: &Warp, size: u32) -> Vec<f32> {
-    let (x0, y0, cw, ch) = w.crop;
-    if cw > size || ch > size {
-        let crop = imageops::crop_imm(img, x0, y0, cw, ch).to_image();
-        let small = imageops::resize(&crop, size, size, FilterType::Triangle);
-        return warp(&small, &Warp { crop: (0, 0, size, size), ..*w }, size);
-    }
-    let n = size as usize;
-    let plane = n * n;
-    let mut out = vec![0f32; plane * 3];
-    let last = size as f32 - 1.0;
-    let centre = last / 2.0;
-    let (sin, cos) = w.degrees.to_radians().sin_cos();
-    let (sx, sy) = (cw as f32 / size as f32, ch as f32 / size as f32);
-    let (src_w, raw) = (img.width() as usize, img.as_raw());
-    let (max_x, max_y) = ((x0 + cw - 1) as f32, (y0 + ch - 1) as f32);
-    for oy in 0..n {
-        for ox in 0..n {
-            let (dx, dy) = (ox as f32 - centre, oy as f32 - centre);
-            let rx = cos * dx + sin * dy + centre;
-            let ry = -sin * dx + cos * dy + centre;
-            // the share of the four bilinear neighbours in the crop-resized image that lie inside
-            // it: the rest is black, as a separate rotation of that image would blend it
-            let coverage = inside_share(rx, last) * inside_share(ry, last);
-            let mut acc = [0f32; 3];
-            if coverage > 0.0 {
-                let mx = if w.flip { last - rx.clamp(0.0, last) } else { rx.clamp(0.0, last) };
-                let my = ry.clamp(0.0, last);
-                // the resized image's pixel centres, in source pixels, clamped to the crop box
-                let px = (x0 as f32 + (mx + 0.5) * sx - 0.5).clamp(x0 as f32, max_x);
-                let py = (y0 as f32 + (my + 0.5) * sy - 0.5).clamp(y0 as f32, max_y);
-                sample(raw, src_w, px, py, max_x, max_y, coverage, &mut acc);
-            }
-            let i = oy * n + ox;
-            for (c, v) in acc.into_iter().enumerate() {
-                out[c * plane + i] = v / 255.0;
-            }
-        }
-    }
-    out
-}
-
-/// Along one axis, the bilinear weight at `v` that falls on pixels 0..=`last` (the two
-/// neighbours' weights are 1 - frac and frac); the four neighbours' share is the product over
-/// both axes.
-fn inside_share(v: f32, last: f32) -> f32 {
-    let (low, frac) = (v.floor(), v - v.floor());
-    let inside = |p: f32| (0.0..=last).contains(&p);
-    (if inside(low) { 1.0 - frac } else { 0.0 }) + if inside(low + 1.0) { frac } else { 0.0 }
-}
-
-/// Adds `weight` times the bilinear sample of the source at (x, y) to `acc`.
-#[allow(clippy::too_many_arguments)]
-fn sample(raw: &[u8], width: usize, x: f32, y: f32, max_x: f32, max_y: f32, weight: f32, acc: &mut [f32; 3]) {
-    let (xf, yf) = (x.floor(), y.floor());
-    let (tx, ty) = (x - xf, y - yf);
-    let (xa, ya) = (xf as usize, yf as usize);
-    let xb = if xf < max_x { xa + 1 } else { xa };
-    let yb = if yf < max_y { ya + 1 } else { ya };
-    let px = |x: usize, y: usize, c: usize| raw[(y * width + x) * 3 + c] as f32;
-    for (c, a) in acc.iter_mut().enumerate() {
-        let top = px(xa, ya, c) * (1.0 - tx) + px(xb, ya, c) * tx;
-        let bottom = px(xa, yb, c) * (1.0 - tx) + px(xb, yb, c) * tx;
-        *a += weight * (top * (1.0 - ty) + bottom * ty);
-    }
-}
-
-fn to_chw_unit(img: &RgbImage) -> Vec<f32> {
+pub(super) fn to_chw_unit(img: &RgbImage) -> Vec<f32> {
     let plane = (img.width() * img.height()) as usize;
     let mut out = vec![0f32; plane * 3];
     for (i, p) in img.pixels().enumerate() {
@@ -281,100 +201,6 @@ fn colour_jitter(chw: &mut [f32], a: &AugmentConfig, rng: &mut StdRng) {
 mod tests {
     use super::*;
 
-    /// The pipeline before the one-pass warp: crop, filtered resize, flip, then rotation of the
-    /// resized image, each step rounded to bytes.
-    fn stepwise(img: &RgbImage, w: &Warp, size: u32) -> Vec<f32> {
-        let (x, y, cw, ch) = w.crop;
-        let crop = imageops::crop_imm(img, x, y, cw, ch).to_image();
-        let resized = imageops::resize(&crop, size, size, FilterType::Triangle);
-        let flipped = if w.flip { imageops::flip_horizontal(&resized) } else { resized };
-        to_chw_unit(&rotate(&flipped, w.degrees))
-    }
-
-    /// Rotate about the centre with bilinear sampling; uncovered corners are black (torchvision's fill=0).
-    fn rotate(img: &RgbImage, degrees: f32) -> RgbImage {
-        if degrees == 0.0 {
-            return img.clone();
-        }
-        let (w, h) = (img.width() as i64, img.height() as i64);
-        let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
-        let (s, c) = degrees.to_radians().sin_cos();
-        let mut out = RgbImage::new(w as u32, h as u32);
-        let px = |x: i64, y: i64| -> [f32; 3] {
-            if x < 0 || y < 0 || x >= w || y >= h {
-                [0.0; 3]
-            } else {
-                let p = img.get_pixel(x as u32, y as u32).0;
-                [p[0] as f32, p[1] as f32, p[2] as f32]
-            }
-        };
-        for (ox, oy, pix) in out.enumerate_pixels_mut() {
-            // inverse map: where in the source does this output pixel come from
-            let (dx, dy) = (ox as f32 - cx, oy as f32 - cy);
-            let sx = c * dx + s * dy + cx;
-            let sy = -s * dx + c * dy + cy;
-            let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
-            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-            let (a, b, cc, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
-            for k in 0..3 {
-                let v =
-                    a[k] * (1.0 - fx) * (1.0 - fy) + b[k] * fx * (1.0 - fy) + cc[k] * (1.0 - fx) * fy + d[k] * fx * fy;
-                pix.0[k] = v.round().clamp(0.0, 255.0) as u8;
-            }
-        }
-        out
-    }
-
-    /// Smooth enough that one bilinear tap and a filtered resize see the same picture.
-    fn smooth(w: u32, h: u32) -> RgbImage {
-        RgbImage::from_fn(w, h, |x, y| {
-            let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
-            let wave = |f: f32| (127.5 + 120.0 * f.sin()) as u8;
-            image::Rgb([wave(5.0 * u + 1.0), wave(4.0 * v), wave(3.0 * (u + v))])
-        })
-    }
-
-    #[test]
-    fn the_one_pass_warp_matches_crop_resize_flip_rotate_done_stepwise() {
-        let img = smooth(48, 48);
-        // upsampling crops (the faces at 64 and 96 px), one at the source's own size, and a crop
-        // larger than the output, which takes the filtered path
-        let cases = [
-            (Warp { crop: (3, 5, 40, 38), flip: false, degrees: 0.0 }, 96),
-            (Warp { crop: (3, 5, 40, 38), flip: true, degrees: 12.0 }, 96),
-            (Warp { crop: (0, 0, 48, 48), flip: true, degrees: -15.0 }, 64),
-            (Warp { crop: (6, 2, 42, 46), flip: false, degrees: 7.5 }, 48),
-            (Warp { crop: (0, 4, 46, 44), flip: true, degrees: 10.0 }, 32),
-        ];
-        for (w, size) in cases {
-            let (ours, reference) = (warp(&img, &w, size), stepwise(&img, &w, size));
-            assert_eq!(ours.len(), reference.len());
-            let diffs: Vec<f32> = ours.iter().zip(&reference).map(|(a, b)| (a - b).abs()).collect();
-            let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
-            // the border a rotation blends with black differs by up to a pixel's share
-            let interior = (0..3usize)
-                .flat_map(|c| (8..size - 8).flat_map(move |y| (8..size - 8).map(move |x| (c, y, x))))
-                .map(|(c, y, x)| diffs[(c * size as usize + y as usize) * size as usize + x as usize])
-                .fold(0f32, f32::max);
-            assert!(
-                mean < 0.01 && interior < 0.04,
-                "size {size}, {} deg: mean {mean}, interior max {interior}",
-                w.degrees
-            );
-        }
-    }
-
-    #[test]
-    fn rotation_uncovers_black_corners_and_keeps_the_centre() {
-        let img = RgbImage::from_pixel(48, 48, image::Rgb([200, 100, 50]));
-        let out = warp(&img, &Warp { crop: (0, 0, 48, 48), flip: false, degrees: 45.0 }, 64);
-        let plane = 64 * 64;
-        assert_eq!((out[0], out[plane], out[2 * plane]), (0.0, 0.0, 0.0), "a corner rotated away is black");
-        let centre = 32 * 64 + 32;
-        assert!((out[centre] - 200.0 / 255.0).abs() < 1e-5, "{}", out[centre]);
-        assert!((out[2 * plane + centre] - 50.0 / 255.0).abs() < 1e-5);
-    }
-
     fn gradient(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 128]))
     }
@@ -402,19 +228,6 @@ mod tests {
         assert_eq!(a, b, "same seed/epoch/index must give the same sample");
         assert_ne!(a, c, "a new epoch must give a new augmentation");
         assert_eq!(a.len(), 32 * 32 * 3);
-    }
-
-    #[test]
-    fn rotation_by_180_reverses_pixels_and_90_keeps_centre() {
-        let img = gradient(9, 9);
-        let at = |out: &[f32], x: usize, y: usize| [0, 1, 2].map(|c| (out[c * 81 + y * 9 + x] * 255.0).round() as u8);
-        let full = |degrees| Warp { crop: (0, 0, 9, 9), flip: false, degrees };
-        let r = warp(&img, &full(180.0), 9);
-        assert_eq!(at(&r, 0, 0), img.get_pixel(8, 8).0);
-        assert_eq!(at(&r, 8, 3), img.get_pixel(0, 5).0);
-        let q = warp(&img, &full(90.0), 9);
-        assert_eq!(at(&q, 4, 4), img.get_pixel(4, 4).0);
-        assert_eq!(at(&q, 4, 0), img.get_pixel(0, 4).0, "a quarter turn clockwise on screen");
     }
 
     #[test]

@@ -4,3 +4,4 @@ pub mod batches;
 pub mod eda;
 pub mod faces;
 pub mod text;
+mod warp;
