@@ -108,6 +108,8 @@ def epoch_stats(case, faces_dir, augment, r):
     # loader's epoch is exactly the timed batches (no prefetched batch thrown away at a break)
     faces = datasets.ImageFolder(Path(faces_dir) / "train", tf)
     items = case["batches"] * b
+    if len(faces) < items:
+        raise SystemExit(f"{faces_dir}/train: {len(faces)} faces, fewer than the {items} an epoch case takes")
     subset = torch.utils.data.Subset(faces, [i * len(faces) // items for i in range(items)])
     loader = torch.utils.data.DataLoader(subset, batch_size=b, shuffle=True, num_workers=1, drop_last=True)
     model = image_net(case["arch"], s)
