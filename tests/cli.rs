@@ -75,10 +75,12 @@ fn bad_device_is_rejected() {
 fn part1_smoke_writes_results_figures_and_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("run");
-    // two candidate sizes raced for one epoch: the chosen one trains on to its second
+    // two candidate sizes raced for one epoch: the chosen one trains on to its second; the
+    // EmotionNet starts from PyTorch's layer defaults
     let plan = dir.path().join("plan.json");
-    std::fs::write(&plan, r#"{"part1": {"custom_sizes": [32, 40], "size_trial_epochs": 1, "custom": {"epochs": 2}}}"#)
-        .unwrap();
+    let patch =
+        r#"{"custom_sizes": [32, 40], "size_trial_epochs": 1, "custom": {"epochs": 2}, "custom_init": "pytorch"}"#;
+    std::fs::write(&plan, format!(r#"{{"part1": {patch}}}"#)).unwrap();
     let out = bin()
         .args([
             "--device",
@@ -176,7 +178,12 @@ fn part1_smoke_writes_results_figures_and_checkpoints() {
     let mob = rows.iter().find(|r| r["model"] == "mobilenet_v2").unwrap();
     assert_eq!(mob["init"], "imagenet");
     assert!(mob["weights_source"].as_str().unwrap().contains("mobilenet_v2-b0353104"));
-    assert_eq!(rows.iter().find(|r| r["model"] == "mobilenet_v2_random").unwrap()["init"], "random");
+    let random = rows.iter().find(|r| r["model"] == "mobilenet_v2_random").unwrap();
+    assert_eq!(random["init"], "random");
+    // the plan's init reaches the EmotionNet only: torchvision's networks start as torchvision starts them
+    assert_eq!(r["plan"]["custom_init"], "pytorch");
+    assert_eq!(v3["weights_source"], "random init (seeded, PyTorch's layer defaults)");
+    assert_eq!(random["weights_source"], "random init (seeded)");
     check_scoring(&r, rows, "test_accuracy", "test_accuracy_ci95");
     let pairs: Vec<(&str, &str)> = r["comparisons"]
         .as_array()

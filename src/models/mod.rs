@@ -6,6 +6,7 @@ pub mod emotionnet_v1;
 pub mod emotionnet_v2;
 pub mod emotionnet_v3;
 pub mod groups;
+pub mod init;
 pub mod minilm;
 pub mod mobilenet_v2;
 pub mod registry;

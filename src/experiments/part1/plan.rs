@@ -7,6 +7,7 @@ use crate::data::augment::AugmentConfig;
 use crate::error::Result;
 use crate::eval::bench::LatencyConfig;
 use crate::experiments::seeds::SeedPlan;
+use crate::models::init::ScratchInit;
 use crate::train::TrainConfig;
 use crate::Profile;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,10 @@ pub struct Plan {
     #[serde(default)]
     pub size_trial_epochs: Option<usize>,
     pub custom: TrainConfig,
+    /// How the EmotionNets draw their first weights (absent in results older than the key:
+    /// tch's layer defaults, which they used).
+    #[serde(default)]
+    pub custom_init: ScratchInit,
     pub transfer: TrainConfig,
     /// Subsets for smoke runs (None = the whole split).
     pub max_valid: Option<usize>,
