@@ -22,22 +22,15 @@ pub enum ScratchInit {
 }
 
 impl ScratchInit {
-    pub fn is_tch(&self) -> bool {
-        *self == ScratchInit::Tch
-    }
-
-    /// Apply to a freshly built network (its draws come from tch's seeded generator).
-    pub fn apply(self, vs: &VarStore) {
-        if self == ScratchInit::Pytorch {
-            pytorch_defaults(vs);
-        }
-    }
-
-    /// How results name the start, after "random init (seeded".
-    pub fn describe(self) -> &'static str {
+    /// Apply to a freshly built network (its draws come from tch's seeded generator); for a
+    /// redrawn network, how results name its start after "random init (seeded".
+    pub fn apply(self, vs: &VarStore) -> Option<&'static str> {
         match self {
-            ScratchInit::Tch => "tch's layer defaults",
-            ScratchInit::Pytorch => "PyTorch's layer defaults",
+            ScratchInit::Tch => None,
+            ScratchInit::Pytorch => {
+                pytorch_defaults(vs);
+                Some("PyTorch's layer defaults")
+            }
         }
     }
 }

@@ -84,9 +84,10 @@ fn train_at(
     let Shared { run, ds, plan, .. } = *part;
     tch::manual_seed(seed as i64);
     let mut built = spec.arch.model()?.build(spec.init, ds.classes.len() as i64, image_size, run.device)?;
-    if spec.arch.is_custom() && !plan.custom_init.is_tch() {
-        plan.custom_init.apply(&built.vs);
-        built.weights_source = format!("random init (seeded, {})", plan.custom_init.describe());
+    if spec.arch.is_custom() {
+        if let Some(start) = plan.custom_init.apply(&built.vs) {
+            built.weights_source = format!("random init (seeded, {start})");
+        }
     }
     let label = if trial { format!("{key}@{image_size}px") } else { key.to_string() };
     eprintln!("[{label}] {} params, init: {}", train::param_count(&built.vs), built.weights_source);
