@@ -195,12 +195,13 @@ def requests(answer):
 
 def run_all(entries, header, reply):
     """Each entry's case measured, `reply(i, entry, stats)` told at once (stats None for a case
-    PyTorch has no counterpart of); the measured entries in their order."""
+    PyTorch has no counterpart of); the measured entries in their order, less warm-up entries
+    ({"warmup": true}: measured and answered, not kept)."""
     measured = []
     for i, m in enumerate(entries):
         s = run_case(m["case"], header)
         reply(i, m, s)
-        if s is not None:
+        if s is not None and not m.get("warmup"):
             measured.append({"case": m["case"], "unit": m["unit"], "stats": s})
     return measured
 

@@ -120,7 +120,7 @@ pub struct Selection {
     pub text: bool,
     pub data: bool,
     /// End-to-end training on the real faces, per network at its own size: this many batches per
-    /// timed call, in fp32 and channels-last (0: none).
+    /// timed call, in the numerics a profile could train in here (0: none; see [`epoch_numerics`]).
     pub epoch_batches: usize,
 }
 
@@ -179,10 +179,10 @@ impl Selection {
             }
         }
         if self.epoch_batches > 0 {
-            let fp32_or_cl = [Numerics::FP32, Numerics { channels_last: true, bf16: false }];
+            let trainable = epoch_numerics(crate::numerics::cpu_has_bf16_units());
             for (arch, sizes) in &self.images {
                 let size = *sizes.last().expect("every network has a size");
-                for numerics in fp32_or_cl.into_iter().filter(|n| self.numerics.contains(n)) {
+                for numerics in trainable.iter().copied().filter(|n| self.numerics.contains(n)) {
                     let (arch, batch, batches) = (arch.clone(), self.batch, self.epoch_batches);
                     out.push(Case::Epoch { arch, size, batch, numerics, batches });
                 }
@@ -196,6 +196,17 @@ impl Selection {
         }
         out
     }
+}
+
+/// The numerics an epoch case runs in: fp32 and channels-last, and bf16 with channels-last where
+/// the CPU has the units that make bf16 pay (elsewhere a run would fall back to fp32, so an epoch
+/// in bf16 would time what no run does).
+pub fn epoch_numerics(bf16_units: bool) -> Vec<Numerics> {
+    let mut n = vec![Numerics::FP32, Numerics { channels_last: true, bf16: false }];
+    if bf16_units {
+        n.push(Numerics { channels_last: true, bf16: true });
+    }
+    n
 }
 
 /// A training step as `train::fit` takes it, timed until its loss is read back.
@@ -352,8 +363,11 @@ mod tests {
         assert!(cases.iter().any(|c| matches!(c, Case::Infer { batch: 1, .. })));
         assert!(cases.iter().any(|c| matches!(c, Case::Data { size: 96, .. })));
         let epochs: Vec<String> = cases.iter().filter(|c| matches!(c, Case::Epoch { .. })).map(|c| c.label()).collect();
-        assert_eq!(epochs.len(), 4 * 2, "each network at its own size, fp32 and channels-last: {epochs:?}");
+        let trainable = epoch_numerics(crate::numerics::cpu_has_bf16_units()).len();
+        assert_eq!(epochs.len(), 4 * trainable, "each network at its own size, in what trains here: {epochs:?}");
         assert!(epochs.contains(&"epoch EmotionNetV3 64px b64 fp32+cl".to_string()), "{epochs:?}");
+        assert_eq!(epoch_numerics(false).len(), 2);
+        assert_eq!(epoch_numerics(true).last(), Some(&Numerics { channels_last: true, bf16: true }));
         let json = serde_json::to_string(&cases).unwrap();
         assert!(json.contains(r#"{"kind":"train","arch":"mobile_net_v2","size":96,"batch":64,"numerics":{"channels_last":false,"bf16":false}}"#), "{json}");
         assert_eq!(serde_json::from_str::<Vec<Case>>(&json).unwrap(), cases);

@@ -66,7 +66,11 @@ pub fn run_rust(
 ) -> Result<Side> {
     let repeats = header.repeats;
     let mut side = Side { interleaved: reference.is_some(), ..header };
-    for (i, case) in selection.cases().into_iter().enumerate() {
+    let cases = selection.cases();
+    if let Some(first) = cases.first() {
+        warm_up(first, repeats, data_root, reference.as_deref_mut())?;
+    }
+    for (i, case) in cases.into_iter().enumerate() {
         crate::interrupt::check()?;
         let theirs = |r: &mut reference::Reference| r.measure(&case);
         let (stats, pytorch) = match reference.as_deref_mut() {
@@ -84,6 +88,24 @@ pub fn run_rust(
         side.measured.push(Measured { unit: unit.to_string(), case, stats });
     }
     Ok(side)
+}
+
+/// The first case measured on both sides and thrown away. Whatever a process does first (page
+/// faults of a fresh heap, oneDNN's kernel generation, the CPU's clock settling) made the list's
+/// first case slow on both sides in every run, by up to 30%, and the repeats within it did not
+/// absorb it.
+fn warm_up(
+    case: &Case,
+    repeats: Repeats,
+    data_root: &Path,
+    reference: Option<&mut reference::Reference>,
+) -> Result<()> {
+    eprintln!("[warm-up] {} on both sides, not recorded", case.label());
+    measure_ours(case, repeats, data_root)?;
+    if let Some(r) = reference {
+        r.warm_up(case)?;
+    }
+    Ok(())
 }
 
 fn measure_ours(case: &Case, repeats: Repeats, data_root: &Path) -> Result<Stats> {

@@ -54,7 +54,16 @@ impl Reference {
     /// PyTorch's stats for `case`, or None for a case it has no counterpart of (the data pipeline).
     pub fn measure(&mut self, case: &Case) -> Result<Option<Stats>> {
         // a rust.json entry without its stats: the script reads both the same way
-        self.send(&serde_json::json!({ "case": case, "unit": case.unit() }).to_string())?;
+        self.ask(serde_json::json!({ "case": case, "unit": case.unit() }), case)
+    }
+
+    /// `case` measured and left out of the reference's file (see `bench::warm_up`).
+    pub fn warm_up(&mut self, case: &Case) -> Result<()> {
+        self.ask(serde_json::json!({ "case": case, "unit": case.unit(), "warmup": true }), case).map(drop)
+    }
+
+    fn ask(&mut self, request: serde_json::Value, case: &Case) -> Result<Option<Stats>> {
+        self.send(&request.to_string())?;
         let answer = self.answer(&format!("answering {}", case.label()))?;
         serde_json::from_value::<Answer>(answer)
             .map(|a| a.stats)

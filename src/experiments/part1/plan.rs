@@ -33,6 +33,12 @@ pub struct Plan {
     #[serde(default)]
     pub custom_init: ScratchInit,
     pub transfer: TrainConfig,
+    /// Rows that train in bf16 (CPU autocast, their group's memory format kept) where the CPU has
+    /// AMX-BF16 tiles; elsewhere, and every row not named, in their group's numerics. A row is
+    /// named only where validation accuracy stayed within noise of fp32 at two seeds
+    /// (docs/recipes.md). Absent in older results: none.
+    #[serde(default)]
+    pub bf16_rows: Vec<String>,
     /// Subsets for smoke runs (None = the whole split).
     pub max_valid: Option<usize>,
     pub max_test: Option<usize>,
@@ -93,6 +99,9 @@ impl Plan {
         c.at_least("part1.latency.repeats", self.latency.repeats, 1);
         let rows: Vec<String> = super::model_specs().into_iter().map(|s| s.name).collect();
         self.seeds.check("part1.seeds", &rows, &mut c);
+        for r in &self.bf16_rows {
+            c.that(rows.contains(r), || format!("part1.bf16_rows names `{r}`, which is no row of this part"));
+        }
         c.finish("invalid part1 plan")
     }
 }
@@ -113,6 +122,7 @@ mod plan_tests {
         plan.transfer.batch_size = 0;
         plan.image_size = 16;
         plan.max_test = Some(0);
+        plan.bf16_rows = vec!["resnet18_random".into(), "resnet19".into()];
         let err = plan.check().unwrap_err().to_string();
         for key in [
             "part1.augment.rotate_deg",
@@ -121,8 +131,10 @@ mod plan_tests {
             "part1.transfer.batch_size",
             "part1.image_size",
             "part1.max_test",
+            "part1.bf16_rows names `resnet19`",
         ] {
             assert!(err.contains(key), "{key} missing: {err}");
         }
+        assert!(!err.contains("`resnet18_random`"), "a real row is accepted: {err}");
     }
 }

@@ -249,6 +249,10 @@ fn train_config(spec: &ModelSpec, plan: &Plan, head_prefix: Option<&str>) -> Tra
         (false, Init::Random) => TrainConfig { lr: plan.custom.lr, ..plan.transfer.clone() },
     };
     cfg.head_prefix = head_prefix.map(str::to_string);
+    // asked for here, taken by `fit` only where the CPU has the units (it says which it used)
+    if plan.bf16_rows.contains(&spec.name) {
+        cfg.numerics.bf16 = true;
+    }
     // nothing to warm a head up for, or nothing pretrained to protect
     if cfg.head_prefix.is_none() || spec.init == Init::Random {
         cfg.freeze_backbone_epochs = 0;
@@ -399,4 +403,30 @@ pub fn run(run: &Run) -> Result<Results> {
     }
     run.write_results(PART, &results)?;
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rows_budget_is_its_groups_with_the_ablations_rate_and_bf16_where_named() {
+        let mut plan = Plan::for_profile(crate::Profile::Quick, 1).unwrap();
+        plan.bf16_rows = vec!["resnet18_random".into()];
+        let spec = |name: &str| model_specs().into_iter().find(|s| s.name == name).unwrap();
+        let (v2, mobile) = (spec("emotionnet_v2"), spec("mobilenet_v2"));
+        let (resnet, mobile_random) = (spec("resnet18_random"), spec("mobilenet_v2_random"));
+        assert_eq!(train_config(&v2, &plan, None).lr, plan.custom.lr);
+        assert_eq!(train_config(&mobile, &plan, Some("classifier.")).lr, plan.transfer.lr);
+        let ablation = train_config(&mobile_random, &plan, Some("classifier."));
+        assert_eq!((ablation.lr, ablation.epochs), (plan.custom.lr, plan.transfer.epochs));
+        assert_eq!(ablation.freeze_backbone_epochs, 0, "nothing pretrained to protect");
+        let named = train_config(&resnet, &plan, Some("fc."));
+        assert!(named.numerics.bf16, "named in bf16_rows");
+        assert_eq!(named.numerics.channels_last, plan.transfer.numerics.channels_last, "memory format kept");
+        for other in [&v2, &mobile, &mobile_random] {
+            let cfg = train_config(other, &plan, None);
+            assert!(!cfg.numerics.bf16, "{} is not named", other.name);
+        }
+    }
 }
