@@ -239,8 +239,12 @@ def main():
     else:
         def reply(i, m, s):
             if s is not None:
-                print(f"[{i + 1:>2}] {json.dumps(m['case'])}: {s['median']:.2f} {m['unit']}", file=sys.stderr)
-        measured = run_all(header["measured"], header, reply)
+                label = "warm-up" if m.get("warmup") else f"{i:>2}"
+                print(f"[{label}] {json.dumps(m['case'])}: {s['median']:.2f} {m['unit']}", file=sys.stderr)
+        # the first case once, unrecorded, as affect-lab warms up before its list
+        entries = header["measured"]
+        warm_up = [dict(entries[0], warmup=True)] if entries else []
+        measured = run_all(warm_up + entries, header, reply)
     archs = ["emotion_net_v1", "emotion_net_v2", "emotion_net_v3", "res_net18", "res_net50", "mobile_net_v2"]
     sizes = [int(s) for s in a.flops_sizes.split(",")]
     out = {

@@ -35,8 +35,8 @@ pub struct Plan {
     pub transfer: TrainConfig,
     /// Rows that train in bf16 (CPU autocast, their group's memory format kept) where the CPU has
     /// AMX-BF16 tiles; elsewhere, and every row not named, in their group's numerics. A row is
-    /// named only where validation accuracy stayed within noise of fp32 at two seeds
-    /// (docs/recipes.md). Absent in older results: none.
+    /// named only where validation accuracy stays within noise of fp32 at two seeds (none yet:
+    /// docs/recipes.md, "bf16 on AMX"). Absent in older results: none.
     #[serde(default)]
     pub bf16_rows: Vec<String>,
     /// Subsets for smoke runs (None = the whole split).

@@ -49,8 +49,9 @@ pub struct Config {
     pub num_classes: i64,
     /// Run the encoder layers' matrix products and attention in bfloat16, as PyTorch's CPU
     /// autocast would: weights stay fp32 (and get fp32 gradients through the cast), while
-    /// embeddings, residual sums, LayerNorm, pooling and the head stay fp32. On a CPU with
-    /// AVX512-BF16 a fine-tuning step is ~1.4x faster; without it, slower.
+    /// embeddings, residual sums, LayerNorm, pooling and the head stay fp32. Not gated on the CPU
+    /// (off in every profile): it pays only with AMX-BF16 tiles, and with AVX512-BF16 alone a
+    /// fine-tuning step was slower than fp32 (docs/speed.md).
     #[serde(default)]
     pub bf16_matmuls: bool,
 }
