@@ -7,7 +7,7 @@ use image::{imageops, imageops::FilterType, RgbImage};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::warp::{warp, Crop, Warp};
+use super::warp::{warp, warp_grey, Crop, Warp};
 
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
@@ -89,17 +89,30 @@ impl Transform {
 
     /// Apply to one image; returns `size*size*3` floats in CHW order, normalised.
     pub fn apply(&self, img: &RgbImage, rng: &mut StdRng) -> Vec<f32> {
-        let mut chw = match &self.augment {
-            None => to_chw_unit(&imageops::resize(img, self.size, self.size, FilterType::Triangle)),
-            Some(a) => {
-                let crop = draw_crop(img, a, rng);
-                let flip = rng.random::<f32>() < a.flip_prob;
-                let angle = rng.random_range(-a.rotate_deg..=a.rotate_deg);
-                let mut chw = warp(img, &Warp { crop, flip, degrees: angle }, self.size);
-                colour_jitter(&mut chw, a, rng);
+        match &self.augment {
+            None => {
+                let mut chw = to_chw_unit(&imageops::resize(img, self.size, self.size, FilterType::Triangle));
+                self.normalise(&mut chw);
                 chw
             }
-        };
+            // the faces are grey: one plane augmented and spread to three gives the same bits
+            // as three equal planes augmented, for a third of the warp
+            Some(a) if is_grey(img) => self.augment_grey(img, a, rng),
+            Some(a) => self.augment_rgb(img, a, rng),
+        }
+    }
+
+    fn augment_rgb(&self, img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng) -> Vec<f32> {
+        let mut chw = warp(img, &draw_warp(img, a, rng), self.size);
+        colour_jitter(&mut chw, 3, a, rng);
+        self.normalise(&mut chw);
+        chw
+    }
+
+    fn augment_grey(&self, img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng) -> Vec<f32> {
+        let mut grey = warp_grey(img, &draw_warp(img, a, rng), self.size);
+        colour_jitter(&mut grey, 1, a, rng);
+        let mut chw = [grey.as_slice(); 3].concat();
         self.normalise(&mut chw);
         chw
     }
@@ -125,6 +138,20 @@ impl Transform {
         }
         out
     }
+}
+
+/// Whether every pixel's three bytes are equal.
+fn is_grey(img: &RgbImage) -> bool {
+    img.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2])
+}
+
+/// The geometric half of one sample's augmentation, drawn in the order the RNG has always been
+/// read: crop, flip, angle.
+fn draw_warp(img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng) -> Warp {
+    let crop = draw_crop(img, a, rng);
+    let flip = rng.random::<f32>() < a.flip_prob;
+    let degrees = rng.random_range(-a.rotate_deg..=a.rotate_deg);
+    Warp { crop, flip, degrees }
 }
 
 /// RandomResizedCrop's box (torchvision's sampler: ten tries, then the whole image).
@@ -157,9 +184,12 @@ pub(super) fn to_chw_unit(img: &RgbImage) -> Vec<f32> {
     out
 }
 
-/// torchvision-style ColorJitter on a CHW [0,1] buffer, in a random order of the three ops.
-fn colour_jitter(chw: &mut [f32], a: &AugmentConfig, rng: &mut StdRng) {
-    let plane = chw.len() / 3;
+/// torchvision-style ColorJitter on a CHW [0,1] buffer of `channels` planes (3, or 1 standing
+/// for three equal ones: the grey value is then computed from it three times, so each step gives
+/// the bits it gives on the three), in a random order of the three ops.
+fn colour_jitter(chw: &mut [f32], channels: usize, a: &AugmentConfig, rng: &mut StdRng) {
+    let plane = chw.len() / channels;
+    let (g, b) = if channels == 3 { (plane, 2 * plane) } else { (0, 0) };
     let factor = |rng: &mut StdRng, amount: f32| {
         if amount > 0.0 {
             rng.random_range((1.0 - amount).max(0.0)..=1.0 + amount)
@@ -167,7 +197,7 @@ fn colour_jitter(chw: &mut [f32], a: &AugmentConfig, rng: &mut StdRng) {
             1.0
         }
     };
-    let grey = |chw: &[f32], i: usize| 0.299 * chw[i] + 0.587 * chw[plane + i] + 0.114 * chw[2 * plane + i];
+    let grey = |chw: &[f32], i: usize| 0.299 * chw[i] + 0.587 * chw[g + i] + 0.114 * chw[b + i];
     let mut order = [0u8, 1, 2];
     for i in (1..3).rev() {
         order.swap(i, rng.random_range(0..=i));
@@ -186,10 +216,10 @@ fn colour_jitter(chw: &mut [f32], a: &AugmentConfig, rng: &mut StdRng) {
             _ => {
                 let f = factor(rng, a.saturation);
                 for i in 0..plane {
-                    let g = grey(chw, i);
-                    for c in 0..3 {
+                    let y = grey(chw, i);
+                    for c in 0..channels {
                         let v = &mut chw[c * plane + i];
-                        *v = (g + f * (*v - g)).clamp(0.0, 1.0);
+                        *v = (y + f * (*v - y)).clamp(0.0, 1.0);
                     }
                 }
             }
@@ -216,6 +246,35 @@ mod tests {
         assert_eq!(t.denormalise_to_rgb(&out)[..3], [255, 0, 128]);
         // no randomness at eval: a different rng gives the same output
         assert_eq!(out, t.apply(&img, &mut Transform::rng(9, 9, 9)));
+    }
+
+    #[test]
+    fn a_grey_face_augmented_on_one_plane_gives_the_three_plane_bits() {
+        use rand::RngCore;
+        let mut noise = StdRng::seed_from_u64(5);
+        // grey noise (every step sees sharp edges) and the faces' own size; larger for the
+        // shrinking path of a crop bigger than the output
+        let grey = |w: u32, h: u32, rng: &mut StdRng| {
+            RgbImage::from_fn(w, h, |_, _| {
+                let v = (rng.next_u32() & 0xff) as u8;
+                image::Rgb([v, v, v])
+            })
+        };
+        let strong = AugmentConfig { brightness: 0.6, contrast: 0.6, saturation: 0.6, ..AugmentConfig::default() };
+        for (i, (w, size)) in [(48, 64), (48, 48), (48, 96), (130, 64)].into_iter().cycle().take(120).enumerate() {
+            let img = grey(w, w, &mut noise);
+            assert!(is_grey(&img));
+            let a = if i % 2 == 0 { AugmentConfig::default() } else { strong.clone() };
+            let t = Transform::train(size, a.clone());
+            let rgb = t.augment_rgb(&img, &a, &mut Transform::rng(7, 1, i));
+            let one = t.augment_grey(&img, &a, &mut Transform::rng(7, 1, i));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&rgb), bits(&one), "sample {i}: {w} px to {size} px");
+            assert_eq!(bits(&t.apply(&img, &mut Transform::rng(7, 1, i))), bits(&rgb));
+        }
+        let mut colour = grey(48, 48, &mut noise);
+        colour.put_pixel(3, 4, image::Rgb([10, 11, 10]));
+        assert!(!is_grey(&colour), "one coloured pixel takes the three-plane path");
     }
 
     #[test]
