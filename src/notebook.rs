@@ -160,7 +160,8 @@ pub fn model_summary(r: &part1::Results, model: &str) -> Result<Html> {
         .into_iter()
         .find(|s| s.name == model)
         .ok_or_else(|| Error::Config(format!("no Part 1 model `{model}`")))?;
-    let image_size = r.plan.size_for(&spec.arch);
+    // the size the run chose for the row, where it trained
+    let image_size = r.row(model).map_or_else(|| r.plan.size_for(&spec.arch), |row| row.image_size);
     let b = spec.arch.model()?.build(registry::Init::Random, 7, image_size, tch::Device::Cpu)?;
     let params = crate::train::param_count(&b.vs);
     let mut vars: Vec<(String, Vec<i64>)> = b.vs.variables().into_iter().map(|(n, t)| (n, t.size())).collect();
@@ -240,6 +241,7 @@ pub fn resnet_rows(r: &part1::Results) -> Html {
             Some(x) => rows.push(vec![
                 m.to_string(),
                 format!("{:?}", x.init).to_lowercase(),
+                format!("{} px", x.image_size),
                 crate::report::html::pct(x.test_accuracy),
                 crate::report::html::ci(x.test_accuracy_ci95),
                 format!("{:.2}M", x.params as f64 / 1e6),
@@ -248,7 +250,7 @@ pub fn resnet_rows(r: &part1::Results) -> Html {
             None => {}
         }
     }
-    let mut h = table(&["model", "init", "test acc", "95% CI", "params"], &rows).0;
+    let mut h = table(&["model", "init", "input", "test acc", "95% CI", "params"], &rows).0;
     if !missing.is_empty() {
         h += &format!(
             "<p class=\"caption\">Not run here: {}. Their ImageNet weights are not installed (no package registry \
@@ -327,4 +329,22 @@ pub fn rating_examples(r: &part2::Results) -> Result<Html> {
 /// Versions and paths for the setup notebook.
 pub fn setup_report() -> Html {
     Html(format!("<pre>{}</pre>", crate::report::html::esc(&crate::info::report(&data_root()))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ablation_table_gives_each_rows_input_and_names_what_was_not_run() {
+        let r = crate::report::fixtures::part1();
+        let h = resnet_rows(&r).0;
+        let shown: Vec<&part1::Row> =
+            ["mobilenet_v2", "resnet18_random", "mobilenet_v2_random"].iter().filter_map(|m| r.row(m)).collect();
+        assert_eq!(h.matches("<tr>").count(), shown.len() + 1, "{h}");
+        for x in shown {
+            assert!(h.contains(&format!("{} px", x.image_size)), "{}: {h}", x.model);
+        }
+        assert!(h.contains("Not run here: resnet18, resnet50"), "{h}");
+    }
 }

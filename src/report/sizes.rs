@@ -1,4 +1,4 @@
-//! The input size each EmotionNet trained at, and the validation evidence that chose it.
+//! The input size each row trained from scratch ran at, and the validation evidence that chose it.
 use super::html::{pct, table, Html};
 use crate::experiments::part1;
 
@@ -30,22 +30,28 @@ pub fn part1_size_takeaway(r: &part1::Results) -> Html {
             r.plan.custom_image_size
         )
     } else {
-        let chosen: Vec<String> = tried.iter().map(|x| format!("{} {} px", x.model, x.image_size)).collect();
+        let chosen: Vec<String> = tried
+            .iter()
+            .map(|x| {
+                let of: Vec<String> = x.size_trials.iter().map(|t| t.image_size.to_string()).collect();
+                format!("{} {} px (of {})", x.model, x.image_size, of.join("/"))
+            })
+            .collect();
         let extra: f64 =
             tried.iter().flat_map(|x| x.size_trials.iter().filter(|t| !t.chosen).map(|t| t.train_seconds)).sum();
         let compared = tried.iter().flat_map(|x| &x.size_trials).find_map(|t| t.compared_at_epoch);
         let how = match compared {
             Some(e) => format!(
-                "each EmotionNet trained {e} epochs at every candidate size, validation then chose one, and only \
-                 that one trained on"
+                "each row trained from scratch ran {e} epochs at every candidate size, validation then chose one, \
+                 and only that one trained on"
             ),
-            None => "each EmotionNet trained at every candidate size and kept the one its validation score preferred"
+            None => "each row trained from scratch ran at every candidate size and kept the one its validation \
+                     score preferred"
                 .to_string(),
         };
         format!(
-            "The faces are 48x48; {how} ({}; the monitored metric decides, test was read for the chosen size only): \
+            "The faces are 48x48; {how} (the monitored metric decides, test was read for the chosen size only): \
              {}. The trials not kept cost {:.0} s of training beyond the rows' own.",
-            r.plan.custom_sizes.iter().map(|s| format!("{s} px")).collect::<Vec<_>>().join(", "),
             chosen.join(", "),
             extra
         )
@@ -81,7 +87,7 @@ mod tests {
         r.rows[1].image_size = 48;
         r.rows[1].size_trials = vec![trial(48, 0.5, true), trial(64, 0.45, false)];
         let s = part1_size_takeaway(&r).0;
-        assert!(s.contains("(48 px, 64 px;") && s.contains(": emotionnet_v2 48 px."), "{s}");
+        assert!(s.contains(": emotionnet_v2 48 px (of 48/64)."), "{s}");
         assert!(s.contains("cost 100 s"), "{s}");
         let t = part1_size_table(&r).0;
         assert_eq!(t.matches("<tr>").count(), 3, "{t}");
@@ -91,10 +97,7 @@ mod tests {
             (t.compared_at_epoch, t.stopped_by, t.epochs) = (Some(4), None, 4);
         }
         let s = part1_size_takeaway(&r).0;
-        assert!(
-            s.contains("trained 4 epochs at every candidate size") && s.contains("only that one trained on"),
-            "{s}"
-        );
+        assert!(s.contains("ran 4 epochs at every candidate size") && s.contains("only that one trained on"), "{s}");
         assert!(part1_size_table(&r).0.contains("4 (compared here)"));
     }
 }

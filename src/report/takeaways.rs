@@ -410,17 +410,29 @@ pub fn part1_conclusions(r: &part1::Results) -> Html {
     }
     if let Some(b) = best(&|x| x.arch.is_custom()) {
         out.push(format!(
-            "Best model from scratch: {} at {:.1}%{} with {:.2}M parameters.",
+            "Best EmotionNet (from scratch): {} at {:.1}%{} with {:.2}M parameters.",
             b.model,
             b.test_accuracy * 100.0,
             over_seeds(&b.model),
             b.params as f64 / 1e6
         ));
     }
+    if let (Some(b), Some(c)) = (best(&|x| x.init == part1::Init::Random), best(&|x| x.arch.is_custom())) {
+        if !b.arch.is_custom() {
+            out.push(format!(
+                "Best row from scratch overall: {} (a torchvision network from random init, {} px) at {:.1}%{}, {:+.1} points on {}.",
+                b.model,
+                b.image_size,
+                b.test_accuracy * 100.0,
+                over_seeds(&b.model),
+                (b.test_accuracy - c.test_accuracy) * 100.0,
+                c.model
+            ));
+        }
+    }
     for (pre, rnd) in [("resnet18", "resnet18_random"), ("mobilenet_v2", "mobilenet_v2_random")] {
         if let (Some(a), Some(b)) = (r.row(pre), r.row(rnd)) {
-            let d = (a.test_accuracy - b.test_accuracy) * 100.0;
-            out.push(format!("Same architecture, same budget: {pre} ImageNet {:.1}% vs random init {:.1}% ({}{:.1} points from pretraining).", a.test_accuracy * 100.0, b.test_accuracy * 100.0, if d >= 0.0 { "+" } else { "" }, d));
+            out.push(ablation_sentence(pre, a, b));
         }
     }
     if let (Some(a), Some(b)) = (r.row("resnet18"), r.row("resnet50")) {
@@ -433,6 +445,23 @@ pub fn part1_conclusions(r: &part1::Results) -> Html {
         );
     }
     Html(format!("<ul>{}</ul>", out.iter().map(|s| format!("<li>{}</li>", esc(s))).collect::<String>()))
+}
+
+/// Pretrained row `a` against its architecture from random init `b`: the caps are the same, the
+/// input sizes may not be (the ablation's is chosen on validation where the plan gives candidates).
+fn ablation_sentence(pre: &str, a: &part1::Row, b: &part1::Row) -> String {
+    let d = (a.test_accuracy - b.test_accuracy) * 100.0;
+    let (acc_a, acc_b, sign) = (a.test_accuracy * 100.0, b.test_accuracy * 100.0, if d >= 0.0 { "+" } else { "" });
+    if a.image_size == b.image_size {
+        format!(
+            "Same architecture, same budget, same input: {pre} ImageNet {acc_a:.1}% vs random init {acc_b:.1}% ({sign}{d:.1} points from pretraining)."
+        )
+    } else {
+        format!(
+            "Same architecture, same budget: {pre} ImageNet {acc_a:.1}% at {} px vs random init {acc_b:.1}% at {} px, the size its validation chose ({sign}{d:.1} points from pretraining and its input size).",
+            a.image_size, b.image_size
+        )
+    }
 }
 
 pub fn part2_conclusions(r: &part2::Results) -> Html {
@@ -471,6 +500,39 @@ mod tests {
 
     fn count(h: &Html, tag: &str) -> usize {
         h.0.matches(tag).count()
+    }
+
+    #[test]
+    fn the_ablation_sentence_names_the_input_sizes_when_they_differ() {
+        let r = part1();
+        let pre = r.row("mobilenet_v2").unwrap().clone();
+        let mut rnd = r.row("mobilenet_v2_random").unwrap().clone();
+        (rnd.image_size, rnd.test_accuracy) = (pre.image_size, pre.test_accuracy - 0.2);
+        let same = ablation_sentence("mobilenet_v2", &pre, &rnd);
+        assert!(same.contains("same input") && same.contains("(+20.0 points from pretraining)"), "{same}");
+        rnd.image_size = 48;
+        let other = ablation_sentence("mobilenet_v2", &pre, &rnd);
+        assert!(!other.contains("same input"), "{other}");
+        assert!(
+            other.contains(&format!("at {} px vs random init", pre.image_size))
+                && other.contains("at 48 px, the size its validation chose"),
+            "{other}"
+        );
+        assert!(other.contains("from pretraining and its input size"), "{other}");
+        assert!(part1_conclusions(&r).0.contains("Same architecture, same budget"));
+        let mut r = r;
+        let v2 = r.row("emotionnet_v2").unwrap().test_accuracy;
+        let resnet = r.rows.iter_mut().find(|x| x.model == "resnet18_random").unwrap();
+        resnet.test_accuracy = v2 - 0.01;
+        let c = part1_conclusions(&r).0;
+        assert!(c.contains("Best EmotionNet") && !c.contains("Best row from scratch overall"), "{c}");
+        let resnet = r.rows.iter_mut().find(|x| x.model == "resnet18_random").unwrap();
+        resnet.test_accuracy = v2 + 0.004;
+        let c = part1_conclusions(&r).0;
+        assert!(
+            c.contains("Best row from scratch overall: resnet18_random") && c.contains("+0.4 points on emotionnet_v2"),
+            "{c}"
+        );
     }
 
     #[test]

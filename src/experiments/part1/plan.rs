@@ -1,6 +1,6 @@
 //! Part 1's plan: budgets and input sizes per profile (`profiles/*.json`), patched by `--plan`,
 //! checked before anything runs.
-use super::{Arch, PART};
+use super::{Arch, Init, ModelSpec, PART};
 use crate::config::plan_check::Checks;
 use crate::config::run::RunConfig;
 use crate::data::augment::AugmentConfig;
@@ -23,6 +23,12 @@ pub struct Plan {
     /// `custom_image_size`). The faces are 48x48: a larger input pays for upsampling.
     #[serde(default)]
     pub custom_sizes: Vec<u32>,
+    /// Candidate input sizes of the random-init ablations of the pretrained backbones, chosen per
+    /// row on validation as the EmotionNets' are (empty: `image_size`, the pretrained rows' own).
+    /// They are trained from scratch too, so upsampling must earn its cost (absent in older
+    /// results: none).
+    #[serde(default)]
+    pub ablation_sizes: Vec<u32>,
     /// With several candidate sizes: compare them after this many epochs and train only the
     /// chosen one on (None: every size trains to its own end before the choice).
     #[serde(default)]
@@ -51,11 +57,16 @@ pub struct Plan {
 
 impl Plan {
     /// The input sizes a row trains at before validation picks one.
-    pub fn sizes_for(&self, arch: &Arch) -> Vec<u32> {
-        if arch.is_custom() && !self.custom_sizes.is_empty() {
-            self.custom_sizes.clone()
+    pub fn sizes_for(&self, spec: &ModelSpec) -> Vec<u32> {
+        let candidates = match (spec.arch.is_custom(), spec.init) {
+            (true, _) => &self.custom_sizes,
+            (false, Init::Random) => &self.ablation_sizes,
+            (false, _) => return vec![self.image_size],
+        };
+        if candidates.is_empty() {
+            vec![self.size_for(&spec.arch)]
         } else {
-            vec![self.size_for(arch)]
+            candidates.clone()
         }
     }
 
@@ -90,6 +101,9 @@ impl Plan {
         for &s in &self.custom_sizes {
             c.within("part1.custom_sizes", s as f64, MIN_IMAGE_SIZE as f64, 1024.0);
         }
+        for &s in &self.ablation_sizes {
+            c.within("part1.ablation_sizes", s as f64, MIN_IMAGE_SIZE as f64, 1024.0);
+        }
         c.cap("part1.size_trial_epochs", self.size_trial_epochs);
         c.cap("part1.max_valid", self.max_valid);
         c.cap("part1.max_test", self.max_test);
@@ -123,6 +137,7 @@ mod plan_tests {
         plan.image_size = 16;
         plan.max_test = Some(0);
         plan.bf16_rows = vec!["resnet18_random".into(), "resnet19".into()];
+        plan.ablation_sizes = vec![48, 8];
         let err = plan.check().unwrap_err().to_string();
         for key in [
             "part1.augment.rotate_deg",
@@ -132,9 +147,32 @@ mod plan_tests {
             "part1.image_size",
             "part1.max_test",
             "part1.bf16_rows names `resnet19`",
+            "part1.ablation_sizes",
         ] {
             assert!(err.contains(key), "{key} missing: {err}");
         }
         assert!(!err.contains("`resnet18_random`"), "a real row is accepted: {err}");
+    }
+
+    #[test]
+    fn each_kind_of_row_races_its_own_candidate_sizes() {
+        let mut plan = Plan::for_profile(Profile::Smoke, 1).unwrap();
+        (plan.image_size, plan.custom_image_size) = (96, 64);
+        (plan.custom_sizes, plan.ablation_sizes) = (vec![48, 64], vec![40, 56]);
+        let sizes = |plan: &Plan, name: &str| {
+            let spec = super::super::model_specs().into_iter().find(|s| s.name == name).unwrap();
+            plan.sizes_for(&spec)
+        };
+        assert_eq!(sizes(&plan, "emotionnet_v2"), vec![48, 64]);
+        assert_eq!(sizes(&plan, "resnet18_random"), vec![40, 56]);
+        assert_eq!(sizes(&plan, "mobilenet_v2_random"), vec![40, 56]);
+        assert_eq!(sizes(&plan, "mobilenet_v2"), vec![96], "a pretrained row keeps the size its weights know");
+        (plan.custom_sizes, plan.ablation_sizes) = (Vec::new(), Vec::new());
+        assert_eq!(sizes(&plan, "emotionnet_v2"), vec![64]);
+        assert_eq!(
+            sizes(&plan, "resnet18_random"),
+            vec![96],
+            "without candidates the ablation runs at its backbone's size"
+        );
     }
 }

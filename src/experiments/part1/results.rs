@@ -236,8 +236,15 @@ pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
     let mean = |x: &Row| r.mean_accuracy(&x.model).unwrap_or(f64::NAN);
     let best =
         |f: &dyn Fn(&Row) -> bool| scored.iter().copied().filter(|x| f(x)).max_by(|a, b| mean(a).total_cmp(&mean(b)));
-    if let (Some(a), Some(b)) = (best(&|x| x.init == Init::Imagenet), best(&|x| x.arch.is_custom())) {
+    let transfer = best(&|x| x.init == Init::Imagenet);
+    if let (Some(a), Some(b)) = (transfer, best(&|x| x.arch.is_custom())) {
         out.extend(pair(a, b));
+    }
+    // a random-init backbone can beat every EmotionNet: transfer is then tested against it too
+    if let (Some(a), Some(b)) = (transfer, best(&|x| x.init != Init::Imagenet)) {
+        if !b.arch.is_custom() && b.arch != a.arch {
+            out.extend(pair(a, b));
+        }
     }
     out
 }
@@ -273,4 +280,45 @@ pub fn summary(r: &Results) -> String {
         s += &format!("{m:<22} skipped: {why}\n");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(r: &Results) -> Vec<(String, String)> {
+        comparisons(r).into_iter().map(|c| (c.a, c.b)).collect()
+    }
+
+    #[test]
+    fn transfer_is_tested_against_its_ablation_the_best_emotionnet_and_a_better_random_backbone() {
+        let mut r = crate::report::fixtures::part1();
+        let (transfer, ablation) = ("mobilenet_v2".to_string(), "mobilenet_v2_random".to_string());
+        let custom = |r: &Results| {
+            let best = r.rows.iter().filter(|x| x.arch.is_custom());
+            best.max_by(|a, b| r.mean_accuracy(&a.model).unwrap().total_cmp(&r.mean_accuracy(&b.model).unwrap()))
+                .map(|x| x.model.clone())
+                .unwrap()
+        };
+        let usual = vec![(transfer.clone(), ablation.clone()), (transfer.clone(), custom(&r))];
+        // every random backbone below the best EmotionNet: the two usual tests only
+        for x in r.rows.iter_mut().filter(|x| x.init == Init::Random && !x.arch.is_custom()) {
+            x.test_predictions = r.test_labels.iter().map(|&l| (l + 1) % 7).collect();
+            x.test_accuracy = 0.0;
+        }
+        assert_eq!(pairs(&r), usual);
+        // ResNet18 from random init now right on every face: tested against transfer as well
+        let resnet = r.rows.iter_mut().find(|x| x.model == "resnet18_random").unwrap();
+        (resnet.test_predictions, resnet.test_accuracy) = (r.test_labels.clone(), 1.0);
+        let mut want = usual.clone();
+        want.push((transfer.clone(), "resnet18_random".into()));
+        assert_eq!(pairs(&r), want);
+        // the best random backbone being the transfer row's own ablation adds nothing
+        for x in r.rows.iter_mut().filter(|x| x.init == Init::Random && !x.arch.is_custom()) {
+            let perfect = x.model == ablation;
+            x.test_predictions = r.test_labels.iter().map(|&l| if perfect { l } else { (l + 1) % 7 }).collect();
+            x.test_accuracy = if perfect { 1.0 } else { 0.0 };
+        }
+        assert_eq!(pairs(&r), usual);
+    }
 }

@@ -365,12 +365,8 @@ pub fn run(run: &Run) -> Result<Results> {
         }
         let budget = Budget::of(&results.rows).filter(|_| spec.init == Init::Random);
         let budget = budget.map(|b| (b.row.model.clone(), b.seconds));
-        let row = run_model(
-            &shared,
-            spec,
-            (&plan.sizes_for(&spec.arch), seed),
-            budget.as_ref().map(|(m, s)| (m.as_str(), *s)),
-        )?;
+        let row =
+            run_model(&shared, spec, (&plan.sizes_for(spec), seed), budget.as_ref().map(|(m, s)| (m.as_str(), *s)))?;
         eprintln!(
             "[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s",
             row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds
