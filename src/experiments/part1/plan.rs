@@ -58,15 +58,15 @@ pub struct Plan {
 impl Plan {
     /// The input sizes a row trains at before validation picks one.
     pub fn sizes_for(&self, spec: &ModelSpec) -> Vec<u32> {
-        let candidates = match (spec.arch.is_custom(), spec.init) {
+        let candidates: &[u32] = match (spec.arch.is_custom(), spec.init) {
             (true, _) => &self.custom_sizes,
             (false, Init::Random) => &self.ablation_sizes,
-            (false, _) => return vec![self.image_size],
+            (false, _) => &[],
         };
         if candidates.is_empty() {
             vec![self.size_for(&spec.arch)]
         } else {
-            candidates.clone()
+            candidates.to_vec()
         }
     }
 
