@@ -2,9 +2,10 @@
 //! text inline in evcxr. Kept here so notebook cells stay a few lines long; what the tables and
 //! sentences say is computed in [`crate::report::takeaways`].
 use crate::config::paths;
+use crate::config::run::PartResults;
 use crate::config::run::{Run, RunConfig};
 use crate::error::{Error, Result};
-use crate::experiments::reuse::{self, PartResults, Prior};
+use crate::experiments::reuse::{self, Prior};
 use crate::experiments::{part1, part2};
 use crate::models::registry;
 use crate::{device, report, Profile};
@@ -236,8 +237,8 @@ fn claims_page(claims: &[report::claims::Checked], page: usize) -> Html {
 pub fn resnet_rows(r: &part1::Results) -> Html {
     let mut rows = Vec::new();
     let mut missing = Vec::new();
-    for m in ["resnet18", "resnet50", "resnet18_random", "mobilenet_v2", "mobilenet_v2_random"] {
-        match r.row(m) {
+    for m in part1::backbone_rows() {
+        match r.row(&m) {
             Some(x) => rows.push(vec![
                 m.to_string(),
                 format!("{:?}", x.init).to_lowercase(),
@@ -246,7 +247,7 @@ pub fn resnet_rows(r: &part1::Results) -> Html {
                 crate::report::html::ci(x.test_accuracy_ci95),
                 format!("{:.2}M", x.params as f64 / 1e6),
             ]),
-            None if r.skipped_models.iter().any(|(s, _)| s == m) => missing.push(m),
+            None if r.skipped_models.iter().any(|(s, _)| *s == m) => missing.push(m),
             None => {}
         }
     }

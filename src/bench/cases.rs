@@ -4,6 +4,7 @@ use super::measure::{self, Repeats, Stats};
 use crate::data::augment::Transform;
 use crate::data::batches::{BatchSource, ImageSource};
 use crate::error::{Error, Result};
+pub use crate::eval::bench_file::{short_name, Case};
 use crate::experiments::part1;
 use crate::models::bilstm::{self, BiLstm};
 use crate::models::minilm::{MiniLm, Pooling};
@@ -11,7 +12,6 @@ use crate::models::registry::{image_model, Init};
 use crate::numerics::{self, Numerics};
 use crate::train::adamw::AdamW;
 use crate::train::steps::weighted_ce;
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::{nn::ModuleT, Device, Kind, Tensor};
 
@@ -28,60 +28,7 @@ pub const WEIGHT_DECAY: f64 = 1e-2;
 /// DataLoader's worker start is a small part of it.
 pub const EPOCH_BATCHES: usize = 16;
 
-/// One measurement. Speeds are items per second (`train`, `minilm_train` count tokens,
-/// `bilstm_train` reviews, `data` images); `infer` is milliseconds per image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Case {
-    /// One optimizer step of an image network on random images (forward, loss, backward, clip, AdamW).
-    Train { arch: String, size: u32, batch: usize, numerics: Numerics },
-    /// Eval-mode forward passes without gradients.
-    Infer { arch: String, size: u32, batch: usize, numerics: Numerics },
-    /// A MiniLM fine-tuning step (pretrained encoder, mean pooling, two-class head) on `batch` x `seq` tokens.
-    MinilmTrain { batch: usize, seq: usize, numerics: Numerics },
-    /// A BiLSTM training step on `batch` reviews of `seq` tokens.
-    BilstmTrain { batch: usize, seq: usize, numerics: Numerics },
-    /// The image pipeline alone: decode, augment and batch the training faces.
-    Data { size: u32, batch: usize },
-    /// `batches` training batches of the real faces, end to end: the data pipeline feeding
-    /// optimizer steps, as a training epoch spends them (PyTorch: a DataLoader with one worker).
-    Epoch { arch: String, size: u32, batch: usize, numerics: Numerics, batches: usize },
-}
-
 impl Case {
-    /// Unit of the value measured.
-    pub fn unit(&self) -> &'static str {
-        match self {
-            Case::Infer { .. } => "ms/image",
-            Case::Train { .. } | Case::Data { .. } | Case::Epoch { .. } => "images/s",
-            Case::MinilmTrain { .. } => "tokens/s",
-            Case::BilstmTrain { .. } => "reviews/s",
-        }
-    }
-
-    /// Whether a larger value is better (speeds) or worse (latencies).
-    pub fn higher_is_better(&self) -> bool {
-        !matches!(self, Case::Infer { .. })
-    }
-
-    /// A short name for tables and figures: `train resnet18 96px b64 bf16+cl`.
-    pub fn label(&self) -> String {
-        match self {
-            Case::Train { arch, size, batch, numerics } => {
-                format!("train {} {size}px b{batch} {}", short_name(arch), numerics.label())
-            }
-            Case::Infer { arch, size, batch, numerics } => {
-                format!("infer {} {size}px b{batch} {}", short_name(arch), numerics.label())
-            }
-            Case::MinilmTrain { batch, seq, numerics } => format!("train MiniLM {batch}x{seq} {}", numerics.label()),
-            Case::BilstmTrain { batch, seq, numerics } => format!("train BiLSTM {batch}x{seq} {}", numerics.label()),
-            Case::Data { size, batch } => format!("data pipeline {size}px b{batch}"),
-            Case::Epoch { arch, size, batch, numerics, .. } => {
-                format!("epoch {} {size}px b{batch} {}", short_name(arch), numerics.label())
-            }
-        }
-    }
-
     /// Run on this side.
     pub fn measure(&self, r: Repeats, data_root: &Path) -> Result<Stats> {
         match self {
@@ -95,19 +42,6 @@ impl Case {
             }
         }
     }
-}
-
-pub fn short_name(arch: &str) -> String {
-    match arch {
-        "emotion_net_v1" => "EmotionNetV1",
-        "emotion_net_v2" => "EmotionNetV2",
-        "emotion_net_v3" => "EmotionNetV3",
-        "res_net18" => "ResNet18",
-        "res_net50" => "ResNet50",
-        "mobile_net_v2" => "MobileNetV2",
-        other => other,
-    }
-    .to_string()
 }
 
 /// What to measure.

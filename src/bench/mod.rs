@@ -4,12 +4,13 @@
 //! also runs a finished `rust.json`'s list on its own). The report pairs the two into `bench.json`
 //! and ratio charts. `scripts/bench.sh` does both in one invocation.
 pub mod cases;
-pub mod measure;
 pub mod reference;
 pub mod report;
 
 use crate::error::{Error, Result};
-use cases::{Case, Selection};
+use crate::eval::bench_file::Case;
+pub use crate::eval::{bench_file::Flops, measure};
+use cases::Selection;
 use measure::{Repeats, Stats};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -45,14 +46,6 @@ pub struct Measured {
     pub case: Case,
     pub unit: String,
     pub stats: Stats,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Flops {
-    pub arch: String,
-    pub size: u32,
-    /// Forward FLOPs for one image (a multiply-add counts 2).
-    pub flops: f64,
 }
 
 /// Measure every case of `selection` here into `header` ([`header`]), printing each as it finishes;

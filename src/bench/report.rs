@@ -1,82 +1,12 @@
 //! Pairing our measurements with PyTorch's: ratios per case, the issue's targets checked, and
 //! charts of the ratios (`bench.json`, `train_ratio.png`, `infer_ratio.png`, `text_ratio.png`).
 use super::cases::Case;
-use super::measure::Stats;
-use super::{Flops, Side};
+use super::Side;
 use crate::error::Result;
+pub use crate::eval::bench_file::{Bench, Pair, Target, COMMITTED};
 use crate::numerics::Numerics;
 use crate::report::plots::bar_chart_with_reference;
-use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// One case on both sides.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Pair {
-    pub label: String,
-    pub case: Case,
-    pub unit: String,
-    pub rust: Stats,
-    pub pytorch: Option<Stats>,
-    /// How many times faster ours is, from the medians (above 1: faster than PyTorch).
-    pub speedup: Option<f64>,
-}
-
-/// A goal of the speed issue, measured.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Target {
-    pub what: String,
-    pub value: f64,
-    pub goal: f64,
-    pub met: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Bench {
-    pub machine: String,
-    pub threads: i64,
-    pub rust: String,
-    pub pytorch: String,
-    pub repeats: super::measure::Repeats,
-    /// Whether the two sides took turns case by case (else all of ours, then all of PyTorch's).
-    #[serde(default)]
-    pub interleaved: bool,
-    pub pairs: Vec<Pair>,
-    pub targets: Vec<Target>,
-    pub flops: Vec<Flops>,
-}
-
-/// Where the bench result for the project's machine kind is committed (relative to the checkout).
-pub const COMMITTED: &str = "figures/bench/bench.json";
-
-impl Bench {
-    /// The committed result, where the checkout has one that reads.
-    pub fn committed() -> Option<Bench> {
-        let path = crate::config::paths::in_project(COMMITTED)?;
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
-    }
-
-    /// Forward FLOPs per image of `arch` at `size` (PyTorch's count).
-    pub fn flops(&self, arch: &str, size: u32) -> Option<f64> {
-        self.flops.iter().find(|f| f.arch == arch && f.size == size).map(|f| f.flops)
-    }
-
-    /// PyTorch's fp32 inference time (ms/image) of `arch` at `size` and `batch`.
-    pub fn pytorch_ms(&self, want_arch: &str, want_size: u32, want_batch: usize) -> Option<f64> {
-        self.pairs.iter().find_map(|p| match &p.case {
-            Case::Infer { arch, size, batch, numerics }
-                if arch == want_arch && *size == want_size && *batch == want_batch && *numerics == Numerics::FP32 =>
-            {
-                p.pytorch.as_ref().map(|s| s.median)
-            }
-            _ => None,
-        })
-    }
-
-    /// One line naming the file and what it measured, for results and tables.
-    pub fn source(&self) -> String {
-        format!("{COMMITTED}: {} on {}, {} threads", self.pytorch, self.machine, self.threads)
-    }
-}
 
 /// Speedup of ours over theirs for `case` from two medians.
 fn speedup(case: &Case, ours: f64, theirs: f64) -> f64 {
@@ -314,6 +244,7 @@ mod tests {
     use super::super::measure::Repeats;
     use super::super::Measured;
     use super::*;
+    use crate::eval::measure::Stats;
 
     fn side(values: &[(Case, f64)]) -> Side {
         Side {

@@ -3,8 +3,8 @@
 //! seed, plan, device, training and test data). Written with every results.json and after the
 //! figures; a rerun of the same configuration names any file the manifest does not know (left
 //! by an invocation that was stopped between two writes).
+use crate::config::run::PartResults;
 use crate::error::{Error, Result};
-use crate::experiments::reuse::PartResults;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;

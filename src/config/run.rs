@@ -76,19 +76,6 @@ impl Run {
     pub fn checkpoint(&self, part: &str, model: &str) -> PathBuf {
         self.part_dir(part).join("checkpoints").join(format!("{model}.safetensors"))
     }
-    /// Where a row trains: beside its checkpoint under a hidden name, moved into place by
-    /// [`Staged::commit`] only when the row is done, so an interrupted or failed retrain never leaves
-    /// new weights under a finished row.
-    pub fn staged_checkpoint(&self, part: &str, model: &str) -> Staged {
-        let done = self.checkpoint(part, model);
-        Staged { training: done.with_file_name(format!(".{model}.training.safetensors")), done }
-    }
-    /// One of several trainings of row `model` (e.g. one per candidate input size) under its own
-    /// hidden name `tag`: the one committed becomes the row's checkpoint, the others are discarded.
-    pub fn staged_trial(&self, part: &str, model: &str, tag: &str) -> Staged {
-        let done = self.checkpoint(part, model);
-        Staged { training: done.with_file_name(format!(".{model}.{tag}.training.safetensors")), done }
-    }
     pub fn results_path(&self, part: &str) -> PathBuf {
         self.part_dir(part).join("results.json")
     }
@@ -96,11 +83,7 @@ impl Run {
     /// Write `results` as `<part>/results.json`, then the part's manifest and this run's
     /// `config.json` beside it: the config is only replaced by a run that has written results, so
     /// a run that fails before finishing a row leaves a finished run's config alone.
-    pub fn write_results<T: Serialize + crate::experiments::reuse::PartResults>(
-        &self,
-        part: &str,
-        results: &T,
-    ) -> Result<()> {
+    pub fn write_results<T: Serialize + PartResults>(&self, part: &str, results: &T) -> Result<()> {
         crate::atomic::write_json(&self.results_path(part), results)?;
         crate::config::manifest::write(&self.part_dir(part), results)?;
         self.write_config(part)
@@ -114,42 +97,25 @@ impl Run {
     }
 }
 
-/// A checkpoint being trained, removed unless committed.
-#[derive(Debug)]
-pub struct Staged {
-    pub training: PathBuf,
-    pub done: PathBuf,
-}
-
-impl Staged {
-    /// Put the trained checkpoint in place of the row's; the row's training snapshot goes.
-    pub fn commit(self) -> Result<()> {
-        std::fs::rename(&self.training, &self.done).map_err(|e| Error::io(&self.done, e))?;
-        crate::train::resume::remove(&self.training);
-        let _ = std::fs::remove_file(crate::train::within_path(&self.training));
-        Ok(())
-    }
-}
-
-impl Staged {
-    /// Remove the training file and its snapshot: a trial that was not chosen.
-    pub fn discard(self) {
-        crate::train::resume::remove(&self.training);
-        let _ = std::fs::remove_file(&self.training);
-        let _ = std::fs::remove_file(crate::train::within_path(&self.training));
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        // after a commit the file is gone; otherwise it is an unfinished row's, kept only with
-        // the snapshot that continues it
-        if !crate::train::resume::exists(&self.training) {
-            let _ = std::fs::remove_file(&self.training);
-        }
-        // a snapshot holds these weights too
-        let _ = std::fs::remove_file(crate::train::within_path(&self.training));
-    }
+/// What a part's results.json tells about itself: enough to name its configuration (the
+/// manifest's hash), to decide whether an earlier run's rows can be reused, and to find rows.
+/// Each experiment implements it for its results.
+pub trait PartResults: serde::de::DeserializeOwned {
+    type Plan: Serialize;
+    type Row: Clone;
+    const PART: &'static str;
+    fn schema(&self) -> u32;
+    fn profile(&self) -> Profile;
+    fn seed(&self) -> u64;
+    fn plan(&self) -> &Self::Plan;
+    fn test_labels(&self) -> &[i64];
+    fn device(&self) -> &str;
+    /// What the data looked like (classes and split sizes, sources): another data root with the
+    /// same test set must not pass for the same run.
+    fn data(&self) -> serde_json::Value;
+    /// Names of its rows, in order.
+    fn row_names(&self) -> Vec<String>;
+    fn find_row(&self, name: &str) -> Option<&Self::Row>;
 }
 
 /// Read a finished part's results, if present (so notebooks can present without retraining).
@@ -191,26 +157,5 @@ mod tests {
         assert_eq!(back.profile, Profile::Smoke);
         assert!(load_results::<serde_json::Value>(&dir.path().join("r"), "part1").unwrap().is_none());
         assert!(now_utc().starts_with("20"));
-    }
-
-    #[test]
-    fn a_staged_checkpoint_replaces_the_row_only_when_committed() {
-        let dir = tempfile::tempdir().unwrap();
-        let run =
-            Run::new(RunConfig::new(Profile::Smoke, 1, "d".into(), dir.path().join("r"), Device::Cpu), Device::Cpu)
-                .unwrap();
-        let done = run.checkpoint("part1", "m");
-        std::fs::create_dir_all(done.parent().unwrap()).unwrap();
-        std::fs::write(&done, "old").unwrap();
-        let staged = run.staged_checkpoint("part1", "m");
-        std::fs::write(&staged.training, "half-trained").unwrap();
-        drop(staged); // an interrupted retrain
-        assert_eq!(std::fs::read_to_string(&done).unwrap(), "old");
-        assert_eq!(std::fs::read_dir(done.parent().unwrap()).unwrap().count(), 1, "the training file is gone");
-        let staged = run.staged_checkpoint("part1", "m");
-        std::fs::write(&staged.training, "new").unwrap();
-        staged.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(&done).unwrap(), "new");
-        assert_eq!(std::fs::read_dir(done.parent().unwrap()).unwrap().count(), 1);
     }
 }

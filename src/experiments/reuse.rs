@@ -5,30 +5,9 @@
 //! checkpoint is still there is kept, and with `--reuse` not trained again. The CLI and the
 //! notebooks share these rules.
 use crate::config::json_diff;
-use crate::config::run::{self, Run};
+use crate::config::run::{self, PartResults, Run};
 use crate::error::{Error, Result};
-use crate::Profile;
-use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
-
-/// What a part's results must tell about themselves to be reused.
-pub trait PartResults: DeserializeOwned {
-    type Plan: Serialize;
-    type Row: Clone;
-    const PART: &'static str;
-    fn schema(&self) -> u32;
-    fn profile(&self) -> Profile;
-    fn seed(&self) -> u64;
-    fn plan(&self) -> &Self::Plan;
-    fn test_labels(&self) -> &[i64];
-    fn device(&self) -> &str;
-    /// What the data looked like (classes and split sizes, sources): another data root with the
-    /// same test set must not pass for the same run.
-    fn data(&self) -> Value;
-    /// Names of its rows, in order.
-    fn row_names(&self) -> Vec<String>;
-    fn find_row(&self, name: &str) -> Option<&Self::Row>;
-}
 
 /// What becomes of one row of the part.
 pub enum Earlier<Row> {
@@ -153,6 +132,7 @@ mod tests {
     use super::*;
     use crate::config::run::RunConfig;
     use crate::experiments::part2::{Plan, Results};
+    use crate::Profile;
 
     fn results(seed: u64, plan: &Plan) -> serde_json::Value {
         serde_json::json!({

@@ -18,6 +18,8 @@ pub struct ImageModel {
     pub arch: &'static str,
     /// The experiment's row (and checkpoint) name when trained with its usual initialisation.
     pub row: &'static str,
+    /// Its name in tables and figures.
+    pub label: &'static str,
     pub build: Builder,
     /// Variables of the classification head, replaced when ImageNet weights are loaded; the
     /// network builds them in the head optimizer group. None: no pretrained variant.
@@ -32,6 +34,7 @@ pub const IMAGE_MODELS: &[ImageModel] = &[
     ImageModel {
         arch: "emotion_net_v1",
         row: "emotionnet_v1",
+        label: "EmotionNetV1",
         build: |p, classes, size| {
             let cfg = emotionnet_v1::Config { num_classes: classes, image_size: size as i64, ..Default::default() };
             Ok(Box::new(emotionnet_v1::EmotionNetV1::new(p, &cfg)?))
@@ -43,6 +46,7 @@ pub const IMAGE_MODELS: &[ImageModel] = &[
     ImageModel {
         arch: "emotion_net_v2",
         row: "emotionnet_v2",
+        label: "EmotionNetV2",
         build: |p, classes, _| {
             let cfg = emotionnet_v2::Config { num_classes: classes, ..Default::default() };
             Ok(Box::new(emotionnet_v2::EmotionNetV2::new(p, &cfg)?))
@@ -54,6 +58,7 @@ pub const IMAGE_MODELS: &[ImageModel] = &[
     ImageModel {
         arch: "emotion_net_v3",
         row: "emotionnet_v3",
+        label: "EmotionNetV3",
         build: |p, classes, _| {
             let cfg = emotionnet_v3::Config { num_classes: classes, ..Default::default() };
             Ok(Box::new(emotionnet_v3::EmotionNetV3::new(p, &cfg)?))
@@ -65,6 +70,7 @@ pub const IMAGE_MODELS: &[ImageModel] = &[
     ImageModel {
         arch: "res_net18",
         row: "resnet18",
+        label: "ResNet18",
         build: |p, classes, _| Ok(Box::new(resnet::ResNet::new(p, &resnet::Config::resnet18(classes)))),
         head: Some(resnet::HEAD_PREFIX),
         imagenet: Some(weights::RESNET18_IMAGENET),
@@ -73,6 +79,7 @@ pub const IMAGE_MODELS: &[ImageModel] = &[
     ImageModel {
         arch: "res_net50",
         row: "resnet50",
+        label: "ResNet50",
         build: |p, classes, _| Ok(Box::new(resnet::ResNet::new(p, &resnet::Config::resnet50(classes)))),
         head: Some(resnet::HEAD_PREFIX),
         imagenet: Some(weights::RESNET50_IMAGENET),
@@ -81,6 +88,7 @@ pub const IMAGE_MODELS: &[ImageModel] = &[
     ImageModel {
         arch: "mobile_net_v2",
         row: "mobilenet_v2",
+        label: "MobileNetV2",
         build: |p, classes, _| Ok(Box::new(mobilenet_v2::MobileNetV2::new(p, &mobilenet_v2::Config::new(classes)))),
         head: Some(mobilenet_v2::HEAD_PREFIX),
         imagenet: Some(weights::MOBILENET_V2_IMAGENET),

@@ -3,6 +3,7 @@
 pub mod detect;
 pub mod eval_data;
 mod eval_report;
+pub mod eval_results;
 pub mod evaluate;
 pub mod loaded;
 pub mod notebook;

@@ -4,6 +4,7 @@
 //! [`crate::models::registry`]; this part adds their rows, budgets, results and run loop.
 mod plan;
 mod results;
+mod row;
 mod run;
 pub mod sizes;
 
@@ -51,11 +52,26 @@ pub fn model_specs() -> Vec<ModelSpec> {
         let init = if m.imagenet.is_some() { Init::Imagenet } else { Init::Random };
         spec(m.row.into(), m, init)
     });
-    let ablations = IMAGE_MODELS
-        .iter()
-        .filter(|m| m.random_init_ablation)
-        .map(|m| spec(format!("{}_random", m.row), m, Init::Random));
+    let ablations =
+        IMAGE_MODELS.iter().filter(|m| m.random_init_ablation).map(|m| spec(ablation_row(m), m, Init::Random));
     usual.chain(ablations).collect()
+}
+
+/// The row of a network trained from random init as the ablation of its pretrained row.
+fn ablation_row(m: &ImageModel) -> String {
+    format!("{}_random", m.row)
+}
+
+/// (pretrained row, its random-init ablation) for every network the registry ablates.
+pub fn ablation_pairs() -> Vec<(String, String)> {
+    IMAGE_MODELS.iter().filter(|m| m.random_init_ablation).map(|m| (m.row.to_string(), ablation_row(m))).collect()
+}
+
+/// The rows of pretrained backbones, each followed by its random-init ablation where it has one.
+pub fn backbone_rows() -> Vec<String> {
+    let with_ablation =
+        |m: &ImageModel| std::iter::once(m.row.to_string()).chain(m.random_init_ablation.then(|| ablation_row(m)));
+    IMAGE_MODELS.iter().filter(|m| m.imagenet.is_some()).flat_map(with_ablation).collect()
 }
 
 #[cfg(test)]
@@ -77,6 +93,13 @@ mod tests {
         ];
         assert_eq!(names, want);
         assert!(Arch("emotion_net_v2".into()).is_custom() && !Arch("res_net18".into()).is_custom());
+        let pairs = ablation_pairs();
+        assert_eq!(
+            pairs,
+            [("resnet18".into(), "resnet18_random".into()), ("mobilenet_v2".into(), "mobilenet_v2_random".into())]
+        );
+        let backbones = backbone_rows();
+        assert_eq!(backbones, ["resnet18", "resnet18_random", "resnet50", "mobilenet_v2", "mobilenet_v2_random"]);
         let v: Arch = serde_json::from_str("\"mobile_net_v2\"").unwrap();
         assert_eq!(v.model().unwrap().row, "mobilenet_v2");
     }

@@ -156,7 +156,7 @@ pub struct Results {
     pub spread: Vec<Spread>,
 }
 
-impl crate::experiments::reuse::PartResults for Results {
+impl crate::config::run::PartResults for Results {
     type Plan = Plan;
     type Row = Row;
     const PART: &'static str = super::PART;

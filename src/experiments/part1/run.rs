@@ -1,22 +1,13 @@
 //! Running Part 1: load the faces, then train, score and benchmark each row, writing
 //! `results.json` after every row.
-use super::sizes::{self, SizeTrial};
-use super::{
-    comparisons, model_specs, plan, spreads, Budget, EqualCompute, Init, ModelSpec, Plan, Results, Row, Sample, PART,
-};
-use crate::bench::report::Bench;
-use crate::config::run::{Run, Staged};
-use crate::data::augment::Transform;
-use crate::data::batches::ImageSource;
+use super::row::{run_model, Shared};
+use super::{comparisons, model_specs, plan, spreads, Budget, Init, ModelSpec, Plan, Results, Row, PART};
+use crate::config::run::Run;
 use crate::data::faces::{self, FaceDataset, FaceItem};
 use crate::error::Result;
-use crate::eval::bench;
-use crate::eval::metrics;
+use crate::eval::bench_file::Bench;
 use crate::experiments::reuse::{self, Earlier};
 use crate::experiments::seeds::run_key;
-use crate::models::registry;
-use crate::train::{self, Extras, TrainConfig, TrainOutcome, Trainee};
-use tch::Device;
 
 fn take(items: &[FaceItem], max: Option<usize>) -> Vec<FaceItem> {
     match max {
@@ -27,244 +18,6 @@ fn take(items: &[FaceItem], max: Option<usize>) -> Vec<FaceItem> {
         }
         _ => items.to_vec(),
     }
-}
-
-fn sample(ds: &FaceDataset, items: &[FaceItem], p: &train::Predictions, i: usize) -> Sample {
-    Sample {
-        path: items[i].path.display().to_string(),
-        truth: ds.classes[p.truth[i] as usize].clone(),
-        pred: ds.classes[p.pred[i] as usize].clone(),
-        confidence: p.confidence[i],
-        loss: p.loss[i],
-    }
-}
-
-/// What every row of one Part 1 run shares.
-#[derive(Clone, Copy)]
-struct Shared<'a> {
-    run: &'a Run,
-    ds: &'a FaceDataset,
-    plan: &'a Plan,
-    valid_items: &'a [FaceItem],
-    test_items: &'a [FaceItem],
-    reference: Option<&'a Bench>,
-}
-
-impl Shared<'_> {
-    /// Training, validation and test images at `size`, shuffled and augmented by `seed`.
-    fn sources(&self, size: u32, seed: u64) -> (ImageSource, ImageSource, ImageSource) {
-        let (train_tf, eval_tf) = (Transform::train(size, self.plan.augment.clone()), Transform::eval(size));
-        (
-            ImageSource::new(self.ds.train.clone(), train_tf.clone(), eval_tf.clone(), seed),
-            ImageSource::new(self.valid_items.to_vec(), train_tf.clone(), eval_tf.clone(), seed),
-            ImageSource::new(self.test_items.to_vec(), train_tf, eval_tf, seed),
-        )
-    }
-}
-
-/// One training of a row at one input size.
-struct Trained {
-    built: registry::Built,
-    outcome: train::TrainOutcome,
-    cfg: TrainConfig,
-    ckpt: Staged,
-    image_size: u32,
-    test: ImageSource,
-}
-
-/// Train row `key` at `image_size`; `trial`: one of several candidate sizes.
-fn train_at(
-    part: &Shared,
-    spec: &ModelSpec,
-    key: &str,
-    (image_size, seed): (u32, u64),
-    trial: bool,
-    extras: Extras,
-) -> Result<Trained> {
-    let Shared { run, ds, plan, .. } = *part;
-    tch::manual_seed(seed as i64);
-    let mut built = spec.arch.model()?.build(spec.init, ds.classes.len() as i64, image_size, run.device)?;
-    if spec.arch.is_custom() {
-        if let Some(start) = plan.custom_init.apply(&built.vs) {
-            built.weights_source = format!("random init (seeded, {start})");
-        }
-    }
-    let label = if trial { format!("{key}@{image_size}px") } else { key.to_string() };
-    eprintln!("[{label}] {} params, init: {}", train::param_count(&built.vs), built.weights_source);
-    let cfg = TrainConfig { seed, ..train_config(spec, plan, built.head_prefix) };
-    let ckpt =
-        if trial { run.staged_trial(PART, key, &format!("{image_size}px")) } else { run.staged_checkpoint(PART, key) };
-    let (train_src, valid_src, test) = part.sources(image_size, seed);
-    let trainee = Trainee { model: built.model.as_ref(), vs: &mut built.vs, groups: built.groups };
-    let outcome = train::fit_with(&label, trainee, &train_src, &valid_src, &cfg, &ckpt.training, extras)?;
-    Ok(Trained { built, outcome, cfg, ckpt, image_size, test })
-}
-
-/// Train row `key` at each of `sizes` and keep the one validation prefers (the others'
-/// checkpoints go); the trials when there were several. With the plan's `size_trial_epochs`
-/// the sizes are compared at that epoch and only the chosen one trains on from there.
-fn train_choosing_size(
-    part: &Shared,
-    spec: &ModelSpec,
-    key: &str,
-    (sizes, seed): (&[u32], u64),
-    within_seconds: Option<f64>,
-) -> Result<(Trained, Vec<SizeTrial>)> {
-    let trial = sizes.len() > 1;
-    let rung = part.plan.size_trial_epochs.filter(|_| trial);
-    let extras = Extras { pause_after: rung, within_seconds };
-    let mut runs = Vec::new();
-    for &size in sizes {
-        runs.push(train_at(part, spec, key, (size, seed), trial, extras)?);
-    }
-    let mut trials: Vec<SizeTrial> =
-        runs.iter().map(|t| SizeTrial::of(t.image_size, &t.outcome, &t.cfg, rung)).collect();
-    let chosen = sizes::choose(&trials, runs[0].cfg.monitor);
-    trials[chosen].chosen = true;
-    let mut kept = runs.swap_remove(chosen);
-    runs.into_iter().for_each(|t| t.ckpt.discard());
-    if !trial {
-        return Ok((kept, Vec::new()));
-    }
-    let said: Vec<String> = trials.iter().map(|t| format!("{} px {:.3}", t.image_size, t.valid_accuracy)).collect();
-    let when = rung.map_or(String::new(), |e| format!(" after {e} epochs"));
-    eprintln!("[{key}] input {} px chosen on validation{when} ({})", kept.image_size, said.join(", "));
-    if kept.outcome.paused {
-        // its snapshot is where the race left it: the same configuration continues from there
-        let size = kept.image_size;
-        drop(kept);
-        kept = train_at(part, spec, key, (size, seed), trial, Extras { pause_after: None, ..extras })?;
-    }
-    Ok((kept, trials))
-}
-
-/// The row at the equal-compute budget: its most accurate evaluation within `budget` and the
-/// test accuracy of those weights (the kept checkpoint's own when it is that evaluation).
-fn at_budget(
-    part: &Shared,
-    built: &mut registry::Built,
-    o: &TrainOutcome,
-    (budget_row, budget_seconds): (&str, f64),
-    (test, kept_accuracy): (&ImageSource, f64),
-) -> Result<EqualCompute> {
-    let mut at = EqualCompute {
-        budget_row: budget_row.to_string(),
-        budget_seconds,
-        evaluation: None,
-        valid_accuracy: None,
-        test_accuracy: None,
-    };
-    let Some(w) = &o.within else { return Ok(at) };
-    let test_accuracy = if w.eval == o.best_eval {
-        kept_accuracy
-    } else {
-        built.vs.load(&w.checkpoint).map_err(|e| crate::error::Error::weights(&w.checkpoint, e.to_string()))?;
-        train::predict(built.model.as_ref(), test, part.run.device, 64)?.accuracy()
-    };
-    let _ = std::fs::remove_file(&w.checkpoint);
-    (at.evaluation, at.test_accuracy) = (Some(w.eval), Some(test_accuracy));
-    at.valid_accuracy = o.history.get(w.eval).map(|r| r.valid_accuracy);
-    Ok(at)
-}
-
-/// Train, evaluate and benchmark one model at `seed`, at the input size validation prefers among
-/// `sizes`, and at `budget` (the equal-compute row and seconds) where given; FLOPs and PyTorch's
-/// latency come from `reference`, the committed bench run (`affect-lab bench`), so the main job
-/// starts no Python.
-fn run_model(
-    part: &Shared,
-    spec: &ModelSpec,
-    (sizes, seed): (&[u32], u64),
-    budget: Option<(&str, f64)>,
-) -> Result<Row> {
-    let Shared { run, ds, plan, test_items, reference, .. } = *part;
-    let key = if seed == run.config.seed { spec.name.clone() } else { run_key(&spec.name, seed) };
-    let (trained, size_trials) = train_choosing_size(part, spec, &key, (sizes, seed), budget.map(|b| b.1))?;
-    let Trained { mut built, outcome, cfg, ckpt, image_size, test } = trained;
-    let params = train::param_count(&built.vs);
-    let preds = train::predict(built.model.as_ref(), &test, run.device, 64)?;
-    let report = metrics::report(metrics::confusion(&preds.truth, &preds.pred, ds.classes.len()), &ds.classes);
-    let equal_compute = match budget {
-        Some(b) => Some(at_budget(part, &mut built, &outcome, b, (&test, report.accuracy))?),
-        None => None,
-    };
-
-    built.vs.freeze();
-    let (lat1, lat64) = latency(built.model.as_ref(), image_size, plan, run.device);
-    let py = |b: usize| reference.and_then(|r| r.pytorch_ms(&spec.arch.0, image_size, b));
-    let epochs = outcome.epochs();
-    let step = (test_items.len() / 10).max(1);
-    let row = Row {
-        model: spec.name.clone(),
-        arch: spec.arch.clone(),
-        init: spec.init,
-        weights_source: built.weights_source,
-        params,
-        size_bytes: std::fs::metadata(&ckpt.training).map(|m| m.len()).unwrap_or(0),
-        flops: reference.and_then(|r| r.flops(&spec.arch.0, image_size)),
-        latency_ms_b1: lat1,
-        latency_ms_b64: lat64,
-        pytorch_latency_ms_b1: py(1),
-        pytorch_latency_ms_b64: py(64),
-        train_seconds: outcome.train_seconds,
-        seconds_per_epoch: outcome.history.iter().map(|h| h.seconds).sum::<f64>() / epochs.max(1) as f64,
-        epochs,
-        best_epoch: outcome.best_epoch,
-        best_evaluation: Some(outcome.best_eval),
-        stopped_by: Some(outcome.stop),
-        numerics: Some(outcome.numerics),
-        test_accuracy: report.accuracy,
-        test_accuracy_ci95: metrics::accuracy_ci95(report.accuracy, preds.truth.len()),
-        test_macro_f1: report.macro_f1,
-        most_confused: metrics::most_confused(&report.confusion, 5)
-            .into_iter()
-            .map(|(t, p, c)| (ds.classes[t].clone(), ds.classes[p].clone(), c))
-            .collect(),
-        per_class: report.per_class,
-        confusion: report.confusion,
-        // the same 10 images for every model: evenly spaced through the (class-sorted) test split
-        samples: (0..10.min(test_items.len())).map(|k| sample(ds, test_items, &preds, k * step)).collect(),
-        top_losses: preds.top_losses(10).into_iter().map(|i| sample(ds, test_items, &preds, i)).collect(),
-        history: outcome.history,
-        train_config: cfg,
-        seed,
-        profile: run.config.profile,
-        image_size,
-        checkpoint: ckpt.done.display().to_string(),
-        test_predictions: preds.pred,
-        size_trials,
-        equal_compute,
-    };
-    ckpt.commit()?;
-    Ok(row)
-}
-
-/// The row's training budget. The random-init ablation rows get the pretrained rows' budget
-/// (epochs, batch, schedule) so only the initialisation differs, and the from-scratch learning
-/// rate, which random weights need.
-fn train_config(spec: &ModelSpec, plan: &Plan, head_prefix: Option<&str>) -> TrainConfig {
-    let mut cfg = match (spec.arch.is_custom(), spec.init) {
-        (true, _) => plan.custom.clone(),
-        (false, Init::Imagenet) => plan.transfer.clone(),
-        (false, Init::Random) => TrainConfig { lr: plan.custom.lr, ..plan.transfer.clone() },
-    };
-    cfg.head_prefix = head_prefix.map(str::to_string);
-    // asked for here, taken by `fit` only where the CPU has the units (it says which it used)
-    if plan.bf16_rows.contains(&spec.name) {
-        cfg.numerics.bf16 = true;
-    }
-    // nothing to warm a head up for, or nothing pretrained to protect
-    if cfg.head_prefix.is_none() || spec.init == Init::Random {
-        cfg.freeze_backbone_epochs = 0;
-    }
-    cfg
-}
-
-/// Our latency at batch 1 and 64 (ms/image).
-fn latency(model: &dyn tch::nn::ModuleT, image_size: u32, plan: &Plan, device: Device) -> (f64, f64) {
-    let size = image_size as i64;
-    let at = |b: i64| bench::latency_ms_per_item(model, &bench::image_input(b, size, device), plan.latency);
-    (at(1), at(64))
 }
 
 /// Why `spec` cannot run here (its ImageNet weights are not installed), if so.
@@ -319,40 +72,51 @@ pub fn run(run: &Run) -> Result<Results> {
     }
     let plan = plan(&run.config)?;
     let (valid_items, test_items) = (take(&ds.valid, plan.max_valid), take(&ds.test, plan.max_test));
-    let size = plan.image_size;
-    let seed = run.config.seed;
     eprintln!(
-        "faces: {} classes, {}/{}/{} images (train/valid/test), {} px (pretrained backbones), {} px (EmotionNets)",
+        "faces: {} classes, {}/{}/{} images (train/valid/test); input sizes: {}",
         ds.classes.len(),
         ds.train.len(),
         valid_items.len(),
         test_items.len(),
-        size,
-        plan.custom_image_size
+        sizes_line(&plan)
     );
-
-    let wanted = &run.config.models;
     let reference = Bench::committed();
     let mut results = header(run, &ds, &plan, &test_items, reference.as_ref());
     let previous = reuse::begin::<Results>(run, &plan, &results)?;
-    let shared = Shared {
-        run,
-        ds: &ds,
-        plan: &plan,
-        valid_items: &valid_items,
-        test_items: &test_items,
-        reference: reference.as_ref(),
+    let (ds, plan, valid_items, test_items) = (&ds, &plan, &valid_items, &test_items);
+    let shared = Shared { run, ds, plan, valid_items, test_items, reference: reference.as_ref() };
+    first_seed(&shared, previous.as_ref(), &mut results)?;
+    other_seeds(&shared, previous.as_ref(), &mut results)?;
+    run.write_results(PART, &results)?;
+    Ok(results)
+}
+
+/// The input sizes the plan trains at, for the run's first line.
+fn sizes_line(plan: &Plan) -> String {
+    let px = |sizes: &[u32], fixed: u32| match sizes {
+        [] => format!("{fixed} px"),
+        _ => format!("{} px chosen on validation", sizes.iter().map(u32::to_string).collect::<Vec<_>>().join("/")),
     };
-    let specs = model_specs();
-    // pretrained rows first: the time the best of them needed for its best is the budget every
-    // from-scratch row is also scored at (equal compute); results keep presentation order
+    format!(
+        "{} (pretrained), {} (EmotionNets), {} (random-init backbones)",
+        px(&[], plan.image_size),
+        px(&plan.custom_sizes, plan.custom_image_size),
+        px(&plan.ablation_sizes, plan.image_size)
+    )
+}
+
+/// Every row at the run's seed. Pretrained rows first: the time the best of them needed for
+/// its best is the budget every from-scratch row is also scored at (equal compute); results
+/// keep presentation order.
+fn first_seed(part: &Shared, previous: Option<&Results>, results: &mut Results) -> Result<()> {
+    let (run, wanted, specs) = (part.run, &part.run.config.models, model_specs());
     let pretrained = specs.iter().filter(|s| s.init == Init::Imagenet);
     for spec in pretrained.chain(specs.iter().filter(|s| s.init != Init::Imagenet)) {
         crate::interrupt::check()?;
         let asked = wanted.is_empty() || wanted.contains(&spec.name);
-        match reuse::earlier(previous.as_ref(), &spec.name, asked, run) {
+        match reuse::earlier(previous, &spec.name, asked, run) {
             Earlier::Keep(row) => {
-                add_in_order(&mut results, row, &specs);
+                add_in_order(results, row, &specs);
                 continue;
             }
             Earlier::Leave => continue,
@@ -365,64 +129,42 @@ pub fn run(run: &Run) -> Result<Results> {
         }
         let budget = Budget::of(&results.rows).filter(|_| spec.init == Init::Random);
         let budget = budget.map(|b| (b.row.model.clone(), b.seconds));
-        let row =
-            run_model(&shared, spec, (&plan.sizes_for(spec), seed), budget.as_ref().map(|(m, s)| (m.as_str(), *s)))?;
+        let sizes = part.plan.sizes_for(spec);
+        let row = run_model(part, spec, (&sizes, run.config.seed), budget.as_ref().map(|(m, s)| (m.as_str(), *s)))?;
         eprintln!(
             "[{}] test accuracy {:.3}, macro-F1 {:.3}, {:.0}s",
             row.model, row.test_accuracy, row.test_macro_f1, row.train_seconds
         );
-        add_in_order(&mut results, row, &specs);
+        add_in_order(results, row, &specs);
         // written after every model so an interrupted run keeps what it finished
-        run.write_results(PART, &results)?;
+        run.write_results(PART, results)?;
     }
-    // the other seeds come after every row has one run, so a cut-short run still has them all
+    Ok(())
+}
+
+/// The plan's other seeds, after every row has one run (so a cut-short run still has them all),
+/// each at the size the run's seed chose.
+fn other_seeds(part: &Shared, previous: Option<&Results>, results: &mut Results) -> Result<()> {
+    let (run, wanted, seed) = (part.run, &part.run.config.models, part.run.config.seed);
     for spec in &model_specs() {
-        // the other seeds train at the size the run's seed chose
         let Some(size) = results.row(&spec.name).map(|r| r.image_size) else { continue };
-        for s in plan.seeds.extra_for(&[&spec.name], seed) {
+        for s in part.plan.seeds.extra_for(&[&spec.name], seed) {
             crate::interrupt::check()?;
             let key = run_key(&spec.name, s);
             let asked = wanted.is_empty() || wanted.contains(&spec.name);
-            let row = match reuse::earlier(previous.as_ref(), &key, asked, run) {
+            let row = match reuse::earlier(previous, &key, asked, run) {
                 Earlier::Keep(row) => row,
                 Earlier::Leave => continue,
                 Earlier::Train => {
-                    let row = run_model(&shared, spec, (&[size], s), None)?;
+                    let row = run_model(part, spec, (&[size], s), None)?;
                     eprintln!("[{key}] test accuracy {:.3}, {:.0}s", row.test_accuracy, row.train_seconds);
                     row
                 }
             };
             results.seed_runs.push(row);
-            (results.spread, results.comparisons) = (spreads(&results), comparisons(&results));
-            run.write_results(PART, &results)?;
+            (results.spread, results.comparisons) = (spreads(results), comparisons(results));
+            run.write_results(PART, results)?;
         }
     }
-    run.write_results(PART, &results)?;
-    Ok(results)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_rows_budget_is_its_groups_with_the_ablations_rate_and_bf16_where_named() {
-        let mut plan = Plan::for_profile(crate::Profile::Quick, 1).unwrap();
-        plan.bf16_rows = vec!["resnet18_random".into()];
-        let spec = |name: &str| model_specs().into_iter().find(|s| s.name == name).unwrap();
-        let (v2, mobile) = (spec("emotionnet_v2"), spec("mobilenet_v2"));
-        let (resnet, mobile_random) = (spec("resnet18_random"), spec("mobilenet_v2_random"));
-        assert_eq!(train_config(&v2, &plan, None).lr, plan.custom.lr);
-        assert_eq!(train_config(&mobile, &plan, Some("classifier.")).lr, plan.transfer.lr);
-        let ablation = train_config(&mobile_random, &plan, Some("classifier."));
-        assert_eq!((ablation.lr, ablation.epochs), (plan.custom.lr, plan.transfer.epochs));
-        assert_eq!(ablation.freeze_backbone_epochs, 0, "nothing pretrained to protect");
-        let named = train_config(&resnet, &plan, Some("fc."));
-        assert!(named.numerics.bf16, "named in bf16_rows");
-        assert_eq!(named.numerics.channels_last, plan.transfer.numerics.channels_last, "memory format kept");
-        for other in [&v2, &mobile, &mobile_random] {
-            let cfg = train_config(other, &plan, None);
-            assert!(!cfg.numerics.bf16, "{} is not named", other.name);
-        }
-    }
+    Ok(())
 }

@@ -123,7 +123,7 @@ impl Row {
     }
 }
 
-impl crate::experiments::reuse::PartResults for Results {
+impl crate::config::run::PartResults for Results {
     type Plan = Plan;
     type Row = Row;
     const PART: &'static str = super::PART;

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::experiments::reuse::{self, Earlier};
 use crate::experiments::seeds::run_key;
+use crate::train::staged::Staged;
 use crate::train::{self, TrainConfig, Trainee};
 use tch::nn;
 
@@ -39,7 +40,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
         r.test.len(),
         r.weights_source
     );
-    let ckpt = run.staged_checkpoint(PART, &label);
+    let ckpt = Staged::row(run, PART, &label);
     let trainee = Trainee { model: r.net.as_ref(), vs: &mut vs, groups: r.groups };
     let outcome = train::fit(&label, trainee, &r.train, &r.valid, &cfg, &ckpt.training)?;
     let preds = train::predict(r.net.as_ref(), &r.test, run.device, 64)?;
@@ -116,26 +117,55 @@ pub fn run(run: &Run) -> Result<Results> {
         );
     }
     let mut results = header(run, &plan, &sources, &test, eda);
-    let wanted = &run.config.models;
-    // a run is asked for by its name, by its model's name, or by naming nothing
-    let asked = |model: Model, name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name || w == model.name());
     let previous = reuse::begin::<Results>(run, &plan, &results)?;
-    let seed = run.config.seed;
+    let part = Shared { run, plan: &plan, previous: previous.as_ref(), test: &test };
+    date_split(&part, &sources, &mut results)?;
+    if let Some((src, random_test)) = &random {
+        random_split(&part, src, random_test, &mut results)?;
+    }
+    other_seeds(&part, &sources, &mut results)?;
+    if results.rows.is_empty() && results.random_split.is_empty() {
+        return Err(Error::Config("part 2 ran no model".into()));
+    }
+    run.write_results(PART, &results)?;
+    Ok(results)
+}
+
+/// What every run of the part shares.
+struct Shared<'a> {
+    run: &'a Run,
+    plan: &'a Plan,
+    /// The earlier invocation's results of the same configuration, whose finished rows are kept.
+    previous: Option<&'a Results>,
+    /// The Drugs.com test reviews of the date split.
+    test: &'a [Review],
+}
+
+impl Shared<'_> {
+    /// A run is asked for by its name, by its model's name, or by naming nothing.
+    fn asked(&self, model: Model, name: &str) -> bool {
+        let wanted = &self.run.config.models;
+        wanted.is_empty() || wanted.iter().any(|w| w == name || w == model.name())
+    }
+}
+
+/// Every (model, source) pair at the run's seed, tested on the date split.
+fn date_split(part: &Shared, sources: &[Prepared], results: &mut Results) -> Result<()> {
+    let (run, seed) = (part.run, part.run.config.seed);
     for model in MODELS {
-        for src in &sources {
+        for src in sources {
             crate::interrupt::check()?;
             let name = run_name(model, src.info.source);
-            let asked = asked(model, &name);
-            match reuse::earlier(previous.as_ref(), &name, asked, run) {
+            match reuse::earlier(part.previous, &name, part.asked(model, &name), run) {
                 Earlier::Keep(row) => {
                     results.rows.push(row);
-                    results.comparisons = comparisons(&results);
+                    results.comparisons = comparisons(results);
                     continue;
                 }
                 Earlier::Leave => continue,
                 Earlier::Train => {}
             }
-            let row = run_one(run, &plan, model, src, &test, How { random_split: false, seed })?;
+            let row = run_one(run, part.plan, model, src, part.test, How { random_split: false, seed })?;
             eprintln!(
                 "[{}_{}] accuracy {:.3}, F1(pos) {:.3}, macro-F1 {:.3}",
                 model.name(),
@@ -145,55 +175,59 @@ pub fn run(run: &Run) -> Result<Results> {
                 row.macro_f1
             );
             results.rows.push(row);
-            results.comparisons = comparisons(&results);
-            run.write_results(PART, &results)?;
+            results.comparisons = comparisons(results);
+            run.write_results(PART, results)?;
         }
     }
-    if let Some((src, random_test)) = &random {
-        for model in MODELS {
-            crate::interrupt::check()?;
-            let name = format!("{}{}", run_name(model, src.info.source), super::RANDOM_SUFFIX);
-            let asked = asked(model, &name);
-            match reuse::earlier(previous.as_ref(), &name, asked, run) {
-                Earlier::Keep(row) => results.random_split.push(row),
-                Earlier::Leave => {}
-                Earlier::Train => {
-                    let row = run_one(run, &plan, model, src, random_test, How { random_split: true, seed })?;
-                    eprintln!("[{name}] accuracy {:.3} on the random split's test reviews", row.accuracy);
-                    results.random_split.push(row);
-                    run.write_results(PART, &results)?;
-                }
+    Ok(())
+}
+
+/// Each model on Drugs.com split at random with the date split's sizes.
+fn random_split(part: &Shared, src: &Prepared, random_test: &[Review], results: &mut Results) -> Result<()> {
+    let (run, seed) = (part.run, part.run.config.seed);
+    for model in MODELS {
+        crate::interrupt::check()?;
+        let name = format!("{}{}", run_name(model, src.info.source), super::RANDOM_SUFFIX);
+        match reuse::earlier(part.previous, &name, part.asked(model, &name), run) {
+            Earlier::Keep(row) => results.random_split.push(row),
+            Earlier::Leave => {}
+            Earlier::Train => {
+                let row = run_one(run, part.plan, model, src, random_test, How { random_split: true, seed })?;
+                eprintln!("[{name}] accuracy {:.3} on the random split's test reviews", row.accuracy);
+                results.random_split.push(row);
+                run.write_results(PART, results)?;
             }
         }
     }
-    // the other seeds come after every run has one, so a cut-short run still has them all
+    Ok(())
+}
+
+/// The plan's other seeds, after every run has one (so a cut-short run still has them all).
+fn other_seeds(part: &Shared, sources: &[Prepared], results: &mut Results) -> Result<()> {
+    let (run, seed) = (part.run, part.run.config.seed);
     for model in MODELS {
-        for src in &sources {
+        for src in sources {
             let name = run_name(model, src.info.source);
             if results.row(&name).is_none() {
                 continue;
             }
-            for s in plan.seeds.extra_for(&[&name, model.name()], seed) {
+            for s in part.plan.seeds.extra_for(&[&name, model.name()], seed) {
                 crate::interrupt::check()?;
                 let key = run_key(&name, s);
-                let row = match reuse::earlier(previous.as_ref(), &key, asked(model, &name), run) {
+                let row = match reuse::earlier(part.previous, &key, part.asked(model, &name), run) {
                     Earlier::Keep(row) => row,
                     Earlier::Leave => continue,
                     Earlier::Train => {
-                        let row = run_one(run, &plan, model, src, &test, How { random_split: false, seed: s })?;
+                        let row = run_one(run, part.plan, model, src, part.test, How { random_split: false, seed: s })?;
                         eprintln!("[{key}] accuracy {:.3}", row.accuracy);
                         row
                     }
                 };
                 results.seed_runs.push(row);
-                (results.spread, results.comparisons) = (spreads(&results), comparisons(&results));
-                run.write_results(PART, &results)?;
+                (results.spread, results.comparisons) = (spreads(results), comparisons(results));
+                run.write_results(PART, results)?;
             }
         }
     }
-    if results.rows.is_empty() && results.random_split.is_empty() {
-        return Err(Error::Config("part 2 ran no model".into()));
-    }
-    run.write_results(PART, &results)?;
-    Ok(results)
+    Ok(())
 }

@@ -68,6 +68,45 @@ pub struct DetectOptions {
     pub min_neighbors: usize,
 }
 
+/// One `<_>` of `<stages>`: its threshold and weak classifiers.
+fn stage(path: &Path, s: roxmltree::Node) -> Result<Stage> {
+    let threshold = numbers(path, child(path, s, "stageThreshold")?, "stageThreshold")?.first().copied().unwrap_or(0.0);
+    let mut weak = Vec::new();
+    for w in items(child(path, s, "weakClassifiers")?) {
+        let raw = numbers(path, child(path, w, "internalNodes")?, "internalNodes")?;
+        if raw.is_empty() || raw.len() % 4 != 0 {
+            return Err(Error::data(
+                path,
+                Some(node_line(w)),
+                "internalNodes must hold groups of 4 numbers (left right feature threshold)",
+            ));
+        }
+        let nodes = raw
+            .chunks(4)
+            .map(|c| Node { left: c[0] as i32, right: c[1] as i32, feature: c[2] as usize, threshold: c[3] })
+            .collect();
+        weak.push(Weak { nodes, leaves: numbers(path, child(path, w, "leafValues")?, "leafValues")? });
+    }
+    Ok(Stage { threshold, weak })
+}
+
+/// One `<_>` of `<features>`: upright rectangles inside the `(width, height)` window.
+fn feature(path: &Path, f: roxmltree::Node, (width, height): (usize, usize)) -> Result<Feature> {
+    if f.children().any(|c| c.has_tag_name("tilted") && c.text().unwrap_or("").trim() == "1") {
+        return Err(Error::data(path, Some(node_line(f)), "tilted Haar features are not supported"));
+    }
+    let mut rects = Vec::new();
+    for r in items(child(path, f, "rects")?) {
+        let v = numbers(path, r, "rect")?;
+        if v.len() != 5 || v[..4].iter().any(|&x| x < 0.0) || v[0] + v[2] > width as f64 || v[1] + v[3] > height as f64
+        {
+            return Err(Error::data(path, Some(node_line(r)), "a rect is `x y w h weight` inside the window"));
+        }
+        rects.push((v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize, v[4]));
+    }
+    Ok(Feature { rects })
+}
+
 impl Default for DetectOptions {
     fn default() -> Self {
         DetectOptions { min_size: 24, scale_factor: 1.1, min_neighbors: 3 }
@@ -135,47 +174,10 @@ impl Cascade {
             Ok(numbers(path, child(path, cascade, name)?, name)?.first().copied().unwrap_or(0.0) as usize)
         };
         let (width, height) = (dim("width")?, dim("height")?);
-        let mut stages = Vec::new();
-        for s in items(child(path, cascade, "stages")?) {
-            let threshold =
-                numbers(path, child(path, s, "stageThreshold")?, "stageThreshold")?.first().copied().unwrap_or(0.0);
-            let mut weak = Vec::new();
-            for w in items(child(path, s, "weakClassifiers")?) {
-                let raw = numbers(path, child(path, w, "internalNodes")?, "internalNodes")?;
-                if raw.is_empty() || raw.len() % 4 != 0 {
-                    return Err(Error::data(
-                        path,
-                        Some(node_line(w)),
-                        "internalNodes must hold groups of 4 numbers (left right feature threshold)",
-                    ));
-                }
-                let nodes = raw
-                    .chunks(4)
-                    .map(|c| Node { left: c[0] as i32, right: c[1] as i32, feature: c[2] as usize, threshold: c[3] })
-                    .collect();
-                weak.push(Weak { nodes, leaves: numbers(path, child(path, w, "leafValues")?, "leafValues")? });
-            }
-            stages.push(Stage { threshold, weak });
-        }
-        let mut features = Vec::new();
-        for f in items(child(path, cascade, "features")?) {
-            if f.children().any(|c| c.has_tag_name("tilted") && c.text().unwrap_or("").trim() == "1") {
-                return Err(Error::data(path, Some(node_line(f)), "tilted Haar features are not supported"));
-            }
-            let mut rects = Vec::new();
-            for r in items(child(path, f, "rects")?) {
-                let v = numbers(path, r, "rect")?;
-                if v.len() != 5
-                    || v[..4].iter().any(|&x| x < 0.0)
-                    || v[0] + v[2] > width as f64
-                    || v[1] + v[3] > height as f64
-                {
-                    return Err(Error::data(path, Some(node_line(r)), "a rect is `x y w h weight` inside the window"));
-                }
-                rects.push((v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize, v[4]));
-            }
-            features.push(Feature { rects });
-        }
+        let stages = items(child(path, cascade, "stages")?).map(|s| stage(path, s)).collect::<Result<Vec<_>>>()?;
+        let features = items(child(path, cascade, "features")?)
+            .map(|f| feature(path, f, (width, height)))
+            .collect::<Result<Vec<_>>>()?;
         let c = Cascade { path: path.to_path_buf(), width, height, stages, features };
         c.validate()?;
         Ok(c)

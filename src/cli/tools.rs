@@ -1,0 +1,75 @@
+//! `fetch-weights` and `bench`.
+use super::args::*;
+use affect_lab::config::paths;
+use anyhow::Context;
+
+pub fn fetch_weights() -> anyhow::Result<()> {
+    let root = paths::project_root().ok_or_else(|| {
+        anyhow::anyhow!("fetch-weights runs from the checkout (its Python converts the files); set {}", paths::HOME_ENV)
+    })?;
+    let python = root.join(".venv/bin/python");
+    anyhow::ensure!(python.is_file(), "{} not found: run scripts/setup.sh first", python.display());
+    let status = std::process::Command::new(&python)
+        .arg(root.join("scripts/convert_weights.py"))
+        .arg("--fetch")
+        .status()
+        .with_context(|| format!("running {}", python.display()))?;
+    anyhow::ensure!(status.success(), "convert_weights.py failed");
+    Ok(())
+}
+
+pub fn bench(a: &BenchArgs, dev: tch::Device) -> anyhow::Result<()> {
+    use affect_lab::bench;
+    if dev != tch::Device::Cpu && !a.report {
+        eprintln!("bench times the CPU, the machine kind the committed result is for; {dev:?} is not measured");
+    }
+    if a.report {
+        let (rust, pytorch) =
+            (bench::read_side(&a.out.join("rust.json"))?, bench::read_side(&a.out.join("pytorch.json"))?);
+        let b = bench::report::pair(&rust, &pytorch);
+        bench::report::write(&a.out, &b)?;
+        for t in &b.targets {
+            println!("{:<70} {:>6.2} (goal {:.2}) {}", t.what, t.value, t.goal, if t.met { "met" } else { "NOT met" });
+        }
+        println!("wrote {}", a.out.join("bench.json").display());
+        return Ok(());
+    }
+    let mut selection = bench::cases::Selection::standard()?;
+    if !a.archs.is_empty() {
+        for arch in &a.archs {
+            affect_lab::models::registry::image_model(arch)?;
+        }
+        selection.images = a.archs.iter().map(|arch| (arch.clone(), vec![96])).collect();
+    }
+    if !a.sizes.is_empty() {
+        selection.images.iter_mut().for_each(|(_, s)| *s = a.sizes.clone());
+    }
+    if !a.numerics.is_empty() {
+        selection.numerics =
+            a.numerics.iter().map(|n| affect_lab::numerics::Numerics::parse(n)).collect::<Result<_, _>>()?;
+    }
+    anyhow::ensure!(a.repeats >= 1 && a.batch >= 1, "--repeats and --batch must be at least 1");
+    (selection.batch, selection.text, selection.data) = (a.batch, !a.no_text, !a.no_data);
+    selection.epoch_batches = if a.no_data { 0 } else { a.epoch_batches };
+    let repeats = bench::measure::Repeats { warmup: a.warmup, timed: a.repeats };
+    let data_root = paths::data_root(a.data_dir.as_deref());
+    let header = bench::header(repeats, &data_root)?;
+    let mut reference = match &a.pytorch {
+        Some(script) => {
+            std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+            let out = a.out.join("pytorch.json");
+            Some(bench::reference::Reference::start(&a.python, script, &out, &a.flops_sizes, &header)?)
+        }
+        None => None,
+    };
+    let side = bench::run_rust(&selection, header, &data_root, reference.as_mut())?;
+    // PyTorch's side first: a reference failing at its end leaves neither file new, not a pair of two runs
+    if let Some(r) = reference {
+        r.finish()?;
+        println!("wrote {}", a.out.join("pytorch.json").display());
+    }
+    let path = a.out.join("rust.json");
+    affect_lab::atomic::write_json(&path, &side)?;
+    println!("wrote {}", path.display());
+    Ok(())
+}

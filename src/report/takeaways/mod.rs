@@ -1,0 +1,112 @@
+//! What the numbers say, in tables and sentences computed from a run's results.
+use super::html::{ci, esc, p_value, pct, table, Html};
+use crate::experiments::{part1, part2};
+use crate::train::StopReason;
+use crate::Profile;
+
+mod faces;
+mod reviews;
+#[cfg(test)]
+mod tests;
+
+pub use faces::*;
+pub use reviews::*;
+
+/// A paired test in words: whether the gap between two rows is more than test-set noise.
+fn paired_sentence(c: &crate::eval::metrics::PairedTest) -> String {
+    let verdict = if c.p_value < 0.05 {
+        "a real difference at the 5% level"
+    } else {
+        "not distinguishable from noise at the 5% level"
+    };
+    let pooled = if c.pairs > 1 { format!(", pooled over {} seed pairs", c.pairs) } else { String::new() };
+    let mean = if c.pairs > 1 { "mean " } else { "" };
+    format!(
+        "{} vs {} on the same test samples: {mean}{:.1}% vs {:.1}%, {} vs {} samples right only by one (McNemar exact {}{pooled}): {verdict}.",
+        c.a, c.b, c.a_accuracy * 100.0, c.b_accuracy * 100.0, c.only_a, c.only_b, p_value(c.p_value)
+    )
+}
+
+/// Which columns of a results table to show: a slide holds about six, so each table is one
+/// view of the rows (the notebook shows all of them, the deck one per slide).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns {
+    /// What the rows score on test.
+    Accuracy,
+    /// What a row costs to keep and to run: size, FLOPs, latency.
+    Cost,
+    /// How it was trained: input size, epochs, seconds, our speed against PyTorch's.
+    Training,
+}
+
+/// Epochs run and, when training ended on a budget rather than a plateau, which: "12 (epoch cap)".
+fn epochs_stopped(epochs: usize, stop: Option<StopReason>) -> String {
+    match stop {
+        Some(s) => format!("{epochs} ({})", s.name()),
+        None => epochs.to_string(),
+    }
+}
+
+fn or_dash(x: Option<String>) -> String {
+    x.unwrap_or_else(|| "-".into())
+}
+
+/// A table view: its header and how a row fills it.
+type View<R> = (&'static [&'static str], fn(&R) -> Vec<String>);
+
+/// A takeaway paragraph: `s` escaped, styled as the sentence that leads a slide.
+pub(crate) fn sentence(s: String) -> Html {
+    Html(format!("<p class=\"takeaway\">{}</p>", esc(&s)))
+}
+
+/// How a training curve ends, in one sentence: train and validation accuracy at the last
+/// evaluation, and whether validation was still improving when training stopped (its best
+/// evaluation is the last) or which evaluation's weights were kept.
+pub fn curves_takeaway(
+    history: &[crate::train::EpochRecord],
+    kept: Option<usize>,
+    stopped_by: Option<StopReason>,
+) -> Html {
+    let Some(last) = history.last() else { return sentence("No training history.".into()) };
+    let best = history
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.valid_accuracy.total_cmp(&b.1.valid_accuracy))
+        .map(|(i, _)| i + 1)
+        .unwrap_or(1);
+    let improving = best == history.len();
+    let end = match (stopped_by, kept) {
+        (Some(StopReason::Plateau), Some(k)) => {
+            format!("stopped on a plateau, kept evaluation {} of {}", k + 1, history.len())
+        }
+        (Some(cap), _) if improving => format!("stopped on its {} with validation still improving", cap.name()),
+        (Some(cap), Some(k)) => {
+            format!("stopped on its {}, kept evaluation {} of {}", cap.name(), k + 1, history.len())
+        }
+        _ if improving => "validation still improving when stopped".to_string(),
+        (_, Some(k)) => format!("kept evaluation {} of {}", k + 1, history.len()),
+        (_, None) => format!("validation peaked at evaluation {best} of {}", history.len()),
+    };
+    sentence(format!(
+        "Train {} vs validation {} at the end; {end}.",
+        pct(last.train_accuracy),
+        pct(last.valid_accuracy)
+    ))
+}
+
+/// How training ended, as a phrase: "on a plateau", "on its epoch cap".
+pub fn stopped_phrase(s: StopReason) -> &'static str {
+    match s {
+        StopReason::Plateau => "on a plateau",
+        StopReason::EpochCap => "on its epoch cap",
+        StopReason::TimeCap => "on its time cap",
+    }
+}
+
+/// " (seeds 42, 43, 44: 47.2% ± 1.1)" where row `name` ran at several seeds, else nothing.
+fn over_seeds(spread: &[crate::eval::spread::Spread], name: &str) -> String {
+    spread.iter().find(|s| s.row == name).map_or_else(String::new, |s| {
+        let seeds: Vec<String> = s.seeds.iter().map(u64::to_string).collect();
+        format!(" (seeds {}: {})", seeds.join(", "), super::seeds::pct_sd(s.test_mean, s.test_sd))
+    })
+}

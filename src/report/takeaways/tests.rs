@@ -1,0 +1,138 @@
+use super::faces::ablation_sentence;
+use super::*;
+
+use crate::report::fixtures::{part1, part2};
+
+fn count(h: &Html, tag: &str) -> usize {
+    h.0.matches(tag).count()
+}
+
+#[test]
+fn the_ablation_sentence_names_the_input_sizes_when_they_differ() {
+    let r = part1();
+    let pre = r.row("mobilenet_v2").unwrap().clone();
+    let mut rnd = r.row("mobilenet_v2_random").unwrap().clone();
+    (rnd.image_size, rnd.test_accuracy) = (pre.image_size, pre.test_accuracy - 0.2);
+    let same = ablation_sentence("mobilenet_v2", &pre, &rnd);
+    assert!(same.contains("same input") && same.contains("(+20.0 points from pretraining)"), "{same}");
+    rnd.image_size = 48;
+    let other = ablation_sentence("mobilenet_v2", &pre, &rnd);
+    assert!(!other.contains("same input"), "{other}");
+    assert!(
+        other.contains(&format!("at {} px vs random init", pre.image_size))
+            && other.contains("at 48 px, the size its validation chose"),
+        "{other}"
+    );
+    assert!(other.contains("from pretraining and its input size"), "{other}");
+    assert!(part1_conclusions(&r).0.contains("Same architecture, same budget"));
+    let mut r = r;
+    let v2 = r.row("emotionnet_v2").unwrap().test_accuracy;
+    let resnet = r.rows.iter_mut().find(|x| x.model == "resnet18_random").unwrap();
+    resnet.test_accuracy = v2 - 0.01;
+    let c = part1_conclusions(&r).0;
+    assert!(c.contains("Best EmotionNet") && !c.contains("Best row from scratch overall"), "{c}");
+    let resnet = r.rows.iter_mut().find(|x| x.model == "resnet18_random").unwrap();
+    resnet.test_accuracy = v2 + 0.004;
+    let c = part1_conclusions(&r).0;
+    assert!(
+        c.contains("Best row from scratch overall: resnet18_random") && c.contains("+0.4 points on emotionnet_v2"),
+        "{c}"
+    );
+}
+
+#[test]
+fn every_table_view_fits_a_slide_and_keeps_every_row() {
+    let (r1, r2) = (part1(), part2());
+    for c in [Columns::Accuracy, Columns::Cost, Columns::Training] {
+        let h = part1_table(&r1, c);
+        assert!(count(&h, "<th>") <= 6, "{c:?}: {}", h.0);
+        assert_eq!(count(&h, "<tr>"), r1.rows.len() + 1, "{c:?}");
+        let h = part2_table(&r2, c);
+        assert!(count(&h, "<th>") <= 6, "{c:?}: {}", h.0);
+        assert_eq!(count(&h, "<tr>"), r2.rows.len() + 1, "{c:?}");
+    }
+}
+
+#[test]
+fn the_split_comparison_pairs_each_models_runs_and_calls_a_gap_only_beyond_noise() {
+    let mut r = part2();
+    // the committed run: both models on both splits
+    assert_eq!(count(&part2_split_table(&r), "<tr>"), 5);
+    let committed = part2_split_takeaway(&r).0;
+    assert!(committed.contains("MiniLM: ") && committed.contains("BiLSTM: "), "{committed}");
+    r.random_split.clear();
+    assert!(part2_split_takeaway(&r).0.contains("No random-split runs"));
+    let direct = r.row("minilm_drugscom").unwrap().clone();
+    let random =
+        |accuracy: f64, ci: [f64; 2]| part2::Row { random_split: true, accuracy, accuracy_ci95: ci, ..direct.clone() };
+    r.random_split =
+        vec![random(direct.accuracy + 0.01, [direct.accuracy_ci95[0] + 0.01, direct.accuracy_ci95[1] + 0.01])];
+    assert_eq!(r.random_split[0].name(), "minilm_drugscom_random");
+    let t = part2_split_table(&r);
+    assert_eq!(count(&t, "<tr>"), 3, "header and MiniLM's two splits (the BiLSTM has no random run): {}", t.0);
+    assert!(t.0.contains(&pct(direct.accuracy + 0.01)) && t.0.contains(&pct(direct.accuracy)));
+    let s = part2_split_takeaway(&r).0;
+    assert!(s.contains("+1.0 points, p = ") && s.contains("within noise"), "{s}");
+    assert!(s.contains("does not make the models look worse"), "{s}");
+    r.random_split = vec![random(0.95, [0.93, 0.97])];
+    let s = part2_split_takeaway(&r).0;
+    assert!(s.contains("beyond noise") && s.contains("costs accuracy"), "{s}");
+}
+
+#[test]
+fn views_show_the_numbers_they_name() {
+    let r = part1();
+    let v3 = r.row("emotionnet_v3").unwrap();
+    assert!(part1_table(&r, Columns::Accuracy).0.contains(&pct(v3.test_accuracy)));
+    assert!(part1_table(&r, Columns::Cost).0.contains(&format!("{:.2}", v3.latency_ms_b1)));
+    // the accuracy view leaves the cost columns out (their values, as strings, can collide with a
+    // macro-F1 such as 0.534, so the header is what is looked for)
+    assert!(part1_table(&r, Columns::Cost).0.contains(&format!("{:.2}", v3.latency_ms_b64)));
+    assert!(part1_table(&r, Columns::Cost).0.contains("ms/img b64"));
+    assert!(!part1_table(&r, Columns::Accuracy).0.contains("ms/img b64"));
+}
+
+#[test]
+fn takeaways_name_the_rows_their_numbers_pick() {
+    let r = part1();
+    let h = part1_benchmark_takeaway(&r).0;
+    // the committed quick run: MobileNetV2 most accurate, V3 the fastest and smallest
+    let best = pct(r.row("mobilenet_v2").unwrap().test_accuracy);
+    assert!(h.contains(&format!("Most accurate: mobilenet_v2 ({best})")), "{h}");
+    assert!(h.contains("Fastest at batch 1: emotionnet_v3") && h.contains("Smallest: emotionnet_v3"), "{h}");
+    let v1 = r.row("emotionnet_v1").unwrap();
+    let right = v1.samples.iter().filter(|s| s.truth == s.pred).count();
+    let h = part1_samples_takeaway(v1).0;
+    assert!(h.starts_with(&format!("<p class=\"takeaway\">{right} of these {} right", v1.samples.len())), "{h}");
+    let h = part1_confusion_takeaway(&r, v1).0;
+    assert!(h.contains("collapsed to one class"), "{h}");
+    let r2 = part2();
+    // the committed run: MiniLM one epoch (its cap), the BiLSTMs on a plateau after the epochs its rows name
+    let h = part2_training_takeaway(&r2).0;
+    assert!(h.contains("minilm: every run stopped on its epoch cap, after 1 epoch;"), "{h}");
+    let epochs: Vec<usize> = r2.rows.iter().filter(|x| x.model.label() == "BiLSTM").map(|x| x.epochs).collect();
+    let (lo, hi) = (epochs.iter().min().unwrap(), epochs.iter().max().unwrap());
+    assert!(h.contains(&format!("bilstm: every run stopped on a plateau, after {lo}-{hi} epochs")), "{h}");
+    let h = part2_comparison_takeaway(&r2).0;
+    assert!(h.contains("minilm trained on drugscom: 78.8%"), "{h}");
+    assert!(h.contains(&pct(r2.majority_share())), "{h}");
+}
+
+#[test]
+fn drift_takeaway_compares_the_label_mix_of_the_splits() {
+    let mut r = part2();
+    let h = part2_drift_takeaway(&r).0;
+    // the committed quick run: 69% positive in training, 56% in the newest 519 reviews
+    assert!(h.contains("training split 69.") && h.contains("test split 56.") && h.contains("another label mix"), "{h}");
+    r.eda.test_label_distribution = r.eda.label_distribution.clone();
+    assert!(part2_drift_takeaway(&r).0.contains("no shift"));
+}
+
+#[test]
+fn part2_caption_gives_the_test_dates_as_a_range() {
+    let r = part2();
+    let (a, b) = r.test_dates.clone().unwrap();
+    let h = part2_table(&r, Columns::Accuracy).0;
+    assert!(h.contains(&format!("dated {a} to {b}")), "{h}");
+    assert!(!h.contains("Some("), "{h}");
+}
