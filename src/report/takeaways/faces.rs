@@ -139,13 +139,14 @@ pub fn part1_conclusions(r: &part1::Results) -> Html {
     if let (Some(b), Some(c)) = (best(&|x| x.init == part1::Init::Random), best(&|x| x.arch.is_custom())) {
         if !b.arch.is_custom() {
             out.push(format!(
-                "Best row from scratch overall: {} (a torchvision network from random init, {} px) at {:.1}%{}, {:+.1} points on {}.",
+                "Best row from scratch overall: {} (a torchvision network from random init, {} px) at {:.1}%{}, {:+.1} points on {} at seed {}.",
                 b.model,
                 b.image_size,
                 b.test_accuracy * 100.0,
                 over_seeds(&b.model),
                 (b.test_accuracy - c.test_accuracy) * 100.0,
-                c.model
+                c.model,
+                r.seed
             ));
         }
     }

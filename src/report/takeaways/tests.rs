@@ -35,7 +35,8 @@ fn the_ablation_sentence_names_the_input_sizes_when_they_differ() {
     resnet.test_accuracy = v2 + 0.004;
     let c = part1_conclusions(&r).0;
     assert!(
-        c.contains("Best row from scratch overall: resnet18_random") && c.contains("+0.4 points on emotionnet_v2"),
+        c.contains("Best row from scratch overall: resnet18_random")
+            && c.contains(&format!("+0.4 points on emotionnet_v2 at seed {}.", r.seed)),
         "{c}"
     );
 }
