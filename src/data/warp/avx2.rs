@@ -28,11 +28,23 @@ pub(super) type Rotation<'a> = (&'a [f32], &'a [f32], f32, f32);
 pub(super) fn row(map: &Map, source: &[f32], rotation: Rotation, out: &mut [f32]) -> usize {
     assert_eq!(source.len() * 3, map.raw.len(), "one float per source pixel");
     assert!(rotation.0.len() >= out.len() && rotation.1.len() >= out.len());
+    // every gather reads inside the crop box: it must lie inside the image
+    let height = source.len() / map.width.max(1);
+    assert!(map.max.0 < map.width as f32 && map.max.1 < height as f32, "crop box outside the image");
+    assert!(source.len() <= i32::MAX as usize);
+    // an angle that is no number rotates to no number, which the box's clamps cannot hold: the
+    // scalar rows paint it black (a finite angle gives finite terms: they are its sine and cosine
+    // times offsets within the output)
+    if !(map.sin.is_finite() && map.cos.is_finite()) {
+        return 0;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         assert!(available(), "avx2::row called on a CPU without AVX2");
-        // SAFETY: the CPU has AVX2 (checked above); the slices' lengths are checked above and
-        // every gathered index lies inside the crop box, inside the image (see `eight`).
+        // SAFETY: the CPU has AVX2 (checked above). Loads and stores stay below `out.len()`,
+        // which both rotation slices cover. Every rotated position is finite (the angle is), so
+        // after the clamps to the crop box each gathered index is a pixel of the box, and the box
+        // lies inside the image whose first channel `source` holds (checked above).
         unsafe { x86::row(map, source, rotation, out) }
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -95,6 +95,7 @@ pub fn run(run: &Run) -> Result<Results> {
 fn sizes_line(plan: &Plan) -> String {
     let px = |sizes: &[u32], fixed: u32| match sizes {
         [] => format!("{fixed} px"),
+        [only] => format!("{only} px"),
         _ => format!("{} px chosen on validation", sizes.iter().map(u32::to_string).collect::<Vec<_>>().join("/")),
     };
     format!(
