@@ -104,13 +104,7 @@ impl<'a> Fitting<'a> {
             if !epoch_end && !self.pace.marks.contains(&w.done) && !out_of_time {
                 w.run.add_data_time(fetched);
                 if self.saver.due() {
-                    let here = Position {
-                        epoch,
-                        done: w.done,
-                        epoch_seen: w.epoch_seen,
-                        running: Some(w.run.state()),
-                        ..self.at
-                    };
+                    let here = self.inside(epoch, &w);
                     self.saver.save(&mut self.keeper, &here, self.vs, &self.opt)?;
                 }
                 continue;
@@ -124,6 +118,11 @@ impl<'a> Fitting<'a> {
         Ok(Flow::Go)
     }
 
+    /// Where the loop stands inside epoch `epoch`, `w`'s batches done: what a snapshot saves.
+    fn inside(&self, epoch: usize, w: &Window) -> Position {
+        Position { epoch, done: w.done, epoch_seen: w.epoch_seen, running: Some(w.run.state()), ..self.at }
+    }
+
     fn clock(&self) -> Clock {
         let per_epoch = self.pace.batches;
         Clock { step: self.at.step, total: per_epoch * self.cfg.epochs, per_epoch, cuts: self.keeper.cuts(self.cfg) }
@@ -132,7 +131,7 @@ impl<'a> Fitting<'a> {
     /// A stop asked for (Ctrl-C, SIGTERM): save where the loop is and end with the stop's error.
     fn stop_if_asked(&mut self, epoch: usize, w: &Window) -> Result<()> {
         let Err(stop) = crate::interrupt::check() else { return Ok(()) };
-        let here = Position { epoch, done: w.done, epoch_seen: w.epoch_seen, running: Some(w.run.state()), ..self.at };
+        let here = self.inside(epoch, w);
         self.saver.save(&mut self.keeper, &here, self.vs, &self.opt)?;
         eprintln!(
             "{}: stopped at epoch {epoch}, batch {}/{}; the next run continues here",
@@ -184,7 +183,7 @@ impl<'a> Fitting<'a> {
         let here = if epoch_end {
             Position { epoch: epoch + 1, done: 0, epoch_seen: 0, running: None, ..self.at }
         } else {
-            Position { epoch, done: w.done, epoch_seen: w.epoch_seen, running: Some(w.run.state()), ..self.at }
+            self.inside(epoch, w)
         };
         self.saver.save(&mut self.keeper, &here, self.vs, &self.opt)?;
         Ok(if stop { Flow::Stop } else { Flow::Go })
