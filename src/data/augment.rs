@@ -89,40 +89,51 @@ impl Transform {
 
     /// Apply to one image; returns `size*size*3` floats in CHW order, normalised.
     pub fn apply(&self, img: &RgbImage, rng: &mut StdRng) -> Vec<f32> {
+        let mut chw = vec![0f32; self.sample_len()];
+        self.apply_into(img, rng, &mut chw);
+        chw
+    }
+
+    /// Floats per sample: `size*size*3`.
+    pub fn sample_len(&self) -> usize {
+        3 * (self.size * self.size) as usize
+    }
+
+    /// [`Transform::apply`] written into `out` (`self.sample_len()` floats, a batch's slot), so a
+    /// batch is assembled without a buffer per sample and a copy of each.
+    pub fn apply_into(&self, img: &RgbImage, rng: &mut StdRng, out: &mut [f32]) {
+        assert_eq!(out.len(), self.sample_len(), "a sample's slot holds size*size*3 floats");
         match &self.augment {
             None => {
-                let mut chw = to_chw_unit(&imageops::resize(img, self.size, self.size, FilterType::Triangle));
-                self.normalise(&mut chw);
-                chw
+                to_chw_unit_into(&imageops::resize(img, self.size, self.size, FilterType::Triangle), out);
+                self.normalise(out);
             }
             // the faces are grey: one plane augmented and spread to three gives the same bits
             // as three equal planes augmented, for a third of the warp
-            Some(a) if is_grey(img) => self.augment_grey(img, a, rng),
-            Some(a) => self.augment_rgb(img, a, rng),
+            Some(a) if is_grey(img) => self.augment_grey(img, a, rng, out),
+            Some(a) => self.augment_rgb(img, a, rng, out),
         }
     }
 
-    fn augment_rgb(&self, img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng) -> Vec<f32> {
+    fn augment_rgb(&self, img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng, out: &mut [f32]) {
         let mut chw = warp(img, &draw_warp(img, a, rng), self.size);
         colour_jitter(&mut chw, 3, a, rng);
         self.normalise(&mut chw);
-        chw
+        out.copy_from_slice(&chw);
     }
 
-    fn augment_grey(&self, img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng) -> Vec<f32> {
+    fn augment_grey(&self, img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng, out: &mut [f32]) {
         let mut grey = warp_grey(img, &draw_warp(img, a, rng), self.size);
         colour_jitter(&mut grey, 1, a, rng);
-        let mut chw = [grey.as_slice(); 3].concat();
-        self.normalise(&mut chw);
-        chw
+        for (c, plane) in out.chunks_exact_mut(grey.len()).enumerate() {
+            normalise_plane(&grey, self.mean[c], self.std[c], plane);
+        }
     }
 
     fn normalise(&self, chw: &mut [f32]) {
         let plane = (self.size * self.size) as usize;
-        for c in 0..3 {
-            for v in &mut chw[c * plane..(c + 1) * plane] {
-                *v = (*v - self.mean[c]) / self.std[c];
-            }
+        for (c, p) in chw.chunks_exact_mut(plane).enumerate() {
+            p.iter_mut().for_each(|v| *v = (*v - self.mean[c]) / self.std[c]);
         }
     }
 
@@ -173,15 +184,25 @@ fn draw_crop(img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng) -> Crop {
     (0, 0, img.width(), img.height())
 }
 
+#[cfg(test)]
 pub(super) fn to_chw_unit(img: &RgbImage) -> Vec<f32> {
+    let mut out = vec![0f32; (img.width() * img.height()) as usize * 3];
+    to_chw_unit_into(img, &mut out);
+    out
+}
+
+fn to_chw_unit_into(img: &RgbImage, out: &mut [f32]) {
     let plane = (img.width() * img.height()) as usize;
-    let mut out = vec![0f32; plane * 3];
     for (i, p) in img.pixels().enumerate() {
         for c in 0..3 {
             out[c * plane + i] = p.0[c] as f32 / 255.0;
         }
     }
-    out
+}
+
+/// `out[i] = (grey[i] - mean) / std`: one plane of a grey sample spread and normalised at once.
+fn normalise_plane(grey: &[f32], mean: f32, std: f32, out: &mut [f32]) {
+    out.iter_mut().zip(grey).for_each(|(o, &v)| *o = (v - mean) / std);
 }
 
 /// torchvision-style ColorJitter on a CHW [0,1] buffer of `channels` planes (3, or 1 standing
@@ -266,8 +287,9 @@ mod tests {
             assert!(is_grey(&img));
             let a = if i % 2 == 0 { AugmentConfig::default() } else { strong.clone() };
             let t = Transform::train(size, a.clone());
-            let rgb = t.augment_rgb(&img, &a, &mut Transform::rng(7, 1, i));
-            let one = t.augment_grey(&img, &a, &mut Transform::rng(7, 1, i));
+            let (mut rgb, mut one) = (vec![0f32; t.sample_len()], vec![0f32; t.sample_len()]);
+            t.augment_rgb(&img, &a, &mut Transform::rng(7, 1, i), &mut rgb);
+            t.augment_grey(&img, &a, &mut Transform::rng(7, 1, i), &mut one);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&rgb), bits(&one), "sample {i}: {w} px to {size} px");
             assert_eq!(bits(&t.apply(&img, &mut Transform::rng(7, 1, i))), bits(&rgb));

@@ -111,11 +111,11 @@ impl ImageSource {
         idx: &[usize],
         (tf, seed, epoch): (&Transform, u64, u64),
     ) -> Result<(Vec<f32>, Vec<i64>)> {
-        let per: Vec<Vec<f32>> = idx
-            .par_iter()
-            .map(|&i| decoded.with(i, &items[i].path, |img| tf.apply(img, &mut Transform::rng(seed, epoch, i))))
-            .collect::<Result<_>>()?;
-        Ok((per.concat(), idx.iter().map(|&i| items[i].label).collect()))
+        let mut x = vec![0f32; idx.len() * tf.sample_len()];
+        x.par_chunks_mut(tf.sample_len()).zip(idx).try_for_each(|(out, &i)| {
+            decoded.with(i, &items[i].path, |img| tf.apply_into(img, &mut Transform::rng(seed, epoch, i), out))
+        })?;
+        Ok((x, idx.iter().map(|&i| items[i].label).collect()))
     }
 }
 
@@ -334,6 +334,41 @@ mod tests {
         assert!(a1[0].x.equal(&a2[0].x), "augmented epoch must be reproducible");
         let a3: Vec<Batch> = src.batches(2, true, 10).collect::<Result<_>>().unwrap();
         assert!(!a1[0].x.equal(&a3[0].x), "a new epoch draws new augmentations");
+    }
+
+    #[test]
+    fn each_slot_of_a_batch_holds_its_own_sample_as_apply_gives_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // grey and coloured faces: both augmentation paths write into the batch
+        let items: Vec<FaceItem> = (0..7u8)
+            .map(|k| {
+                let path = dir.path().join(format!("{k}.png"));
+                let px = |x: u32, y: u32| {
+                    let v = (x * 5 + y * 3 + k as u32 * 29) as u8;
+                    image::Rgb(if k % 2 == 0 { [v, v, v] } else { [v, k * 30, y as u8] })
+                };
+                image::RgbImage::from_fn(48, 48, px).save(&path).unwrap();
+                FaceItem { path, label: k as i64 }
+            })
+            .collect();
+        let (train, eval) = (Transform::train(24, Default::default()), Transform::eval(24));
+        let src = ImageSource::new(items.clone(), train.clone(), eval.clone(), 11);
+        for (epoch, is_train, tf) in [(3, true, &train), (0, false, &eval)] {
+            let mut seen = 0;
+            for b in src.batches(epoch, is_train, 3) {
+                let b = b.unwrap();
+                let x: Vec<f32> = b.x.flatten(0, -1).try_into().unwrap();
+                assert_eq!(x.len(), b.index.len() * tf.sample_len());
+                for (slot, &i) in x.chunks(tf.sample_len()).zip(&b.index) {
+                    let img = image::open(&items[i].path).unwrap().to_rgb8();
+                    let alone = tf.apply(&img, &mut Transform::rng(11, epoch, i));
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(slot), bits(&alone), "sample {i}, epoch {epoch}");
+                }
+                seen += b.index.len();
+            }
+            assert_eq!(seen, items.len());
+        }
     }
 
     #[test]
