@@ -12,6 +12,15 @@ use crate::train::TrainConfig;
 use crate::Profile;
 use serde::{Deserialize, Serialize};
 
+/// One row's own learning rate (a list entry rather than a map key, so that a `--plan` patch
+/// replaces the list as a whole and a misspelt field is an error).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowRate {
+    pub row: String,
+    pub lr: f64,
+}
+
 /// Budgets per profile. Every row of one profile sees the same images at the same size.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
@@ -45,6 +54,10 @@ pub struct Plan {
     /// docs/recipes.md, "bf16 on AMX"). Absent in older results: none.
     #[serde(default)]
     pub bf16_rows: Vec<String>,
+    /// Learning rates of single rows where their group's rate does not train them, each chosen
+    /// on validation (docs/recipes.md, "EmotionNet V1's rate"). Absent in older results: none.
+    #[serde(default)]
+    pub lr_by_row: Vec<RowRate>,
     /// Subsets for smoke runs (None = the whole split).
     pub max_valid: Option<usize>,
     pub max_test: Option<usize>,
@@ -116,6 +129,13 @@ impl Plan {
         for r in &self.bf16_rows {
             c.that(rows.contains(r), || format!("part1.bf16_rows names `{r}`, which is no row of this part"));
         }
+        for RowRate { row, lr } in &self.lr_by_row {
+            c.that(rows.contains(row), || format!("part1.lr_by_row names `{row}`, which is no row of this part"));
+            c.within(&format!("part1.lr_by_row.{row}"), *lr, 1e-8, 1.0);
+        }
+        let mut named: Vec<&str> = self.lr_by_row.iter().map(|r| r.row.as_str()).collect();
+        named.sort_unstable();
+        c.that(named.windows(2).all(|w| w[0] != w[1]), || "part1.lr_by_row names a row twice".to_string());
         c.finish("invalid part1 plan")
     }
 }
@@ -138,6 +158,8 @@ mod plan_tests {
         plan.max_test = Some(0);
         plan.bf16_rows = vec!["resnet18_random".into(), "resnet19".into()];
         plan.ablation_sizes = vec![48, 8];
+        let rate = |row: &str, lr| RowRate { row: row.into(), lr };
+        plan.lr_by_row = vec![rate("emotionnet_v1", 0.0), rate("emotionnet_v9", 1e-3), rate("emotionnet_v9", 2e-3)];
         let err = plan.check().unwrap_err().to_string();
         for key in [
             "part1.augment.rotate_deg",
@@ -148,6 +170,9 @@ mod plan_tests {
             "part1.max_test",
             "part1.bf16_rows names `resnet19`",
             "part1.ablation_sizes",
+            "part1.lr_by_row.emotionnet_v1",
+            "part1.lr_by_row names `emotionnet_v9`",
+            "part1.lr_by_row names a row twice",
         ] {
             assert!(err.contains(key), "{key} missing: {err}");
         }

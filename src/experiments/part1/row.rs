@@ -243,6 +243,9 @@ fn train_config(spec: &ModelSpec, plan: &Plan, head_prefix: Option<&str>) -> Tra
         (false, Init::Imagenet) => plan.transfer.clone(),
         (false, Init::Random) => TrainConfig { lr: plan.custom.lr, ..plan.transfer.clone() },
     };
+    if let Some(own) = plan.lr_by_row.iter().find(|r| r.row == spec.name) {
+        cfg.lr = own.lr;
+    }
     cfg.head_prefix = head_prefix.map(str::to_string);
     // asked for here, taken by `fit` only where the CPU has the units (it says which it used)
     if plan.bf16_rows.contains(&spec.name) {
@@ -268,14 +271,21 @@ mod tests {
     use crate::experiments::part1::model_specs;
 
     #[test]
-    fn a_rows_budget_is_its_groups_with_the_ablations_rate_and_bf16_where_named() {
+    fn a_rows_budget_is_its_groups_with_the_ablations_rate_and_bf16_and_rates_where_named() {
         let mut plan = Plan::for_profile(crate::Profile::Quick, 1).unwrap();
         plan.bf16_rows = vec!["resnet18_random".into()];
+        let rate = |row: &str, lr| super::super::plan::RowRate { row: row.into(), lr };
+        plan.lr_by_row = vec![rate("emotionnet_v1", 1.25e-4), rate("mobilenet_v2_random", 7e-4)];
+        let v1 = train_config(&model_specs().into_iter().find(|s| s.name == "emotionnet_v1").unwrap(), &plan, None);
+        assert_eq!((v1.lr, v1.epochs), (1.25e-4, plan.custom.epochs), "the rate alone is the row's own");
         let spec = |name: &str| model_specs().into_iter().find(|s| s.name == name).unwrap();
         let (v2, mobile) = (spec("emotionnet_v2"), spec("mobilenet_v2"));
         let (resnet, mobile_random) = (spec("resnet18_random"), spec("mobilenet_v2_random"));
         assert_eq!(train_config(&v2, &plan, None).lr, plan.custom.lr);
         assert_eq!(train_config(&mobile, &plan, Some("classifier.")).lr, plan.transfer.lr);
+        let ablation = train_config(&mobile_random, &plan, Some("classifier."));
+        assert_eq!((ablation.lr, ablation.epochs), (7e-4, plan.transfer.epochs));
+        plan.lr_by_row.clear();
         let ablation = train_config(&mobile_random, &plan, Some("classifier."));
         assert_eq!((ablation.lr, ablation.epochs), (plan.custom.lr, plan.transfer.epochs));
         assert_eq!(ablation.freeze_backbone_epochs, 0, "nothing pretrained to protect");
