@@ -100,7 +100,8 @@ impl Transform {
     }
 
     /// [`Transform::apply`] written into `out` (`self.sample_len()` floats, a batch's slot), so a
-    /// batch is assembled without a buffer per sample and a copy of each.
+    /// batch of grey faces is assembled without a buffer per sample and a copy of each (a coloured
+    /// one still warps into its own buffer first).
     pub fn apply_into(&self, img: &RgbImage, rng: &mut StdRng, out: &mut [f32]) {
         assert_eq!(out.len(), self.sample_len(), "a sample's slot holds size*size*3 floats");
         match &self.augment {

@@ -9,7 +9,7 @@ mod run;
 pub mod sizes;
 
 pub use crate::models::registry::Init;
-pub use plan::{plan, Plan, MIN_IMAGE_SIZE};
+pub use plan::{plan, Plan, RowRate, MIN_IMAGE_SIZE};
 pub use results::{comparisons, spreads, summary, Budget, EqualCompute, Results, Row, Sample};
 pub use run::run;
 

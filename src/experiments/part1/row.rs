@@ -274,7 +274,7 @@ mod tests {
     fn a_rows_budget_is_its_groups_with_the_ablations_rate_and_bf16_and_rates_where_named() {
         let mut plan = Plan::for_profile(crate::Profile::Quick, 1).unwrap();
         plan.bf16_rows = vec!["resnet18_random".into()];
-        let rate = |row: &str, lr| super::super::plan::RowRate { row: row.into(), lr };
+        let rate = |row: &str, lr| super::super::RowRate { row: row.into(), lr };
         plan.lr_by_row = vec![rate("emotionnet_v1", 1.25e-4), rate("mobilenet_v2_random", 7e-4)];
         let v1 = train_config(&model_specs().into_iter().find(|s| s.name == "emotionnet_v1").unwrap(), &plan, None);
         assert_eq!((v1.lr, v1.epochs), (1.25e-4, plan.custom.epochs), "the rate alone is the row's own");
