@@ -336,21 +336,25 @@ mod tests {
         assert!(!a1[0].x.equal(&a3[0].x), "a new epoch draws new augmentations");
     }
 
+    /// `n` 48x48 PNG faces `0.png`, `1.png`, ... in `dir`, face `k` labelled `k` with pixels `px(k, x, y)`.
+    fn faces_on_disk(dir: &std::path::Path, n: u8, px: impl Fn(u8, u32, u32) -> image::Rgb<u8>) -> Vec<FaceItem> {
+        (0..n)
+            .map(|k| {
+                let path = dir.join(format!("{k}.png"));
+                image::RgbImage::from_fn(48, 48, |x, y| px(k, x, y)).save(&path).unwrap();
+                FaceItem { path, label: k as i64 }
+            })
+            .collect()
+    }
+
     #[test]
     fn each_slot_of_a_batch_holds_its_own_sample_as_apply_gives_it() {
         let dir = tempfile::tempdir().unwrap();
         // grey and coloured faces: both augmentation paths write into the batch
-        let items: Vec<FaceItem> = (0..7u8)
-            .map(|k| {
-                let path = dir.path().join(format!("{k}.png"));
-                let px = |x: u32, y: u32| {
-                    let v = (x * 5 + y * 3 + k as u32 * 29) as u8;
-                    image::Rgb(if k % 2 == 0 { [v, v, v] } else { [v, k * 30, y as u8] })
-                };
-                image::RgbImage::from_fn(48, 48, px).save(&path).unwrap();
-                FaceItem { path, label: k as i64 }
-            })
-            .collect();
+        let items = faces_on_disk(dir.path(), 7, |k, x, y| {
+            let v = (x * 5 + y * 3 + k as u32 * 29) as u8;
+            image::Rgb(if k % 2 == 0 { [v, v, v] } else { [v, k * 30, y as u8] })
+        });
         let (train, eval) = (Transform::train(24, Default::default()), Transform::eval(24));
         let src = ImageSource::new(items.clone(), train.clone(), eval.clone(), 11);
         for (epoch, is_train, tf) in [(3, true, &train), (0, false, &eval)] {
@@ -374,13 +378,7 @@ mod tests {
     #[test]
     fn decoded_images_are_kept_after_the_first_epoch() {
         let dir = tempfile::tempdir().unwrap();
-        let items: Vec<FaceItem> = (0..4u8)
-            .map(|k| {
-                let path = dir.path().join(format!("{k}.png"));
-                image::RgbImage::from_fn(48, 48, |x, y| image::Rgb([k * 40, x as u8, y as u8])).save(&path).unwrap();
-                FaceItem { path, label: k as i64 }
-            })
-            .collect();
+        let items = faces_on_disk(dir.path(), 4, |k, x, y| image::Rgb([k * 40, x as u8, y as u8]));
         let tf = Transform::eval(32);
         let src = ImageSource::new(items.clone(), tf.clone(), tf.clone(), 1);
         let first: Vec<Batch> = src.batches(1, false, 4).collect::<Result<_>>().unwrap();

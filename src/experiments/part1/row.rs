@@ -276,9 +276,9 @@ mod tests {
         plan.bf16_rows = vec!["resnet18_random".into()];
         let rate = |row: &str, lr| super::super::RowRate { row: row.into(), lr };
         plan.lr_by_row = vec![rate("emotionnet_v1", 1.25e-4), rate("mobilenet_v2_random", 7e-4)];
-        let v1 = train_config(&model_specs().into_iter().find(|s| s.name == "emotionnet_v1").unwrap(), &plan, None);
-        assert_eq!((v1.lr, v1.epochs), (1.25e-4, plan.custom.epochs), "the rate alone is the row's own");
         let spec = |name: &str| model_specs().into_iter().find(|s| s.name == name).unwrap();
+        let v1 = train_config(&spec("emotionnet_v1"), &plan, None);
+        assert_eq!((v1.lr, v1.epochs), (1.25e-4, plan.custom.epochs), "the rate alone is the row's own");
         let (v2, mobile) = (spec("emotionnet_v2"), spec("mobilenet_v2"));
         let (resnet, mobile_random) = (spec("resnet18_random"), spec("mobilenet_v2_random"));
         assert_eq!(train_config(&v2, &plan, None).lr, plan.custom.lr);
