@@ -29,7 +29,7 @@ fn bench_measures_both_sides_and_pairs_them() {
     let labels: Vec<&str> =
         rust["measured"].as_array().unwrap().iter().map(|m| m["case"]["kind"].as_str().unwrap()).collect();
     // train at 2 numerics, infer at batch 1 and 4 at 2 numerics, an epoch on the faces in fp32 (and
-    // in bf16+cl where the CPU has AMX: the asked-for numerics a run could train in), the data
+    // in bf16+cl where the CPU's bf16 units pay: the asked-for numerics a run could train in), the data
     // pipeline at 32 px
     let epochs = if affect_lab::numerics::cpu_has_bf16_units() { 2 } else { 1 };
     let mut want = vec!["train", "train", "infer", "infer", "infer", "infer"];

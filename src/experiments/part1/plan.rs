@@ -49,7 +49,7 @@ pub struct Plan {
     pub custom_init: ScratchInit,
     pub transfer: TrainConfig,
     /// Rows that train in bf16 (CPU autocast, their group's memory format kept) where the CPU has
-    /// AMX-BF16 tiles; elsewhere, and every row not named, in their group's numerics. A row is
+    /// bf16 units that pay (`numerics::cpu_has_bf16_units`); elsewhere, and every row not named, in their group's numerics. A row is
     /// named only where validation accuracy stays within noise of fp32 at two seeds (none yet:
     /// docs/recipes.md, "bf16 on AMX"). Absent in older results: none.
     #[serde(default)]

@@ -50,8 +50,9 @@ pub struct Config {
     /// Run the encoder layers' matrix products and attention in bfloat16, as PyTorch's CPU
     /// autocast would: weights stay fp32 (and get fp32 gradients through the cast), while
     /// embeddings, residual sums, LayerNorm, pooling and the head stay fp32. Not gated on the CPU
-    /// (off in every profile): it pays only with AMX-BF16 tiles, and with AVX512-BF16 alone a
-    /// fine-tuning step was slower than fp32 (docs/speed.md).
+    /// (off in every profile): bf16 autocast fine-tunes faster than fp32 with AMX-BF16 tiles and
+    /// on an AMD CPU with AVX512-BF16, slower on an Intel CPU with AVX512-BF16 alone
+    /// (docs/speed.md).
     #[serde(default)]
     pub bf16_matmuls: bool,
 }
