@@ -78,12 +78,15 @@ impl Numerics {
         f()
     }
 
-    /// An input batch in the memory format these numerics want.
+    /// An input batch in the memory format these numerics want (a batch already in it is not
+    /// copied: image sources can hand out channels-last batches).
     pub fn input(&self, x: &Tensor) -> Tensor {
-        if self.channels_last && x.dim() == 4 {
-            channels_last(x)
-        } else {
-            x.shallow_clone()
+        match (self.channels_last, x.dim()) {
+            (true, 4) => channels_last(x),
+            // a channels-last batch given to an NCHW row would otherwise carry its format into
+            // every convolution
+            (false, 4) => x.contiguous(),
+            _ => x.shallow_clone(),
         }
     }
 }
@@ -203,6 +206,25 @@ mod tests {
         assert_eq!(y.size(), x.size());
         assert_eq!(y.stride(), [60, 1, 15, 3]);
         assert!(y.equal(&x));
+    }
+
+    #[test]
+    fn an_input_comes_out_in_the_asked_format_and_is_not_copied_when_already_in_it() {
+        let nchw = Tensor::randn([2, 3, 4, 5], (Kind::Float, Device::Cpu));
+        let nhwc = channels_last(&nchw);
+        let cl = Numerics { channels_last: true, bf16: false };
+        for (numerics, want) in [(cl, vec![60, 1, 15, 3]), (Numerics::FP32, vec![60, 20, 5, 1])] {
+            for x in [&nchw, &nhwc] {
+                let got = numerics.input(x);
+                assert_eq!(got.stride(), want, "{} from strides {:?}", numerics.label(), x.stride());
+                assert!(got.equal(&nchw));
+                if x.stride() == want {
+                    assert_eq!(got.data_ptr(), x.data_ptr(), "already in format: no copy");
+                }
+            }
+        }
+        let ids = Tensor::from_slice(&[1i64, 2, 3]);
+        assert_eq!(cl.input(&ids).data_ptr(), ids.data_ptr(), "token ids pass through");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! PyTorch reference script runs the same list), and the Rust side of each measurement.
 use super::measure::{self, Repeats, Stats};
 use crate::data::augment::Transform;
-use crate::data::batches::{BatchSource, ImageSource};
+use crate::data::batches::BatchSource;
+use crate::data::image_source::ImageSource;
 use crate::error::{Error, Result};
 pub use crate::eval::bench_file::{short_name, Case};
 use crate::experiments::part1;
@@ -247,7 +248,7 @@ fn train_epoch(
     batches: usize,
     r: Repeats,
 ) -> Result<Stats> {
-    let src = training_faces(data_root, size, batch, batches)?;
+    let src = training_faces(data_root, size, batch, batches)?.channels_last(numerics.channels_last);
     let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
     let mut opt = AdamW::new(&built.vs, LR, WEIGHT_DECAY);
     let mut epoch = 0;

@@ -60,6 +60,14 @@ impl Default for AugmentConfig {
     }
 }
 
+/// How a sample's floats are ordered: channel planes (CHW, an NCHW batch's slot) or each pixel's
+/// channels together (HWC, a channels-last batch's slot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Chw,
+    Hwc,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transform {
     pub size: u32,
@@ -103,16 +111,40 @@ impl Transform {
     /// batch of grey faces is assembled without a buffer per sample and a copy of each (a coloured
     /// one still warps into its own buffer first).
     pub fn apply_into(&self, img: &RgbImage, rng: &mut StdRng, out: &mut [f32]) {
+        self.apply_into_as(img, rng, out, Layout::Chw);
+    }
+
+    /// [`Transform::apply_into`] in either layout: the same values, HWC interleaving the three
+    /// channels of each pixel (a channels-last batch's slot).
+    pub fn apply_into_as(&self, img: &RgbImage, rng: &mut StdRng, out: &mut [f32], layout: Layout) {
         assert_eq!(out.len(), self.sample_len(), "a sample's slot holds size*size*3 floats");
+        let grey_augment = self.augment.as_ref().filter(|_| is_grey(img));
+        // the faces are grey: one plane augmented and spread to three gives the same bits as
+        // three equal planes augmented, for a third of the warp
+        if let Some(a) = grey_augment {
+            return self.augment_grey(img, a, rng, out, layout);
+        }
+        match layout {
+            Layout::Chw => self.colour_or_eval_into(img, rng, out),
+            Layout::Hwc => {
+                let mut chw = vec![0f32; out.len()];
+                self.colour_or_eval_into(img, rng, &mut chw);
+                let plane = chw.len() / 3;
+                for (i, px) in out.chunks_exact_mut(3).enumerate() {
+                    px.iter_mut().enumerate().for_each(|(c, v)| *v = chw[c * plane + i]);
+                }
+            }
+        }
+    }
+
+    /// A sample that is not a grey face under augmentation, in CHW order.
+    fn colour_or_eval_into(&self, img: &RgbImage, rng: &mut StdRng, chw: &mut [f32]) {
         match &self.augment {
             None => {
-                to_chw_unit_into(&imageops::resize(img, self.size, self.size, FilterType::Triangle), out);
-                self.normalise(out);
+                to_chw_unit_into(&imageops::resize(img, self.size, self.size, FilterType::Triangle), chw);
+                self.normalise(chw);
             }
-            // the faces are grey: one plane augmented and spread to three gives the same bits
-            // as three equal planes augmented, for a third of the warp
-            Some(a) if is_grey(img) => self.augment_grey(img, a, rng, out),
-            Some(a) => self.augment_rgb(img, a, rng, out),
+            Some(a) => self.augment_rgb(img, a, rng, chw),
         }
     }
 
@@ -123,11 +155,20 @@ impl Transform {
         out.copy_from_slice(&chw);
     }
 
-    fn augment_grey(&self, img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng, out: &mut [f32]) {
+    fn augment_grey(&self, img: &RgbImage, a: &AugmentConfig, rng: &mut StdRng, out: &mut [f32], layout: Layout) {
         let mut grey = warp_grey(img, &draw_warp(img, a, rng), self.size);
         colour_jitter(&mut grey, 1, a, rng);
-        for (c, plane) in out.chunks_exact_mut(grey.len()).enumerate() {
-            normalise_plane(&grey, self.mean[c], self.std[c], plane);
+        match layout {
+            Layout::Chw => {
+                for (c, plane) in out.chunks_exact_mut(grey.len()).enumerate() {
+                    normalise_plane(&grey, self.mean[c], self.std[c], plane);
+                }
+            }
+            Layout::Hwc => {
+                for (px, &v) in out.chunks_exact_mut(3).zip(&grey) {
+                    px.iter_mut().enumerate().for_each(|(c, o)| *o = (v - self.mean[c]) / self.std[c]);
+                }
+            }
         }
     }
 
@@ -290,7 +331,7 @@ mod tests {
             let t = Transform::train(size, a.clone());
             let (mut rgb, mut one) = (vec![0f32; t.sample_len()], vec![0f32; t.sample_len()]);
             t.augment_rgb(&img, &a, &mut Transform::rng(7, 1, i), &mut rgb);
-            t.augment_grey(&img, &a, &mut Transform::rng(7, 1, i), &mut one);
+            t.augment_grey(&img, &a, &mut Transform::rng(7, 1, i), &mut one, Layout::Chw);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&rgb), bits(&one), "sample {i}: {w} px to {size} px");
             assert_eq!(bits(&t.apply(&img, &mut Transform::rng(7, 1, i))), bits(&rgb));

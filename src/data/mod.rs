@@ -3,5 +3,6 @@ pub mod augment;
 pub mod batches;
 pub mod eda;
 pub mod faces;
+pub mod image_source;
 pub mod text;
 mod warp;

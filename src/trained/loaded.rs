@@ -2,8 +2,9 @@
 //! preprocessing from its `results.json`, weights strictly from its checkpoints.
 use crate::config::run;
 use crate::data::augment::Transform;
-use crate::data::batches::{BatchSource, ImageSource, TokenSource};
+use crate::data::batches::{BatchSource, TokenSource};
 use crate::data::faces::FaceItem;
+use crate::data::image_source::ImageSource;
 use crate::data::text::tokenize::HfTokenizer;
 use crate::data::text::vocab::{self, Vocab};
 use crate::error::{Error, Result};

@@ -4,14 +4,15 @@ use super::sizes::{self, SizeTrial};
 use super::{EqualCompute, Init, ModelSpec, Plan, Row, Sample, PART};
 use crate::config::run::Run;
 use crate::data::augment::Transform;
-use crate::data::batches::ImageSource;
 use crate::data::faces::{FaceDataset, FaceItem};
+use crate::data::image_source::ImageSource;
 use crate::error::Result;
 use crate::eval::bench;
 use crate::eval::bench_file::Bench;
 use crate::eval::metrics;
 use crate::experiments::seeds::run_key;
 use crate::models::registry;
+use crate::numerics::Numerics;
 use crate::train::staged::Staged;
 use crate::train::{self, Extras, Predictions, TrainConfig, TrainOutcome, Trainee};
 use tch::Device;
@@ -38,14 +39,14 @@ pub(super) struct Shared<'a> {
 }
 
 impl Shared<'_> {
-    /// Training, validation and test images at `size`, shuffled and augmented by `seed`.
-    fn sources(&self, size: u32, seed: u64) -> (ImageSource, ImageSource, ImageSource) {
+    /// Training, validation and test images at `size`, shuffled and augmented by `seed`, in the
+    /// memory format `numerics` runs the model in.
+    fn sources(&self, size: u32, seed: u64, numerics: Numerics) -> (ImageSource, ImageSource, ImageSource) {
         let (train_tf, eval_tf) = (Transform::train(size, self.plan.augment.clone()), Transform::eval(size));
-        (
-            ImageSource::new(self.ds.train.clone(), train_tf.clone(), eval_tf.clone(), seed),
-            ImageSource::new(self.valid_items.to_vec(), train_tf.clone(), eval_tf.clone(), seed),
-            ImageSource::new(self.test_items.to_vec(), train_tf, eval_tf, seed),
-        )
+        let source = |items: Vec<FaceItem>| {
+            ImageSource::new(items, train_tf.clone(), eval_tf.clone(), seed).channels_last(numerics.channels_last)
+        };
+        (source(self.ds.train.clone()), source(self.valid_items.to_vec()), source(self.test_items.to_vec()))
     }
 }
 
@@ -81,7 +82,7 @@ fn train_at(
     let cfg = TrainConfig { seed, ..train_config(spec, plan, built.head_prefix) };
     let ckpt =
         if trial { Staged::trial(run, PART, key, &format!("{image_size}px")) } else { Staged::row(run, PART, key) };
-    let (train_src, valid_src, test) = part.sources(image_size, seed);
+    let (train_src, valid_src, test) = part.sources(image_size, seed, cfg.numerics);
     let trainee = Trainee { model: built.model.as_ref(), vs: &mut built.vs, groups: built.groups };
     let outcome = train::fit_with(&label, trainee, &train_src, &valid_src, &cfg, &ckpt.training, extras)?;
     Ok(Trained { built, outcome, cfg, ckpt, image_size, test })
