@@ -56,15 +56,18 @@ pub fn machine() -> String {
     machine_from(&info, std::thread::available_parallelism().map_or(0, |n| n.get()))
 }
 
+/// The value of the first `key : value` line of /proc/cpuinfo text with exactly that key (every
+/// processor block repeats the same model and flags).
+pub fn cpuinfo_field<'a>(cpuinfo: &'a str, key: &str) -> Option<&'a str> {
+    cpuinfo.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == key).then_some(v.trim())
+    })
+}
+
 fn machine_from(cpuinfo: &str, cores: usize) -> String {
-    let field = |key: &str| {
-        cpuinfo.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            (k.trim() == key).then(|| v.trim().to_string())
-        })
-    };
-    let model = field("model name").unwrap_or_else(|| "unknown CPU".into());
-    let flags = field("flags").unwrap_or_default();
+    let model = cpuinfo_field(cpuinfo, "model name").unwrap_or("unknown CPU");
+    let flags = cpuinfo_field(cpuinfo, "flags").unwrap_or_default();
     let units: Vec<&str> = flags.split_whitespace().filter(|f| ["avx512_bf16", "amx_bf16"].contains(f)).collect();
     let units = if units.is_empty() { String::new() } else { format!(", {}", units.join(" ")) };
     format!("{model}, {cores} cores{units}")

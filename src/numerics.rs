@@ -94,21 +94,16 @@ impl Numerics {
 /// Whether this CPU has bf16 units that make bf16 train faster than fp32, from /proc/cpuinfo
 /// (false where it cannot be read): AMX-BF16 tiles, or AVX512-BF16 on an AMD CPU. The flag alone
 /// does not decide it: with AVX512-BF16 and no AMX, an Intel Xeon trained every network slower in
-/// bf16 than in fp32, while an AMD EPYC (Zen 4) trained the EmotionNets 1.2-1.7x faster
-/// (docs/speed.md). oneDNN finds the units itself; this only decides whether to ask.
+/// bf16 than in fp32, while an AMD EPYC (Zen 4) trained ResNet18 and the EmotionNets 1.5-1.7x
+/// faster in bf16+cl than in fp32+cl (docs/speed.md). oneDNN finds the units itself; this only decides whether to ask.
 pub fn cpu_has_bf16_units() -> bool {
     std::fs::read_to_string("/proc/cpuinfo").map(|s| bf16_pays(&s)).unwrap_or(false)
 }
 
 fn bf16_pays(cpuinfo: &str) -> bool {
-    let field = |name: &str| {
-        cpuinfo.lines().find_map(|l| {
-            let (key, value) = l.split_once(':')?;
-            (key.trim() == name).then_some(value)
-        })
-    };
-    let flags: Vec<&str> = field("flags").map(|f| f.split_whitespace().collect()).unwrap_or_default();
-    let amd = field("vendor_id").is_some_and(|v| v.trim() == "AuthenticAMD");
+    use crate::device::cpuinfo_field;
+    let flags: Vec<&str> = cpuinfo_field(cpuinfo, "flags").map(|f| f.split_whitespace().collect()).unwrap_or_default();
+    let amd = cpuinfo_field(cpuinfo, "vendor_id") == Some("AuthenticAMD");
     flags.contains(&"amx_bf16") || (amd && flags.contains(&"avx512_bf16"))
 }
 

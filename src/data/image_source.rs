@@ -21,7 +21,7 @@ pub struct ImageSource {
     pub prefetch: usize,
     /// The memory format of the batches: NCHW, or channels-last (NHWC strides) for a model that
     /// runs in it, which then finds its input already converted.
-    pub layout: Layout,
+    layout: Layout,
     decoded: Arc<Decoded>,
 }
 
@@ -70,8 +70,8 @@ impl ImageSource {
     }
 
     /// Decode and transform samples `idx` into one batch, written straight into the tensor's
-    /// memory on the calling thread: the training thread then gets it without a copy (and without
-    /// the zero fill and copy that `Tensor::from_slice` does, a parallel region of libtorch's).
+    /// memory off the training thread: that thread then gets it without a copy (and without the
+    /// zero fill and copy that `Tensor::from_slice` does, a parallel region of libtorch's).
     fn assemble(
         items: &[FaceItem],
         decoded: &Decoded,
@@ -83,8 +83,7 @@ impl ImageSource {
             Layout::Chw => [n, 3, s, s],
             Layout::Hwc => [n, s, s, 3],
         };
-        let x = Tensor::empty(shape, (Kind::Float, Device::Cpu));
-        write_floats(&x, |buf| {
+        let x = new_f32_tensor(shape, |buf| {
             buf.par_chunks_mut(tf.sample_len()).zip(idx).try_for_each(|(out, &i)| {
                 decoded.with(i, &items[i].path, |img| {
                     tf.apply_into_as(img, &mut Transform::rng(seed, epoch, i), out, layout)
@@ -96,18 +95,27 @@ impl ImageSource {
     }
 }
 
-/// `fill` given the memory of `x`, a new contiguous f32 CPU tensor that nothing else holds.
-fn write_floats<T>(x: &Tensor, fill: impl FnOnce(&mut [f32]) -> T) -> T {
-    assert!(x.kind() == Kind::Float && x.device() == Device::Cpu && x.is_contiguous(), "a new f32 CPU tensor");
+/// A new contiguous f32 CPU tensor of `shape` whose memory `fill` writes. The memory is zeroed
+/// first by a plain memset on this thread, so a slot `fill` misses reads as zero, as it did from a
+/// zeroed buffer.
+fn new_f32_tensor(shape: [i64; 4], fill: impl FnOnce(&mut [f32]) -> Result<()>) -> Result<Tensor> {
+    let x = Tensor::empty(shape, (Kind::Float, Device::Cpu));
     let len = x.numel();
     if len == 0 {
-        return fill(&mut []);
+        fill(&mut [])?;
+        return Ok(x);
     }
-    // SAFETY: `x` is a contiguous f32 tensor of `len` elements on the CPU, just allocated by the
-    // caller and not shared, so its storage is `len` valid, writable f32s that nothing else
-    // reads or writes while the slice lives (it does not outlive `x`'s borrow).
-    let buf = unsafe { std::slice::from_raw_parts_mut(x.data_ptr() as *mut f32, len) };
-    fill(buf)
+    let ptr = x.data_ptr() as *mut f32;
+    // SAFETY: `x` was just allocated here as a contiguous f32 CPU tensor of `len` elements and
+    // no other handle to it exists yet, so `ptr` points to `len` writable, aligned f32s that
+    // nothing else reads or writes; they are initialised (zeroed) before the slice is made, and
+    // the slice does not outlive this function, while `x` (which owns the memory) lives on.
+    let buf = unsafe {
+        std::ptr::write_bytes(ptr, 0, len);
+        std::slice::from_raw_parts_mut(ptr, len)
+    };
+    fill(buf)?;
+    Ok(x)
 }
 
 impl BatchSource for ImageSource {
@@ -150,7 +158,6 @@ impl BatchSource for ImageSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::batches::BatchSource;
 
     #[test]
     fn a_panic_while_preparing_images_is_an_error_not_the_end_of_the_data() {

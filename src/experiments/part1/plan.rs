@@ -48,10 +48,10 @@ pub struct Plan {
     #[serde(default)]
     pub custom_init: ScratchInit,
     pub transfer: TrainConfig,
-    /// Rows that train in bf16 (CPU autocast, their group's memory format kept) where the CPU has
-    /// bf16 units that pay (`numerics::cpu_has_bf16_units`); elsewhere, and every row not named, in their group's numerics. A row is
-    /// named only where validation accuracy stays within noise of fp32 at two seeds (none yet:
-    /// docs/recipes.md, "bf16 on AMX"). Absent in older results: none.
+    /// Rows that train in bf16 (CPU autocast, their group's memory format kept) where the CPU's
+    /// bf16 units pay (`numerics::cpu_has_bf16_units`); elsewhere, and every row not named, in
+    /// their group's numerics. A row is named only where validation accuracy stays within noise of
+    /// fp32 at two seeds (none yet: docs/recipes.md, "bf16 on AMX"). Absent in older results: none.
     #[serde(default)]
     pub bf16_rows: Vec<String>,
     /// Learning rates of single rows where their group's rate does not train them, each chosen

@@ -39,14 +39,17 @@ pub(super) struct Shared<'a> {
 }
 
 impl Shared<'_> {
-    /// Training, validation and test images at `size`, shuffled and augmented by `seed`, in the
-    /// memory format `numerics` runs the model in.
+    /// Training, validation and test images at `size`, shuffled and augmented by `seed`; training
+    /// and validation in the memory format `numerics` runs the model in, test in NCHW (the test
+    /// split is scored in fp32, `train::predict`).
     fn sources(&self, size: u32, seed: u64, numerics: Numerics) -> (ImageSource, ImageSource, ImageSource) {
         let (train_tf, eval_tf) = (Transform::train(size, self.plan.augment.clone()), Transform::eval(size));
-        let source = |items: Vec<FaceItem>| {
-            ImageSource::new(items, train_tf.clone(), eval_tf.clone(), seed).channels_last(numerics.channels_last)
-        };
-        (source(self.ds.train.clone()), source(self.valid_items.to_vec()), source(self.test_items.to_vec()))
+        let source = |items: Vec<FaceItem>| ImageSource::new(items, train_tf.clone(), eval_tf.clone(), seed);
+        (
+            source(self.ds.train.clone()).channels_last(numerics.channels_last),
+            source(self.valid_items.to_vec()).channels_last(numerics.channels_last),
+            source(self.test_items.to_vec()),
+        )
     }
 }
 
