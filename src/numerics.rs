@@ -4,6 +4,7 @@
 //!
 //! tch does not reach CPU autocast, so a C++ shim (`csrc/autocast.cpp`, built by build.rs)
 //! turns libtorch's own dispatcher mode on and off: the same casts, the same kernels as PyTorch.
+use crate::device::cpuinfo_field;
 use serde::{Deserialize, Serialize};
 use tch::{nn::ModuleT, Device, Kind, Tensor};
 
@@ -95,13 +96,13 @@ impl Numerics {
 /// (false where it cannot be read): AMX-BF16 tiles, or AVX512-BF16 on an AMD CPU. The flag alone
 /// does not decide it: with AVX512-BF16 and no AMX, an Intel Xeon trained every network slower in
 /// bf16 than in fp32, while an AMD EPYC (Zen 4) trained ResNet18 and the EmotionNets 1.5-1.7x
-/// faster in bf16+cl than in fp32+cl (docs/speed.md). oneDNN finds the units itself; this only decides whether to ask.
+/// faster in bf16+cl than in fp32+cl (docs/speed.md). oneDNN finds the units itself; this only
+/// decides whether to ask.
 pub fn cpu_has_bf16_units() -> bool {
     std::fs::read_to_string("/proc/cpuinfo").map(|s| bf16_pays(&s)).unwrap_or(false)
 }
 
 fn bf16_pays(cpuinfo: &str) -> bool {
-    use crate::device::cpuinfo_field;
     let flags: Vec<&str> = cpuinfo_field(cpuinfo, "flags").map(|f| f.split_whitespace().collect()).unwrap_or_default();
     let amd = cpuinfo_field(cpuinfo, "vendor_id") == Some("AuthenticAMD");
     flags.contains(&"amx_bf16") || (amd && flags.contains(&"avx512_bf16"))
