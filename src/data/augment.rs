@@ -161,21 +161,27 @@ impl Transform {
         match layout {
             Layout::Chw => {
                 for (c, plane) in out.chunks_exact_mut(grey.len()).enumerate() {
-                    normalise_plane(&grey, self.mean[c], self.std[c], plane);
+                    plane.iter_mut().zip(&grey).for_each(|(o, &v)| *o = self.normalised(v, c));
                 }
             }
             Layout::Hwc => {
                 for (px, &v) in out.chunks_exact_mut(3).zip(&grey) {
-                    px.iter_mut().enumerate().for_each(|(c, o)| *o = (v - self.mean[c]) / self.std[c]);
+                    px.iter_mut().enumerate().for_each(|(c, o)| *o = self.normalised(v, c));
                 }
             }
         }
     }
 
+    /// Value `v` of channel `c` normalised: the one formula every layout and path writes, so
+    /// that they give the same bits.
+    fn normalised(&self, v: f32, c: usize) -> f32 {
+        (v - self.mean[c]) / self.std[c]
+    }
+
     fn normalise(&self, chw: &mut [f32]) {
         let plane = (self.size * self.size) as usize;
         for (c, p) in chw.chunks_exact_mut(plane).enumerate() {
-            p.iter_mut().for_each(|v| *v = (*v - self.mean[c]) / self.std[c]);
+            p.iter_mut().for_each(|v| *v = self.normalised(*v, c));
         }
     }
 
@@ -240,11 +246,6 @@ fn to_chw_unit_into(img: &RgbImage, out: &mut [f32]) {
             out[c * plane + i] = p.0[c] as f32 / 255.0;
         }
     }
-}
-
-/// `out[i] = (grey[i] - mean) / std`: one plane of a grey sample spread and normalised at once.
-fn normalise_plane(grey: &[f32], mean: f32, std: f32, out: &mut [f32]) {
-    out.iter_mut().zip(grey).for_each(|(o, &v)| *o = (v - mean) / std);
 }
 
 /// torchvision-style ColorJitter on a CHW [0,1] buffer of `channels` planes (3, or 1 standing
