@@ -64,6 +64,18 @@ def timed(warmup, repeats, items, call):
     return values
 
 
+def timed_alternating(warmup, repeats, a, b):
+    """Seconds of a and of b in alternating rounds, a first in rounds 0, 3, 4, 7, 8, ... (as
+    measure::throughput_alternating in src/eval/measure.rs)."""
+    for _ in range(warmup):
+        a(); b()
+    out = {a: [], b: []}
+    for rnd in range(max(repeats, 1)):
+        for call in ((a, b) if (rnd + 1) % 4 < 2 else (b, a)):
+            t = time.perf_counter(); call(); out[call].append(time.perf_counter() - t)
+    return out[a], out[b]
+
+
 def stats(values):
     s = sorted(values)
     return {"min": s[0], "median": statistics.median(s), "max": s[-1], "repeats": values}
@@ -93,7 +105,9 @@ def train_stats(model, x, y, numerics, r, items):
 
 def epoch_stats(case, faces_dir, augment, r):
     """The usual PyTorch loop: ImageFolder + torchvision transforms (the same augmentation as
-    ours), a DataLoader with one worker, the model stepping on what it yields."""
+    ours), a DataLoader with one worker, the model stepping on what it yields; in rounds
+    alternating with as many bare steps of the same model on one random batch (the train case's
+    step), so that the two are timed within seconds of each other."""
     from torchvision import datasets, transforms as T
     s, b, n = case["size"], case["batch"], case["numerics"]
     tf = T.Compose([
@@ -123,13 +137,28 @@ def epoch_stats(case, faces_dir, augment, r):
             if n["channels_last"]:
                 x = x.contiguous(memory_format=torch.channels_last)
             train_step(model, opt, x, y, n)
-    return stats([items / t for t in timed(r["warmup"], r["timed"], items, call)])
+
+    _, bare_x = fmt(model, torch.randn(b, 3, s, s), n)
+    bare_y = torch.randint(IMAGE_CLASSES, (b,))
+
+    def bare():
+        for _ in range(case["batches"]):
+            train_step(model, opt, bare_x, bare_y, n)
+    loop, steps = timed_alternating(r["warmup"], r["timed"], call, bare)
+    return {"stats": stats([items / t for t in loop]), "bare": stats([items / t for t in steps])}
 
 
 def measure(case, r, minilm_dir, rust):
-    kind, n = case["kind"], case.get("numerics")
-    if kind == "epoch":
+    """{"stats"} for the case ({"stats", "bare"} for an epoch case), None where PyTorch has no
+    counterpart of it."""
+    if case["kind"] == "epoch":
         return epoch_stats(case, rust["faces_dir"], rust["augment"], r)
+    s = measure_stats(case, r, minilm_dir)
+    return None if s is None else {"stats": s}
+
+
+def measure_stats(case, r, minilm_dir):
+    kind, n = case["kind"], case.get("numerics")
     if kind in ("train", "infer"):
         b, s = case["batch"], case["size"]
         model, x = fmt(image_net(case["arch"], s), torch.randn(b, 3, s, s), n)
@@ -194,15 +223,15 @@ def requests(answer):
 
 
 def run_all(entries, header, reply):
-    """Each entry's case measured, `reply(i, entry, stats)` told at once (stats None for a case
+    """Each entry's case measured, `reply(i, entry, timing)` told at once (timing None for a case
     PyTorch has no counterpart of); the measured entries in their order, less warm-up entries
     ({"warmup": true}: measured and answered, not kept)."""
     measured = []
     for i, m in enumerate(entries):
-        s = run_case(m["case"], header)
-        reply(i, m, s)
-        if s is not None and not m.get("warmup"):
-            measured.append({"case": m["case"], "unit": m["unit"], "stats": s})
+        timing = run_case(m["case"], header)
+        reply(i, m, timing)
+        if timing is not None and not m.get("warmup"):
+            measured.append({"case": m["case"], "unit": m["unit"], **timing})
     return measured
 
 
@@ -232,15 +261,15 @@ def main():
     torch.set_flush_denormal(True)
     if a.serve:
         # answered at once, so that affect-lab can take turns with us case by case
-        def reply(i, m, s):
-            answer.write(json.dumps({"stats": s}) + "\n")
+        def reply(i, m, timing):
+            answer.write(json.dumps(timing or {"stats": None}) + "\n")
             answer.flush()
         measured = run_all(requests(answer), header, reply)
     else:
-        def reply(i, m, s):
-            if s is not None:
+        def reply(i, m, timing):
+            if timing is not None:
                 label = "warm-up" if m.get("warmup") else f"{i:>2}"
-                print(f"[{label}] {json.dumps(m['case'])}: {s['median']:.2f} {m['unit']}", file=sys.stderr)
+                print(f"[{label}] {json.dumps(m['case'])}: {timing['stats']['median']:.2f} {m['unit']}", file=sys.stderr)
         # the first case once, unrecorded, as affect-lab warms up before its list
         entries = header["measured"]
         warm_up = [dict(entries[0], warmup=True)] if entries else []

@@ -36,10 +36,15 @@ fn bench_measures_both_sides_and_pairs_them() {
     want.extend(std::iter::repeat_n("epoch", epochs));
     want.push("data");
     assert_eq!(labels, want, "{rust}");
+    let positive_repeats = |s: &serde_json::Value| {
+        assert_eq!(s["repeats"].as_array().unwrap().len(), 2, "{s}");
+        assert!(s["min"].as_f64().unwrap() > 0.0 && s["min"].as_f64() <= s["median"].as_f64(), "{s}");
+    };
     for m in rust["measured"].as_array().unwrap() {
-        let s = &m["stats"];
-        assert_eq!(s["repeats"].as_array().unwrap().len(), 2);
-        assert!(s["min"].as_f64().unwrap() > 0.0 && s["min"].as_f64() <= s["median"].as_f64(), "{m}");
+        positive_repeats(&m["stats"]);
+        // an epoch case times the bare step beside it, and only an epoch case does
+        assert_eq!(m["case"]["kind"] == "epoch", m.get("bare").is_some(), "{m}");
+        m.get("bare").map(positive_repeats);
     }
 
     assert_eq!(rust["interleaved"], true);
@@ -48,12 +53,25 @@ fn bench_measures_both_sides_and_pairs_them() {
     let ours: Vec<&serde_json::Value> =
         rust["measured"].as_array().unwrap().iter().map(|m| &m["case"]).filter(|c| c["kind"] != "data").collect();
     assert_eq!(theirs, ours, "everything but the data pipeline, in our order");
+    for m in torch["measured"].as_array().unwrap() {
+        assert_eq!(m["case"]["kind"] == "epoch", m.get("bare").is_some(), "{m}");
+        m.get("bare").map(positive_repeats);
+    }
     let flops = torch["flops"].as_array().unwrap();
     let v3 = flops.iter().find(|f| f["arch"] == "emotion_net_v3" && f["size"] == 32).unwrap();
     assert!(v3["flops"].as_f64().unwrap() > 1e6, "{v3}");
 
     let o = bin().args(["bench", "--report", "--out"]).arg(out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let printed = String::from_utf8_lossy(&o.stdout);
+    let per_round = printed
+        .lines()
+        .filter(|l| {
+            l.contains("epoch / bare step, same rounds: ours 0.")
+                || l.contains("epoch / bare step, same rounds: ours 1.")
+        })
+        .count();
+    assert_eq!(per_round, epochs, "{printed}");
     let bench = json(&out.join("bench.json"));
     assert_eq!(bench["interleaved"], true);
     let pairs = bench["pairs"].as_array().unwrap();
@@ -68,6 +86,16 @@ fn bench_measures_both_sides_and_pairs_them() {
         targets.contains(&"EmotionNetV3 32px epoch: our best / PyTorch's usual loop (fp32, DataLoader) (x)"),
         "{targets:?}"
     );
+    assert!(
+        targets.contains(&"EmotionNetV3 32px epoch: our best / PyTorch's best bare step beside it (x)"),
+        "{targets:?}"
+    );
+    for p in pairs.iter().filter(|p| p["case"]["kind"] == "epoch") {
+        assert!(
+            p["rust_bare"]["median"].as_f64().unwrap() > 0.0 && p["pytorch_bare"]["median"].as_f64().unwrap() > 0.0,
+            "{p}"
+        );
+    }
     for png in ["train_ratio.png", "infer_ratio.png", "epoch_ratio.png", "text_ratio.png"] {
         assert!(std::fs::metadata(out.join(png)).unwrap().len() > 1000, "{png}");
     }

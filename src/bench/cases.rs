@@ -13,6 +13,7 @@ use crate::models::registry::{image_model, Init};
 use crate::numerics::{self, Numerics};
 use crate::train::adamw::AdamW;
 use crate::train::steps::weighted_ce;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::{nn::ModuleT, Device, Kind, Tensor};
 
@@ -31,18 +32,29 @@ pub const EPOCH_BATCHES: usize = 16;
 
 impl Case {
     /// Run on this side.
-    pub fn measure(&self, r: Repeats, data_root: &Path) -> Result<Stats> {
+    pub fn measure(&self, r: Repeats, data_root: &Path) -> Result<Timing> {
+        let alone = |stats: Result<Stats>| stats.map(|stats| Timing { stats, bare: None });
         match self {
-            Case::Train { arch, size, batch, numerics } => train_images(arch, *size, *batch, *numerics, r),
-            Case::Infer { arch, size, batch, numerics } => infer_images(arch, *size, *batch, *numerics, r),
-            Case::MinilmTrain { batch, seq, numerics } => train_minilm(*batch, *seq, *numerics, r),
-            Case::BilstmTrain { batch, seq, numerics } => train_bilstm(*batch, *seq, *numerics, r),
-            Case::Data { size, batch } => data_pipeline(data_root, *size, *batch, r),
+            Case::Train { arch, size, batch, numerics } => alone(train_images(arch, *size, *batch, *numerics, r)),
+            Case::Infer { arch, size, batch, numerics } => alone(infer_images(arch, *size, *batch, *numerics, r)),
+            Case::MinilmTrain { batch, seq, numerics } => alone(train_minilm(*batch, *seq, *numerics, r)),
+            Case::BilstmTrain { batch, seq, numerics } => alone(train_bilstm(*batch, *seq, *numerics, r)),
+            Case::Data { size, batch } => alone(data_pipeline(data_root, *size, *batch, r)),
             Case::Epoch { arch, size, batch, numerics, batches } => {
                 train_epoch(data_root, (arch, *size, *numerics), *batch, *batches, r)
             }
         }
     }
+}
+
+/// One case's speed on one side. An epoch case also times the bare training step at its numerics
+/// (the train case's step, on one random batch), in rounds alternating with the epoch's: the two
+/// are measured within seconds of each other, where the train case ran minutes earlier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Timing {
+    pub stats: Stats,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bare: Option<Stats>,
 }
 
 /// What to measure.
@@ -158,10 +170,15 @@ fn step(model: &dyn ModuleT, opt: &mut AdamW, x: &Tensor, y: &Tensor, numerics: 
 fn train_images(arch: &str, size: u32, batch: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
     let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
     let mut opt = AdamW::new(&built.vs, LR, WEIGHT_DECAY);
+    let (x, y) = random_images(batch, size);
+    Ok(measure::throughput(r, batch, || step(built.model.as_ref(), &mut opt, &x, &y, numerics)))
+}
+
+/// A batch of random NCHW images and labels, the input of a bare training step.
+fn random_images(batch: usize, size: u32) -> (Tensor, Tensor) {
     let (b, s) = (batch as i64, size as i64);
     let x = Tensor::randn([b, 3, s, s], (Kind::Float, Device::Cpu));
-    let y = Tensor::randint(IMAGE_CLASSES, [b], (Kind::Int64, Device::Cpu));
-    Ok(measure::throughput(r, batch, || step(built.model.as_ref(), &mut opt, &x, &y, numerics)))
+    (x, Tensor::randint(IMAGE_CLASSES, [b], (Kind::Int64, Device::Cpu)))
 }
 
 fn infer_images(arch: &str, size: u32, batch: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
@@ -240,31 +257,38 @@ fn data_pipeline(data_root: &Path, size: u32, batch: usize, r: Repeats) -> Resul
     failed.map_or(Ok(stats), Err)
 }
 
-/// `batches` optimizer steps fed by the pipeline (prefetching on its own thread, as `fit` reads it).
+/// `batches` optimizer steps fed by the pipeline (prefetching on its own thread, as `fit` reads it),
+/// in rounds alternating with as many bare steps of the same model on one random batch.
 fn train_epoch(
     data_root: &Path,
     (arch, size, numerics): (&str, u32, Numerics),
     batch: usize,
     batches: usize,
     r: Repeats,
-) -> Result<Stats> {
+) -> Result<Timing> {
     let src = training_faces(data_root, size, batch, batches)?.channels_last(numerics.channels_last);
     let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
-    let mut opt = AdamW::new(&built.vs, LR, WEIGHT_DECAY);
+    let opt = std::cell::RefCell::new(AdamW::new(&built.vs, LR, WEIGHT_DECAY));
+    let (x, y) = random_images(batch, size);
     let mut epoch = 0;
     let mut failed = None;
-    let stats = measure::throughput(r, batches * batch, || {
-        epoch += 1;
-        for b in src.batches(epoch, true, batch) {
-            match b {
-                Ok(b) => step(built.model.as_ref(), &mut opt, &b.x, &b.y, numerics),
-                Err(e) => {
-                    failed.get_or_insert(e);
+    let (stats, bare) = measure::throughput_alternating(
+        r,
+        batches * batch,
+        || {
+            epoch += 1;
+            for b in src.batches(epoch, true, batch) {
+                match b {
+                    Ok(b) => step(built.model.as_ref(), &mut opt.borrow_mut(), &b.x, &b.y, numerics),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
                 }
             }
-        }
-    });
-    failed.map_or(Ok(stats), Err)
+        },
+        || (0..batches).for_each(|_| step(built.model.as_ref(), &mut opt.borrow_mut(), &x, &y, numerics)),
+    );
+    failed.map_or(Ok(Timing { stats, bare: Some(bare) }), Err)
 }
 
 #[cfg(test)]
@@ -313,10 +337,10 @@ mod tests {
         let r = Repeats { warmup: 1, timed: 2 };
         for numerics in Numerics::ALL {
             let train = Case::Train { arch: "emotion_net_v2".into(), size: 32, batch: 4, numerics };
-            let s = train.measure(r, Path::new("/nonexistent")).unwrap();
+            let s = train.measure(r, Path::new("/nonexistent")).unwrap().stats;
             assert!(s.min > 0.0 && s.min <= s.median && s.median <= s.max, "{s:?}");
             let infer = Case::Infer { arch: "emotion_net_v2".into(), size: 32, batch: 2, numerics };
-            assert!(infer.measure(r, Path::new("/nonexistent")).unwrap().median > 0.0);
+            assert!(infer.measure(r, Path::new("/nonexistent")).unwrap().stats.median > 0.0);
         }
     }
 }

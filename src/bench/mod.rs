@@ -46,6 +46,9 @@ pub struct Measured {
     pub case: Case,
     pub unit: String,
     pub stats: Stats,
+    /// An epoch case's bare training step at its numerics, timed in rounds alternating with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bare: Option<Stats>,
 }
 
 /// Measure every case of `selection` here into `header` ([`header`]), printing each as it finishes;
@@ -66,7 +69,7 @@ pub fn run_rust(
     for (i, case) in cases.into_iter().enumerate() {
         crate::interrupt::check()?;
         let theirs = |r: &mut reference::Reference| r.measure(&case);
-        let (stats, pytorch) = match reference.as_deref_mut() {
+        let (ours, pytorch) = match reference.as_deref_mut() {
             None => (measure_ours(&case, repeats, data_root)?, None),
             Some(r) if i % 2 == 0 => (measure_ours(&case, repeats, data_root)?, theirs(r)?),
             Some(r) => {
@@ -75,10 +78,18 @@ pub fn run_rust(
             }
         };
         let unit = case.unit();
-        let beside = pytorch.map_or(String::new(), |p| format!(", PyTorch {:.2}", p.median));
+        let (stats, bare) = (ours.stats, ours.bare);
+        let beside = pytorch.as_ref().map_or(String::new(), |p| format!(", PyTorch {:.2}", p.stats.median));
         let spread = format!("(min {:.2}, max {:.2}{beside})", stats.min, stats.max);
         eprintln!("[{:>2}] {:<40} {:>10.2} {unit} {spread}", i + 1, case.label(), stats.median);
-        side.measured.push(Measured { unit: unit.to_string(), case, stats });
+        if let Some(b) = &bare {
+            let theirs = pytorch.and_then(|p| p.bare).map_or(String::new(), |p| format!(", PyTorch {:.2}", p.median));
+            eprintln!(
+                "     {:<40} {:>10.2} {unit} (min {:.2}, max {:.2}{theirs})",
+                "bare steps beside it", b.median, b.min, b.max
+            );
+        }
+        side.measured.push(Measured { unit: unit.to_string(), case, stats, bare });
     }
     Ok(side)
 }
@@ -101,7 +112,7 @@ fn warm_up(
     Ok(())
 }
 
-fn measure_ours(case: &Case, repeats: Repeats, data_root: &Path) -> Result<Stats> {
+fn measure_ours(case: &Case, repeats: Repeats, data_root: &Path) -> Result<cases::Timing> {
     tch::manual_seed(0);
     case.measure(repeats, data_root)
 }

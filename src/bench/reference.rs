@@ -4,7 +4,7 @@
 //! PyTorch first on the others), so a machine whose speed drifts over minutes moves both numbers
 //! of a pair alike; measuring all of ours and then all of PyTorch's put twelve minutes between the
 //! two halves of a ratio.
-use super::cases::Case;
+use super::cases::{Case, Timing};
 use super::measure::Stats;
 use super::Side;
 use crate::error::{Error, Result};
@@ -21,9 +21,12 @@ pub struct Reference {
     from: BufReader<ChildStdout>,
 }
 
+/// `{"stats": null}` for a case the reference has no counterpart of; `bare` for an epoch case.
 #[derive(Deserialize)]
 struct Answer {
     stats: Option<Stats>,
+    #[serde(default)]
+    bare: Option<Stats>,
 }
 
 impl Reference {
@@ -51,8 +54,8 @@ impl Reference {
         }
     }
 
-    /// PyTorch's stats for `case`, or None for a case it has no counterpart of (the data pipeline).
-    pub fn measure(&mut self, case: &Case) -> Result<Option<Stats>> {
+    /// PyTorch's timing of `case`, or None for a case it has no counterpart of (the data pipeline).
+    pub fn measure(&mut self, case: &Case) -> Result<Option<Timing>> {
         // a rust.json entry without its stats: the script reads both the same way
         self.ask(serde_json::json!({ "case": case, "unit": case.unit() }), case)
     }
@@ -62,11 +65,11 @@ impl Reference {
         self.ask(serde_json::json!({ "case": case, "unit": case.unit(), "warmup": true }), case).map(drop)
     }
 
-    fn ask(&mut self, request: serde_json::Value, case: &Case) -> Result<Option<Stats>> {
+    fn ask(&mut self, request: serde_json::Value, case: &Case) -> Result<Option<Timing>> {
         self.send(&request.to_string())?;
         let answer = self.answer(&format!("answering {}", case.label()))?;
         serde_json::from_value::<Answer>(answer)
-            .map(|a| a.stats)
+            .map(|a| a.stats.map(|stats| Timing { stats, bare: a.bare }))
             .map_err(|e| Error::Config(format!("{}: unreadable stats: {e}", self.script.display())))
     }
 

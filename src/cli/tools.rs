@@ -18,6 +18,24 @@ pub fn fetch_weights() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Each epoch case's speed over its own side's bare step, round by round.
+fn print_epoch_over_bare(b: &affect_lab::bench::report::Bench) {
+    use affect_lab::bench::report::per_round;
+    let show = |s: Option<affect_lab::bench::measure::Stats>| {
+        s.map_or("-".to_string(), |s| format!("{:.3} ({:.3}-{:.3})", s.median, s.min, s.max))
+    };
+    for p in b.pairs.iter().filter(|p| p.rust_bare.is_some()) {
+        let ours = p.rust_bare.as_ref().and_then(|bare| per_round(&p.rust, bare));
+        let theirs = p.pytorch.as_ref().zip(p.pytorch_bare.as_ref()).and_then(|(e, bare)| per_round(e, bare));
+        println!(
+            "{:<40} epoch / bare step, same rounds: ours {}, PyTorch's loop {}",
+            p.label,
+            show(ours),
+            show(theirs)
+        );
+    }
+}
+
 pub fn bench(a: &BenchArgs, dev: tch::Device) -> anyhow::Result<()> {
     use affect_lab::bench;
     if dev != tch::Device::Cpu && !a.report {
@@ -31,6 +49,7 @@ pub fn bench(a: &BenchArgs, dev: tch::Device) -> anyhow::Result<()> {
         for t in &b.targets {
             println!("{:<70} {:>6.2} (goal {:.2}) {}", t.what, t.value, t.goal, if t.met { "met" } else { "NOT met" });
         }
+        print_epoch_over_bare(&b);
         println!("wrote {}", a.out.join("bench.json").display());
         return Ok(());
     }

@@ -84,6 +84,12 @@ pub struct Pair {
     pub pytorch: Option<Stats>,
     /// How many times faster ours is, from the medians (above 1: faster than PyTorch).
     pub speedup: Option<f64>,
+    /// An epoch case's bare training step at its numerics on each side, timed in rounds
+    /// alternating with that side's epoch (absent in runs before 2026-12-06 evening).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rust_bare: Option<Stats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pytorch_bare: Option<Stats>,
 }
 
 /// A goal of the speed issue, measured.
