@@ -127,3 +127,17 @@ fn a_reference_that_dies_is_named_and_leaves_no_result() {
     assert!(err.contains("dies.py") && err.contains("no torch here"), "names the script, shows its message: {err}");
     assert!(!out.join("rust.json").exists(), "no half of a pair is written");
 }
+
+#[test]
+fn the_reference_alternates_its_rounds_in_our_order() {
+    // the order measure::throughput_alternating's own test pins: a warm-up round, then ab, ba, ba, ab
+    let code = "import sys; sys.path.insert(0, sys.argv[1]); import bench_reference as r; o = []\n\
+                r.timed_alternating(1, 4, lambda: o.append('a'), lambda: o.append('b')); print(''.join(o))";
+    let o = std::process::Command::new(venv_python())
+        .args(["-c", code])
+        .arg(reference_script().parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ababbabaab");
+}

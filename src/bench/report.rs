@@ -113,10 +113,12 @@ fn targets(pairs: &[Pair]) -> Vec<Target> {
 
 /// End to end on the real faces: our best epoch against PyTorch's usual loop (fp32, a DataLoader
 /// with one worker) and against its best bare step at that size, and our fp32 epoch against its
-/// fp32 bare step. The bare steps are read twice: from the train cases, measured minutes before
-/// the epochs, and from the epoch cases, which time them in rounds alternating with the epochs
-/// (runs since 2026-12-06 evening); on a machine whose speed drifts by 10-20% over minutes, only
-/// the second holds a gap of a few percent.
+/// fp32 bare step. PyTorch's bare steps are read twice: from the train cases, measured up to ten
+/// minutes before the epochs, and from the epoch cases, which time them beside the epochs (runs
+/// since 2026-12-06 evening: each side's epoch and bare step alternate round by round, and the two
+/// sides take turns within the case, under a minute apart). On a machine whose speed drifts by
+/// 10-20% over minutes, the second is the closer comparison. The best "beside it" is over the
+/// numerics an epoch runs in (no plain bf16), the train cases' over all four.
 fn epoch_targets(pairs: &[Pair], add: &mut impl FnMut(String, f64, f64)) {
     let epoch_of = |p: &Pair| match &p.case {
         Case::Epoch { arch, size, numerics, .. } => Some((arch.clone(), *size, *numerics)),
