@@ -124,9 +124,16 @@ impl Transform {
         if let Some(a) = grey_augment {
             return self.augment_grey(img, a, rng, out, layout);
         }
-        match layout {
-            Layout::Chw => self.colour_or_eval_into(img, rng, out),
-            Layout::Hwc => {
+        match (layout, &self.augment) {
+            (Layout::Chw, _) => self.colour_or_eval_into(img, rng, out),
+            // the resized image is already HWC: each byte to its slot, no CHW buffer between
+            (Layout::Hwc, None) => {
+                let resized = imageops::resize(img, self.size, self.size, FilterType::Triangle);
+                for (k, (o, &v)) in out.iter_mut().zip(resized.as_raw()).enumerate() {
+                    *o = self.normalised(v as f32 / 255.0, k % 3);
+                }
+            }
+            (Layout::Hwc, Some(_)) => {
                 let mut chw = vec![0f32; out.len()];
                 self.colour_or_eval_into(img, rng, &mut chw);
                 let plane = chw.len() / 3;
