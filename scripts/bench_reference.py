@@ -55,13 +55,14 @@ def fmt(model, x, numerics):
     return model, x
 
 
+def seconds_of(call):
+    t = time.perf_counter(); call(); return time.perf_counter() - t
+
+
 def timed(warmup, repeats, items, call):
     for _ in range(warmup):
         call()
-    values = []
-    for _ in range(max(repeats, 1)):
-        t = time.perf_counter(); call(); values.append(time.perf_counter() - t)
-    return values
+    return [seconds_of(call) for _ in range(max(repeats, 1))]
 
 
 def timed_alternating(warmup, repeats, a, b):
@@ -72,7 +73,7 @@ def timed_alternating(warmup, repeats, a, b):
     out = {a: [], b: []}
     for rnd in range(max(repeats, 1)):
         for call in ((a, b) if (rnd + 1) % 4 < 2 else (b, a)):
-            t = time.perf_counter(); call(); out[call].append(time.perf_counter() - t)
+            out[call].append(seconds_of(call))
     return out[a], out[b]
 
 

@@ -128,8 +128,7 @@ impl Transform {
             (Layout::Chw, _) => self.colour_or_eval_into(img, rng, out),
             // the resized image is already HWC: each byte to its slot, no CHW buffer between
             (Layout::Hwc, None) => {
-                let resized = imageops::resize(img, self.size, self.size, FilterType::Triangle);
-                for (k, (o, &v)) in out.iter_mut().zip(resized.as_raw()).enumerate() {
+                for (k, (o, &v)) in out.iter_mut().zip(self.resized(img).as_raw()).enumerate() {
                     *o = self.normalised(v as f32 / 255.0, k % 3);
                 }
             }
@@ -144,11 +143,16 @@ impl Transform {
         }
     }
 
+    /// The evaluation resize, one for both layouts: they must give the same bits.
+    fn resized(&self, img: &RgbImage) -> RgbImage {
+        imageops::resize(img, self.size, self.size, FilterType::Triangle)
+    }
+
     /// A sample that is not a grey face under augmentation, in CHW order.
     fn colour_or_eval_into(&self, img: &RgbImage, rng: &mut StdRng, chw: &mut [f32]) {
         match &self.augment {
             None => {
-                to_chw_unit_into(&imageops::resize(img, self.size, self.size, FilterType::Triangle), chw);
+                to_chw_unit_into(&self.resized(img), chw);
                 self.normalise(chw);
             }
             Some(a) => self.augment_rgb(img, a, rng, chw),

@@ -46,11 +46,7 @@ pub fn throughput_alternating(r: Repeats, items: usize, mut a: impl FnMut(), mut
         a();
         b();
     }
-    let time = |call: &mut dyn FnMut()| {
-        let t = Instant::now();
-        call();
-        items as f64 / t.elapsed().as_secs_f64()
-    };
+    let time = |call: &mut dyn FnMut()| items as f64 / seconds_of(call);
     let (mut of_a, mut of_b) = (Vec::new(), Vec::new());
     for round in 0..r.timed.max(1) {
         if (round + 1) % 4 < 2 {
@@ -68,13 +64,14 @@ fn seconds(r: Repeats, call: &mut impl FnMut()) -> Vec<f64> {
     for _ in 0..r.warmup {
         call();
     }
-    (0..r.timed.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            call();
-            t.elapsed().as_secs_f64()
-        })
-        .collect()
+    (0..r.timed.max(1)).map(|_| seconds_of(call)).collect()
+}
+
+/// Wall-clock seconds of one call.
+fn seconds_of(call: &mut dyn FnMut()) -> f64 {
+    let t = Instant::now();
+    call();
+    t.elapsed().as_secs_f64()
 }
 
 #[cfg(test)]
