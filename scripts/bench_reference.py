@@ -7,7 +7,7 @@ the EmotionNets and the BiLSTM re-implemented in scripts/bench_models.py (tests/
 MiniLM from transformers.
 
     .venv/bin/python scripts/bench_reference.py --rust OUT/rust.json --out OUT/pytorch.json
-    affect-lab bench --pytorch scripts/bench_reference.py ...   (runs it with --serve, case by case)
+    affect-lab bench --pytorch scripts/bench_reference.py ...   (runs it with --serve, round by round)
 """
 import argparse, contextlib, json, os, platform, statistics, sys, time, warnings
 from pathlib import Path
@@ -59,21 +59,62 @@ def seconds_of(call):
     t = time.perf_counter(); call(); return time.perf_counter() - t
 
 
-def timed(warmup, repeats, items, call):
+class Alone:
+    """Timing on our own (a rust.json's list run after it, or the unrecorded warm-up case)."""
+    def ready(self):
+        pass
+
+    def round(self, k, call):
+        return call()
+
+
+class Turns:
+    """Timed rounds taken in turn with affect-lab's, one by one (a request with "rounds": true; as
+    measure::Turns in src/eval/measure.rs): after our warm-up we say {"ready": true}, then time
+    round k when told {"go": k} and answer {"done": k}."""
+    SETTLE = 0.01  # seconds: the other process's threads spin for a moment after their round
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def ready(self):
+        send(self.answer, {"ready": True})
+
+    def round(self, k, call):
+        line = sys.stdin.readline()
+        if json.loads(line or "{}").get("go") != k:
+            sys.exit(f"bench_reference: expected {{\"go\": {k}}}, got {line.strip()!r}; nothing written")
+        time.sleep(self.SETTLE)
+        out = call()
+        send(self.answer, {"done": k})
+        return out
+
+
+def send(answer, value):
+    answer.write(json.dumps(value) + "\n")
+    answer.flush()
+
+
+def timed(warmup, repeats, items, call, turns=Alone()):
     for _ in range(warmup):
         call()
-    return [seconds_of(call) for _ in range(max(repeats, 1))]
+    turns.ready()
+    return [turns.round(k, lambda: seconds_of(call)) for k in range(max(repeats, 1))]
 
 
-def timed_alternating(warmup, repeats, a, b):
+def timed_alternating(warmup, repeats, a, b, turns=Alone()):
     """Seconds of a and of b in alternating rounds, a first in rounds 0, 3, 4, 7, 8, ... (as
-    measure::throughput_alternating in src/eval/measure.rs)."""
+    measure::throughput_alternating in src/eval/measure.rs); a round of `turns` is both calls."""
     for _ in range(warmup):
         a(); b()
+    turns.ready()
     out = {a: [], b: []}
-    for rnd in range(max(repeats, 1)):
+
+    def both(rnd):
         for call in ((a, b) if (rnd + 1) % 4 < 2 else (b, a)):
             out[call].append(seconds_of(call))
+    for rnd in range(max(repeats, 1)):
+        turns.round(rnd, lambda: both(rnd))
     return out[a], out[b]
 
 
@@ -98,13 +139,14 @@ def train_step(model, opt, x, y, numerics):
     loss.item()
 
 
-def train_stats(model, x, y, numerics, r, items):
+def train_stats(model, x, y, numerics, r, items, turns):
     opt = optimizer(model)
     model.train()
-    return stats([items / s for s in timed(r["warmup"], r["timed"], items, lambda: train_step(model, opt, x, y, numerics))])
+    step = lambda: train_step(model, opt, x, y, numerics)
+    return stats([items / s for s in timed(r["warmup"], r["timed"], items, step, turns)])
 
 
-def epoch_stats(case, faces_dir, augment, r):
+def epoch_stats(case, faces_dir, augment, r, turns):
     """The usual PyTorch loop: ImageFolder + torchvision transforms (the same augmentation as
     ours), a DataLoader with one worker, the model stepping on what it yields; in rounds
     alternating with as many bare steps of the same model on one random batch (the train case's
@@ -145,32 +187,32 @@ def epoch_stats(case, faces_dir, augment, r):
     def bare():
         for _ in range(case["batches"]):
             train_step(model, opt, bare_x, bare_y, n)
-    loop, steps = timed_alternating(r["warmup"], r["timed"], call, bare)
+    loop, steps = timed_alternating(r["warmup"], r["timed"], call, bare, turns)
     return {"stats": stats([items / t for t in loop]), "bare": stats([items / t for t in steps])}
 
 
-def measure(case, r, minilm_dir, rust):
+def measure(case, r, minilm_dir, rust, turns):
     """{"stats"} for the case ({"stats", "bare"} for an epoch case), None where PyTorch has no
-    counterpart of it."""
+    counterpart of it (then without a word to `turns`)."""
     if case["kind"] == "epoch":
-        return epoch_stats(case, rust["faces_dir"], rust["augment"], r)
-    s = measure_stats(case, r, minilm_dir)
+        return epoch_stats(case, rust["faces_dir"], rust["augment"], r, turns)
+    s = measure_stats(case, r, minilm_dir, turns)
     return None if s is None else {"stats": s}
 
 
-def measure_stats(case, r, minilm_dir):
+def measure_stats(case, r, minilm_dir, turns):
     kind, n = case["kind"], case.get("numerics")
     if kind in ("train", "infer"):
         b, s = case["batch"], case["size"]
         model, x = fmt(image_net(case["arch"], s), torch.randn(b, 3, s, s), n)
         if kind == "train":
-            return train_stats(model, x, torch.randint(IMAGE_CLASSES, (b,)), n, r, b)
+            return train_stats(model, x, torch.randint(IMAGE_CLASSES, (b,)), n, r, b, turns)
         model.eval()
         with torch.no_grad():
             def call():
                 with precision(n):
                     model(x).float().sum().item()
-            return stats([s_ * 1e3 / b for s_ in timed(r["warmup"], r["timed"], b, call)])
+            return stats([s_ * 1e3 / b for s_ in timed(r["warmup"], r["timed"], b, call, turns)])
     if kind == "minilm_train":
         from transformers import AutoModel
         b, t = case["batch"], case["seq"]
@@ -188,12 +230,12 @@ def measure_stats(case, r, minilm_dir):
                 return self.head(F.dropout((h * m).sum(1) / m.sum(1).clamp(min=1e-9), 0.1, self.training))
 
         ids = torch.randint(1000, 30000, (b, t))
-        return train_stats(MiniLm(), ids, torch.randint(REVIEW_CLASSES, (b,)), n, r, b * t)
+        return train_stats(MiniLm(), ids, torch.randint(REVIEW_CLASSES, (b,)), n, r, b * t, turns)
     if kind == "bilstm_train":
         b, t = case["batch"], case["seq"]
         ids = torch.randint(1, BILSTM_VOCAB, (b, t))
         return train_stats(bench_models.BiLstm(vocab_size=BILSTM_VOCAB, num_classes=REVIEW_CLASSES), ids,
-                           torch.randint(REVIEW_CLASSES, (b,)), n, r, b)
+                           torch.randint(REVIEW_CLASSES, (b,)), n, r, b, turns)
     return None  # the data pipeline is ours alone
 
 
@@ -204,17 +246,17 @@ def flops(arch, size):
     return fc.get_total_flops()
 
 
-def run_case(case, header):
+def run_case(case, header, turns):
     torch.manual_seed(0)
-    return measure(case, header["repeats"], header.get("minilm_dir"), header)
+    return measure(case, header["repeats"], header.get("minilm_dir"), header, turns)
 
 
 def requests(answer):
     """What affect-lab asks for, one entry {"case", "unit"} per line on stdin (a rust.json entry
-    without stats), after a {"ready": true} answer. Stops at {"end": true}; input that stops without
-    it (affect-lab was killed) exits with an error and writes nothing."""
-    answer.write(json.dumps({"ready": True}) + "\n")
-    answer.flush()
+    without stats; with "rounds": true, its timed rounds go in turn with affect-lab's), after a
+    {"ready": true} answer. Stops at {"end": true}; input that stops without it (affect-lab was
+    killed) exits with an error and writes nothing."""
+    send(answer, {"ready": True})
     for line in sys.stdin:
         entry = json.loads(line)
         if entry.get("end"):
@@ -223,13 +265,14 @@ def requests(answer):
     sys.exit("bench_reference: input ended without {\"end\": true}; nothing written")
 
 
-def run_all(entries, header, reply):
+def run_all(entries, header, reply, answer=None):
     """Each entry's case measured, `reply(i, entry, timing)` told at once (timing None for a case
     PyTorch has no counterpart of); the measured entries in their order, less warm-up entries
-    ({"warmup": true}: measured and answered, not kept)."""
+    ({"warmup": true}: measured and answered, not kept). An entry with "rounds": true times its
+    rounds in turn with affect-lab's, through `answer`."""
     measured = []
     for i, m in enumerate(entries):
-        timing = run_case(m["case"], header)
+        timing = run_case(m["case"], header, Turns(answer) if m.get("rounds") else Alone())
         reply(i, m, timing)
         if timing is not None and not m.get("warmup"):
             measured.append({"case": m["case"], "unit": m["unit"], **timing})
@@ -261,11 +304,10 @@ def main():
     # as zero, so neither side pays the CPU's slow path for them
     torch.set_flush_denormal(True)
     if a.serve:
-        # answered at once, so that affect-lab can take turns with us case by case
+        # answered at once: affect-lab waits for each case's answer before the next
         def reply(i, m, timing):
-            answer.write(json.dumps(timing or {"stats": None}) + "\n")
-            answer.flush()
-        measured = run_all(requests(answer), header, reply)
+            send(answer, timing or {"stats": None})
+        measured = run_all(requests(answer), header, reply, answer)
     else:
         def reply(i, m, timing):
             if timing is not None:

@@ -47,7 +47,7 @@ fn bench_measures_both_sides_and_pairs_them() {
         m.get("bare").map(positive_repeats);
     }
 
-    assert_eq!(rust["interleaved"], true);
+    assert_eq!((&rust["interleaved"], &rust["paired_rounds"]), (&true.into(), &true.into()));
     let torch = json(&out.join("pytorch.json"));
     let theirs: Vec<&serde_json::Value> = torch["measured"].as_array().unwrap().iter().map(|m| &m["case"]).collect();
     let ours: Vec<&serde_json::Value> =
@@ -64,23 +64,38 @@ fn bench_measures_both_sides_and_pairs_them() {
     let o = bin().args(["bench", "--report", "--out"]).arg(out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let printed = String::from_utf8_lossy(&o.stdout);
+    // a number for ours on each epoch line ("-" where the rounds did not pair)
     let per_round = printed
         .lines()
-        .filter(|l| {
-            l.contains("epoch / bare step, same rounds: ours 0.")
-                || l.contains("epoch / bare step, same rounds: ours 1.")
-        })
+        .filter_map(|l| l.split_once("epoch / bare step, same rounds: ours ").map(|(_, rest)| rest))
+        .filter(|rest| rest.split_whitespace().next().is_some_and(|v| v.parse::<f64>().is_ok_and(|v| v > 0.0)))
         .count();
     assert_eq!(per_round, epochs, "{printed}");
     let bench = json(&out.join("bench.json"));
-    assert_eq!(bench["interleaved"], true);
+    assert_eq!((&bench["interleaved"], &bench["paired_rounds"]), (&true.into(), &true.into()));
     let pairs = bench["pairs"].as_array().unwrap();
     assert_eq!(pairs.len(), want.len());
+    let value = |v: &serde_json::Value| v.as_f64().unwrap();
     for p in pairs.iter().filter(|p| p["case"]["kind"] != "data") {
-        let (ours, theirs) = (p["rust"]["median"].as_f64().unwrap(), p["pytorch"]["median"].as_f64().unwrap());
-        let want = if p["unit"] == "ms/image" { theirs / ours } else { ours / theirs };
-        assert!((p["speedup"].as_f64().unwrap() - want).abs() < 1e-9, "{p}");
+        let (ours, theirs) = (value(&p["rust"]["median"]), value(&p["pytorch"]["median"]));
+        let latency = p["unit"] == "ms/image";
+        let want = if latency { theirs / ours } else { ours / theirs };
+        assert!((value(&p["speedup"]) - want).abs() < 1e-9, "{p}");
+        // training round by round, repeat k of ours against repeat k of PyTorch's; inference, a few
+        // milliseconds a round, is not taken in turn so
+        if latency {
+            assert!(p.get("round_speedup").is_none(), "{p}");
+        } else {
+            let second = value(&p["rust"]["repeats"][1]) / value(&p["pytorch"]["repeats"][1]);
+            assert!((value(&p["round_speedup"]["repeats"][1]) - second).abs() < 1e-9, "{p}");
+        }
     }
+    let beside = bench["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["what"].as_str().unwrap().contains("fp32 bare step beside it"));
+    assert_eq!(beside.unwrap()["rounds"]["repeats"].as_array().unwrap().len(), 2, "{beside:?}");
     let targets: Vec<&str> = bench["targets"].as_array().unwrap().iter().map(|t| t["what"].as_str().unwrap()).collect();
     assert!(
         targets.contains(&"EmotionNetV3 32px epoch: our best / PyTorch's usual loop (fp32, DataLoader) (x)"),
@@ -140,4 +155,35 @@ fn the_reference_alternates_its_rounds_in_our_order() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ababbabaab");
+}
+
+#[test]
+fn the_reference_times_a_round_when_told_and_stops_on_a_wrong_one() {
+    let code = "import sys; sys.path.insert(0, sys.argv[1]); import bench_reference as r; o = []\n\
+                t = r.Turns(sys.stdout); print(r.timed(1, 2, 1, lambda: o.append(1), t)[0] > 0); print(len(o))";
+    let run = |input: &str| {
+        let mut child = std::process::Command::new(venv_python())
+            .args(["-c", code])
+            .arg(reference_script().parent().unwrap())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = run("{\"go\": 0}\n{\"go\": 1}\n");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // ready after the warm-up call, a reply per round, three calls in all
+    let lines: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(String::from).collect();
+    assert_eq!(lines, ["{\"ready\": true}", "{\"done\": 0}", "{\"done\": 1}", "True", "3"]);
+    let o = run("{\"go\": 0}\n{\"go\": 5}\n");
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("expected {\"go\": 1}"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

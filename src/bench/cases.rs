@@ -1,6 +1,6 @@
 //! What the benchmark measures, as data both sides read (the Rust run writes the list, the
 //! PyTorch reference script runs the same list), and the Rust side of each measurement.
-use super::measure::{self, Repeats, Stats};
+use super::measure::{self, Repeats, Stats, Turns};
 use crate::data::augment::Transform;
 use crate::data::batches::BatchSource;
 use crate::data::image_source::ImageSource;
@@ -31,17 +31,18 @@ pub const WEIGHT_DECAY: f64 = 1e-2;
 pub const EPOCH_BATCHES: usize = 16;
 
 impl Case {
-    /// Run on this side.
-    pub fn measure(&self, r: Repeats, data_root: &Path) -> Result<Timing> {
+    /// Run on this side, its timed rounds in `turns` with another process's.
+    pub fn measure(&self, r: Repeats, turns: &mut Turns, data_root: &Path) -> Result<Timing> {
         let alone = |stats: Result<Stats>| stats.map(|stats| Timing { stats, bare: None });
+        let t = (r, turns);
         match self {
-            Case::Train { arch, size, batch, numerics } => alone(train_images(arch, *size, *batch, *numerics, r)),
-            Case::Infer { arch, size, batch, numerics } => alone(infer_images(arch, *size, *batch, *numerics, r)),
-            Case::MinilmTrain { batch, seq, numerics } => alone(train_minilm(*batch, *seq, *numerics, r)),
-            Case::BilstmTrain { batch, seq, numerics } => alone(train_bilstm(*batch, *seq, *numerics, r)),
-            Case::Data { size, batch } => alone(data_pipeline(data_root, *size, *batch, r)),
+            Case::Train { arch, size, batch, numerics } => alone(train_images(arch, *size, *batch, *numerics, t)),
+            Case::Infer { arch, size, batch, numerics } => alone(infer_images(arch, *size, *batch, *numerics, t)),
+            Case::MinilmTrain { batch, seq, numerics } => alone(train_minilm(*batch, *seq, *numerics, t)),
+            Case::BilstmTrain { batch, seq, numerics } => alone(train_bilstm(*batch, *seq, *numerics, t)),
+            Case::Data { size, batch } => alone(data_pipeline(data_root, *size, *batch, t)),
             Case::Epoch { arch, size, batch, numerics, batches } => {
-                train_epoch(data_root, (arch, *size, *numerics), *batch, *batches, r)
+                train_epoch(data_root, (arch, *size, *numerics), *batch, *batches, t)
             }
         }
     }
@@ -167,11 +168,14 @@ fn step(model: &dyn ModuleT, opt: &mut AdamW, x: &Tensor, y: &Tensor, numerics: 
     let _ = loss.double_value(&[]);
 }
 
-fn train_images(arch: &str, size: u32, batch: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
+/// How often to time, and in turn with whom.
+type Schedule<'t, 'a> = (Repeats, &'t mut Turns<'a>);
+
+fn train_images(arch: &str, size: u32, batch: usize, numerics: Numerics, (r, turns): Schedule) -> Result<Stats> {
     let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
     let mut opt = AdamW::new(&built.vs, LR, WEIGHT_DECAY);
     let (x, y) = random_images(batch, size);
-    Ok(measure::throughput(r, batch, || step(built.model.as_ref(), &mut opt, &x, &y, numerics)))
+    measure::throughput(r, turns, batch, || step(built.model.as_ref(), &mut opt, &x, &y, numerics))
 }
 
 /// A batch of random NCHW images and labels, the input of a bare training step.
@@ -181,35 +185,35 @@ fn random_images(batch: usize, size: u32) -> (Tensor, Tensor) {
     (x, Tensor::randint(IMAGE_CLASSES, [b], (Kind::Int64, Device::Cpu)))
 }
 
-fn infer_images(arch: &str, size: u32, batch: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
+fn infer_images(arch: &str, size: u32, batch: usize, numerics: Numerics, (r, turns): Schedule) -> Result<Stats> {
     let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
     let (b, s) = (batch as i64, size as i64);
     let x = Tensor::randn([b, 3, s, s], (Kind::Float, Device::Cpu));
-    Ok(tch::no_grad(|| {
-        measure::latency_ms(r, batch, || {
+    tch::no_grad(|| {
+        measure::latency_ms(r, turns, batch, || {
             let _ = numerics::forward(built.model.as_ref(), &x, false, numerics).sum(Kind::Float).double_value(&[]);
         })
-    }))
+    })
 }
 
-fn train_minilm(batch: usize, seq: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
+fn train_minilm(batch: usize, seq: usize, numerics: Numerics, (r, turns): Schedule) -> Result<Stats> {
     let dir = crate::models::weights::minilm_dir()?;
     let mut vs = tch::nn::VarStore::new(Device::Cpu);
     let model = MiniLm::pretrained(&mut vs, &dir, REVIEW_CLASSES, Pooling::Mean)?;
     let mut opt = AdamW::new(&vs, 2e-5, WEIGHT_DECAY);
     let ids = Tensor::randint_low(1000, 30000, [batch as i64, seq as i64], (Kind::Int64, Device::Cpu));
     let y = Tensor::randint(REVIEW_CLASSES, [batch as i64], (Kind::Int64, Device::Cpu));
-    Ok(measure::throughput(r, batch * seq, || step(&model, &mut opt, &ids, &y, numerics)))
+    measure::throughput(r, turns, batch * seq, || step(&model, &mut opt, &ids, &y, numerics))
 }
 
-fn train_bilstm(batch: usize, seq: usize, numerics: Numerics, r: Repeats) -> Result<Stats> {
+fn train_bilstm(batch: usize, seq: usize, numerics: Numerics, (r, turns): Schedule) -> Result<Stats> {
     let vs = tch::nn::VarStore::new(Device::Cpu);
     let model = BiLstm::new(&vs.root(), &bilstm::Config::new(BILSTM_VOCAB, REVIEW_CLASSES))?;
     let mut opt = AdamW::new(&vs, LR, WEIGHT_DECAY);
     // ids from 1: 0 is padding, and every review is full length as in a length-sorted batch
     let ids = Tensor::randint_low(1, BILSTM_VOCAB, [batch as i64, seq as i64], (Kind::Int64, Device::Cpu));
     let y = Tensor::randint(REVIEW_CLASSES, [batch as i64], (Kind::Int64, Device::Cpu));
-    Ok(measure::throughput(r, batch, || step(&model, &mut opt, &ids, &y, numerics)))
+    measure::throughput(r, turns, batch, || step(&model, &mut opt, &ids, &y, numerics))
 }
 
 /// `batches` x `batch` training faces as Part 1 feeds them (the quick profile's augmentation),
@@ -241,19 +245,19 @@ pub fn quick_augment() -> Result<crate::data::augment::AugmentConfig> {
 }
 
 /// Training batches alone, ten per timed call.
-fn data_pipeline(data_root: &Path, size: u32, batch: usize, r: Repeats) -> Result<Stats> {
+fn data_pipeline(data_root: &Path, size: u32, batch: usize, (r, turns): Schedule) -> Result<Stats> {
     const BATCHES: usize = 10;
     let src = training_faces(data_root, size, batch, BATCHES)?;
     let mut epoch = 0;
     let mut failed = None;
-    let stats = measure::throughput(r, BATCHES * batch, || {
+    let stats = measure::throughput(r, turns, BATCHES * batch, || {
         epoch += 1;
         for b in src.batches(epoch, true, batch) {
             if let Err(e) = b {
                 failed.get_or_insert(e);
             }
         }
-    });
+    })?;
     failed.map_or(Ok(stats), Err)
 }
 
@@ -264,7 +268,7 @@ fn train_epoch(
     (arch, size, numerics): (&str, u32, Numerics),
     batch: usize,
     batches: usize,
-    r: Repeats,
+    (r, turns): Schedule,
 ) -> Result<Timing> {
     let src = training_faces(data_root, size, batch, batches)?.channels_last(numerics.channels_last);
     let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
@@ -274,6 +278,7 @@ fn train_epoch(
     let mut failed = None;
     let (stats, bare) = measure::throughput_alternating(
         r,
+        turns,
         batches * batch,
         || {
             epoch += 1;
@@ -287,7 +292,7 @@ fn train_epoch(
             }
         },
         || (0..batches).for_each(|_| step(built.model.as_ref(), &mut opt.borrow_mut(), &x, &y, numerics)),
-    );
+    )?;
     failed.map_or(Ok(Timing { stats, bare: Some(bare) }), Err)
 }
 
@@ -337,10 +342,10 @@ mod tests {
         let r = Repeats { warmup: 1, timed: 2 };
         for numerics in Numerics::ALL {
             let train = Case::Train { arch: "emotion_net_v2".into(), size: 32, batch: 4, numerics };
-            let s = train.measure(r, Path::new("/nonexistent")).unwrap().stats;
+            let s = train.measure(r, &mut Turns::alone(), Path::new("/nonexistent")).unwrap().stats;
             assert!(s.min > 0.0 && s.min <= s.median && s.median <= s.max, "{s:?}");
             let infer = Case::Infer { arch: "emotion_net_v2".into(), size: 32, batch: 2, numerics };
-            assert!(infer.measure(r, Path::new("/nonexistent")).unwrap().stats.median > 0.0);
+            assert!(infer.measure(r, &mut Turns::alone(), Path::new("/nonexistent")).unwrap().stats.median > 0.0);
         }
     }
 }

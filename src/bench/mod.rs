@@ -4,6 +4,7 @@
 //! also runs a finished `rust.json`'s list on its own). The report pairs the two into `bench.json`
 //! and ratio charts. `scripts/bench.sh` does both in one invocation.
 pub mod cases;
+pub mod charts;
 pub mod reference;
 pub mod report;
 
@@ -11,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::eval::bench_file::Case;
 pub use crate::eval::{bench_file::Flops, measure};
 use cases::Selection;
-use measure::{Repeats, Stats};
+use cases::Timing;
+use measure::{Repeats, Stats, Turns};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -39,6 +41,10 @@ pub struct Side {
     /// Whether PyTorch was measured case by case beside this side (`--pytorch`) rather than after it.
     #[serde(default)]
     pub interleaved: bool,
+    /// Whether the two sides took their timed rounds in turn one by one, so that repeat k of ours
+    /// pairs with repeat k of PyTorch's (absent in files before 2026-12-06's last runs).
+    #[serde(default)]
+    pub paired_rounds: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,8 +58,8 @@ pub struct Measured {
 }
 
 /// Measure every case of `selection` here into `header` ([`header`]), printing each as it finishes;
-/// with a `reference`, PyTorch too, the two sides taking turns within each case (the reference's
-/// answers go to its own file).
+/// with a `reference`, PyTorch too, the two sides taking their timed rounds in turn (the
+/// reference's answers go to its own file).
 pub fn run_rust(
     selection: &Selection,
     header: Side,
@@ -61,37 +67,39 @@ pub fn run_rust(
     mut reference: Option<&mut reference::Reference>,
 ) -> Result<Side> {
     let repeats = header.repeats;
-    let mut side = Side { interleaved: reference.is_some(), ..header };
+    let beside = reference.is_some();
+    let mut side = Side { interleaved: beside, paired_rounds: beside, ..header };
     let cases = selection.cases();
     if let Some(first) = cases.first() {
         warm_up(first, repeats, data_root, reference.as_deref_mut())?;
     }
     for (i, case) in cases.into_iter().enumerate() {
         crate::interrupt::check()?;
-        let theirs = |r: &mut reference::Reference| r.measure(&case);
+        let ours = |turns: &mut Turns| measure_ours(&case, repeats, turns, data_root);
         let (ours, pytorch) = match reference.as_deref_mut() {
-            None => (measure_ours(&case, repeats, data_root)?, None),
-            Some(r) if i % 2 == 0 => (measure_ours(&case, repeats, data_root)?, theirs(r)?),
-            Some(r) => {
-                let pytorch = theirs(r)?;
-                (measure_ours(&case, repeats, data_root)?, pytorch)
-            }
+            None => (ours(&mut Turns::alone())?, None),
+            Some(r) => r.measure_beside(&case, ours)?,
         };
-        let unit = case.unit();
-        let (stats, bare) = (ours.stats, ours.bare);
-        let beside = pytorch.as_ref().map_or(String::new(), |p| format!(", PyTorch {:.2}", p.stats.median));
-        let spread = format!("(min {:.2}, max {:.2}{beside})", stats.min, stats.max);
-        eprintln!("[{:>2}] {:<40} {:>10.2} {unit} {spread}", i + 1, case.label(), stats.median);
-        if let Some(b) = &bare {
-            let theirs = pytorch.and_then(|p| p.bare).map_or(String::new(), |p| format!(", PyTorch {:.2}", p.median));
-            eprintln!(
-                "     {:<40} {:>10.2} {unit} (min {:.2}, max {:.2}{theirs})",
-                "bare steps beside it", b.median, b.min, b.max
-            );
-        }
-        side.measured.push(Measured { unit: unit.to_string(), case, stats, bare });
+        print_case(i, &case, &ours, pytorch.as_ref());
+        let Timing { stats, bare } = ours;
+        side.measured.push(Measured { unit: case.unit().to_string(), case, stats, bare });
     }
     Ok(side)
+}
+
+fn print_case(i: usize, case: &Case, ours: &Timing, pytorch: Option<&Timing>) {
+    let (unit, stats) = (case.unit(), &ours.stats);
+    let beside = pytorch.map_or(String::new(), |p| format!(", PyTorch {:.2}", p.stats.median));
+    let spread = format!("(min {:.2}, max {:.2}{beside})", stats.min, stats.max);
+    eprintln!("[{:>2}] {:<40} {:>10.2} {unit} {spread}", i + 1, case.label(), stats.median);
+    if let Some(b) = &ours.bare {
+        let theirs =
+            pytorch.and_then(|p| p.bare.as_ref()).map_or(String::new(), |p| format!(", PyTorch {:.2}", p.median));
+        eprintln!(
+            "     {:<40} {:>10.2} {unit} (min {:.2}, max {:.2}{theirs})",
+            "bare steps beside it", b.median, b.min, b.max
+        );
+    }
 }
 
 /// The first case measured on both sides and thrown away. Whatever a process does first (page
@@ -105,16 +113,16 @@ fn warm_up(
     reference: Option<&mut reference::Reference>,
 ) -> Result<()> {
     eprintln!("[warm-up] {} on both sides, not recorded", case.label());
-    measure_ours(case, repeats, data_root)?;
+    measure_ours(case, repeats, &mut Turns::alone(), data_root)?;
     if let Some(r) = reference {
         r.warm_up(case)?;
     }
     Ok(())
 }
 
-fn measure_ours(case: &Case, repeats: Repeats, data_root: &Path) -> Result<cases::Timing> {
+fn measure_ours(case: &Case, repeats: Repeats, turns: &mut Turns, data_root: &Path) -> Result<Timing> {
     tch::manual_seed(0);
-    case.measure(repeats, data_root)
+    case.measure(repeats, turns, data_root)
 }
 
 /// This side with nothing measured yet: what the reference needs to run the same cases.
@@ -130,6 +138,7 @@ pub fn header(repeats: Repeats, data_root: &Path) -> Result<Side> {
         faces_dir: Some(data_root.join(crate::config::paths::FACES.dir).display().to_string()),
         augment: Some(cases::quick_augment()?),
         interleaved: false,
+        paired_rounds: false,
     })
 }
 

@@ -1,11 +1,13 @@
-//! PyTorch measured case by case beside us: `scripts/bench_reference.py --serve` runs as a child
-//! process that reads one case (with its unit) per line on stdin and answers one line of stats on
-//! stdout. The two sides take turns within each case (ours first on the log's cases 1, 3, 5, ...,
-//! PyTorch first on the others), so a machine whose speed drifts over minutes moves both numbers
-//! of a pair alike; measuring all of ours and then all of PyTorch's put twelve minutes between the
-//! two halves of a ratio.
+//! PyTorch measured beside us: `scripts/bench_reference.py --serve` runs as a child process that
+//! reads one case (with its unit) per line on stdin and answers on stdout. The two sides take
+//! their timed rounds in turn, one by one (`measure::Turns`): PyTorch builds and warms up, says
+//! `{"ready": true}`, then times round k when told `{"go": k}` and answers `{"done": k}`; its
+//! stats come last. So repeat k of either side is timed within seconds of the other's, on a
+//! machine whose speed drifts by 10-20% over minutes. (Runs without `paired_rounds` took turns
+//! case by case, tens of seconds apart; before 2026-12-01 evening all of ours ran first, twelve
+//! minutes before PyTorch's.)
 use super::cases::{Case, Timing};
-use super::measure::Stats;
+use super::measure::{Stats, Turns};
 use super::Side;
 use crate::error::{Error, Result};
 use serde::Deserialize;
@@ -54,10 +56,39 @@ impl Reference {
         }
     }
 
-    /// PyTorch's timing of `case`, or None for a case it has no counterpart of (the data pipeline).
-    pub fn measure(&mut self, case: &Case) -> Result<Option<Timing>> {
-        // a rust.json entry without its stats: the script reads both the same way
-        self.ask(serde_json::json!({ "case": case, "unit": case.unit() }), case)
+    /// `case` on both sides, their timed rounds in turn where the case takes them so (else
+    /// PyTorch's side of it first, then ours): ours (`ours`, given the turns to take) and
+    /// PyTorch's, None for a case it has no counterpart of (the data pipeline, then timed alone).
+    pub fn measure_beside(
+        &mut self,
+        case: &Case,
+        ours: impl FnOnce(&mut Turns) -> Result<Timing>,
+    ) -> Result<(Timing, Option<Timing>)> {
+        if !case.rounds_in_turn() {
+            let theirs = self.ask(serde_json::json!({ "case": case, "unit": case.unit() }), case)?;
+            return Ok((ours(&mut Turns::alone())?, theirs));
+        }
+        self.send(&serde_json::json!({ "case": case, "unit": case.unit(), "rounds": true }).to_string())?;
+        let first = self.answer(&format!("getting ready for {}", case.label()))?;
+        if first.get("ready") != Some(&serde_json::Value::Bool(true)) {
+            // no counterpart: its answer came at once
+            let theirs = self.timing(first)?;
+            return Ok((ours(&mut Turns::alone())?, theirs));
+        }
+        let mut round = |k: usize| self.round(k);
+        let timing = ours(&mut Turns::with(&mut round))?;
+        let answer = self.answer(&format!("answering {}", case.label()))?;
+        Ok((timing, self.timing(answer)?))
+    }
+
+    /// PyTorch's round `k` of the case under way, timed while we wait.
+    fn round(&mut self, k: usize) -> Result<()> {
+        self.send(&serde_json::json!({ "go": k }).to_string())?;
+        let done = self.answer(&format!("timing round {k}"))?;
+        if done.get("done").and_then(|d| d.as_u64()) != Some(k as u64) {
+            return Err(Error::Config(format!("{}: expected {{\"done\": {k}}}, got {done}", self.script.display())));
+        }
+        Ok(())
     }
 
     /// `case` measured and left out of the reference's file (see `bench::warm_up`).
@@ -68,6 +99,11 @@ impl Reference {
     fn ask(&mut self, request: serde_json::Value, case: &Case) -> Result<Option<Timing>> {
         self.send(&request.to_string())?;
         let answer = self.answer(&format!("answering {}", case.label()))?;
+        self.timing(answer)
+    }
+
+    /// A case's final answer: its stats, or None for a case PyTorch has no counterpart of.
+    fn timing(&self, answer: serde_json::Value) -> Result<Option<Timing>> {
         serde_json::from_value::<Answer>(answer)
             .map(|a| a.stats.map(|stats| Timing { stats, bare: a.bare }))
             .map_err(|e| Error::Config(format!("{}: unreadable stats: {e}", self.script.display())))

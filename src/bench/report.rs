@@ -1,13 +1,10 @@
-//! Pairing our measurements with PyTorch's: ratios per case, the targets checked, and
-//! charts of the ratios (`bench.json`, `train_ratio.png`, `infer_ratio.png`, `text_ratio.png`).
+//! Pairing our measurements with PyTorch's: ratios per case and the targets checked
+//! (`bench.json`; the charts of the ratios are in `charts`).
 use super::cases::Case;
 use super::Side;
-use crate::error::Result;
 pub use crate::eval::bench_file::{Bench, Pair, Target, COMMITTED};
 use crate::eval::measure::Stats;
 use crate::numerics::Numerics;
-use crate::report::plots::bar_chart_with_reference;
-use std::path::Path;
 
 /// Speedup of ours over theirs for `case` from two medians.
 fn speedup(case: &Case, ours: f64, theirs: f64) -> f64 {
@@ -25,6 +22,9 @@ pub fn pair(rust: &Side, pytorch: &Side) -> Bench {
         .map(|m| {
             let theirs = pytorch.measured.iter().find(|p| p.case == m.case);
             let ratio = theirs.map(|t| speedup(&m.case, m.stats.median, t.stats.median));
+            // the cases taken in turn round by round are all speeds (higher is better)
+            let paired = rust.paired_rounds && m.case.rounds_in_turn();
+            let rounds = theirs.filter(|_| paired).and_then(|t| per_round(&m.stats, &t.stats));
             Pair {
                 label: m.case.label(),
                 case: m.case.clone(),
@@ -32,6 +32,7 @@ pub fn pair(rust: &Side, pytorch: &Side) -> Bench {
                 rust: m.stats.clone(),
                 pytorch: theirs.map(|t| t.stats.clone()),
                 speedup: ratio,
+                round_speedup: rounds,
                 rust_bare: m.bare.clone(),
                 pytorch_bare: theirs.and_then(|t| t.bare.clone()),
             }
@@ -45,6 +46,7 @@ pub fn pair(rust: &Side, pytorch: &Side) -> Bench {
         pytorch: pytorch.library.clone(),
         repeats: rust.repeats,
         interleaved: rust.interleaved,
+        paired_rounds: rust.paired_rounds,
         pairs,
         targets,
         flops: pytorch.flops.clone(),
@@ -57,13 +59,28 @@ fn train_at<'a>(pairs: &'a [Pair], want_arch: &str, want_size: u32, want: Numeri
     })
 }
 
+/// A target's ratio: of two medians, or round by round where both values come from one case whose
+/// two sides took their timed rounds in turn.
+enum Ratio {
+    Medians(f64),
+    Rounds(Stats),
+}
+
 /// The goals that one bench run can check (96 px, batch 64).
 fn targets(pairs: &[Pair]) -> Vec<Target> {
     let mut out = Vec::new();
-    let mut add = |what: String, value: f64, goal: f64| {
+    let mut add = |what: String, ratio: Ratio, goal: f64| {
+        let (value, rounds) = match ratio {
+            Ratio::Medians(v) => (v, None),
+            Ratio::Rounds(r) => (r.median, Some(r)),
+        };
         if value.is_finite() {
-            out.push(Target { what, value, goal, met: value >= goal });
+            out.push(Target { what, value, rounds, goal, met: value >= goal });
         }
+    };
+    let of_pair = |p: &Pair| match &p.round_speedup {
+        Some(r) => Ratio::Rounds(r.clone()),
+        None => Ratio::Medians(p.speedup.unwrap_or(f64::NAN)),
     };
     let fp32 = Numerics::FP32;
     let best = |arch: &str, side: fn(&Pair) -> Option<f64>| {
@@ -74,24 +91,24 @@ fn targets(pairs: &[Pair]) -> Vec<Target> {
     for (arch, name) in [("res_net18", "ResNet18"), ("mobile_net_v2", "MobileNetV2")] {
         add(
             format!("{name} 96px: our best training setting / PyTorch's best (x)"),
-            best(arch, ours) / best(arch, theirs),
+            Ratio::Medians(best(arch, ours) / best(arch, theirs)),
             1.0,
         );
         if let Some(p) = train_at(pairs, arch, 96, fp32) {
-            add(format!("{name} 96px fp32: ours / PyTorch (x)"), p.speedup.unwrap_or(f64::NAN), 1.0);
+            add(format!("{name} 96px fp32: ours / PyTorch (x)"), of_pair(p), 1.0);
         }
     }
     let own = |arch: &str, n: Numerics| train_at(pairs, arch, 96, n).map_or(f64::NAN, |p| p.rust.median);
     let (bf16, cl) = (Numerics { bf16: true, channels_last: false }, Numerics { bf16: false, channels_last: true });
     let bf16_best = own("res_net18", bf16).max(own("res_net18", Numerics { bf16: true, channels_last: true }));
-    add("ResNet18 96px: our bf16 / our fp32 (x)".into(), bf16_best / own("res_net18", fp32), 1.7);
+    add("ResNet18 96px: our bf16 / our fp32 (x)".into(), Ratio::Medians(bf16_best / own("res_net18", fp32)), 1.7);
     add(
         "MobileNetV2 96px: our channels-last / our fp32 (x)".into(),
-        own("mobile_net_v2", cl) / own("mobile_net_v2", fp32),
+        Ratio::Medians(own("mobile_net_v2", cl) / own("mobile_net_v2", fp32)),
         1.25,
     );
     if let Some(p) = pairs.iter().find(|p| matches!(p.case, Case::MinilmTrain { numerics, .. } if numerics == fp32)) {
-        add("MiniLM fine-tuning fp32 tokens/s: ours / PyTorch (x)".into(), p.speedup.unwrap_or(f64::NAN), 1.0);
+        add("MiniLM fine-tuning fp32 tokens/s: ours / PyTorch (x)".into(), of_pair(p), 1.0);
     }
     epoch_targets(pairs, &mut add);
     // the pipeline feeds images of one size: it is held against the fastest network at that size
@@ -104,7 +121,7 @@ fn targets(pairs: &[Pair]) -> Vec<Target> {
             .fold(f64::NAN, f64::max);
         add(
             format!("data pipeline {data_size}px / fastest training at {data_size}px (x)"),
-            p.rust.median / fastest,
+            Ratio::Medians(p.rust.median / fastest),
             5.0,
         );
     }
@@ -115,11 +132,12 @@ fn targets(pairs: &[Pair]) -> Vec<Target> {
 /// with one worker) and against its best bare step at that size, and our fp32 epoch against its
 /// fp32 bare step. PyTorch's bare steps are read twice: from the train cases, measured up to ten
 /// minutes before the epochs, and from the epoch cases, which time them beside the epochs (runs
-/// since 2026-12-06 evening: each side's epoch and bare step alternate round by round, and the two
-/// sides take turns within the case, under a minute apart). On a machine whose speed drifts by
-/// 10-20% over minutes, the second is the closer comparison. The best "beside it" is over the
-/// numerics an epoch runs in (no plain bf16), the train cases' over all four.
-fn epoch_targets(pairs: &[Pair], add: &mut impl FnMut(String, f64, f64)) {
+/// since 2026-12-06 evening: each side's epoch and bare step alternate round by round; with
+/// `paired_rounds` the two sides also take those rounds in turn, and the ratio is read round by round).
+/// On a machine whose speed drifts by 10-20% over minutes, the second is the closer comparison.
+/// The best "beside it" is over the numerics an epoch runs in (no plain bf16), the train cases'
+/// over all four.
+fn epoch_targets(pairs: &[Pair], add: &mut impl FnMut(String, Ratio, f64)) {
     let epoch_of = |p: &Pair| match &p.case {
         Case::Epoch { arch, size, numerics, .. } => Some((arch.clone(), *size, *numerics)),
         _ => None,
@@ -135,130 +153,45 @@ fn epoch_targets(pairs: &[Pair], add: &mut impl FnMut(String, f64, f64)) {
         let name = format!("{} {size}px", super::cases::short_name(&arch));
         let epochs: Vec<(&Pair, Numerics)> =
             pairs.iter().filter_map(|p| epoch_of(p).filter(|e| e.0 == arch && e.1 == size).map(|e| (p, e.2))).collect();
-        let best_of = |value: &dyn Fn(&Pair) -> f64| epochs.iter().map(|(p, _)| value(p)).fold(f64::NAN, f64::max);
-        let ours_best = best_of(&|p| p.rust.median);
+        let best_by = |value: &dyn Fn(&Pair) -> f64| {
+            epochs.iter().map(|(p, _)| *p).filter(|p| !value(p).is_nan()).max_by(|a, b| value(a).total_cmp(&value(b)))
+        };
+        let ours_best = median(best_by(&|p| p.rust.median).map(|p| &p.rust));
         let epoch_at = |n: Numerics| epochs.iter().find(|(_, m)| *m == n).map(|(p, _)| *p);
         let usual = median(epoch_at(Numerics::FP32).and_then(|p| p.pytorch.as_ref()));
-        add(format!("{name} epoch: our best / PyTorch's usual loop (fp32, DataLoader) (x)"), ours_best / usual, 1.5);
+        let what = |s: &str| format!("{name} epoch: {s} (x)");
+        add(what("our best / PyTorch's usual loop (fp32, DataLoader)"), Ratio::Medians(ours_best / usual), 1.5);
         let bare = |n: Numerics| train_at(pairs, &arch, size, n).and_then(|p| p.pytorch.as_ref()).map(|s| s.median);
         let bare_best = Numerics::ALL.into_iter().filter_map(bare).fold(f64::NAN, f64::max);
-        add(format!("{name} epoch: our best / PyTorch's best bare step (x)"), ours_best / bare_best, 1.0);
+        add(what("our best / PyTorch's best bare step"), Ratio::Medians(ours_best / bare_best), 1.0);
         let ours_fp32 = median(epoch_at(Numerics::FP32).map(|p| &p.rust));
-        add(
-            format!("{name} epoch: our fp32 / PyTorch's fp32 bare step (x)"),
-            ours_fp32 / bare(Numerics::FP32).unwrap_or(f64::NAN),
-            1.0,
-        );
-        let beside_best = best_of(&|p| median(p.pytorch_bare.as_ref()));
-        add(format!("{name} epoch: our best / PyTorch's best bare step beside it (x)"), ours_best / beside_best, 1.0);
-        let beside_fp32 = median(epoch_at(Numerics::FP32).and_then(|p| p.pytorch_bare.as_ref()));
-        add(format!("{name} epoch: our fp32 / PyTorch's fp32 bare step beside it (x)"), ours_fp32 / beside_fp32, 1.0);
+        let fp32_bare = bare(Numerics::FP32).unwrap_or(f64::NAN);
+        add(what("our fp32 / PyTorch's fp32 bare step"), Ratio::Medians(ours_fp32 / fp32_bare), 1.0);
+        let (best_epoch, best_bare) = (best_by(&|p| p.rust.median), best_by(&|p| median(p.pytorch_bare.as_ref())));
+        add(what("our best / PyTorch's best bare step beside it"), beside(best_epoch, best_bare), 1.0);
+        let fp32 = epoch_at(Numerics::FP32);
+        add(what("our fp32 / PyTorch's fp32 bare step beside it"), beside(fp32, fp32), 1.0);
     }
 }
 
-/// Round by round, `epoch`'s speed over `bare`'s (timed in alternating rounds of one process):
-/// what an epoch keeps of the bare step's rate.
-pub fn per_round(epoch: &Stats, bare: &Stats) -> Option<Stats> {
-    let n = epoch.repeats.len();
-    (n > 0 && n == bare.repeats.len())
-        .then(|| Stats::of(epoch.repeats.iter().zip(&bare.repeats).map(|(e, b)| e / b).collect()))
-}
-
-/// Write `bench.json` and the ratio charts into `dir`.
-pub fn write(dir: &Path, bench: &Bench) -> Result<()> {
-    crate::atomic::write_json(&dir.join("bench.json"), bench)?;
-    for (stem, title, keep) in [
-        ("train_ratio", "Training speed, ours / PyTorch eager (batch 64, same threads)", is_train as fn(&Case) -> bool),
-        ("infer_ratio", "Inference speed at batch 64, ours / PyTorch eager", is_infer64),
-        ("epoch_ratio", "Training on the faces, data + steps, ours / PyTorch eager", is_epoch),
-    ] {
-        ratio_chart(bench, title, keep)?.save(dir, stem)?;
-    }
-    text_chart(bench)?.save(dir, "text_ratio")?;
-    Ok(())
-}
-
-fn is_train(c: &Case) -> bool {
-    matches!(c, Case::Train { .. })
-}
-
-fn is_epoch(c: &Case) -> bool {
-    matches!(c, Case::Epoch { .. })
-}
-
-fn is_infer64(c: &Case) -> bool {
-    matches!(c, Case::Infer { batch, .. } if *batch > 1)
-}
-
-fn ratio_chart(bench: &Bench, title: &str, keep: fn(&Case) -> bool) -> Result<crate::report::plots::Figure> {
-    let image = |c: &Case| match c {
-        Case::Train { arch, size, numerics, .. }
-        | Case::Infer { arch, size, numerics, .. }
-        | Case::Epoch { arch, size, numerics, .. } => {
-            Some((format!("{}\n{size} px", super::cases::short_name(arch)), *numerics))
-        }
-        _ => None,
+/// Our epoch in `ours` over PyTorch's bare step in `theirs`: round by round where the two are one
+/// case whose sides took their rounds in turn, else from the medians.
+fn beside(ours: Option<&Pair>, theirs: Option<&Pair>) -> Ratio {
+    let (Some(ours), Some(bare)) = (ours, theirs.and_then(|t| t.pytorch_bare.as_ref())) else {
+        return Ratio::Medians(f64::NAN);
     };
-    let mut categories: Vec<String> = Vec::new();
-    for p in bench.pairs.iter().filter(|p| keep(&p.case)) {
-        if let Some((cat, _)) = image(&p.case) {
-            if !categories.contains(&cat) {
-                categories.push(cat);
-            }
-        }
+    let one_case = theirs.is_some_and(|t| std::ptr::eq(t, ours));
+    match per_round(&ours.rust, bare).filter(|_| one_case && ours.round_speedup.is_some()) {
+        Some(rounds) => Ratio::Rounds(rounds),
+        None => Ratio::Medians(ours.rust.median / bare.median),
     }
-    let labels: Vec<String> = Numerics::ALL.iter().map(Numerics::label).collect();
-    let series: Vec<(&str, Vec<f64>)> = Numerics::ALL
-        .iter()
-        .zip(&labels)
-        .map(|(n, label)| {
-            let values = categories
-                .iter()
-                .map(|cat| {
-                    bench
-                        .pairs
-                        .iter()
-                        .filter(|p| keep(&p.case))
-                        .find(|p| image(&p.case) == Some((cat.clone(), *n)))
-                        .and_then(|p| p.speedup)
-                        .unwrap_or(f64::NAN)
-                })
-                .collect();
-            (label.as_str(), values)
-        })
-        // a setting no case of this chart measured gets no legend entry
-        .filter(|(_, values): &(&str, Vec<f64>)| values.iter().any(|v| v.is_finite()))
-        .collect();
-    bar_chart_with_reference(title, &categories, &series, &[], ("PyTorch, same setting", 1.0), "ours / PyTorch (x)")
 }
 
-fn text_chart(bench: &Bench) -> Result<crate::report::plots::Figure> {
-    let categories =
-        vec!["MiniLM fine-tuning\n16 x 128 tokens".to_string(), "BiLSTM training\n64 x 128 tokens".to_string()];
-    let value = |minilm: bool, bf16: bool| {
-        bench
-            .pairs
-            .iter()
-            .find(|p| match p.case {
-                Case::MinilmTrain { numerics, .. } => minilm && numerics.bf16 == bf16,
-                Case::BilstmTrain { numerics, .. } => !minilm && numerics.bf16 == bf16,
-                _ => false,
-            })
-            .and_then(|p| p.speedup)
-            .unwrap_or(f64::NAN)
-    };
-    let series = [
-        ("fp32", vec![value(true, false), value(false, false)]),
-        ("bf16", vec![value(true, true), value(false, true)]),
-    ];
-    bar_chart_with_reference(
-        "Text models: training speed, ours / PyTorch eager",
-        &categories,
-        &series,
-        &[],
-        ("PyTorch, same setting", 1.0),
-        "ours / PyTorch (x)",
-    )
+/// Round by round, `a`'s speed over `b`'s, where the two were timed in rounds taken in turn (an
+/// epoch and a bare step in one process, or ours and PyTorch's with `paired_rounds`).
+pub fn per_round(a: &Stats, b: &Stats) -> Option<Stats> {
+    let n = a.repeats.len();
+    (n > 0 && n == b.repeats.len()).then(|| Stats::of(a.repeats.iter().zip(&b.repeats).map(|(a, b)| a / b).collect()))
 }
 
 #[cfg(test)]
@@ -288,6 +221,7 @@ mod tests {
             faces_dir: None,
             augment: None,
             interleaved: false,
+            paired_rounds: false,
         }
     }
 
@@ -393,5 +327,52 @@ mod tests {
         assert_eq!((r.min, r.median, r.max), (0.8, 0.9, 1.0));
         assert_eq!(r.repeats, [0.9, 1.0, 0.8], "in round order");
         assert!(per_round(&e, &Stats::of(vec![1.0])).is_none(), "rounds that do not pair");
+    }
+
+    #[test]
+    fn paired_rounds_give_ratios_round_by_round_and_targets_read_them_within_one_case() {
+        let n = |channels_last, bf16| Numerics { channels_last, bf16 };
+        let epoch =
+            |numerics| Case::Epoch { arch: "emotion_net_v3".into(), size: 64, batch: 64, numerics, batches: 16 };
+        let infer = Case::Infer { arch: "emotion_net_v3".into(), size: 64, batch: 1, numerics: n(false, false) };
+        let rounds = |mut s: Side, values: [[f64; 3]; 3], bare: [[f64; 3]; 2]| {
+            s.paired_rounds = true;
+            for (m, v) in s.measured.iter_mut().zip(values) {
+                m.stats = Stats::of(v.to_vec());
+            }
+            for (m, b) in s.measured.iter_mut().filter(|m| matches!(m.case, Case::Epoch { .. })).zip(bare) {
+                m.bare = Some(Stats::of(b.to_vec()));
+            }
+            s
+        };
+        let cases = [(epoch(n(false, false)), 0.0), (epoch(n(true, true)), 0.0), (infer, 0.0)];
+        // a machine that slows down over the rounds: ours and PyTorch's slow alike
+        let ours = rounds(side(&cases), [[300.0, 200.0, 100.0], [600.0, 400.0, 200.0], [1.0, 2.0, 4.0]], [[0.0; 3]; 2]);
+        let theirs = rounds(
+            side(&cases),
+            [[150.0, 100.0, 50.0], [300.0, 200.0, 100.0], [2.0, 4.0, 8.0]],
+            [[330.0, 220.0, 110.0], [500.0, 400.0, 250.0]],
+        );
+        let b = pair(&ours, &theirs);
+        assert!(b.paired_rounds);
+        let r = b.pairs[0].round_speedup.as_ref().unwrap();
+        assert_eq!(r.repeats, [2.0, 2.0, 2.0], "ours twice PyTorch's in every round, however the machine drifts");
+        assert!(b.pairs[2].round_speedup.is_none(), "inference is not taken in turn round by round");
+        let t = |what: &str| b.targets.iter().find(|t| t.what.starts_with(what)).unwrap_or_else(|| panic!("{what}"));
+        let best = t("EmotionNetV3 64px epoch: our best / PyTorch's best bare step beside it");
+        let want = Stats::of(vec![600.0 / 500.0, 1.0, 200.0 / 250.0]);
+        assert_eq!(best.rounds.as_ref(), Some(&want), "bf16+cl on both sides: one case, round by round");
+        assert_eq!(best.value, 1.0, "the median of the rounds, where the medians' ratio is 400 / 400 too");
+        let fp32 = t("EmotionNetV3 64px epoch: our fp32 / PyTorch's fp32 bare step beside it");
+        assert!(fp32.rounds.as_ref().is_some_and(|r| r.repeats.iter().all(|v| (v - 300.0 / 330.0).abs() < 1e-12)));
+        // PyTorch's best bare step in another case than our best epoch: seconds apart no more
+        let mut other = theirs.clone();
+        other.measured[0].bare = Some(Stats::of(vec![900.0, 900.0, 900.0]));
+        let b = pair(&ours, &other);
+        let best = b.targets.iter().find(|t| t.what.contains("our best / PyTorch's best bare step beside it")).unwrap();
+        assert_eq!((best.value, best.rounds.is_none()), (400.0 / 900.0, true));
+        let unpaired = pair(&Side { paired_rounds: false, ..ours }, &theirs);
+        assert!(unpaired.pairs.iter().all(|p| p.round_speedup.is_none()));
+        assert!(unpaired.targets.iter().all(|t| t.rounds.is_none()));
     }
 }

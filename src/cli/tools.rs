@@ -45,9 +45,11 @@ pub fn bench(a: &BenchArgs, dev: tch::Device) -> anyhow::Result<()> {
         let (rust, pytorch) =
             (bench::read_side(&a.out.join("rust.json"))?, bench::read_side(&a.out.join("pytorch.json"))?);
         let b = bench::report::pair(&rust, &pytorch);
-        bench::report::write(&a.out, &b)?;
+        bench::charts::write(&a.out, &b)?;
         for t in &b.targets {
-            println!("{:<70} {:>6.2} (goal {:.2}) {}", t.what, t.value, t.goal, if t.met { "met" } else { "NOT met" });
+            let rounds = t.rounds.as_ref().map_or(String::new(), |r| format!(", rounds {:.2}-{:.2}", r.min, r.max));
+            let met = if t.met { "met" } else { "NOT met" };
+            println!("{:<70} {:>6.2} (goal {:.2}{rounds}) {met}", t.what, t.value, t.goal);
         }
         print_epoch_over_bare(&b);
         println!("wrote {}", a.out.join("bench.json").display());

@@ -37,6 +37,14 @@ impl Case {
         }
     }
 
+    /// Whether the two sides take this case's timed rounds in turn, one by one. Not for inference
+    /// and the data pipeline: a round of those is a few milliseconds, less than the other
+    /// process's threads take to fall quiet and ours to wake (batch-1 inference read 40-50%
+    /// slower on both sides so), and a whole side of such a case is over within a second.
+    pub fn rounds_in_turn(&self) -> bool {
+        !matches!(self, Case::Infer { .. } | Case::Data { .. })
+    }
+
     /// Whether a larger value is better (speeds) or worse (latencies).
     pub fn higher_is_better(&self) -> bool {
         !matches!(self, Case::Infer { .. })
@@ -84,6 +92,10 @@ pub struct Pair {
     pub pytorch: Option<Stats>,
     /// How many times faster ours is, from the medians (above 1: faster than PyTorch).
     pub speedup: Option<f64>,
+    /// The same, round by round, where the two sides took their timed rounds in turn
+    /// (`paired_rounds`): repeat k of ours against repeat k of PyTorch's, seconds apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_speedup: Option<Stats>,
     /// An epoch case's bare training step at its numerics on each side, timed in rounds
     /// alternating with that side's epoch (absent in runs before 2026-12-06 evening).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,7 +108,12 @@ pub struct Pair {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     pub what: String,
+    /// The ratio: the median of `rounds` where there are rounds, else the ratio of two medians.
     pub value: f64,
+    /// The ratio round by round, where both of its values come from one case whose two sides took
+    /// their timed rounds in turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<Stats>,
     pub goal: f64,
     pub met: bool,
 }
@@ -111,6 +128,9 @@ pub struct Bench {
     /// Whether the two sides took turns case by case (else all of ours, then all of PyTorch's).
     #[serde(default)]
     pub interleaved: bool,
+    /// Whether they took their timed rounds in turn, one by one (absent before 2026-12-06's last runs).
+    #[serde(default)]
+    pub paired_rounds: bool,
     pub pairs: Vec<Pair>,
     pub targets: Vec<Target>,
     pub flops: Vec<Flops>,
