@@ -64,14 +64,11 @@ impl Reference {
         case: &Case,
         ours: impl FnOnce(&mut Turns) -> Result<Timing>,
     ) -> Result<(Timing, Option<Timing>)> {
-        if !case.rounds_in_turn() {
-            let theirs = self.ask(serde_json::json!({ "case": case, "unit": case.unit() }), case)?;
-            return Ok((ours(&mut Turns::alone())?, theirs));
-        }
-        self.send(&serde_json::json!({ "case": case, "unit": case.unit(), "rounds": true }).to_string())?;
+        let rounds = case.rounds_in_turn();
+        self.send(&serde_json::json!({ "case": case, "unit": case.unit(), "rounds": rounds }).to_string())?;
         let first = self.answer(&format!("getting ready for {}", case.label()))?;
-        if first.get("ready") != Some(&serde_json::Value::Bool(true)) {
-            // no counterpart: its answer came at once
+        if !(rounds && first.get("ready") == Some(&serde_json::Value::Bool(true))) {
+            // timed alone there, or no counterpart: its answer came at once
             let theirs = self.timing(first)?;
             return Ok((ours(&mut Turns::alone())?, theirs));
         }

@@ -54,7 +54,7 @@ impl<'a> Turns<'a> {
         let Some(other) = self.other.as_mut() else {
             return Ok(ours());
         };
-        let ours_first = (k + 1) % 4 < 2;
+        let ours_first = first_in(k);
         if !ours_first {
             other(k)?;
         }
@@ -65,6 +65,13 @@ impl<'a> Turns<'a> {
         }
         Ok(value)
     }
+}
+
+/// Whether the first of two alternating parties goes first in `round`: in rounds 0, 3, 4, 7, 8, ...
+/// (ABBA), so each goes first in one of the rounds 2k and 2k+1 and a steady drift cancels over
+/// every four rounds.
+fn first_in(round: usize) -> bool {
+    (round + 1) % 4 < 2
 }
 
 /// Items per second of `call` (which processes `items` items and returns once the work is done).
@@ -79,8 +86,7 @@ pub fn latency_ms(r: Repeats, turns: &mut Turns, items: usize, mut call: impl Fn
 
 /// Items per second of two calls timed in alternating rounds: a machine whose speed drifts over
 /// seconds moves the two alike, so their ratio holds where the ratio of two separate measurements
-/// minutes apart does not. The order is ABBA (`a` first in rounds 0, 3, 4, 7, 8, ...): each call
-/// goes first in one of the rounds 2k and 2k+1, and a steady drift cancels over every four rounds.
+/// minutes apart does not. The order is ABBA ([`first_in`]: `a` first in rounds 0, 3, 4, 7, 8, ...).
 /// Repeat `i` of the one is paired with repeat `i` of the other. A round of `turns` is both calls.
 pub fn throughput_alternating(
     r: Repeats,
@@ -97,7 +103,7 @@ pub fn throughput_alternating(
     let (mut of_a, mut of_b) = (Vec::new(), Vec::new());
     for round in 0..r.timed.max(1) {
         let (a_k, b_k) = turns.take(round, || {
-            if (round + 1) % 4 < 2 {
+            if first_in(round) {
                 (time(&mut a), time(&mut b))
             } else {
                 let b_k = time(&mut b);
