@@ -5,9 +5,10 @@
 //! stats come last. So repeat k of either side is timed within seconds of the other's, on a
 //! machine whose speed drifts by 10-20% over minutes. (Runs without `paired_rounds` took turns
 //! case by case, tens of seconds apart; before 2026-12-01 evening all of ours ran first, twelve
-//! minutes before PyTorch's.)
+//! minutes before PyTorch's.) Inference and the data pipeline still take turns case by case,
+//! in ABBA order over those cases.
 use super::cases::{Case, Timing};
-use super::measure::{Stats, Turns};
+use super::measure::{first_in, Stats, Turns};
 use super::Side;
 use crate::error::{Error, Result};
 use serde::Deserialize;
@@ -21,6 +22,8 @@ pub struct Reference {
     child: Child,
     to: Option<ChildStdin>,
     from: BufReader<ChildStdout>,
+    /// Cases timed case by case so far, for their ABBA order.
+    alone: usize,
 }
 
 /// `{"stats": null}` for a case the reference has no counterpart of; `bare` for an epoch case.
@@ -48,7 +51,7 @@ impl Reference {
             .map_err(|e| Error::Config(format!("cannot start {} {}: {e}", python.display(), script.display())))?;
         let (to, from) = (child.stdin.take(), child.stdout.take().map(BufReader::new));
         let from = from.ok_or_else(|| Error::Config("the reference's stdout was not captured".into()))?;
-        let mut r = Reference { script: script.to_path_buf(), child, to, from };
+        let mut r = Reference { script: script.to_path_buf(), child, to, from, alone: 0 };
         r.send(&serde_json::to_string(header).expect("a bench side serialises"))?;
         match r.answer("getting ready")?.get("ready") {
             Some(serde_json::Value::Bool(true)) => Ok(r),
@@ -56,19 +59,30 @@ impl Reference {
         }
     }
 
-    /// `case` on both sides, their timed rounds in turn where the case takes them so (else
-    /// PyTorch's side of it first, then ours): ours (`ours`, given the turns to take) and
-    /// PyTorch's, None for a case it has no counterpart of (the data pipeline, then timed alone).
+    /// `case` on both sides, their timed rounds in turn where the case takes them so, else case by
+    /// case in ABBA order over such cases (ours first in the first, fourth, fifth, ...): ours
+    /// (`ours`, given the turns to take) and PyTorch's, None for a case it has no counterpart of
+    /// (the data pipeline, then timed alone).
     pub fn measure_beside(
         &mut self,
         case: &Case,
         ours: impl FnOnce(&mut Turns) -> Result<Timing>,
     ) -> Result<(Timing, Option<Timing>)> {
         let rounds = case.rounds_in_turn();
-        self.send(&serde_json::json!({ "case": case, "unit": case.unit(), "rounds": rounds }).to_string())?;
+        let request = serde_json::json!({ "case": case, "unit": case.unit(), "rounds": rounds });
+        if !rounds {
+            self.alone += 1;
+            if first_in(self.alone - 1) {
+                let timing = ours(&mut Turns::alone())?;
+                return Ok((timing, self.ask(request, case)?));
+            }
+            let theirs = self.ask(request, case)?;
+            return Ok((ours(&mut Turns::alone())?, theirs));
+        }
+        self.send(&request.to_string())?;
         let first = self.answer(&format!("getting ready for {}", case.label()))?;
-        if !(rounds && first.get("ready") == Some(&serde_json::Value::Bool(true))) {
-            // timed alone there, or no counterpart: its answer came at once
+        if first.get("ready") != Some(&serde_json::Value::Bool(true)) {
+            // no counterpart there: its answer came at once
             let theirs = self.timing(first)?;
             return Ok((ours(&mut Turns::alone())?, theirs));
         }
@@ -156,5 +170,45 @@ impl Drop for Reference {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reference that logs each case it is asked for to `<out>.log` and has no counterpart of any.
+    const LOGGING_REFERENCE: &str = "import json, sys\n\
+        log = sys.argv[sys.argv.index('--out') + 1] + '.log'\n\
+        sys.stdin.readline(); print(json.dumps({'ready': True}), flush=True)\n\
+        for line in sys.stdin:\n    \
+            if 'end' in json.loads(line): sys.exit(0)\n    \
+            open(log, 'a').write('theirs ')\n    \
+            print(json.dumps({'stats': None}), flush=True)\n";
+
+    #[test]
+    fn cases_timed_case_by_case_alternate_abba() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("logs.py");
+        std::fs::write(&script, LOGGING_REFERENCE).unwrap();
+        let out = dir.path().join("pytorch.json");
+        let header: Side = serde_json::from_value(serde_json::json!({"library": "test", "machine": "test",
+            "threads": 1, "repeats": {"warmup": 0, "timed": 1}, "measured": []}))
+        .unwrap();
+        let mut r = Reference::start(Path::new("python3"), &script, &out, "32", &header).unwrap();
+        let case: Case = serde_json::from_value(serde_json::json!({"kind": "data", "size": 32, "batch": 4})).unwrap();
+        assert!(!case.rounds_in_turn());
+        let log = out.with_extension("json.log");
+        for _ in 0..4 {
+            let ours = |_: &mut Turns| {
+                std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap().write_all(b"ours ").unwrap();
+                Ok(Timing { stats: Stats::of(vec![1.0]), bare: None })
+            };
+            let (_, theirs) = r.measure_beside(&case, ours).unwrap();
+            assert!(theirs.is_none());
+        }
+        r.finish().unwrap();
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(logged.trim(), "ours theirs theirs ours theirs ours ours theirs");
     }
 }

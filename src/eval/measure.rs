@@ -70,7 +70,7 @@ impl<'a> Turns<'a> {
 /// Whether the first of two alternating parties goes first in `round`: in rounds 0, 3, 4, 7, 8, ...
 /// (ABBA), so each goes first in one of the rounds 2k and 2k+1 and a steady drift cancels over
 /// every four rounds.
-fn first_in(round: usize) -> bool {
+pub(crate) fn first_in(round: usize) -> bool {
     (round + 1) % 4 < 2
 }
 
