@@ -187,6 +187,7 @@ fn random_images(batch: usize, size: u32) -> (Tensor, Tensor) {
 
 fn infer_images(arch: &str, size: u32, batch: usize, numerics: Numerics, (r, turns): Schedule) -> Result<Stats> {
     let built = image_model(arch)?.build(Init::Random, IMAGE_CLASSES, size, Device::Cpu)?;
+    numerics.prepare_for_inference(&built.vs);
     let (b, s) = (batch as i64, size as i64);
     let x = Tensor::randn([b, 3, s, s], (Kind::Float, Device::Cpu));
     tch::no_grad(|| {

@@ -4,20 +4,39 @@ use super::cases::Case;
 use super::report::Bench;
 use crate::error::Result;
 use crate::numerics::Numerics;
-use crate::report::plots::bar_chart_with_reference;
+use crate::report::plots::{bar_chart_with_reference, Figure};
 use std::path::Path;
 
-/// Write `bench.json` and the ratio charts into `dir`.
+/// Write `bench.json` and the ratio charts into `dir`. A chart none of whose cases were measured
+/// (a run with `--no-data` has no epochs, one with `--no-text` no text models) is not drawn, and
+/// one left in `dir` by an earlier report is removed, so that every chart there shows this run.
 pub fn write(dir: &Path, bench: &Bench) -> Result<()> {
-    crate::atomic::write_json(&dir.join("bench.json"), bench)?;
+    let mut charts = Vec::new();
     for (stem, title, keep) in [
         ("train_ratio", "Training speed, ours / PyTorch eager (batch 64, same threads)", is_train as fn(&Case) -> bool),
         ("infer_ratio", "Inference speed at batch 64, ours / PyTorch eager", is_infer64),
         ("epoch_ratio", "Training on the faces, data + steps, ours / PyTorch eager", is_epoch),
     ] {
-        ratio_chart(bench, title, keep)?.save(dir, stem)?;
+        charts.push((stem, ratio_chart(bench, title, keep)?));
     }
-    text_chart(bench)?.save(dir, "text_ratio")?;
+    charts.push(("text_ratio", text_chart(bench)?));
+    crate::atomic::write_json(&dir.join("bench.json"), bench)?;
+    for (stem, chart) in charts {
+        match chart {
+            Some(figure) => drop(figure.save(dir, stem)?),
+            None => remove_stale(dir, stem)?,
+        }
+    }
+    Ok(())
+}
+
+fn remove_stale(dir: &Path, stem: &str) -> Result<()> {
+    for path in [dir.join(format!("{stem}.png")), dir.join(format!("{stem}.svg"))] {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(crate::error::Error::io(&path, e)),
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -33,7 +52,7 @@ fn is_infer64(c: &Case) -> bool {
     matches!(c, Case::Infer { batch, .. } if *batch > 1)
 }
 
-fn ratio_chart(bench: &Bench, title: &str, keep: fn(&Case) -> bool) -> Result<crate::report::plots::Figure> {
+fn ratio_chart(bench: &Bench, title: &str, keep: fn(&Case) -> bool) -> Result<Option<Figure>> {
     let image = |c: &Case| match c {
         Case::Train { arch, size, numerics, .. }
         | Case::Infer { arch, size, numerics, .. }
@@ -49,6 +68,9 @@ fn ratio_chart(bench: &Bench, title: &str, keep: fn(&Case) -> bool) -> Result<cr
                 categories.push(cat);
             }
         }
+    }
+    if categories.is_empty() {
+        return Ok(None);
     }
     let labels: Vec<String> = Numerics::ALL.iter().map(Numerics::label).collect();
     let series: Vec<(&str, Vec<f64>)> = Numerics::ALL
@@ -73,9 +95,10 @@ fn ratio_chart(bench: &Bench, title: &str, keep: fn(&Case) -> bool) -> Result<cr
         .filter(|(_, values): &(&str, Vec<f64>)| values.iter().any(|v| v.is_finite()))
         .collect();
     bar_chart_with_reference(title, &categories, &series, &[], ("PyTorch, same setting", 1.0), "ours / PyTorch (x)")
+        .map(Some)
 }
 
-fn text_chart(bench: &Bench) -> Result<crate::report::plots::Figure> {
+fn text_chart(bench: &Bench) -> Result<Option<Figure>> {
     let categories =
         vec!["MiniLM fine-tuning\n16 x 128 tokens".to_string(), "BiLSTM training\n64 x 128 tokens".to_string()];
     let value = |minilm: bool, bf16: bool| {
@@ -94,6 +117,9 @@ fn text_chart(bench: &Bench) -> Result<crate::report::plots::Figure> {
         ("fp32", vec![value(true, false), value(false, false)]),
         ("bf16", vec![value(true, true), value(false, true)]),
     ];
+    if series.iter().all(|(_, values)| values.iter().all(|v| v.is_nan())) {
+        return Ok(None);
+    }
     bar_chart_with_reference(
         "Text models: training speed, ours / PyTorch eager",
         &categories,
@@ -102,4 +128,24 @@ fn text_chart(bench: &Bench) -> Result<crate::report::plots::Figure> {
         ("PyTorch, same setting", 1.0),
         "ours / PyTorch (x)",
     )
+    .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::report::{pair, tests::side};
+    use super::*;
+
+    #[test]
+    fn a_chart_with_nothing_measured_is_not_drawn_and_an_old_one_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("epoch_ratio.png"), "an earlier run's").unwrap();
+        let train = Case::Train { arch: "res_net18".into(), size: 96, batch: 64, numerics: Numerics::FP32 };
+        let infer = Case::Infer { arch: "res_net18".into(), size: 96, batch: 64, numerics: Numerics::FP32 };
+        let run = [(train, 90.0), (infer, 3.0)];
+        write(dir.path(), &pair(&side(&run), &side(&run))).unwrap();
+        let written = |stem: &str| dir.path().join(format!("{stem}.png")).is_file();
+        assert!(written("train_ratio") && written("infer_ratio") && dir.path().join("bench.json").is_file());
+        assert!(!written("epoch_ratio") && !written("text_ratio"));
+    }
 }

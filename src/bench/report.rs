@@ -195,13 +195,13 @@ pub fn per_round(a: &Stats, b: &Stats) -> Option<Stats> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::measure::Repeats;
     use super::super::Measured;
     use super::*;
     use crate::eval::measure::Stats;
 
-    fn side(values: &[(Case, f64)]) -> Side {
+    pub(crate) fn side(values: &[(Case, f64)]) -> Side {
         Side {
             library: "x".into(),
             machine: "m".into(),
