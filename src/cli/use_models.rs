@@ -28,7 +28,7 @@ pub fn evaluate(a: &EvaluateArgs, dev: tch::Device) -> anyhow::Result<()> {
 pub fn predict(a: &PredictArgs, dev: tch::Device) -> anyhow::Result<()> {
     use affect_lab::trained::{predict as pr, RunDir, TrainedModel};
     let t0 = std::time::Instant::now();
-    let model = RunDir::open(&a.run)?.load(&a.model, dev)?;
+    let model = RunDir::open(&a.run)?.load(&a.model, dev)?.for_single_inputs();
     let loaded = t0.elapsed().as_secs_f64();
     let t1 = std::time::Instant::now();
     let predictions = match &model {

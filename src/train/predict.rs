@@ -51,7 +51,7 @@ pub fn eval_log_probs(model: &dyn ModuleT, x: &Tensor, device: Device) -> Tensor
 }
 
 /// [`eval_log_probs`] under `numerics` (validation inside a bf16 or channels-last run).
-fn eval_log_probs_with(model: &dyn ModuleT, x: &Tensor, device: Device, numerics: Numerics) -> Tensor {
+pub fn eval_log_probs_with(model: &dyn ModuleT, x: &Tensor, device: Device, numerics: Numerics) -> Tensor {
     numerics::forward(model, &x.to_device(device), false, numerics).to_device(Device::Cpu).log_softmax(-1, Kind::Float)
 }
 

@@ -36,7 +36,8 @@ fn load_some(r: &Run, names: &[&str]) -> Result<(Vec<TrainedModel>, Vec<String>)
     let (mut models, mut missing) = (Vec::new(), Vec::new());
     for n in names {
         if known.iter().any(|k| k == n) {
-            models.push(run.load(n, r.device)?);
+            // scored one at a time, as `predict` scores them
+            models.push(run.load(n, r.device)?.for_single_inputs());
         } else {
             missing.push(n.to_string());
         }
