@@ -18,7 +18,7 @@ pub mod steps;
 pub use config::{LayerDecay, Monitor, TrainConfig};
 pub use keeper::SNAPSHOT_EVERY;
 pub use outcome::{cumulative_seconds, within_path, EpochRecord, StopReason, TimeSplit, TrainOutcome, WithinBudget};
-pub use predict::{eval_log_probs, eval_log_probs_with, param_count, predict, Predictions};
+pub use predict::{eval_log_probs, param_count, predict, Predictions};
 pub use schedule::Schedule;
 
 use crate::data::batches::BatchSource;

@@ -44,14 +44,10 @@ pub fn param_count(vs: &nn::VarStore) -> i64 {
         .sum()
 }
 
-/// Class log-probabilities of input `x` in evaluation mode, as fp32 on the CPU (the caller holds
-/// `no_grad`). The one evaluation forward of the crate: test scoring, `evaluate` and `predict`.
-pub fn eval_log_probs(model: &dyn ModuleT, x: &Tensor, device: Device) -> Tensor {
-    eval_log_probs_with(model, x, device, Numerics::FP32)
-}
-
-/// [`eval_log_probs`] under `numerics` (validation inside a bf16 or channels-last run).
-pub fn eval_log_probs_with(model: &dyn ModuleT, x: &Tensor, device: Device, numerics: Numerics) -> Tensor {
+/// Class log-probabilities of input `x` in evaluation mode under `numerics`, as fp32 on the CPU
+/// (the caller holds `no_grad`). The one evaluation forward of the crate: validation and test
+/// scoring, `evaluate` and `predict`.
+pub fn eval_log_probs(model: &dyn ModuleT, x: &Tensor, device: Device, numerics: Numerics) -> Tensor {
     numerics::forward(model, &x.to_device(device), false, numerics).to_device(Device::Cpu).log_softmax(-1, Kind::Float)
 }
 
@@ -86,7 +82,7 @@ pub(crate) fn predict_with(
                 crate::interrupt::check()?;
             }
             let b = batch?;
-            let logp = eval_log_probs_with(model, &b.x, device, numerics);
+            let logp = eval_log_probs(model, &b.x, device, numerics);
             let loss = logp.nll_loss_nd::<Tensor>(&b.y, None, Reduction::None, -100);
             let (conf, pred) = logp.exp().max_dim(-1, false);
             let (y, pred, loss, conf) = (

@@ -12,7 +12,7 @@ use crate::experiments::{part1, part2};
 use crate::models::weights;
 use crate::models::{bilstm, minilm};
 use crate::numerics::Numerics;
-use crate::train::eval_log_probs_with;
+use crate::train::eval_log_probs;
 use std::path::{Path, PathBuf};
 use tch::{nn, nn::ModuleT, Device};
 
@@ -197,7 +197,7 @@ impl FaceModel {
                 .iter()
                 .map(|img| -> Result<Vec<f32>> {
                     let x = tch::Tensor::from_slice(&tf.apply(img, &mut Transform::rng(0, 0, 0))).view([1, 3, s, s]);
-                    let probs = eval_log_probs_with(self.net(), &x, self.device, self.numerics).exp();
+                    let probs = eval_log_probs(self.net(), &x, self.device, self.numerics).exp();
                     Ok(Vec::<f32>::try_from(&probs.get(0))?)
                 })
                 .collect()
@@ -282,14 +282,15 @@ impl TextModel {
 pub fn probabilities(
     model: &dyn ModuleT,
     source: &dyn BatchSource,
-    (device, numerics): (Device, Numerics),
+    device: Device,
+    numerics: Numerics,
     batch_size: usize,
 ) -> Result<Vec<Vec<f32>>> {
     let mut out: Vec<Option<Vec<f32>>> = vec![None; source.len()];
     tch::no_grad(|| -> Result<()> {
         for batch in source.batches(0, false, batch_size) {
             let b = batch?;
-            let probs = eval_log_probs_with(model, &b.x, device, numerics).exp();
+            let probs = eval_log_probs(model, &b.x, device, numerics).exp();
             for (k, &i) in b.index.iter().enumerate() {
                 out[i] = Some(Vec::<f32>::try_from(&probs.get(k as i64))?);
             }

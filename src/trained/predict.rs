@@ -41,7 +41,7 @@ pub fn top_k(probs: &[f32], classes: &[String], k: usize) -> Vec<ClassProbabilit
 /// A file that does not decode stops it with an error naming the file (from the batch source).
 pub fn faces(model: &FaceModel, images: &[PathBuf], k: usize) -> Result<Vec<Prediction>> {
     let items: Vec<FaceItem> = images.iter().map(|p| FaceItem { path: p.clone(), label: 0 }).collect();
-    let probs = probabilities(model.net(), &model.source(items), (model.device, model.numerics()), PREDICT_BATCH)?;
+    let probs = probabilities(model.net(), &model.source(items), model.device, model.numerics(), PREDICT_BATCH)?;
     Ok(images
         .iter()
         .zip(probs)
@@ -131,7 +131,7 @@ pub fn read_text_file(path: &Path) -> Result<Vec<TextInput>> {
 pub fn texts(model: &TextModel, inputs: &[TextInput], k: usize) -> Result<Vec<Prediction>> {
     let refs: Vec<&str> = inputs.iter().map(|t| t.text.as_str()).collect();
     let source = model.source(&refs, vec![0; refs.len()])?;
-    let probs = probabilities(model.net(), &source, (model.device, Numerics::FP32), PREDICT_BATCH)?;
+    let probs = probabilities(model.net(), &source, model.device, Numerics::FP32, PREDICT_BATCH)?;
     Ok(inputs
         .iter()
         .zip(probs)
