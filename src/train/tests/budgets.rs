@@ -221,7 +221,9 @@ fn the_within_budget_checkpoint_holds_that_evaluations_weights_and_survives_a_st
     #[rustfmt::skip]
     let cfg = TrainConfig { epochs: 4, batch_size: 8, lr: 0.05, evals_per_epoch: 3, monitor: Monitor::ValidLoss, ..Default::default() };
     let dir = tempfile::tempdir().unwrap();
-    let extras = Extras { within_seconds: Some(1e9), ..Default::default() };
+    // a budget whose shortest decimal form reads back a bit off unless JSON floats are parsed
+    // exactly: the resume below compares it, as written in the snapshot, with the one asked for
+    let extras = Extras { within_seconds: Some(987_654_321.123_456_7), ..Default::default() };
     let train = |ckpt: &Path, extras: Extras| {
         let mut vs = nn::VarStore::new(Device::Cpu);
         let model = fixed_bag(&vs);
