@@ -24,17 +24,7 @@ pub fn write(dir: &Path, bench: &Bench) -> Result<()> {
     for (stem, chart) in charts {
         match chart {
             Some(figure) => drop(figure.save(dir, stem)?),
-            None => remove_stale(dir, stem)?,
-        }
-    }
-    Ok(())
-}
-
-fn remove_stale(dir: &Path, stem: &str) -> Result<()> {
-    for path in [dir.join(format!("{stem}.png")), dir.join(format!("{stem}.svg"))] {
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(crate::error::Error::io(&path, e)),
-            _ => {}
+            None => Figure::remove_saved(dir, stem)?,
         }
     }
     Ok(())

@@ -38,7 +38,7 @@ pub fn pair(rust: &Side, pytorch: &Side) -> Bench {
             }
         })
         .collect();
-    let targets = targets(&pairs);
+    let targets = targets(&pairs, rust.paired_rounds);
     Bench {
         machine: rust.machine.clone(),
         threads: rust.threads,
@@ -67,7 +67,7 @@ enum Ratio {
 }
 
 /// The goals that one bench run can check (96 px, batch 64).
-fn targets(pairs: &[Pair]) -> Vec<Target> {
+fn targets(pairs: &[Pair], paired_rounds: bool) -> Vec<Target> {
     let mut out = Vec::new();
     let mut add = |what: String, ratio: Ratio, goal: f64| {
         let (value, rounds) = match ratio {
@@ -110,7 +110,7 @@ fn targets(pairs: &[Pair]) -> Vec<Target> {
     if let Some(p) = pairs.iter().find(|p| matches!(p.case, Case::MinilmTrain { numerics, .. } if numerics == fp32)) {
         add("MiniLM fine-tuning fp32 tokens/s: ours / PyTorch (x)".into(), of_pair(p), 1.0);
     }
-    epoch_targets(pairs, &mut add);
+    epoch_targets(pairs, paired_rounds, &mut add);
     // the pipeline feeds images of one size: it is held against the fastest network at that size
     for p in pairs {
         let Case::Data { size: data_size, .. } = p.case else { continue };
@@ -137,7 +137,7 @@ fn targets(pairs: &[Pair]) -> Vec<Target> {
 /// On a machine whose speed drifts by 10-20% over minutes, the second is the closer comparison.
 /// The best "beside it" is over the numerics an epoch runs in (no plain bf16), the train cases'
 /// over all four.
-fn epoch_targets(pairs: &[Pair], add: &mut impl FnMut(String, Ratio, f64)) {
+fn epoch_targets(pairs: &[Pair], paired_rounds: bool, add: &mut impl FnMut(String, Ratio, f64)) {
     let epoch_of = |p: &Pair| match &p.case {
         Case::Epoch { arch, size, numerics, .. } => Some((arch.clone(), *size, *numerics)),
         _ => None,
@@ -168,20 +168,21 @@ fn epoch_targets(pairs: &[Pair], add: &mut impl FnMut(String, Ratio, f64)) {
         let fp32_bare = bare(Numerics::FP32).unwrap_or(f64::NAN);
         add(what("our fp32 / PyTorch's fp32 bare step"), Ratio::Medians(ours_fp32 / fp32_bare), 1.0);
         let (best_epoch, best_bare) = (best_by(&|p| p.rust.median), best_by(&|p| median(p.pytorch_bare.as_ref())));
-        add(what("our best / PyTorch's best bare step beside it"), beside(best_epoch, best_bare), 1.0);
+        add(what("our best / PyTorch's best bare step beside it"), beside(best_epoch, best_bare, paired_rounds), 1.0);
         let fp32 = epoch_at(Numerics::FP32);
-        add(what("our fp32 / PyTorch's fp32 bare step beside it"), beside(fp32, fp32), 1.0);
+        add(what("our fp32 / PyTorch's fp32 bare step beside it"), beside(fp32, fp32, paired_rounds), 1.0);
     }
 }
 
 /// Our epoch in `ours` over PyTorch's bare step in `theirs`: round by round where the two are one
-/// case whose sides took their rounds in turn, else from the medians.
-fn beside(ours: Option<&Pair>, theirs: Option<&Pair>) -> Ratio {
+/// case whose sides took their rounds in turn (`paired_rounds`, which epoch cases follow), else
+/// from the medians.
+fn beside(ours: Option<&Pair>, theirs: Option<&Pair>, paired_rounds: bool) -> Ratio {
     let (Some(ours), Some(bare)) = (ours, theirs.and_then(|t| t.pytorch_bare.as_ref())) else {
         return Ratio::Medians(f64::NAN);
     };
-    let one_case = theirs.is_some_and(|t| std::ptr::eq(t, ours));
-    match per_round(&ours.rust, bare).filter(|_| one_case && ours.round_speedup.is_some()) {
+    let in_turn = paired_rounds && ours.case.rounds_in_turn() && theirs.is_some_and(|t| std::ptr::eq(t, ours));
+    match per_round(&ours.rust, bare).filter(|_| in_turn) {
         Some(rounds) => Ratio::Rounds(rounds),
         None => Ratio::Medians(ours.rust.median / bare.median),
     }

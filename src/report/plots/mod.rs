@@ -73,7 +73,27 @@ impl Figure {
     /// Write `dir/stem.png` and `dir/stem.svg` (each atomically; `dir` is created) and return
     /// their paths in that order. `stem` must be a plain file name without extension.
     pub fn save(&self, dir: impl AsRef<Path>, stem: &str) -> Result<(PathBuf, PathBuf)> {
-        let dir = dir.as_ref();
+        let (png, svg) = Self::files(dir.as_ref(), stem)?;
+        crate::atomic::write_bytes(&png, &self.png)?;
+        crate::atomic::write_bytes(&svg, self.svg.as_bytes())?;
+        Ok((png, svg))
+    }
+
+    /// Remove what `save` writes for `stem` in `dir`, so that a figure a run no longer draws does
+    /// not stay behind from an earlier one; a file that is not there is no error.
+    pub fn remove_saved(dir: impl AsRef<Path>, stem: &str) -> Result<()> {
+        let (png, svg) = Self::files(dir.as_ref(), stem)?;
+        for path in [png, svg] {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The PNG and SVG paths of `stem` in `dir`, refusing a stem that is not a plain file name.
+    fn files(dir: &Path, stem: &str) -> Result<(PathBuf, PathBuf)> {
         let plain = !stem.is_empty()
             && stem != "."
             && stem != ".."
@@ -82,11 +102,7 @@ impl Figure {
         if !plain {
             return Err(Error::Config(format!("figure stem {stem:?} must be a plain file name")));
         }
-        let png = dir.join(format!("{stem}.png"));
-        let svg = dir.join(format!("{stem}.svg"));
-        crate::atomic::write_bytes(&png, &self.png)?;
-        crate::atomic::write_bytes(&svg, self.svg.as_bytes())?;
-        Ok((png, svg))
+        Ok((dir.join(format!("{stem}.png")), dir.join(format!("{stem}.svg"))))
     }
 
     /// The text evcxr (the Rust Jupyter kernel) reads from stdout to show rich output: the PNG,
@@ -251,6 +267,19 @@ mod tests {
             assert!(matches!(figure().save(dir.path(), stem), Err(Error::Config(_))), "{stem:?}");
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn remove_saved_takes_away_what_save_wrote_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        figure().save(dir.path(), "chart").unwrap();
+        std::fs::write(dir.path().join("chart.json"), "{}").unwrap();
+        Figure::remove_saved(dir.path(), "chart").unwrap();
+        let names: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert_eq!(names, ["chart.json"]);
+        Figure::remove_saved(dir.path(), "chart").expect("nothing left to remove is no error");
+        assert!(matches!(Figure::remove_saved(dir.path(), "../chart"), Err(Error::Config(_))));
     }
 
     #[test]
