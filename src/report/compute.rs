@@ -245,8 +245,13 @@ mod tests {
             ("mobilenet_v2", 30.0, &[0.5, 0.55, 0.54]),
             ("emotionnet_v2", 20.0, &[0.3, 0.35, 0.4, 0.5, 0.6]),
             ("emotionnet_v1", 70.0, &[0.25]),
+            ("emotionnet_v3", 10.0, &[0.2, 0.3, 0.35]),
+            ("resnet18_random", 40.0, &[0.3, 0.35]),
+            ("mobilenet_v2_random", 15.0, &[0.2, 0.25]),
         ]);
         let mut r = r;
+        // only V2 was scored at the budget here
+        r.rows.iter_mut().for_each(|x| x.equal_compute = None);
         let v2 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v2").unwrap();
         v2.equal_compute = Some(part1::EqualCompute {
             budget_row: "mobilenet_v2".into(),

@@ -106,13 +106,31 @@ fn takeaways_name_the_rows_their_numbers_pick() {
     let h = part1_samples_takeaway(v1).0;
     assert!(h.starts_with(&format!("<p class=\"takeaway\">{right} of these {} right", v1.samples.len())), "{h}");
     let h = part1_confusion_takeaway(&r, v1).0;
+    let (_, share) = crate::report::claims::most_predicted(&v1.confusion);
+    assert_eq!(h.contains("collapsed to one class"), share >= crate::report::claims::COLLAPSED, "{h}");
+    let mut collapsed = v1.clone();
+    let n = collapsed.confusion.len();
+    collapsed.confusion = (0..n).map(|_| (0..n).map(|j| if j == 3 { 10 } else { 0 }).collect()).collect();
+    let h = part1_confusion_takeaway(&r, &collapsed).0;
     assert!(h.contains("collapsed to one class"), "{h}");
     let r2 = part2();
-    // the committed run: MiniLM one epoch (its cap), the BiLSTMs on a plateau after the epochs its rows name
+    // the committed run: MiniLM one epoch (its cap); the BiLSTMs after the epochs their rows name, on a
+    // plateau or on their cap
     let h = part2_training_takeaway(&r2).0;
     assert!(h.contains("minilm: every run stopped on its epoch cap, after 1 epoch;"), "{h}");
-    let epochs: Vec<usize> = r2.rows.iter().filter(|x| x.model.label() == "BiLSTM").map(|x| x.epochs).collect();
+    let bilstm = || r2.rows.iter().filter(|x| x.model.label() == "BiLSTM");
+    let epochs: Vec<usize> = bilstm().map(|x| x.epochs).collect();
     let (lo, hi) = (epochs.iter().min().unwrap(), epochs.iter().max().unwrap());
+    let one_reason = bilstm().all(|x| x.stopped_by == bilstm().next().unwrap().stopped_by);
+    let how = if one_reason { "every run stopped" } else { "its runs stopped for different reasons" };
+    assert!(h.contains(&format!("bilstm: {how}")) && h.contains(&format!("after {lo}-{hi} epochs")), "{h}");
+    let mut plateau = r2.clone();
+    plateau
+        .rows
+        .iter_mut()
+        .filter(|x| x.model.label() == "BiLSTM")
+        .for_each(|x| x.stopped_by = Some(crate::train::StopReason::Plateau));
+    let h = part2_training_takeaway(&plateau).0;
     assert!(h.contains(&format!("bilstm: every run stopped on a plateau, after {lo}-{hi} epochs")), "{h}");
     let h = part2_comparison_takeaway(&r2).0;
     assert!(h.contains("minilm trained on drugscom: 78.8%"), "{h}");
