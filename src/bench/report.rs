@@ -23,7 +23,7 @@ pub fn pair(rust: &Side, pytorch: &Side) -> Bench {
             let theirs = pytorch.measured.iter().find(|p| p.case == m.case);
             let ratio = theirs.map(|t| speedup(&m.case, m.stats.median, t.stats.median));
             // the cases taken in turn round by round are all speeds (higher is better)
-            let paired = rust.paired_rounds && m.case.rounds_in_turn();
+            let paired = taken_in_turn(rust.paired_rounds, &m.case);
             let rounds = theirs.filter(|_| paired).and_then(|t| per_round(&m.stats, &t.stats));
             Pair {
                 label: m.case.label(),
@@ -181,11 +181,16 @@ fn beside(ours: Option<&Pair>, theirs: Option<&Pair>, paired_rounds: bool) -> Ra
     let (Some(ours), Some(bare)) = (ours, theirs.and_then(|t| t.pytorch_bare.as_ref())) else {
         return Ratio::Medians(f64::NAN);
     };
-    let in_turn = paired_rounds && ours.case.rounds_in_turn() && theirs.is_some_and(|t| std::ptr::eq(t, ours));
+    let in_turn = taken_in_turn(paired_rounds, &ours.case) && theirs.is_some_and(|t| std::ptr::eq(t, ours));
     match per_round(&ours.rust, bare).filter(|_| in_turn) {
         Some(rounds) => Ratio::Rounds(rounds),
         None => Ratio::Medians(ours.rust.median / bare.median),
     }
+}
+
+/// Whether the two sides took `case`'s timed rounds in turn, one by one, in a run with `paired_rounds`.
+fn taken_in_turn(paired_rounds: bool, case: &Case) -> bool {
+    paired_rounds && case.rounds_in_turn()
 }
 
 /// Round by round, `a`'s speed over `b`'s, where the two were timed in rounds taken in turn (an

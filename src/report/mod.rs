@@ -278,4 +278,9 @@ pub(crate) mod fixtures {
     pub fn part2() -> part2::Results {
         serde_json::from_str(include_str!("../../figures/quick-seed42-part2/results.json")).unwrap()
     }
+
+    /// An `n` x `n` confusion matrix (rows: truth, columns: prediction) with `count(truth, pred)`.
+    pub fn confusion(n: usize, count: impl Fn(usize, usize) -> u64) -> Vec<Vec<u64>> {
+        (0..n).map(|i| (0..n).map(|j| count(i, j)).collect()).collect()
+    }
 }

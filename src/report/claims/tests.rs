@@ -1,6 +1,6 @@
 use super::*;
 
-use crate::report::fixtures::{part1, part2};
+use crate::report::fixtures::{confusion, part1, part2};
 
 fn verdict(claims: &[Checked], page: &str, starts: &str) -> Verdict {
     claims.iter().find(|c| c.page == page && c.claim.starts_with(starts)).unwrap().verdict
@@ -21,13 +21,13 @@ fn a_collapsed_v1_is_not_overfitting_and_a_gap_is() {
     let v1 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v1").unwrap();
     let n = v1.confusion.len();
     // V1 as the quick run of 2026-12-02 left it at 2e-3: one class predicted for every test image
-    v1.confusion = (0..n).map(|_| (0..n).map(|j| if j == 3 { 10 } else { 0 }).collect()).collect();
+    v1.confusion = confusion(n, |_, j| u64::from(j == 3) * 10);
     let c = part1_claims(&r);
     assert_eq!(verdict(&c, "11", "V1"), Verdict::NotReproduced);
     assert!(c[0].evidence.contains("collapsed"), "{}", c[0].evidence);
     // a V1 that spreads its predictions, ends 30 points above validation, loss rising
     let v1 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v1").unwrap();
-    v1.confusion = (0..n).map(|i| (0..n).map(|j| if i == j { 5 } else { 1 }).collect()).collect();
+    v1.confusion = confusion(n, |i, j| if i == j { 5 } else { 1 });
     let spread = part1_claims(&r);
     assert!(!spread[0].evidence.contains("collapsed"), "{}", spread[0].evidence);
     let v1 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v1").unwrap();
@@ -98,7 +98,7 @@ fn v2_claims_follow_its_numbers() {
     let n = r.classes.len();
     let with = |r: &mut part1::Results, f: &dyn Fn(usize, usize) -> u64| {
         let v2 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v2").unwrap();
-        v2.confusion = (0..n).map(|i| (0..n).map(|j| f(i, j)).collect()).collect();
+        v2.confusion = confusion(n, f);
     };
     with(&mut r, &|_, j| u64::from(j == happy) * 10);
     assert_eq!(verdict(&part1_claims(&r), "24-25", "V2 no longer"), Verdict::NotReproduced);
@@ -115,7 +115,7 @@ fn a_perfect_transfer_row_has_its_diagonal_and_seven_of_ten() {
     let mut r = part1();
     let t = r.rows.iter_mut().find(|x| x.model == "mobilenet_v2").unwrap();
     let n = t.confusion.len();
-    t.confusion = (0..n).map(|i| (0..n).map(|j| if i == j { 9 } else { 1 }).collect()).collect();
+    t.confusion = confusion(n, |i, j| if i == j { 9 } else { 1 });
     for s in &mut t.samples {
         s.pred = s.truth.clone();
     }
@@ -123,7 +123,7 @@ fn a_perfect_transfer_row_has_its_diagonal_and_seven_of_ten() {
     assert_eq!(verdict(&c, "37", "Its confusion"), Verdict::Reproduced);
     assert_eq!(verdict(&c, "35", "The fine-tuned"), Verdict::Reproduced);
     let t = r.rows.iter_mut().find(|x| x.model == "mobilenet_v2").unwrap();
-    t.confusion = (0..n).map(|_| (0..n).map(|j| u64::from(j == 0) * 5).collect()).collect();
+    t.confusion = confusion(n, |_, j| u64::from(j == 0) * 5);
     assert_eq!(verdict(&part1_claims(&r), "37", "Its confusion"), Verdict::NotReproduced);
 }
 

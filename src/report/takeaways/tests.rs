@@ -110,7 +110,7 @@ fn takeaways_name_the_rows_their_numbers_pick() {
     assert_eq!(h.contains("collapsed to one class"), share >= crate::report::claims::COLLAPSED, "{h}");
     let mut collapsed = v1.clone();
     let n = collapsed.confusion.len();
-    collapsed.confusion = (0..n).map(|_| (0..n).map(|j| if j == 3 { 10 } else { 0 }).collect()).collect();
+    collapsed.confusion = crate::report::fixtures::confusion(n, |_, j| u64::from(j == 3) * 10);
     let h = part1_confusion_takeaway(&r, &collapsed).0;
     assert!(h.contains("collapsed to one class"), "{h}");
     let r2 = part2();
