@@ -9,7 +9,8 @@ slide and every fragment, and reports, per slide:
   - code input, an In/Out prompt, stderr output, an error output, or a bare `()` output;
   - text rendered smaller than --min-text logical pixels, a figure shrunk below --min-figure-scale
     of its drawn size (its text would be too small), an image that did not decode;
-  - a slide without a heading.
+  - a slide without a heading;
+  - an AFFECT_LAB_* environment variable in the slide's text (setup instructions, not content).
 Writes one PNG per slide (all fragments shown) under --shots/<deck>/ and a contact sheet
 --shots/<deck>.contact.png, so a person can look at a whole deck at once.
 With --pdf DIR, also prints each deck to DIR/<deck>.pdf from reveal.js's print view (one
@@ -82,6 +83,9 @@ MEASURE = r"""
   }
   for (const k in worst) if (worst[k] > 2)
     add('overflow-' + k, Math.round(worst[k]) + ' px past the ' + k + ' edge (' + describe(worstEl[k]) + ')');
+  // an environment variable on a slide is a setup instruction to the presenter, not content
+  const setup = (slide.innerText || '').match(/\bAFFECT_LAB_[A-Z_]+/);
+  if (setup) add('setup', 'setup instructions on the slide (' + setup[0] + ')');
   const heading = [...slide.querySelectorAll('h1, h2, h3')].find(h => !hidden(h));
   if (!heading) add('no-heading', 'no heading');
   const ix = R.getIndices();

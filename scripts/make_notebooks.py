@@ -128,8 +128,8 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
     code("nb::part1_table(&res, Columns::Training)"),
     *slide("Imports", "`tch` (libtorch) for tensors and models, `image` + `rayon` for decoding and augmentation, `plotters` for "
            "figures, `polars` for tables.", 5),
-    *slide("Device", "CUDA, then Apple MPS, then CPU; the choice and the thread count:", 6),
-    code("affect_lab::device::describe(affect_lab::device::pick())"),
+    *slide("Device", "CUDA, then Apple MPS, then CPU: the first one this machine has.", 6),
+    code("nb::device()"),
     *slide("Augmentation", "Random crop, flip, rotation and colour jitter, on training images only.", 7),
     code("nb::augmentation_examples(96, 42)?"),
     *slide("EmotionNet V1", "A local pathway (small kernels) and a global one (large kernels), concatenated, flattened, and a large "
@@ -144,8 +144,9 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
     *slide("V1 confusion matrix", "", 13),
     code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v1")?)'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v1")?)?'),
-    *slide("What V2 must fix", "Regularisation (batch norm, pooling), far fewer parameters, self-attention on the important parts of "
-           "the face, and cross-pathway attention between the local and global pathways.", 14),
+    *slide("What V2 changes", "The seed's remedies for V1 (it read V1 as overfitting; the curves above say how this run's V1 "
+           "ended): batch norm and pooling, far fewer parameters, self-attention on the important parts of the face, and "
+           "cross-pathway attention between the local and global pathways.", 14),
     *slide("EmotionNet V2", "Residual blocks, SAGAN self-attention, cross-pathway attention, a fusion module, a linear classifier.",
            15, 16, 17, 18, 19, 20, 21, 22,
            more="Self-attention: Q, K, V as 1x1 convolutions, softmax(QK^T)V, scaled by a learnable gamma that starts at 0 so "
@@ -160,9 +161,9 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
     *slide("V2 confusion matrix", "", 25),
     code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v2")?)'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v2")?)?'),
-    *slide("Benchmark so far", "", 26, more="Test accuracy of every row; the costs follow on the full benchmark."),
-    code("nb::part1_benchmark_takeaway(&res)"),
-    code("nb::part1_table(&res, Columns::Accuracy)"),
+    *slide("Benchmark so far", "", 26, more="V1 and V2 only; every row and the costs follow on the full benchmark."),
+    code('let so_far = nb::only(&res, &["emotionnet_v1", "emotionnet_v2"]);\nnb::part1_benchmark_takeaway(&so_far)'),
+    code("nb::part1_table(&so_far, Columns::Accuracy)"),
     *slide("EmotionNet V3", "A shared stem, a small-kernel local block and a large-kernel global block, CBAM channel and spatial "
            "attention, a final conv block and a tiny head.", 27, 28, 29, 30),
     code('nb::model_summary(&res, "emotionnet_v3")?'),
@@ -172,17 +173,11 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
     sub("V3 confusion matrix"),
     code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v3")?)'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v3")?)?'),
-    *slide("Less is more?", "Design against parameter count, from the numbers above. Now transfer learning.", 32),
+    *slide("Less is more?", "Design against parameter count: V3 against V2. Then transfer learning.", 32),
+    code("nb::part1_less_is_more(&res)"),
     *slide("Transfer learning in two lines", "Build the torchvision network, load the ImageNet weights strictly (every tensor, the "
            "right shape), swap the head for 7 classes.", 33),
-    code("""match nb::pretrained("resnet18", res.image_size) {
-    Ok(b) => println!("ResNet18 ready: {}", b.weights_source),
-    Err(_) => println!("ResNet18: ImageNet weights not installed here (row skipped, never run from random weights)"),
-}
-{
-    let b = nb::pretrained("mobilenet_v2", res.image_size)?;
-    println!("MobileNetV2 ready: {}", b.weights_source);
-}"""),
+    code("nb::pretrained_status(res.image_size)"),
     *slide("Fine-tuned: training curves", "", 34,
            more="ResNet18 where its ImageNet weights are installed, else MobileNetV2 (the pretrained network this machine has)."),
     code("""let tl = nb::row(&res, "resnet18").or_else(|_| nb::row(&res, "mobilenet_v2"))?.clone();
@@ -202,7 +197,8 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation, tl.stopped_by)"""),
     sub("Full benchmark: figure"),
     code("nb::part1_benchmark_takeaway(&res)"),
     code("report::part1_benchmark(&res)?"),
-    sub("Full benchmark: training", "Input size, epochs and why training ended, seconds per epoch, our batch-1 latency against PyTorch's (committed benchmark)."),
+    sub("Full benchmark: training", "Input size, epochs and why training ended, seconds per epoch; batch-1 latency against "
+        "PyTorch's where its committed benchmark ran on this machine."),
     code("nb::part1_table(&res, Columns::Training)"),
     *slide("Accuracy against compute", "",
            more="Rings: kept checkpoints; dashed: stopped on a cap. Each row trained until validation stopped improving or a cap ended it. Seconds include validation; "
@@ -220,8 +216,8 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation, tl.stopped_by)"""),
     code("nb::part1_spread_table(&res)"),
     sub("Seed spread: figure"),
     code("nb::part1_spread(&res)?"),
-    *slide("ResNet50 and the ablation", "Does a deeper network help on a small dataset? What does pretraining itself buy, "
-           "architecture held fixed?", 39, 40, 41),
+    *slide("The ablation, and ResNet50", "What does pretraining itself buy: the same architecture from random init, at the "
+           "input size its validation chose. And does a deeper ResNet help, where its weights are installed?", 39, 40, 41),
     code("nb::resnet_rows(&res)"),
     *slide("Try it", "The trained checkpoints on test faces, one at a time (`affect-lab predict`)."),
     code('nb::try_faces(&run, &["mobilenet_v2", "emotionnet_v2"], &nb::example_faces(6)?)?'),
@@ -292,11 +288,13 @@ p2 = [
     sub("Model comparison: figure"),
     code("nb::part2_comparison_takeaway(&res)"),
     code("report::part2_comparison(&res)?"),
-    sub("How long each run trained", "Every run trained until validation stopped improving or a cap ended it."),
+    sub("How long each run trained", "Why each run stopped: validation stopped improving (plateau), or a cap on epochs or "
+        "time ended it."),
     code("nb::part2_training_takeaway(&res)"),
     code("nb::part2_table(&res, Columns::Training)"),
-    *slide("Accuracy against training time", "", more="Each run on its own validation set; rings: kept checkpoints.",
-           level="###", kind="subslide"),
+    *slide("Accuracy against training time", "Each run on the validation split of the data it trained on (IMDB, "
+           "Druglib or Drugs.com): read a curve against itself, not against another source's.",
+           more="Rings: kept checkpoints.", level="###", kind="subslide"),
     code("nb::part2_training_takeaway(&res)"),
     code("report::part2_compute(&res)?"),
     sub("Seed spread", "Runs trained again at other seeds: how much of a gap is the seed alone?"),
@@ -307,7 +305,7 @@ p2 = [
     sub("Confusion matrix: MiniLM, direct"),
     code('nb::part2_takeaway(&res, nb::run2(&res, "minilm", "drugscom")?)'),
     code('report::part2_confusion(nb::run2(&res, "minilm", "drugscom")?)?'),
-    *slide("Try it", "Reviews typed into the cell, classified by the direct models (`affect-lab predict`)."),
+    *slide("Try it", "Reviews written for this slide, classified by the direct models (`affect-lab predict`)."),
     code('''nb::try_reviews(&run, &["minilm_drugscom", "bilstm_drugscom"], &[
     "This medication stopped my migraines within a week and I had no side effects at all.",
     "Made me dizzy and nauseous, and my anxiety got worse. I stopped after three days.",

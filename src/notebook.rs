@@ -16,9 +16,10 @@ pub use crate::report::html::{table, Html};
 pub use crate::report::seeds::{part1_spread_table, part1_spread_takeaway, part2_spread_table, part2_spread_takeaway};
 pub use crate::report::sizes::{part1_size_table, part1_size_takeaway};
 pub use crate::report::takeaways::{
-    curves_takeaway, part1_benchmark_takeaway, part1_conclusions, part1_confusion_takeaway, part1_samples_takeaway,
-    part1_table, part1_top_losses_takeaway, part2_comparison_takeaway, part2_conclusions, part2_drift_takeaway,
-    part2_split_table, part2_split_takeaway, part2_table, part2_takeaway, part2_training_takeaway, Columns,
+    curves_takeaway, part1_benchmark_takeaway, part1_conclusions, part1_confusion_takeaway, part1_less_is_more,
+    part1_samples_takeaway, part1_table, part1_top_losses_takeaway, part2_comparison_takeaway, part2_conclusions,
+    part2_drift_takeaway, part2_split_table, part2_split_takeaway, part2_table, part2_takeaway,
+    part2_training_takeaway, Columns,
 };
 pub use crate::trained::evaluate::Part;
 pub use crate::trained::notebook::{cross_data, example_faces, try_faces, try_reviews};
@@ -145,6 +146,13 @@ pub fn part2(r: &Run, retrain: bool) -> Result<part2::Results> {
     Ok(res)
 }
 
+/// The run's Part 1 results with only the rows named, for a slide that tells the story so far.
+pub fn only(r: &part1::Results, rows: &[&str]) -> part1::Results {
+    let mut part = r.clone();
+    part.rows.retain(|x| rows.contains(&x.model.as_str()));
+    part
+}
+
 pub fn row<'a>(r: &'a part1::Results, model: &str) -> Result<&'a part1::Row> {
     r.row(model)
         .ok_or_else(|| Error::Config(format!("no row `{model}` in part 1 results (skipped: {:?})", r.skipped_models)))
@@ -193,6 +201,33 @@ pub fn pretrained(model: &str, image_size: u32) -> Result<registry::Built> {
     m.build(registry::Init::Imagenet, 7, image_size, tch::Device::Cpu)
 }
 
+/// Each ImageNet network of Part 1 built and loaded as the run loads it, or why it cannot be
+/// here: a row without its weights is skipped, never trained from random weights as transfer.
+pub fn pretrained_status(image_size: u32) -> Html {
+    let mut rows = Vec::new();
+    for m in registry::IMAGE_MODELS {
+        let Some(w) = m.imagenet else { continue };
+        let status = match (w.find(), pretrained(m.row, image_size)) {
+            (None, _) => "not installed here: its rows are skipped".to_string(),
+            (Some(_), Ok(_)) => "loaded: every tensor, the right shape; head replaced".to_string(),
+            (Some(_), Err(e)) => format!("refused: {e}"),
+        };
+        rows.push(vec![m.label.to_string(), w.pth.to_string(), status]);
+    }
+    table(&["network", "ImageNet weights", "here"], &rows)
+}
+
+/// The device this notebook trains on, the machine, and the thread count.
+pub fn device() -> Html {
+    let dev = format!("{:?}", device::pick());
+    let cuda = if tch::Cuda::is_available() { "a CUDA device is available" } else { "no CUDA device" };
+    crate::report::takeaways::sentence(format!(
+        "Training here on {}, with {} torch threads; {cuda}.",
+        crate::report::takeaways::device_label(&dev, &device::machine()),
+        tch::get_num_threads()
+    ))
+}
+
 pub fn augmentation_examples(size: u32, seed: u64) -> Result<crate::report::plots::Figure> {
     use crate::data::augment::{AugmentConfig, Transform};
     let ds = crate::data::faces::load(&data_root().join(paths::FACES.dir), Default::default())?;
@@ -233,7 +268,7 @@ fn claims_page(claims: &[report::claims::Checked], page: usize) -> Html {
 }
 
 /// The ImageNet ResNet rows and their random-init ablation: their numbers where they ran, and
-/// for a row that did not run, what is missing and how to get it (never an error string).
+/// for a row that did not run, why (never an error string).
 pub fn resnet_rows(r: &part1::Results) -> Html {
     let mut rows = Vec::new();
     let mut missing = Vec::new();
@@ -254,12 +289,9 @@ pub fn resnet_rows(r: &part1::Results) -> Html {
     let mut h = table(&["model", "init", "input", "test acc", "95% CI", "params"], &rows).0;
     if !missing.is_empty() {
         h += &format!(
-            "<p class=\"caption\">Not run here: {}. Their ImageNet weights are not installed (no package registry \
-             ships them). To add them: <code>affect-lab fetch-weights</code> where the network allows it (or put the \
-             torchvision <code>.pth</code> files in <code>weights/</code> and run <code>scripts/setup.sh</code>), then \
-             <code>affect-lab part1 --models {}</code>.</p>",
-            missing.join(", "),
-            missing.join(",")
+            "<p class=\"caption\">Not run here: {} (ImageNet weights not installed: no package registry ships them; \
+             the README says how to add them).</p>",
+            missing.join(", ")
         );
     }
     Html(h)
@@ -347,5 +379,24 @@ mod tests {
             assert!(h.contains(&format!("{} px", x.image_size)), "{}: {h}", x.model);
         }
         assert!(h.contains("Not run here: resnet18, resnet50"), "{h}");
+        assert!(!h.contains("<code>"), "no setup commands on a slide: {h}");
+    }
+
+    #[test]
+    fn only_keeps_the_named_rows_and_pretrained_status_says_what_is_installed() {
+        let r = crate::report::fixtures::part1();
+        let so_far = only(&r, &["emotionnet_v1", "emotionnet_v2"]);
+        assert_eq!(
+            so_far.rows.iter().map(|x| x.model.as_str()).collect::<Vec<_>>(),
+            ["emotionnet_v1", "emotionnet_v2"]
+        );
+        let h = pretrained_status(32).0;
+        for m in registry::IMAGE_MODELS {
+            let Some(w) = m.imagenet else { continue };
+            let row = h.split("<tr>").find(|x| x.contains(m.label)).unwrap_or_else(|| panic!("{}: {h}", m.label));
+            assert_eq!(row.contains("not installed here"), w.find().is_none(), "{row}");
+            assert!(!row.contains(">/") && !row.contains(".safetensors"), "no paths on a slide: {row}");
+        }
+        assert!(device().0.contains("torch threads"));
     }
 }

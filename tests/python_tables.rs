@@ -50,3 +50,38 @@ fn the_minilm_reference_script_reads_the_folder_the_rust_side_loads() {
     let py = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_eq!(Path::new(&py), weights::minilm_dir().unwrap());
 }
+
+#[test]
+fn the_deck_leaves_out_a_slide_marked_leave_out_and_only_that_slide() {
+    use affect_lab::report::html::LEAVE_OUT_OF_DECK;
+    let md = |text: &str, kind: &str| serde_json::json!({"cell_type": "markdown", "metadata": {"slideshow": {"slide_type": kind}}, "source": text});
+    let out = |html: &str| {
+        serde_json::json!({"cell_type": "code", "metadata": {}, "source": "x", "execution_count": 1,
+            "outputs": [{"output_type": "execute_result", "metadata": {}, "execution_count": 1,
+                         "data": {"text/html": html, "text/plain": "x"}}]})
+    };
+    let cells = vec![
+        md("## kept", "slide"),
+        out("<p>numbers</p>"),
+        md("## configure me", "slide"),
+        md("notes", "notes"),
+        out(&format!("<p {LEAVE_OUT_OF_DECK}>set a variable</p>")),
+        md("### its sub-slide", "subslide"),
+        md("## kept too", "slide"),
+    ];
+    let dir = std::env::temp_dir().join(format!("deck_outputs_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (src, dst) = (dir.join("in.ipynb"), dir.join("out.ipynb"));
+    let nb = serde_json::json!({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
+    std::fs::write(&src, nb.to_string()).unwrap();
+    let status = Command::new("python3")
+        .arg(Path::new(ROOT).join("scripts/deck_outputs.py"))
+        .args([&src, &dst])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let kept: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&dst).unwrap()).unwrap();
+    let sources: Vec<&str> = kept["cells"].as_array().unwrap().iter().map(|c| c["source"].as_str().unwrap()).collect();
+    assert_eq!(sources, ["## kept", "x", "## kept too"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

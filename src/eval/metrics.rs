@@ -223,6 +223,38 @@ pub fn paired_test(a: &str, b: &str, truth: &[i64], pred_a: &[i64], pred_b: &[i6
     }
 }
 
+/// A classifier against always answering the most frequent true class, on the same samples, from
+/// confusion matrices (rows true, columns predicted), one per seed, pooled as [`super::spread`]
+/// pools seed pairs. Only the classifier is right on a correct answer off the majority class, only
+/// the majority answer on a majority-class sample the classifier missed.
+pub fn against_majority(name: &str, confusions: &[&[Vec<u64>]]) -> Option<PairedTest> {
+    let (mut only_a, mut only_b, mut a_accuracy, mut b_accuracy) = (0u64, 0u64, 0.0, 0.0);
+    for c in confusions {
+        let truth: Vec<u64> = c.iter().map(|row| row.iter().sum()).collect();
+        let total = truth.iter().sum::<u64>();
+        let k = (0..c.len()).max_by_key(|&i| truth[i])?;
+        if total == 0 {
+            return None;
+        }
+        let right: u64 = (0..c.len()).map(|i| c[i][i]).sum();
+        only_a += right - c[k][k];
+        only_b += truth[k] - c[k][k];
+        a_accuracy += right as f64 / total as f64;
+        b_accuracy += truth[k] as f64 / total as f64;
+    }
+    let runs = confusions.len();
+    (runs > 0).then(|| PairedTest {
+        a: name.into(),
+        b: "majority class".into(),
+        a_accuracy: a_accuracy / runs as f64,
+        b_accuracy: b_accuracy / runs as f64,
+        only_a,
+        only_b,
+        p_value: mcnemar_exact(only_a, only_b),
+        pairs: runs,
+    })
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -255,6 +287,28 @@ mod tests {
         let [lo, hi] = accuracy_ci95(408.0 / 519.0, 519);
         assert!((lo - 0.74882).abs() < 1e-5 && (hi - 0.81923).abs() < 1e-5, "{lo} {hi}");
         assert_eq!(wilson_interval(10, 10, 1.96)[1], 1.0);
+    }
+
+    #[test]
+    fn against_majority_counts_by_hand() {
+        // truth: 6 positive (majority), 4 negative; the classifier gets 3 negatives and 4 positives right
+        let c = vec![vec![3, 1], vec![2, 4]];
+        let t = against_majority("m", &[&c]).unwrap();
+        assert_eq!((t.only_a, t.only_b), (3, 2));
+        assert!((t.a_accuracy - 0.7).abs() < 1e-12 && (t.b_accuracy - 0.6).abs() < 1e-12);
+        assert_eq!(t.p_value, mcnemar_exact(3, 2));
+        // the same as a paired test against an all-positive answer on the same samples
+        let truth = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+        let pred = [0, 0, 0, 1, 0, 0, 1, 1, 1, 1];
+        let p = paired_test("m", "majority class", &truth, &pred, &[1; 10]);
+        assert_eq!((p.only_a, p.only_b, p.p_value), (t.only_a, t.only_b, t.p_value));
+        // pooled over two seeds: counts add, accuracies average
+        let other = vec![vec![0, 4], vec![0, 6]];
+        let pooled = against_majority("m", &[&c, &other]).unwrap();
+        assert_eq!((pooled.only_a, pooled.only_b, pooled.pairs), (3, 2, 2));
+        assert!((pooled.a_accuracy - 0.65).abs() < 1e-12);
+        assert!(against_majority("m", &[]).is_none());
+        assert!(against_majority("m", &[&vec![vec![0, 0], vec![0, 0]]]).is_none());
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub fn part1_equal_compute(r: &part1::Results) -> Html {
     ];
     let mut h = table(&header, &rows).0;
     h += &format!(
-        "<p class=\"caption\">budget: {} (ImageNet) reached its best validation accuracy, {}, after {seconds:.0} s of training on this machine; test is read once per checkpoint named here (the row's most accurate one within the budget, and its kept one), never to choose one</p>",
+        "<p class=\"caption\">Budget: the {seconds:.0} s {} (ImageNet) trained on this machine to reach its best validation accuracy ({}). Test accuracy is read once for each checkpoint shown (a row's best within the budget, and its kept one), never to choose one.</p>",
         esc(&p.model),
         pct(acc)
     );

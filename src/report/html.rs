@@ -10,6 +10,11 @@ impl Html {
     }
 }
 
+/// An attribute on an output that says its slide stays out of the deck (`scripts/deck_outputs.py`
+/// drops the slide): one that could only tell the audience what to configure to fill it. The
+/// notebook still shows it.
+pub const LEAVE_OUT_OF_DECK: &str = "data-deck=\"leave-out\"";
+
 /// A fraction as a percentage to one decimal.
 pub fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)

@@ -24,12 +24,17 @@ pub fn curves(title: &str, h: &[crate::train::EpochRecord], kept: Option<usize>)
     let col = |f: fn(&crate::train::EpochRecord) -> f64| h.iter().map(f).collect::<Vec<f64>>();
     // results written before `progress` existed read it as 0: their records are whole epochs
     let at = col(|r| if r.progress > 0.0 { r.progress } else { r.epoch as f64 });
+    // a stub evaluation's training numbers cover a batch or two: left out, not drawn as a jump
+    let stub = |i| crate::train::EpochRecord::train_is_a_stub(h, i);
+    let whole = |f: fn(&crate::train::EpochRecord) -> f64| {
+        h.iter().enumerate().map(|(i, r)| if stub(i) { f64::NAN } else { f(r) }).collect::<Vec<f64>>()
+    };
     plots::training_curves_at(
         title,
         &at,
-        &col(|r| r.train_loss),
+        &whole(|r| r.train_loss),
         &col(|r| r.valid_loss),
-        &col(|r| r.train_accuracy),
+        &whole(|r| r.train_accuracy),
         &col(|r| r.valid_accuracy),
         kept,
     )

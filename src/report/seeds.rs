@@ -70,10 +70,12 @@ fn takeaway(spreads: &[Spread], seeds: &SeedPlan, seed: u64, all: &[String], poo
     let mut parts = vec![coverage(spreads, seeds, seed, all)];
     parts.extend(widest(spreads));
     if pooled > 0 {
-        let tests = if pooled == 1 { "paired test" } else { "paired tests" };
-        parts.push(format!(
-            "The conclusions' {pooled} {tests} against these rows pool their counts over the seed pairs."
-        ));
+        let tests = if pooled == 1 {
+            "The paired test in the conclusions pools its"
+        } else {
+            "The paired tests in the conclusions pool their"
+        };
+        parts.push(format!("{tests} counts over these seeds."));
     }
     super::takeaways::sentence(parts.join(" "))
 }
@@ -147,7 +149,7 @@ mod tests {
         let s = takeaway(&[spread("a", &[0.40, 0.46, 0.52]), spread("b", &[0.5, 0.5, 0.5])], &plan, 42, &all, 1).0;
         assert!(s.contains("Seeds 42, 43, 44 for a, b; seed 42 only for c"), "{s}");
         assert!(s.contains("a from 40.0% to 52.0% on test (sd 6.0 points)"), "{s}");
-        assert!(s.contains("The conclusions' 1 paired test against"), "{s}");
+        assert!(s.contains("The paired test in the conclusions pools its counts over these seeds."), "{s}");
         let none = takeaway(&[], &SeedPlan::default(), 42, &all, 0).0;
         assert!(none.contains("seed 42 only") && none.contains("--seeds 42,43,44"), "{none}");
         let t = spread_table(&[spread("a", &[0.40, 0.46, 0.52])]).0;

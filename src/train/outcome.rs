@@ -23,7 +23,25 @@ pub struct EpochRecord {
     pub time: TimeSplit,
 }
 
+/// An evaluation less than this share of an epoch after the one before it has training numbers
+/// over a batch or two: a time cap that stopped training just past an epoch's end leaves one.
+pub const STUB_SPAN: f64 = 0.1;
+
 impl EpochRecord {
+    /// Whether the training loss and accuracy of `history[i]` cover too little training to read
+    /// (under [`STUB_SPAN`] of an epoch since the evaluation before); its validation numbers are
+    /// whole. Results from before `progress` was recorded have none.
+    pub fn train_is_a_stub(history: &[EpochRecord], i: usize) -> bool {
+        let before = if i == 0 { 0.0 } else { history[i - 1].progress };
+        history[i].progress > 0.0 && history[i].progress - before < STUB_SPAN
+    }
+
+    /// The last evaluation whose training numbers are whole: where "train vs validation at the
+    /// end" is read.
+    pub fn last_whole(history: &[EpochRecord]) -> Option<&EpochRecord> {
+        (0..history.len()).rev().find(|&i| !Self::train_is_a_stub(history, i)).map(|i| &history[i])
+    }
+
     /// The evaluation whose weights a run kept (`best`, its index in `history`): every table,
     /// spread and sentence that quotes "the kept checkpoint" reads it here. None where a result
     /// names none (results from before `best_evaluation` was recorded).

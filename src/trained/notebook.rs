@@ -130,7 +130,13 @@ pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
         "reviews (a Drugs.com folder or a CSV/TSV with a text and a rating or label column)"
     };
     let Some(data) = std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from) else {
-        return Ok(Html(format!("<p>No other data configured. Set <code>{var}</code> to labelled {} and run this again, or use <code>affect-lab evaluate --run {} --data-dir D</code>.</p>", esc(what), esc(&r.config.out.display().to_string()))));
+        return Ok(Html(format!(
+            "<p {}>No other data configured. Set <code>{var}</code> to labelled {} and run this again, or use \
+             <code>affect-lab evaluate --run {} --data-dir D</code>. The deck leaves this slide out.</p>",
+            crate::report::html::LEAVE_OUT_OF_DECK,
+            esc(what),
+            esc(&r.config.out.display().to_string())
+        )));
     };
     let opts = EvalOptions {
         run: r.config.out.clone(),

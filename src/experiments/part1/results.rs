@@ -191,6 +191,14 @@ impl crate::config::run::PartResults for Results {
 }
 
 impl Results {
+    /// Whether the PyTorch latencies beside the rows were timed on the machine that ran them:
+    /// `speed_reference` names the bench's machine in [`crate::eval::bench_file::Bench::source`]'s
+    /// words ("... on MACHINE, N threads").
+    pub fn pytorch_on_this_machine(&self) -> bool {
+        let on = format!(" on {}, ", self.machine);
+        !self.machine.is_empty() && self.speed_reference.as_deref().is_some_and(|s| s.contains(&on))
+    }
+
     pub fn row(&self, name: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.model == name)
     }

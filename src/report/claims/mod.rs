@@ -54,7 +54,8 @@ pub fn most_predicted(confusion: &[Vec<u64>]) -> (usize, f64) {
     (class, count as f64 / total.max(1) as f64)
 }
 
-/// How a training history ends: train minus validation accuracy at the last evaluation, and the
+/// How a training history ends: train minus validation accuracy at the last evaluation with whole
+/// training numbers ([`crate::train::EpochRecord::last_whole`]), and the
 /// epoch (1-based position) with the lowest validation loss.
 struct Ending {
     gap: f64,
@@ -65,7 +66,7 @@ struct Ending {
 }
 
 fn ending(h: &[EpochRecord]) -> Option<Ending> {
-    let last = h.last()?;
+    let last = crate::train::EpochRecord::last_whole(h)?;
     let lowest = h.iter().enumerate().min_by(|a, b| a.1.valid_loss.total_cmp(&b.1.valid_loss))?.0 + 1;
     Some(Ending {
         gap: last.train_accuracy - last.valid_accuracy,

@@ -1,6 +1,9 @@
 //! Part 2's claims (drug reviews: direct vs indirect data) and their checks.
 use super::*;
-use crate::experiments::part2;
+use crate::data::text::Source;
+use crate::eval::metrics;
+use crate::experiments::part2::{self, Model};
+use crate::report::html::p_value;
 
 fn useful_count_travels(r: &part2::Results) -> (Verdict, String) {
     let c = &r.eda.correlation;
@@ -80,21 +83,62 @@ fn transfer_beats_scratch(r: &part2::Results) -> (Verdict, String) {
     (verdict, evidence)
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chance {
+    Below,
+    At,
+    Above,
+}
+
+impl Chance {
+    fn label(self) -> &'static str {
+        match self {
+            Chance::Below => "below chance",
+            Chance::At => "at chance",
+            Chance::Above => "above chance",
+        }
+    }
+}
+
+/// A BiLSTM run against always answering the majority class, pooled over its seeds: the paired
+/// test, and whether it is below, at or above chance (McNemar at 5%).
+fn against_chance(r: &part2::Results, s: Source) -> Option<(metrics::PairedTest, Chance)> {
+    let runs = r.rows.iter().chain(&r.seed_runs).filter(|x| x.model == Model::BiLstm && x.train_source == s);
+    let confusions: Vec<&[Vec<u64>]> = runs.map(|x| x.confusion.as_slice()).collect();
+    let t = metrics::against_majority(&format!("bilstm_{}", s.name()), &confusions)?;
+    let side = match (t.p_value < 0.05, t.a_accuracy > t.b_accuracy) {
+        (false, _) => Chance::At,
+        (true, true) => Chance::Above,
+        (true, false) => Chance::Below,
+    };
+    Some((t, side))
+}
+
+fn chance_evidence(what: &str, (t, side): &(metrics::PairedTest, Chance)) -> String {
+    let seeds = if t.pairs > 1 { format!(", mean of {} seeds", t.pairs) } else { String::new() };
+    format!(
+        "{what} {}{seeds} vs {} for always the majority class: {} (McNemar {})",
+        pct(t.a_accuracy),
+        pct(t.b_accuracy),
+        side.label(),
+        p_value(t.p_value)
+    )
+}
+
 fn custom_direct_near_chance(r: &part2::Results) -> (Verdict, String) {
-    let Some(b) = r.row("bilstm_drugscom") else { return (Verdict::NotTested, "no direct BiLSTM run".into()) };
-    let m = r.majority_share();
-    let evidence = format!("BiLSTM direct {} vs {} for always the majority class", pct(b.accuracy), pct(m));
-    let above = b.accuracy - m;
-    let verdict = if above > 0.0 && above <= 0.10 { Verdict::Reproduced } else { Verdict::NotReproduced };
-    (verdict, evidence)
+    let Some(c) = against_chance(r, Source::DrugsCom) else {
+        return (Verdict::NotTested, "no direct BiLSTM run".into());
+    };
+    let just_above = c.1 == Chance::Above && c.0.a_accuracy - c.0.b_accuracy <= 0.10;
+    (if just_above { Verdict::Reproduced } else { Verdict::NotReproduced }, chance_evidence("BiLSTM direct", &c))
 }
 
 fn custom_indirect_below_chance(r: &part2::Results) -> (Verdict, String) {
-    let Some(b) = r.row("bilstm_imdb") else { return (Verdict::NotTested, "no BiLSTM run on IMDB".into()) };
-    let m = r.majority_share();
-    let evidence = format!("BiLSTM on IMDB {} vs {} for always the majority class", pct(b.accuracy), pct(m));
-    let verdict = if b.accuracy < m { Verdict::Reproduced } else { Verdict::NotReproduced };
-    (verdict, evidence)
+    let Some(c) = against_chance(r, Source::Imdb) else {
+        return (Verdict::NotTested, "no BiLSTM run on IMDB".into());
+    };
+    let below = c.1 == Chance::Below;
+    (if below { Verdict::Reproduced } else { Verdict::NotReproduced }, chance_evidence("BiLSTM on IMDB", &c))
 }
 
 fn direct_beats_indirect(r: &part2::Results) -> (Verdict, String) {

@@ -31,10 +31,12 @@ fn a_collapsed_v1_is_not_overfitting_and_a_gap_is() {
     let spread = part1_claims(&r);
     assert!(!spread[0].evidence.contains("collapsed"), "{}", spread[0].evidence);
     let v1 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v1").unwrap();
-    let last = v1.history.len() - 1;
-    v1.history[last].train_accuracy = 0.9;
-    v1.history[last].valid_accuracy = 0.6;
-    v1.history[last].valid_loss = 10.0;
+    // from the last evaluation with whole training numbers to the end (a time cap's stub after it)
+    let h = &v1.history;
+    let whole = (0..h.len()).rev().find(|&i| !crate::train::EpochRecord::train_is_a_stub(h, i)).unwrap();
+    for e in &mut v1.history[whole..] {
+        (e.train_accuracy, e.valid_accuracy, e.valid_loss) = (0.9, 0.6, 10.0);
+    }
     assert_eq!(verdict(&part1_claims(&r), "11", "V1"), Verdict::Reproduced);
 }
 
@@ -55,15 +57,42 @@ fn missing_rows_are_not_tested_never_a_verdict() {
 }
 
 #[test]
-fn part2_chance_claims_use_the_majority_class() {
+fn part2_chance_claims_test_against_the_majority_answer() {
     let mut r = part2();
-    let m = r.majority_share();
-    let b = r.row("bilstm_imdb").unwrap().accuracy;
-    let expected = if b < m { Verdict::Reproduced } else { Verdict::NotReproduced };
-    assert_eq!(verdict(&part2_claims(&r), "comparison", "The indirect custom"), expected);
-    r.rows.iter_mut().find(|x| x.model.name() == "bilstm" && x.train_source.name() == "imdb").unwrap().accuracy =
-        m - 0.05;
-    assert_eq!(verdict(&part2_claims(&r), "comparison", "The indirect custom"), Verdict::Reproduced);
+    let n_neg = r.test_labels.iter().filter(|&&y| y == 0).count() as u64;
+    let n_pos = r.test_labels.len() as u64 - n_neg;
+    assert!(n_pos > n_neg, "the committed test split's majority is positive");
+    let set = |r: &mut part2::Results, s: &str, c: Vec<Vec<u64>>| {
+        let row = r.rows.iter_mut().find(|x| x.model.name() == "bilstm" && x.train_source.name() == s).unwrap();
+        row.accuracy = (c[0][0] + c[1][1]) as f64 / (n_neg + n_pos) as f64;
+        row.confusion = c;
+    };
+    // a point below the majority share, but within noise: at chance, not below it
+    set(&mut r, "imdb", vec![vec![n_neg - 10, 10], vec![n_neg - 5, n_pos - n_neg + 5]]);
+    assert!(r.row("bilstm_imdb").unwrap().accuracy < r.majority_share());
+    let c = part2_claims(&r);
+    assert_eq!(verdict(&c, "comparison", "The indirect custom"), Verdict::NotReproduced);
+    assert!(c.iter().any(|x| x.evidence.contains("at chance")), "{c:?}");
+    // far below: every negative missed and a hundred positives too
+    set(&mut r, "imdb", vec![vec![0, n_neg], vec![100, n_pos - 100]]);
+    let c = part2_claims(&r);
+    assert_eq!(verdict(&c, "comparison", "The indirect custom"), Verdict::Reproduced);
+    assert!(c.iter().any(|x| x.evidence.contains("below chance")), "{c:?}");
+    // direct, the same confusion at every seed: five points above and beyond noise is "just above",
+    // pooled over the seeds; twenty-five points above is not
+    let just_above = vec![vec![40, n_neg - 40], vec![14, n_pos - 14]];
+    for x in r.seed_runs.iter_mut().filter(|x| x.model.name() == "bilstm") {
+        x.confusion = just_above.clone();
+    }
+    set(&mut r, "drugscom", just_above);
+    let above = r.row("bilstm_drugscom").unwrap().accuracy - r.majority_share();
+    assert!(above > 0.04 && above < 0.10, "{above}");
+    let c = part2_claims(&r);
+    assert_eq!(verdict(&c, "comparison", "The direct custom"), Verdict::Reproduced, "{c:?}");
+    assert!(c.iter().any(|x| x.evidence.contains("mean of 3 seeds")), "{c:?}");
+    r.seed_runs.retain(|x| x.model.name() != "bilstm");
+    set(&mut r, "drugscom", vec![vec![200, n_neg - 200], vec![14, n_pos - 14]]);
+    assert_eq!(verdict(&part2_claims(&r), "comparison", "The direct custom"), Verdict::NotReproduced);
 }
 
 #[test]
@@ -92,7 +121,7 @@ fn v2_claims_follow_its_numbers() {
     v2.history[last].valid_accuracy = 0.4;
     assert_eq!(verdict(&part1_claims(&r), "23", "V2's validation"), Verdict::NotReproduced);
     // every prediction "happy": "no longer always" fails; half of them "happy": it holds;
-    // half of them "fear": V2 does not favour happy
+    // half of them "fear": no longer always happy, but not favouring it either (partly)
     let happy = r.classes.iter().position(|c| c == "happy").unwrap();
     let fear = r.classes.iter().position(|c| c == "fear").unwrap();
     let n = r.classes.len();
@@ -106,7 +135,7 @@ fn v2_claims_follow_its_numbers() {
     assert_eq!(verdict(&part1_claims(&r), "24-25", "V2 no longer"), Verdict::Reproduced);
     with(&mut r, &|i, j| u64::from(j == fear) * 5 + u64::from(i == j) * 5);
     let c = part1_claims(&r);
-    assert_eq!(verdict(&c, "24-25", "V2 no longer"), Verdict::NotReproduced);
+    assert_eq!(verdict(&c, "24-25", "V2 no longer"), Verdict::Partly, "no longer always, but not favouring happy");
     assert!(c.iter().any(|x| x.evidence.contains("favours \"fear\"")));
 }
 

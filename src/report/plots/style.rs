@@ -15,16 +15,17 @@ pub(crate) const AXIS_PX: u32 = 24;
 pub(crate) const TICK_PX: u32 = 22;
 pub(crate) const VALUE_PX: u32 = 22;
 
-/// Okabe-Ito, reordered so the first colours are the most distinct from each other.
+/// Okabe-Ito, reordered so the first colours are the most distinct from each other: black comes
+/// sixth, because sky blue beside blue could not be told apart on a projector in a six-line chart.
 pub(crate) const OKABE_ITO: [RGBColor; 8] = [
     RGBColor(0, 114, 178),   // blue
     RGBColor(230, 159, 0),   // orange
     RGBColor(0, 158, 115),   // bluish green
     RGBColor(213, 94, 0),    // vermillion
     RGBColor(204, 121, 167), // reddish purple
+    RGBColor(0, 0, 0),       // black
     RGBColor(86, 180, 233),  // sky blue
     RGBColor(240, 228, 66),  // yellow
-    RGBColor(0, 0, 0),       // black
 ];
 
 /// Right / wrong marks: Okabe-Ito bluish green and vermillion differ in lightness as well as

@@ -33,12 +33,26 @@ pub fn part1_table(r: &part1::Results, columns: Columns) -> Html {
             ]
         }),
     };
-    let rows: Vec<Vec<String>> = r.rows.iter().map(cell).collect();
-    let mut h = table(header, &rows).0;
+    let mut rows: Vec<Vec<String>> = r.rows.iter().map(cell).collect();
+    let mut header = header.to_vec();
+    let elsewhere = columns == Columns::Training && !r.pytorch_on_this_machine();
+    if elsewhere {
+        // a ratio against PyTorch timed on another CPU says nothing about either library
+        header.pop();
+        rows.iter_mut().for_each(|x| drop(x.pop()));
+    }
+    let mut h = table(&header, &rows).0;
     h += &format!(
-        "<p class=\"caption\">{} test images; profile {}, seed {}, device {}</p>",
-        r.split_sizes[2], r.profile, r.seed, r.device
+        "<p class=\"caption\">{} test images; profile {}, seed {}, {}</p>",
+        r.split_sizes[2],
+        r.profile,
+        r.seed,
+        esc(&device_label(&r.device, &r.machine))
     );
+    if elsewhere && r.speed_reference.is_some() {
+        h +=
+            "<p class=\"caption\">no latency ratio against PyTorch: its committed benchmark ran on another machine</p>";
+    }
     if !r.skipped_models.is_empty() {
         let names: Vec<&str> = r.skipped_models.iter().map(|(m, _)| m.as_str()).collect();
         h += &format!("<p class=\"caption\">not run here: {}</p>", esc(&names.join(", ")));
@@ -174,12 +188,47 @@ pub(super) fn ablation_sentence(pre: &str, a: &part1::Row, b: &part1::Row) -> St
     let (acc_a, acc_b, sign) = (a.test_accuracy * 100.0, b.test_accuracy * 100.0, if d >= 0.0 { "+" } else { "" });
     if a.image_size == b.image_size {
         format!(
-            "Same architecture, same budget, same input: {pre} ImageNet {acc_a:.1}% vs random init {acc_b:.1}% ({sign}{d:.1} points from pretraining)."
+            "Same architecture, same caps, same input: {pre} ImageNet {acc_a:.1}% vs random init {acc_b:.1}% ({sign}{d:.1} points from pretraining)."
         )
     } else {
         format!(
-            "Same architecture, same budget: {pre} ImageNet {acc_a:.1}% at {} px vs random init {acc_b:.1}% at {} px, the size its validation chose ({sign}{d:.1} points from pretraining and its input size).",
+            "Same architecture, same caps: {pre} ImageNet {acc_a:.1}% at {} px vs random init {acc_b:.1}% at {} px, the size its validation chose ({sign}{d:.1} points from pretraining and its input size).",
             a.image_size, b.image_size
         )
     }
+}
+
+/// "Less is more?": EmotionNet V3 against V2, parameters against test accuracy, the paired test
+/// pooled over the seeds both ran at.
+pub fn part1_less_is_more(r: &part1::Results) -> Html {
+    use crate::eval::spread::{pooled_test, Predicted};
+    let (Some(v2), Some(v3)) = (r.row("emotionnet_v2"), r.row("emotionnet_v3")) else {
+        return sentence("This run has no EmotionNet V2 and V3 to compare.".into());
+    };
+    let runs = |name| -> Vec<Predicted> {
+        r.runs(name).into_iter().map(|x| Predicted { seed: x.seed, pred: &x.test_predictions }).collect()
+    };
+    let test =
+        pooled_test("emotionnet_v3", "emotionnet_v2", &r.test_labels, &runs("emotionnet_v3"), &runs("emotionnet_v2"));
+    let verdict = match test {
+        Some(t) if t.p_value < 0.05 && t.a_accuracy < t.b_accuracy => format!(
+            "here the fewer parameters cost {:.1} points ({})",
+            (t.b_accuracy - t.a_accuracy) * 100.0,
+            p_value(t.p_value)
+        ),
+        Some(t) if t.p_value < 0.05 => format!("less is more here: V3 is ahead ({})", p_value(t.p_value)),
+        Some(t) => format!("the gap is within noise ({}): here less costs nothing measurable", p_value(t.p_value)),
+        None => "no paired test (test predictions missing)".into(),
+    };
+    let k = |p: i64| format!("{:.0}k", p as f64 / 1e3);
+    sentence(format!(
+        "EmotionNet V3 has {} parameters, {:.1}x fewer than V2's {}; test accuracy {}{} against {}{}: {verdict}.",
+        k(v3.params),
+        v2.params as f64 / v3.params.max(1) as f64,
+        k(v2.params),
+        pct(v3.test_accuracy),
+        over_seeds(&r.spread, "emotionnet_v3"),
+        pct(v2.test_accuracy),
+        over_seeds(&r.spread, "emotionnet_v2"),
+    ))
 }

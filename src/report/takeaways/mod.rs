@@ -27,6 +27,21 @@ fn paired_sentence(c: &crate::eval::metrics::PairedTest) -> String {
     )
 }
 
+/// The device a run trained on, as a reader names it ("CPU", "CUDA 0", "MPS"), with the machine
+/// where it was recorded.
+pub fn device_label(device: &str, machine: &str) -> String {
+    let name = match device {
+        "Cpu" => "CPU".to_string(),
+        "Mps" => "Apple MPS".to_string(),
+        d => d.strip_prefix("Cuda(").and_then(|x| x.strip_suffix(')')).map_or(d.to_string(), |i| format!("CUDA {i}")),
+    };
+    if machine.is_empty() {
+        name
+    } else {
+        format!("{name} ({machine})")
+    }
+}
+
 /// Which columns of a results table to show: a slide holds about six, so each table is one
 /// view of the rows (the notebook shows all of them, the deck one per slide).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +59,15 @@ fn epochs_stopped(epochs: usize, stop: Option<StopReason>) -> String {
     match stop {
         Some(s) => format!("{epochs} ({})", s.name()),
         None => epochs.to_string(),
+    }
+}
+
+/// Where the kept checkpoint sits in epochs: "12", or "0.75" where it was taken mid-epoch
+/// (evaluations several times an epoch), so a reader does not take it for a whole epoch.
+fn kept_epoch(history: &[crate::train::EpochRecord], kept: Option<usize>, best_epoch: usize) -> String {
+    match crate::train::EpochRecord::kept(history, kept) {
+        Some(k) if k.progress.fract() > 1e-9 => format!("{:.2}", k.progress),
+        _ => best_epoch.to_string(),
     }
 }
 
@@ -67,7 +91,10 @@ pub fn curves_takeaway(
     kept: Option<usize>,
     stopped_by: Option<StopReason>,
 ) -> Html {
-    let Some(last) = history.last() else { return sentence("No training history.".into()) };
+    let Some(last) = crate::train::EpochRecord::last_whole(history) else {
+        return sentence("No training history.".into());
+    };
+    let at = if std::ptr::eq(last, &history[history.len() - 1]) { "at the end" } else { "at the last whole epoch" };
     let best = history
         .iter()
         .enumerate()
@@ -87,11 +114,7 @@ pub fn curves_takeaway(
         (_, Some(k)) => format!("kept evaluation {} of {}", k + 1, history.len()),
         (_, None) => format!("validation peaked at evaluation {best} of {}", history.len()),
     };
-    sentence(format!(
-        "Train {} vs validation {} at the end; {end}.",
-        pct(last.train_accuracy),
-        pct(last.valid_accuracy)
-    ))
+    sentence(format!("Train {} vs validation {} {at}; {end}.", pct(last.train_accuracy), pct(last.valid_accuracy)))
 }
 
 /// How training ended, as a phrase: "on a plateau", "on its epoch cap".

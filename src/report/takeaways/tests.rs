@@ -24,7 +24,7 @@ fn the_ablation_sentence_names_the_input_sizes_when_they_differ() {
         "{other}"
     );
     assert!(other.contains("from pretraining and its input size"), "{other}");
-    assert!(part1_conclusions(&r).0.contains("Same architecture, same budget"));
+    assert!(part1_conclusions(&r).0.contains("Same architecture, same caps"));
     let mut r = r;
     let v2 = r.row("emotionnet_v2").unwrap().test_accuracy;
     let resnet = r.rows.iter_mut().find(|x| x.model == "resnet18_random").unwrap();
@@ -55,6 +55,24 @@ fn every_table_view_fits_a_slide_and_keeps_every_row() {
 }
 
 #[test]
+fn the_pytorch_ratio_shows_only_for_a_benchmark_timed_on_this_machine() {
+    let mut r = part1();
+    let ratio = |r: &part1::Results| part1_table(r, Columns::Training).0.contains("vs PyTorch");
+    r.machine = "AMD EPYC, 2 cores, avx512_bf16".into();
+    r.speed_reference =
+        Some("figures/bench/bench.json: PyTorch 2.13 eager on Intel Xeon, 2 cores, amx_bf16, 2 threads".into());
+    assert!(!ratio(&r));
+    let h = part1_table(&r, Columns::Training).0;
+    assert!(h.contains("ran on another machine") && h.contains("CPU (AMD EPYC, 2 cores"), "{h}");
+    r.machine = "Intel Xeon, 2 cores, amx_bf16".into();
+    assert!(ratio(&r));
+    r.speed_reference = None;
+    assert!(!ratio(&r) && !part1_table(&r, Columns::Training).0.contains("another machine"));
+    assert_eq!(device_label("Cuda(0)", ""), "CUDA 0");
+    assert_eq!(device_label("Mps", "M3"), "Apple MPS (M3)");
+}
+
+#[test]
 fn the_split_comparison_pairs_each_models_runs_and_calls_a_gap_only_beyond_noise() {
     let mut r = part2();
     // the committed run: both models on both splits
@@ -78,6 +96,12 @@ fn the_split_comparison_pairs_each_models_runs_and_calls_a_gap_only_beyond_noise
     r.random_split = vec![random(0.95, [0.93, 0.97])];
     let s = part2_split_takeaway(&r).0;
     assert!(s.contains("beyond noise") && s.contains("costs accuracy"), "{s}");
+    // the same score on test reviews 97% of one class: no larger a margin over the majority answer
+    let n = direct.test_examples as u64;
+    r.random_split[0].confusion = vec![vec![0, n * 3 / 100], vec![0, n - n * 3 / 100]];
+    let s = part2_split_takeaway(&r).0;
+    assert!(s.contains("beyond noise") && s.contains("easier label mix") && !s.contains("costs accuracy"), "{s}");
+    assert!(s.contains(&format!("always the majority class {}", pct((n - n * 3 / 100) as f64 / n as f64))), "{s}");
 }
 
 #[test]
@@ -154,4 +178,75 @@ fn part2_caption_gives_the_test_dates_as_a_range() {
     let h = part2_table(&r, Columns::Accuracy).0;
     assert!(h.contains(&format!("dated {a} to {b}")), "{h}");
     assert!(!h.contains("Some("), "{h}");
+}
+
+#[test]
+fn a_stub_evaluation_after_a_time_cap_is_not_read_as_the_end() {
+    let base = part1().rows[0].history[0].clone();
+    let rec = |progress: f64, train: f64, valid: f64| crate::train::EpochRecord {
+        epoch: progress.ceil() as usize,
+        progress,
+        train_accuracy: train,
+        valid_accuracy: valid,
+        ..base.clone()
+    };
+    // three whole epochs, then a time cap 1% into the fourth: its training accuracy is a batch's
+    let h = vec![rec(1.0, 0.3, 0.35), rec(2.0, 0.32, 0.38), rec(3.0, 0.334, 0.399), rec(3.01, 0.9, 0.403)];
+    assert!(crate::train::EpochRecord::train_is_a_stub(&h, 3));
+    assert!(!(0..3).any(|i| crate::train::EpochRecord::train_is_a_stub(&h, i)));
+    let t = curves_takeaway(&h, Some(3), Some(StopReason::TimeCap)).0;
+    assert!(t.contains("Train 33.4% vs validation 39.9% at the last whole epoch"), "{t}");
+    assert!(t.contains("stopped on its time cap with validation still improving"), "{t}");
+    // evaluations a quarter of an epoch apart are whole; so are results without progress
+    let quarters: Vec<_> = [0.25, 0.5, 0.75, 1.0].iter().map(|&p| rec(p, 0.5, 0.5)).collect();
+    assert!(!(0..4).any(|i| crate::train::EpochRecord::train_is_a_stub(&quarters, i)));
+    assert!(curves_takeaway(&quarters, Some(3), None).0.contains("at the end"));
+    let old = vec![rec(0.0, 0.5, 0.5), rec(0.0, 0.6, 0.5)];
+    assert!(!crate::train::EpochRecord::train_is_a_stub(&old, 1));
+    // the curves leave the stub's training point out rather than drawing a jump to it
+    let circles = crate::report::curves("stub", &h, Some(3)).unwrap().svg().matches("<circle").count();
+    let whole = crate::report::curves("stub", &h[..3], Some(2)).unwrap().svg().matches("<circle").count();
+    assert_eq!(circles, whole, "train markers: the stub adds none");
+}
+
+#[test]
+fn a_mid_epoch_checkpoint_is_named_by_its_fraction_and_one_epoch_is_singular() {
+    let r = part2();
+    let mut row = r.row("minilm_drugscom").unwrap().clone();
+    let base = row.history[0].clone();
+    row.history = [0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|&p| crate::train::EpochRecord { epoch: 1, progress: p, ..base.clone() })
+        .collect();
+    (row.epochs, row.best_epoch, row.best_evaluation, row.stopped_by) = (1, 1, Some(2), Some(StopReason::EpochCap));
+    let t = part2_takeaway(&r, &row).0;
+    assert!(t.contains("Trained 1 epoch, stopped on its epoch cap; kept the checkpoint at epoch 0.75."), "{t}");
+    row.history.iter_mut().for_each(|h| h.progress = h.progress.ceil());
+    row.epochs = 4;
+    let t = part2_takeaway(&r, &row).0;
+    assert!(t.contains("Trained 4 epochs") && t.contains("at epoch 1."), "{t}");
+}
+
+#[test]
+fn less_is_more_follows_the_paired_test_of_v3_against_v2() {
+    let mut r = part1();
+    let h = part1_less_is_more(&r).0;
+    let (v2, v3) = (r.row("emotionnet_v2").unwrap().params, r.row("emotionnet_v3").unwrap().params);
+    assert!(h.contains(&format!("{:.1}x fewer", v2 as f64 / v3 as f64)), "{h}");
+    // V3 answering exactly as V2 at every seed: no gap to speak of
+    let v2_preds: Vec<(u64, Vec<i64>)> =
+        r.runs("emotionnet_v2").iter().map(|x| (x.seed, x.test_predictions.clone())).collect();
+    for x in r.rows.iter_mut().chain(r.seed_runs.iter_mut()).filter(|x| x.model == "emotionnet_v3") {
+        x.test_predictions = v2_preds.iter().find(|(s, _)| *s == x.seed).unwrap().1.clone();
+    }
+    let h = part1_less_is_more(&r).0;
+    assert!(h.contains("within noise (p = 1.00)") && h.contains("costs nothing measurable"), "{h}");
+    // every V3 prediction right: less is more
+    let truth = r.test_labels.clone();
+    for x in r.rows.iter_mut().chain(r.seed_runs.iter_mut()).filter(|x| x.model == "emotionnet_v3") {
+        x.test_predictions = truth.clone();
+    }
+    assert!(part1_less_is_more(&r).0.contains("less is more here: V3 is ahead"));
+    r.rows.retain(|x| x.model != "emotionnet_v3");
+    assert!(part1_less_is_more(&r).0.contains("no EmotionNet V2 and V3"));
 }
