@@ -120,6 +120,17 @@ pub fn try_reviews(r: &Run, models: &[&str], texts: &[&str]) -> Result<Html> {
     Ok(Html(table(&header, &rows).0 + &missing_note(&missing)))
 }
 
+/// What to set to fill the other-data slide; marked so that the deck leaves the slide out.
+fn not_configured(r: &Run, var: &str, what: &str) -> Html {
+    Html(format!(
+        "<p {}>No other data configured. Set <code>{var}</code> to labelled {} and run this again, or use \
+         <code>affect-lab evaluate --run {} --data-dir D</code>. The deck leaves this slide out.</p>",
+        crate::report::html::LEAVE_OUT_OF_DECK,
+        esc(what),
+        esc(&r.config.out.display().to_string())
+    ))
+}
+
 /// The run's models on the data named by `AFFECT_LAB_EVAL_FACES` (part 1) or
 /// `AFFECT_LAB_EVAL_REVIEWS` (part 2), beside their own test accuracy; one line when unset.
 pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
@@ -130,13 +141,7 @@ pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
         "reviews (a Drugs.com folder or a CSV/TSV with a text and a rating or label column)"
     };
     let Some(data) = std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from) else {
-        return Ok(Html(format!(
-            "<p {}>No other data configured. Set <code>{var}</code> to labelled {} and run this again, or use \
-             <code>affect-lab evaluate --run {} --data-dir D</code>. The deck leaves this slide out.</p>",
-            crate::report::html::LEAVE_OUT_OF_DECK,
-            esc(what),
-            esc(&r.config.out.display().to_string())
-        )));
+        return Ok(not_configured(r, var, what));
     };
     let opts = EvalOptions {
         run: r.config.out.clone(),
