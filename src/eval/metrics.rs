@@ -308,7 +308,7 @@ mod tests {
         assert_eq!((pooled.only_a, pooled.only_b, pooled.pairs), (3, 2, 2));
         assert!((pooled.a_accuracy - 0.65).abs() < 1e-12);
         assert!(against_majority("m", &[]).is_none());
-        assert!(against_majority("m", &[&vec![vec![0, 0], vec![0, 0]]]).is_none());
+        assert!(against_majority("m", &[&[vec![0, 0], vec![0, 0]][..]]).is_none());
     }
 
     #[test]
