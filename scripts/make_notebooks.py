@@ -292,9 +292,9 @@ p2 = [
         "time ended it."),
     code("nb::part2_training_takeaway(&res)"),
     code("nb::part2_table(&res, Columns::Training)"),
-    *slide("Accuracy against training time", "Each curve on its own source's validation split.",
-           more="IMDB, Druglib or Drugs.com: read a curve against itself, not against another source's. Rings: kept "
-                "checkpoints.", level="###", kind="subslide"),
+    *slide("Accuracy against training time", "",
+           more="Each curve is on its own source's validation split (IMDB, Druglib or Drugs.com): read a curve against "
+                "itself, not against another source's. Rings: kept checkpoints.", level="###", kind="subslide"),
     code("nb::part2_training_takeaway(&res)"),
     code("report::part2_compute(&res)?"),
     sub("Seed spread", "Runs trained again at other seeds: how much of a gap is the seed alone?"),
