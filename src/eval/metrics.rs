@@ -223,6 +223,15 @@ pub fn paired_test(a: &str, b: &str, truth: &[i64], pred_a: &[i64], pred_b: &[i6
     }
 }
 
+/// The most frequent true class of a confusion matrix (rows true, columns predicted): its index,
+/// its count and the number of samples; None without samples.
+pub fn majority_class(confusion: &[Vec<u64>]) -> Option<(usize, u64, u64)> {
+    let truth: Vec<u64> = confusion.iter().map(|row| row.iter().sum()).collect();
+    let total = truth.iter().sum::<u64>();
+    let k = (0..truth.len()).max_by_key(|&i| truth[i])?;
+    (total > 0).then_some((k, truth[k], total))
+}
+
 /// A classifier against always answering the most frequent true class, on the same samples, from
 /// confusion matrices (rows true, columns predicted), one per seed, pooled as [`super::spread`]
 /// pools seed pairs. Only the classifier is right on a correct answer off the majority class, only
@@ -230,17 +239,12 @@ pub fn paired_test(a: &str, b: &str, truth: &[i64], pred_a: &[i64], pred_b: &[i6
 pub fn against_majority(name: &str, confusions: &[&[Vec<u64>]]) -> Option<PairedTest> {
     let (mut only_a, mut only_b, mut a_accuracy, mut b_accuracy) = (0u64, 0u64, 0.0, 0.0);
     for c in confusions {
-        let truth: Vec<u64> = c.iter().map(|row| row.iter().sum()).collect();
-        let total = truth.iter().sum::<u64>();
-        let k = (0..c.len()).max_by_key(|&i| truth[i])?;
-        if total == 0 {
-            return None;
-        }
+        let (k, majority, total) = majority_class(c)?;
         let right: u64 = (0..c.len()).map(|i| c[i][i]).sum();
         only_a += right - c[k][k];
-        only_b += truth[k] - c[k][k];
+        only_b += majority - c[k][k];
         a_accuracy += right as f64 / total as f64;
-        b_accuracy += truth[k] as f64 / total as f64;
+        b_accuracy += majority as f64 / total as f64;
     }
     let runs = confusions.len();
     (runs > 0).then(|| PairedTest {

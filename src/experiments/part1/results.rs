@@ -209,6 +209,11 @@ impl Results {
         self.rows.iter().chain(&self.seed_runs).filter(|x| x.model == name).filter(scored).collect()
     }
 
+    /// The test predictions of row `name` at each seed it ran at, for paired tests pooled over seeds.
+    pub fn predicted(&self, name: &str) -> Vec<Predicted<'_>> {
+        self.runs(name).into_iter().map(|x| Predicted { seed: x.seed, pred: &x.test_predictions }).collect()
+    }
+
     /// Mean test accuracy of row `name` over its runs.
     pub fn mean_accuracy(&self, name: &str) -> Option<f64> {
         let runs = self.runs(name);
@@ -229,11 +234,8 @@ pub fn spreads(r: &Results) -> Vec<Spread> {
 /// Pretrained vs random init of each architecture that has both; best pretrained vs best EmotionNet.
 pub fn comparisons(r: &Results) -> Vec<metrics::PairedTest> {
     let scored: Vec<&Row> = r.rows.iter().filter(|x| !r.runs(&x.model).is_empty()).collect();
-    let predicted = |name: &str| -> Vec<Predicted> {
-        r.runs(name).into_iter().map(|x| Predicted { seed: x.seed, pred: &x.test_predictions }).collect()
-    };
     let pair = |a: &Row, b: &Row| {
-        spread::pooled_test(&a.model, &b.model, &r.test_labels, &predicted(&a.model), &predicted(&b.model))
+        spread::pooled_test(&a.model, &b.model, &r.test_labels, &r.predicted(&a.model), &r.predicted(&b.model))
     };
     let mut out = Vec::new();
     for pre in scored.iter().filter(|x| x.init == Init::Imagenet) {

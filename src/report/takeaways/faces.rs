@@ -201,15 +201,12 @@ pub(super) fn ablation_sentence(pre: &str, a: &part1::Row, b: &part1::Row) -> St
 /// "Less is more?": EmotionNet V3 against V2, parameters against test accuracy, the paired test
 /// pooled over the seeds both ran at.
 pub fn part1_less_is_more(r: &part1::Results) -> Html {
-    use crate::eval::spread::{pooled_test, Predicted};
+    use crate::eval::spread::pooled_test;
     let (Some(v2), Some(v3)) = (r.row("emotionnet_v2"), r.row("emotionnet_v3")) else {
         return sentence("This run has no EmotionNet V2 and V3 to compare.".into());
     };
-    let runs = |name| -> Vec<Predicted> {
-        r.runs(name).into_iter().map(|x| Predicted { seed: x.seed, pred: &x.test_predictions }).collect()
-    };
-    let test =
-        pooled_test("emotionnet_v3", "emotionnet_v2", &r.test_labels, &runs("emotionnet_v3"), &runs("emotionnet_v2"));
+    let (a, b) = ("emotionnet_v3", "emotionnet_v2");
+    let test = pooled_test(a, b, &r.test_labels, &r.predicted(a), &r.predicted(b));
     let verdict = match test {
         Some(t) if t.p_value < 0.05 && t.a_accuracy < t.b_accuracy => format!(
             "here the fewer parameters cost {:.1} points ({})",

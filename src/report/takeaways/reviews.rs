@@ -77,8 +77,7 @@ fn split_pairs(r: &part2::Results) -> Vec<(part2::Model, &part2::Row, &part2::Ro
 /// The share of a row's test reviews in their most frequent class (its confusion's rows are the
 /// truth): what always answering that class scores on them.
 fn majority_of(row: &part2::Row) -> f64 {
-    let truth: Vec<u64> = row.confusion.iter().map(|r| r.iter().sum()).collect();
-    truth.iter().copied().max().unwrap_or(0) as f64 / truth.iter().sum::<u64>().max(1) as f64
+    crate::eval::metrics::majority_class(&row.confusion).map_or(0.0, |(_, n, total)| n as f64 / total as f64)
 }
 
 /// Two-proportion p-value of a date-split row against its random-split twin.
