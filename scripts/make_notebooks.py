@@ -116,18 +116,30 @@ p1 = [
            1, level="#"),
     code(DEP, "skip"),
     code(HEAD, "skip"),
-    *slide("Why compare them", "From scratch: random weights, everything learned from our data. Transfer: start from ImageNet weights "
-           "and fine-tune. We compare accuracy, speed and compute.", 2),
+    *slide("Why compare them", "We compare accuracy, speed and compute.\n\n"
+           "| | from scratch | transfer |\n|---|---|---|\n"
+           "| starting weights | random | ImageNet's (1.3M photos, 1000 classes) |\n"
+           "| learned from our faces | every weight | every weight, from ImageNet's; a new 7-class head |\n"
+           "| built for | 48x48 grey faces (EmotionNet) | 224x224 colour photos (ResNet, MobileNetV2) |\n"
+           "| the ablation | | the same networks from random weights |", 2),
     *slide("The data", "7 face emotions, 3500 train / 1000 valid / 500 test: small, and far from ImageNet's photos.", 3),
     code("""let ds = affect_lab::data::faces::load(&nb::data_root().join("faces"), Default::default())?;
 nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().map(|(i, c)| vec![c.clone(), ds.class_counts(&ds.train)[i].to_string(), ds.class_counts(&ds.valid)[i].to_string(), ds.class_counts(&ds.test)[i].to_string()]).collect::<Vec<_>>())"""),
+    sub("Copies across the splits"),
+    code("let copies = affect_lab::data::near_copies::across_splits(&ds)?;\nnb::near_copies_takeaway(&copies)"),
+    code("nb::near_copy_pairs(&copies)?"),
     *slide("The plan", "EmotionNet V1-V3 from scratch; ResNet18/50 and MobileNetV2 fine-tuned from ImageNet; ResNet18 and "
            "MobileNetV2 from random init as the ablation.", 4,
            more="The cell below trains every row of the chosen profile, or reuses a finished run; its log stays in the notebook."),
     code("let res = nb::part1(&run, false)?;\nprintln!(\"{}\", part1::summary(&res));", deck=False),
     code("nb::part1_table(&res, Columns::Training)"),
-    *slide("Imports", "`tch` (libtorch) for tensors and models, `image` + `rayon` for decoding and augmentation, `plotters` for "
-           "figures, `polars` for tables.", 5),
+    *slide("Imports", "The Rust crates this lab stands on.\n\n| crate | used for |\n|---|---|\n"
+           "| `tch` (libtorch 2.13) | tensors, autograd, every model and optimiser |\n"
+           "| `image`, `rayon` | decoding and augmenting the faces, in parallel |\n"
+           "| `plotters` | every figure in these slides |\n"
+           "| `polars` | the review tables and their statistics (Part 2) |\n"
+           "| `tokenizers` | MiniLM's WordPiece tokenizer (Part 2) |\n"
+           "| `serde` | plans, results and checkpoint records as JSON |", 5),
     *slide("Device", "CUDA, then Apple MPS, then CPU: the first one this machine has.", 6),
     code("nb::device()"),
     *slide("Augmentation", "Random crop, flip, rotation and colour jitter, on training images only.", 7),
@@ -144,9 +156,12 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
     *slide("V1 confusion matrix", "", 13),
     code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v1")?)'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v1")?)?'),
-    *slide("What V2 changes", "The seed's remedies for V1 (it read V1 as overfitting; the curves above say how this run's V1 "
-           "ended): batch norm and pooling, far fewer parameters, self-attention on the important parts of the face, and "
-           "cross-pathway attention between the local and global pathways.", 14),
+    *slide("What V2 changes", "The seed's remedies for V1, which it read as overfitting (the curves above say how this run's "
+           "V1 ended).\n\n| in V1 | V2's remedy |\n|---|---|\n"
+           "| no normalisation, little pooling | batch norm and pooling in every block |\n"
+           "| a huge dense layer on a flattened map | pooled features and a linear classifier: far fewer parameters |\n"
+           "| every part of the face weighted alike | self-attention on the parts that matter |\n"
+           "| local and global pathways apart until the end | cross-pathway attention between them |", 14),
     *slide("EmotionNet V2", "Residual blocks, SAGAN self-attention, cross-pathway attention, a fusion module, a linear classifier.",
            15, 16, 17, 18, 19, 20, 21, 22,
            more="Self-attention: Q, K, V as 1x1 convolutions, softmax(QK^T)V, scaled by a learnable gamma that starts at 0 so "
@@ -186,7 +201,9 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation, tl.stopped_by)"""),
     *slide("Fine-tuned: samples", "", 35),
     code("nb::part1_samples_takeaway(&tl)"),
     code("report::part1_samples(&tl)?"),
-    *slide("The hardest test images", "", 36, more="The highest-loss test images: are the mistakes debatable even to a human?"),
+    *slide("The hardest test images", "", 36, more="The highest-loss test images: are the mistakes debatable even to a human? FER-2013 also holds "
+           "pictures that are no face at all (a warning-triangle placeholder labelled surprise sits in this test set): "
+           "a high loss can be the label's fault."),
     code("nb::part1_top_losses_takeaway(&tl)"),
     code("report::part1_top_losses(&tl)?"),
     *slide("Fine-tuned: confusion matrix", "", 37),
@@ -200,6 +217,8 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation, tl.stopped_by)"""),
     sub("Full benchmark: training", "Input size, epochs and why training ended, seconds per epoch; batch-1 latency against "
         "PyTorch's where its committed benchmark ran on this machine."),
     code("nb::part1_table(&res, Columns::Training)"),
+    sub("Without the copies", "A test image that copies a training image measures memory, not generalisation."),
+    code("nb::part1_without_near_copies(&res, &ds, &copies)"),
     *slide("Accuracy against compute", "",
            more="Rings: kept checkpoints; dashed: stopped on a cap. Each row trained until validation stopped improving or a cap ended it. Seconds include validation; "
                 "FLOPs count three forward passes per training image."),
@@ -237,9 +256,16 @@ p2 = [
            "reviewer's rating is the target.", "p2-1", level="#"),
     code(DEP, "skip"),
     code(HEAD, "skip"),
-    *slide("Direct and indirect", "Every model is tested on the same Drugs.com test split. Direct: trained on Drugs.com. "
-           "Indirect: trained on IMDB movie reviews (far) or Druglib.com drug reviews (near).", "p2-2"),
-    *slide("Two approaches on each side", "A pretrained transformer (MiniLM, fine-tuned) and a BiLSTM from scratch.", "p2-3"),
+    *slide("Direct and indirect", "Every model is tested on the same Drugs.com test split: its newest reviews.\n\n"
+           "| trained on | | what it is |\n|---|---|---|\n"
+           "| Drugs.com, older reviews | direct | the test's own site and task |\n"
+           "| Druglib.com | near, indirect | drug reviews from another site, rated 1-10 |\n"
+           "| IMDB | far, indirect | movie reviews, labelled positive or negative |", "p2-2"),
+    *slide("Two approaches on each side", "A pretrained transformer, fine-tuned, and a recurrent network from scratch.\n\n"
+           "| | MiniLM | BiLSTM |\n|---|---|---|\n"
+           "| starts from | all-MiniLM-L6-v2's pretrained weights | random weights |\n"
+           "| reads | WordPiece tokens, 6 self-attention layers | words of its own vocabulary, both directions |\n"
+           "| learns from our reviews | a fine-tune of every layer | everything |", "p2-3"),
     *slide("The models", "MiniLM (6 layers, 384 wide) ported to `tch`, matching PyTorch to 1e-4; a BiLSTM from scratch.", "p2-4",
            more="The cell below trains every run of the profile, or reuses a finished run; its log stays in the notebook."),
     code("let res = nb::part2(&run, false)?;\nprintln!(\"{}\", part2::summary(&res));", deck=False),

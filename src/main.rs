@@ -3,7 +3,7 @@ use affect_lab::config::paths;
 use affect_lab::device;
 use clap::{Parser, Subcommand};
 use cli::args::{BenchArgs, EvaluateArgs, PredictArgs, RunArgs};
-use cli::{bench, evaluate, fetch_weights, figures, predict, run_parts};
+use cli::{bench, copies, evaluate, fetch_weights, figures, predict, run_parts};
 
 mod cli;
 use std::path::PathBuf;
@@ -46,6 +46,13 @@ enum Command {
     Predict(PredictArgs),
     /// Training and inference speed beside PyTorch (`scripts/bench.sh` runs both sides and the report)
     Bench(BenchArgs),
+    /// List the validation and test faces that copy a training face (cropped, watermarked or
+    /// re-encoded: the copies a pixel-exact deduplication misses)
+    Copies {
+        /// Data root holding faces/ (default: $AFFECT_LAB_DATA, else data/ of the checkout, else ./data)
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Download torchvision ImageNet weights where a network allows, and convert them
     FetchWeights,
     /// Print device, versions, and which data and weights were found
@@ -124,6 +131,7 @@ fn real_main() -> anyhow::Result<()> {
         Command::Predict(a) => predict(&a, dev),
         Command::Bench(a) => bench(&a, dev),
         Command::FetchWeights => fetch_weights(),
+        Command::Copies { data_dir } => copies(&paths::data_root(data_dir.as_deref())),
         Command::Info { data_dir } => {
             print!("{}", affect_lab::info::report(&paths::data_root(data_dir.as_deref())));
             Ok(())

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 pub use crate::report::compute::{part1_compute_headline, part1_compute_takeaway, part1_equal_compute};
 pub use crate::report::html::{table, Html};
+pub use crate::report::near_copies::{near_copies_takeaway, part1_without_near_copies};
 pub use crate::report::seeds::{part1_spread_table, part1_spread_takeaway, part2_spread_table, part2_spread_takeaway};
 pub use crate::report::sizes::{part1_size_table, part1_size_takeaway};
 pub use crate::report::takeaways::{
@@ -46,6 +47,12 @@ impl FigureOr {
 /// Test and validation accuracy over seeds of the Part 1 rows run at several.
 pub fn part1_spread(r: &part1::Results) -> Result<FigureOr> {
     Ok(FigureOr::or_say(report::seeds::part1_spread(r)?, "No row of this run ran at more than one seed."))
+}
+
+/// The held-out faces that copy a training face, each above its copy.
+pub fn near_copy_pairs(c: &crate::data::near_copies::NearCopies) -> Result<FigureOr> {
+    let none = "No validation or test image copies a training image.";
+    Ok(FigureOr::or_say(report::near_copies::near_copy_pairs(c)?, none))
 }
 
 pub fn part2_spread(r: &part2::Results) -> Result<FigureOr> {

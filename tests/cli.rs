@@ -296,3 +296,48 @@ fn check_scoring(r: &serde_json::Value, rows: &[serde_json::Value], acc_key: &st
         assert!((0.0..=1.0).contains(&p));
     }
 }
+
+/// An integer hash (lowbias32): neighbouring inputs give unrelated outputs.
+fn mix(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x7feb_352d);
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x846c_a68b);
+    h ^ (h >> 16)
+}
+
+/// A 48x48 picture of 8x8 blocks whose grey levels are drawn from `k`, `lift` added to each.
+fn block_picture(k: u32, lift: u8) -> image::GrayImage {
+    image::GrayImage::from_fn(48, 48, |x, y| {
+        let h = mix(k * 4096 + (x / 8) * 64 + y / 8);
+        image::Luma([20 + (h >> 24) as u8 % 200 / 2 + lift])
+    })
+}
+
+#[test]
+fn copies_lists_a_test_face_that_copies_a_training_face_under_another_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |rel: &str, img: image::GrayImage| {
+        let path = dir.path().join("faces").join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        img.save(path).unwrap();
+    };
+    save("train/calm/0.png", block_picture(1, 0));
+    save("train/glad/1.png", block_picture(2, 0));
+    save("valid/calm/2.png", block_picture(3, 0));
+    save("test/glad/3.png", block_picture(1, 40)); // train/calm/0.png, brighter
+    save("test/calm/4.png", block_picture(4, 0));
+    let out = bin().args(["copies", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Vec<&str> = text.lines().filter(|l| l.starts_with("test\t") || l.starts_with("valid\t")).collect();
+    assert_eq!(listed.len(), 1, "{text}");
+    assert!(listed[0].starts_with("test\tglad\t") && listed[0].contains("3.png\tcalm\t"), "{text}");
+    assert!(listed[0].contains("0.png\t1.000") || listed[0].contains("0.png\t0.99"), "{text}");
+    assert!(text.contains("test: 1 copy a training face (r >= 0.95), 1 under another label"), "{text}");
+    assert!(text.contains("valid: 0 copy"), "{text}");
+
+    let missing = bin().args(["copies", "--data-dir"]).arg(dir.path().join("nowhere")).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nowhere"), "names the path");
+}

@@ -5,5 +5,5 @@ mod tools;
 mod use_models;
 
 pub use parts::{figures, run_parts};
-pub use tools::{bench, fetch_weights};
+pub use tools::{bench, copies, fetch_weights};
 pub use use_models::{evaluate, predict};

@@ -1,4 +1,4 @@
-//! `fetch-weights` and `bench`.
+//! `fetch-weights`, `copies` and `bench`.
 use super::args::*;
 use affect_lab::config::paths;
 use anyhow::Context;
@@ -15,6 +15,24 @@ pub fn fetch_weights() -> anyhow::Result<()> {
         .status()
         .with_context(|| format!("running {}", python.display()))?;
     anyhow::ensure!(status.success(), "convert_weights.py failed");
+    Ok(())
+}
+
+/// One line per held-out face that copies a training face, then the counts.
+pub fn copies(data_root: &std::path::Path) -> anyhow::Result<()> {
+    use affect_lab::data::{faces, near_copies};
+    let ds = faces::load(&data_root.join("faces"), Default::default())?;
+    let c = near_copies::across_splits(&ds)?;
+    let class = |l: i64| ds.classes[l as usize].as_str();
+    println!("split\tlabel\timage\ttrain label\ttrain image\tr");
+    for x in &c.copies {
+        let (image, train) = (x.path.display(), x.train_path.display());
+        println!("{}\t{}\t{image}\t{}\t{train}\t{:.3}", x.split, class(x.label), class(x.train_label), x.similarity);
+    }
+    for split in ["valid", "test"] {
+        let (n, other) = (c.in_split(split).count(), c.in_split(split).filter(|x| !x.same_label()).count());
+        println!("{split}: {n} copy a training face (r >= {:.2}), {other} under another label", c.threshold);
+    }
     Ok(())
 }
 

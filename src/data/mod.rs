@@ -4,5 +4,6 @@ pub mod batches;
 pub mod eda;
 pub mod faces;
 pub mod image_source;
+pub mod near_copies;
 pub mod text;
 mod warp;

@@ -4,6 +4,7 @@
 pub mod claims;
 pub mod compute;
 pub mod html;
+pub mod near_copies;
 pub mod plots;
 pub mod seeds;
 pub mod sizes;

@@ -53,11 +53,16 @@ fn missing_note(missing: &[String]) -> String {
     }
 }
 
-/// A face image as base64 PNG, for an inline `<img>`.
+/// Side of a face in the try-it table, in pixels: decks show images at their natural size.
+const FACE_PX: u32 = 128;
+
+/// A face image as base64 PNG at `FACE_PX`, for an inline `<img>`.
 fn png_base64(path: &std::path::Path) -> Result<String> {
     use base64::Engine;
     let mut png = Vec::new();
-    image::DynamicImage::ImageRgb8(crate::data::faces::decode(path)?)
+    let face = crate::data::faces::decode(path)?;
+    let face = image::imageops::resize(&face, FACE_PX, FACE_PX, image::imageops::FilterType::Triangle);
+    image::DynamicImage::ImageRgb8(face)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| crate::Error::Plot(e.to_string()))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(&png))
@@ -77,7 +82,7 @@ pub fn try_faces(r: &Run, models: &[&str], images: &[(PathBuf, String)]) -> Resu
     let mut h = String::from("<table><thead><tr><th></th>");
     for (path, truth) in images {
         h += &format!(
-            "<th><img src=\"data:image/png;base64,{}\" width=\"96\" height=\"96\" alt=\"{}\"></th>",
+            "<th><img src=\"data:image/png;base64,{}\" width=\"{FACE_PX}\" height=\"{FACE_PX}\" alt=\"{}\"></th>",
             png_base64(path)?,
             esc(truth)
         );
@@ -188,4 +193,18 @@ pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
         );
     }
     Ok(Html(h))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_face_in_the_try_it_table_is_shown_at_its_slide_size_not_48_px() {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("face.png");
+        image::GrayImage::from_fn(48, 48, |x, _| image::Luma([x as u8 * 5])).save(&path).unwrap();
+        let png = base64::engine::general_purpose::STANDARD.decode(super::png_base64(&path).unwrap()).unwrap();
+        let img = image::load_from_memory(&png).unwrap();
+        assert_eq!((img.width(), img.height()), (super::FACE_PX, super::FACE_PX));
+    }
 }

@@ -209,6 +209,19 @@ impl Results {
         self.rows.iter().chain(&self.seed_runs).filter(|x| x.model == name).filter(scored).collect()
     }
 
+    /// How far batch-1 latency strays between runs of one network here: the largest ratio of the
+    /// slowest to the fastest run of any row timed at several seeds (the same computation, so the
+    /// spread is the measurement's alone); `None` without such a row.
+    pub fn latency_noise(&self) -> Option<f64> {
+        let spread = |name: &str| {
+            let ms: Vec<f64> =
+                self.rows.iter().chain(&self.seed_runs).filter(|x| x.model == name).map(|x| x.latency_ms_b1).collect();
+            let (lo, hi) = ms.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &m| (lo.min(m), hi.max(m)));
+            (ms.len() > 1 && lo > 0.0).then(|| hi / lo)
+        };
+        self.rows.iter().filter_map(|x| spread(&x.model)).reduce(f64::max)
+    }
+
     /// The test predictions of row `name` at each seed it ran at, for paired tests pooled over seeds.
     pub fn predicted(&self, name: &str) -> Vec<Predicted<'_>> {
         self.runs(name).into_iter().map(|x| Predicted { seed: x.seed, pred: &x.test_predictions }).collect()

@@ -23,18 +23,38 @@ fn v1_overfits(r: &part1::Results) -> (Verdict, String) {
     }
 }
 
+/// Whether row `a` infers faster than `b` at batch 1 by more than the run's own timing noise
+/// (`Results::latency_noise`): `Some(true)` faster, `Some(false)` slower, `None` within noise. Without
+/// a repeated row to gauge the noise, any gap counts.
+fn faster_beyond_noise(r: &part1::Results, a: &part1::Row, b: &part1::Row) -> Option<bool> {
+    let noise = r.latency_noise().unwrap_or(1.0);
+    match (a.latency_ms_b1, b.latency_ms_b1) {
+        (x, y) if x * noise < y => Some(true),
+        (x, y) if y * noise < x => Some(false),
+        _ => None,
+    }
+}
+
+/// The timing noise in words, for evidence that compares latencies.
+fn noise_note(r: &part1::Results) -> String {
+    r.latency_noise().map_or(String::new(), |n| {
+        format!("; one network's runs here differ up to {n:.2}x at batch 1, so only a larger gap counts")
+    })
+}
+
 fn v3_smaller_and_faster(r: &part1::Results) -> (Verdict, String) {
     let (Some(v2), Some(v3)) = (r.row("emotionnet_v2"), r.row("emotionnet_v3")) else {
         return (Verdict::NotTested, "needs the V2 and V3 rows".into());
     };
     let smaller = v3.params < v2.params;
-    let faster = v3.latency_ms_b1 < v2.latency_ms_b1;
+    let faster = faster_beyond_noise(r, v3, v2) == Some(true);
     let evidence = format!(
-        "V3 {:.2}M parameters, {:.2} ms/image; V2 {:.2}M, {:.2} ms/image (batch 1)",
+        "V3 {:.2}M parameters, {:.2} ms/image; V2 {:.2}M, {:.2} ms/image (batch 1){}",
         v3.params as f64 / 1e6,
         v3.latency_ms_b1,
         v2.params as f64 / 1e6,
-        v2.latency_ms_b1
+        v2.latency_ms_b1,
+        noise_note(r)
     );
     let verdict = match (smaller, faster) {
         (true, true) => Verdict::Reproduced,
@@ -97,15 +117,20 @@ fn transfer_infers_faster(r: &part1::Results) -> (Verdict, String) {
         return (Verdict::NotTested, "needs a transfer row and V3".into());
     };
     let evidence = format!(
-        "{} {:.2} ms/image with {:.1}M parameters; V3 {:.2} ms/image with {:.2}M (batch 1, {})",
+        "{} {:.2} ms/image with {:.1}M parameters; V3 {:.2} ms/image with {:.2}M (batch 1, {}){}",
         t.model,
         t.latency_ms_b1,
         t.params as f64 / 1e6,
         v3.latency_ms_b1,
         v3.params as f64 / 1e6,
-        r.device
+        r.device,
+        noise_note(r)
     );
-    let verdict = if t.latency_ms_b1 < v3.latency_ms_b1 { Verdict::Reproduced } else { Verdict::NotReproduced };
+    let verdict = match faster_beyond_noise(r, t, v3) {
+        Some(true) => Verdict::Reproduced,
+        Some(false) => Verdict::NotReproduced,
+        None => Verdict::Partly,
+    };
     (verdict, evidence)
 }
 
@@ -191,15 +216,17 @@ fn v2_smaller_faster_better_than_v1(r: &part1::Results) -> (Verdict, String) {
     let Some((v1, v2)) = rows(r, "emotionnet_v1", "emotionnet_v2") else {
         return (Verdict::NotTested, "needs the V1 and V2 rows".into());
     };
-    let checks = [v2.params < v1.params, v2.latency_ms_b1 < v1.latency_ms_b1, v2.test_accuracy > v1.test_accuracy];
+    let faster = faster_beyond_noise(r, v2, v1) == Some(true);
+    let checks = [v2.params < v1.params, faster, v2.test_accuracy > v1.test_accuracy];
     let evidence = format!(
-        "V2 {:.2}M parameters, {:.2} ms/image, {}; V1 {:.1}M, {:.2} ms/image, {}",
+        "V2 {:.2}M parameters, {:.2} ms/image, {}; V1 {:.1}M, {:.2} ms/image, {}{}",
         v2.params as f64 / 1e6,
         v2.latency_ms_b1,
         pct(v2.test_accuracy),
         v1.params as f64 / 1e6,
         v1.latency_ms_b1,
-        pct(v1.test_accuracy)
+        pct(v1.test_accuracy),
+        noise_note(r)
     );
     let verdict = match checks.iter().filter(|c| **c).count() {
         3 => Verdict::Reproduced,

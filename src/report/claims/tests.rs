@@ -49,6 +49,34 @@ fn inference_speed_claim_follows_the_latencies() {
 }
 
 #[test]
+fn a_latency_gap_within_the_runs_own_timing_noise_is_no_verdict_either_way() {
+    let mut r = part1();
+    for x in r.rows.iter_mut().chain(r.seed_runs.iter_mut()) {
+        x.latency_ms_b1 = match (x.model.as_str(), x.seed) {
+            ("emotionnet_v2", 42) => 3.0,
+            ("emotionnet_v2", 43) => 2.0,
+            ("emotionnet_v2", _) => 2.5,
+            _ => 1.0,
+        };
+    }
+    assert_eq!(r.latency_noise(), Some(1.5), "V2's slowest run over its fastest");
+    let claim = |r: &crate::experiments::part1::Results, ms: f64| {
+        let mut r = r.clone();
+        r.rows.iter_mut().find(|x| x.model == "mobilenet_v2").unwrap().latency_ms_b1 = ms;
+        verdict(&part1_claims(&r), "38", "The transfer")
+    };
+    assert_eq!(claim(&r, 1.4), Verdict::Partly, "1.4x V3's time is within 1.5x noise");
+    assert_eq!(claim(&r, 1.6), Verdict::NotReproduced);
+    assert_eq!(claim(&r, 0.6), Verdict::Reproduced);
+    let evidence =
+        part1_claims(&r).into_iter().find(|c| c.page == "38" && c.claim.starts_with("The transfer")).unwrap().evidence;
+    assert!(evidence.contains("differ up to 1.50x at batch 1"), "{evidence}");
+    r.seed_runs.clear();
+    assert_eq!(r.latency_noise(), None);
+    assert_eq!(claim(&r, 1.4), Verdict::NotReproduced, "without repeats any gap counts");
+}
+
+#[test]
 fn missing_rows_are_not_tested_never_a_verdict() {
     let r = part1();
     assert!(r.row("resnet18").is_none());

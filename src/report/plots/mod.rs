@@ -19,7 +19,7 @@ pub use benchmark::benchmark_chart;
 pub use boxes::labelled_boxes;
 pub use compute::{compute_curves, Axis as ComputePanel, Trace};
 pub use heatmap::{confusion_with_shares, correlation_heatmap};
-pub use samples::{sample_grid, sample_grid_with};
+pub use samples::{pair_grid, sample_grid, sample_grid_with};
 pub use timeline::{timeline, Line, Panel};
 pub use training::{training_curves, training_curves_at};
 

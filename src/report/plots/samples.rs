@@ -68,7 +68,27 @@ pub fn sample_grid_with(
             })?;
         decoded.push(img);
     }
-    render(WIDE, &Samples { title, images: decoded, captions, right })
+    render(WIDE, &Samples { title, images: decoded, captions, right, cols: COLS })
+}
+
+/// Up to 5 pairs in columns: each image of `top` above its partner in `bottom`, every image with
+/// its two caption lines (`captions`: the top row's, then the bottom row's) in neutral frames.
+pub fn pair_grid(
+    title: &str,
+    top: &[image::RgbImage],
+    bottom: &[image::RgbImage],
+    captions: &[[String; 2]],
+) -> Result<Figure> {
+    let n = top.len();
+    if n == 0 || n > COLS || bottom.len() != n || captions.len() != 2 * n {
+        return Err(Error::Plot(format!(
+            "pair_grid {title:?}: {n} top and {} bottom images (1 to {COLS} pairs), {} captions",
+            bottom.len(),
+            captions.len()
+        )));
+    }
+    let images = top.iter().chain(bottom).cloned().collect();
+    render(WIDE, &Samples { title, images, captions, right: None, cols: n })
 }
 
 struct Samples<'a> {
@@ -76,14 +96,16 @@ struct Samples<'a> {
     images: Vec<image::RgbImage>,
     captions: &'a [[String; 2]],
     right: Option<&'a [bool]>,
+    /// Images per row (the grid has two rows).
+    cols: usize,
 }
 
 /// The square box (left, top, side) of image `k` on a canvas of `size`.
-fn image_box((w, h): (u32, u32), k: usize) -> (i32, i32, i32) {
-    let col_w = w as i32 / COLS as i32;
+fn image_box((w, h): (u32, u32), k: usize, cols: usize) -> (i32, i32, i32) {
+    let col_w = w as i32 / cols as i32;
     let row_h = (h as i32 - HEADER) / ROWS as i32;
     let side = (col_w - 40).min(row_h - CAPTION_H - 2 * FRAME - 8);
-    let (r, c) = ((k / COLS) as i32, (k % COLS) as i32);
+    let (r, c) = ((k / cols) as i32, (k % cols) as i32);
     (c * col_w + (col_w - side) / 2, HEADER + r * row_h + FRAME + 4, side)
 }
 
@@ -122,7 +144,7 @@ impl Painter for Samples<'_> {
         }
 
         for (k, img) in self.images.iter().enumerate() {
-            let (x, y, side) = image_box(size, k);
+            let (x, y, side) = image_box(size, k, self.cols);
             let mark = self.mark(k);
             root.draw(&Rectangle::new([(x - FRAME, y - FRAME), (x + side + FRAME, y + side + FRAME)], mark.filled()))
                 .plot()?;
@@ -151,7 +173,7 @@ impl Painter for Samples<'_> {
     fn svg_overlay(&self, size: (u32, u32)) -> Result<String> {
         let mut out = String::new();
         for (k, img) in self.images.iter().enumerate() {
-            let (x, y, side) = image_box(size, k);
+            let (x, y, side) = image_box(size, k, self.cols);
             let (dx, dy, fw, fh) = fit(img.width(), img.height(), side);
             let png = encode_png(img.as_raw().clone(), img.width(), img.height())?;
             let b64 = base64::engine::general_purpose::STANDARD.encode(png);
@@ -216,10 +238,10 @@ mod tests {
         // In the PNG: frames in the right colour, and the picture inside its box.
         let png = image::load_from_memory(fig.png()).unwrap().to_rgb8();
         for (k, colour) in [(0, style::CORRECT), (1, style::WRONG)] {
-            let (x, y, side) = image_box(WIDE, k);
+            let (x, y, side) = image_box(WIDE, k, COLS);
             assert_eq!(png.get_pixel((x - 2) as u32, (y + side / 2) as u32).0, [colour.0, colour.1, colour.2]);
         }
-        let (x, y, side) = image_box(WIDE, 3);
+        let (x, y, side) = image_box(WIDE, 3, COLS);
         let centre = png.get_pixel((x + side / 2) as u32, (y + side / 2) as u32).0;
         assert!(centre[0].abs_diff(75) <= 2 && centre[1].abs_diff(centre[2]) < 20, "{centre:?}");
         keep_for_review(&fig, "samples");
@@ -238,13 +260,32 @@ mod tests {
     #[test]
     fn boxes_fit_the_canvas_without_overlap() {
         for k in 0..10 {
-            let (x, y, side) = image_box(WIDE, k);
+            let (x, y, side) = image_box(WIDE, k, COLS);
             // 2 x 5 faces on a slide-sized canvas: each at least 160 px (about 135 px on screen)
             assert!(x - FRAME >= 0 && y - FRAME >= HEADER && side >= 160, "side {side}");
             assert!(y + side + FRAME + CAPTION_H <= WIDE.1 as i32);
             if k % COLS + 1 < COLS {
-                assert!(x + side + FRAME < image_box(WIDE, k + 1).0 - FRAME);
+                assert!(x + side + FRAME < image_box(WIDE, k + 1, COLS).0 - FRAME);
             }
         }
+    }
+
+    #[test]
+    fn pairs_stand_in_columns_each_image_above_its_partner() {
+        let img = |k| image::RgbImage::from_raw(48, 48, card(k).0).unwrap();
+        let (top, bottom): (Vec<_>, Vec<_>) = (0..3).map(|k| (img(k), img(k + 5))).unzip();
+        let caps: Vec<[String; 2]> = (0..6).map(|k| [format!("image {k}"), "r 0.99".into()]).collect();
+        let fig = pair_grid("Near-copies", &top, &bottom, &caps).unwrap();
+        assert_rendered(&fig, WIDE, "Near-copies");
+        assert_eq!(fig.svg().matches("<image ").count(), 6);
+        let (above, below) = (image_box(WIDE, 1, 3), image_box(WIDE, 4, 3));
+        assert_eq!(above.0, below.0, "partners share a column");
+        assert!(below.1 > above.1 + above.2, "the partner is below");
+        let png = image::load_from_memory(fig.png()).unwrap().to_rgb8();
+        let centre = png.get_pixel((below.0 + below.2 / 2) as u32, (below.1 + below.2 / 2) as u32).0;
+        assert!(centre[0].abs_diff(150) <= 2, "column 1 holds card 6 below card 1: {centre:?}");
+        assert!(pair_grid("x", &top, &bottom[..2], &caps).is_err());
+        assert!(pair_grid("x", &[], &[], &[]).is_err());
+        assert!(pair_grid("x", &top, &bottom, &caps[..5]).is_err());
     }
 }
