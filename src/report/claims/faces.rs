@@ -123,7 +123,7 @@ fn transfer_infers_faster(r: &part1::Results) -> (Verdict, String) {
         t.params as f64 / 1e6,
         v3.latency_ms_b1,
         v3.params as f64 / 1e6,
-        r.device,
+        crate::report::takeaways::device_label(&r.device, ""),
         noise_note(r)
     );
     let verdict = match faster_beyond_noise(r, t, v3) {

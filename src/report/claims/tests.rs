@@ -71,6 +71,7 @@ fn a_latency_gap_within_the_runs_own_timing_noise_is_no_verdict_either_way() {
     let evidence =
         part1_claims(&r).into_iter().find(|c| c.page == "38" && c.claim.starts_with("The transfer")).unwrap().evidence;
     assert!(evidence.contains("differ up to 1.50x at batch 1"), "{evidence}");
+    assert!(evidence.contains("(batch 1, CPU)"), "the device as a reader names it: {evidence}");
     r.seed_runs.clear();
     assert_eq!(r.latency_noise(), None);
     assert_eq!(claim(&r, 1.4), Verdict::NotReproduced, "without repeats any gap counts");
