@@ -157,11 +157,12 @@ pub fn part1_compute_headline(r: &part1::Results) -> Html {
     let Some((row, within)) = best else { return Html(String::new()) };
     let verdict = if within < acc { "transfer still wins" } else { "transfer no longer wins" };
     Html(format!(
-        "<p class=\"takeaway\">In {}'s {seconds:.0} s ({}): {} {}, {verdict} by {:.1} points.</p>",
+        "<p class=\"takeaway\">Given the {seconds:.0} s {} needed for its best validation accuracy ({}), the best \
+         from-scratch row reaches {} ({}): {verdict} by {:.1} points.</p>",
         esc(&p.model),
         pct(acc),
-        esc(&row.model),
         pct(within),
+        esc(&row.model),
         (acc - within).abs() * 100.0
     ))
 }
@@ -269,7 +270,7 @@ mod tests {
         assert!(s.contains("emotionnet_v2, reaches 40.0% (test 38.5%): transfer still wins by 15.0 points"), "{s}");
         assert!(s.contains("emotionnet_v2 reaches 60.0%: transfer no longer wins"), "{s}");
         let headline = part1_compute_headline(&r).0;
-        let want = "In mobilenet_v2's 60 s (55.0%): emotionnet_v2 40.0%, transfer still wins by 15.0 points";
+        let want = "Given the 60 s mobilenet_v2 needed for its best validation accuracy (55.0%), the best from-scratch row reaches 40.0% (emotionnet_v2): transfer still wins by 15.0 points";
         assert!(headline.contains(want), "{headline}");
     }
 

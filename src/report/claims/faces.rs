@@ -14,6 +14,10 @@ fn v1_overfits(r: &part1::Results) -> (Verdict, String) {
             format!("V1 predicts \"{name}\" for {} of test images: it collapsed to one class ({curve}), which is not overfitting", pct(share)),
         );
     }
+    if e.gap < 0.0 {
+        let why = format!("training accuracy below validation's: underfitting, not overfitting ({curve})");
+        return (Verdict::NotReproduced, why);
+    }
     let rising = e.lowest_loss_at < e.evaluations;
     let loss = format!("validation loss lowest at evaluation {} of {}", e.lowest_loss_at, e.evaluations);
     match (e.gap >= OVERFIT_GAP, rising) {

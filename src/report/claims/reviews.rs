@@ -240,7 +240,11 @@ fn indirect_minilm_good(r: &part2::Results) -> (Verdict, String) {
 }
 
 pub(super) const PART2: &[Claim<part2::Results>] = &[
-    Claim { page: "EDA", claim: "usefulCount is what travels with the rating", check: useful_count_travels },
+    Claim {
+        page: "EDA",
+        claim: "Columns are weakly correlated, except usefulCount and the rating",
+        check: useful_count_travels,
+    },
     Claim { page: "curves", claim: "Fine-tuned MiniLM (direct) overfits", check: minilm_overfits },
     Claim { page: "curves", claim: "The BiLSTM overfits even more than MiniLM", check: bilstm_overfits_more },
     Claim { page: "curves", claim: "The BiLSTM on IMDB overfits least of all runs", check: imdb_bilstm_overfits_least },
