@@ -78,3 +78,20 @@ pub fn assert_loss_drops(name: &str, losses: &[f64], ratio: f64) {
     eprintln!("{name} losses: {losses:.3?}");
     assert!(last < ratio * first, "{name}: loss {first:.4} -> {last:.4} (want < {ratio} x): {losses:?}");
 }
+
+/// A 48x48 grey picture of 8x8 blocks whose levels (20-119) are drawn from `k`, `lift` added to
+/// each: pictures of different `k` are unrelated, a lifted one is the same picture brighter.
+pub fn block_picture(k: u32, lift: u8) -> image::GrayImage {
+    // lowbias32: neighbouring inputs give unrelated outputs
+    let mix = |mut h: u32| {
+        h ^= h >> 16;
+        h = h.wrapping_mul(0x7feb_352d);
+        h ^= h >> 15;
+        h = h.wrapping_mul(0x846c_a68b);
+        h ^ (h >> 16)
+    };
+    image::GrayImage::from_fn(48, 48, |x, y| {
+        let h = mix(k * 4096 + (x / 8) * 64 + y / 8);
+        image::Luma([20 + (h >> 24) as u8 % 200 / 2 + lift])
+    })
+}

@@ -297,23 +297,6 @@ fn check_scoring(r: &serde_json::Value, rows: &[serde_json::Value], acc_key: &st
     }
 }
 
-/// An integer hash (lowbias32): neighbouring inputs give unrelated outputs.
-fn mix(mut h: u32) -> u32 {
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x7feb_352d);
-    h ^= h >> 15;
-    h = h.wrapping_mul(0x846c_a68b);
-    h ^ (h >> 16)
-}
-
-/// A 48x48 picture of 8x8 blocks whose grey levels are drawn from `k`, `lift` added to each.
-fn block_picture(k: u32, lift: u8) -> image::GrayImage {
-    image::GrayImage::from_fn(48, 48, |x, y| {
-        let h = mix(k * 4096 + (x / 8) * 64 + y / 8);
-        image::Luma([20 + (h >> 24) as u8 % 200 / 2 + lift])
-    })
-}
-
 #[test]
 fn copies_lists_a_test_face_that_copies_a_training_face_under_another_label() {
     let dir = tempfile::tempdir().unwrap();
@@ -322,6 +305,7 @@ fn copies_lists_a_test_face_that_copies_a_training_face_under_another_label() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         img.save(path).unwrap();
     };
+    use affect_lab::testing::block_picture;
     save("train/calm/0.png", block_picture(1, 0));
     save("train/glad/1.png", block_picture(2, 0));
     save("valid/calm/2.png", block_picture(3, 0));

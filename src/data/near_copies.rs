@@ -132,22 +132,9 @@ mod tests {
     use super::*;
     use image::{Rgb, RgbImage};
 
-    /// An integer hash (lowbias32): neighbouring inputs give unrelated outputs.
-    fn mix(mut h: u32) -> u32 {
-        h ^= h >> 16;
-        h = h.wrapping_mul(0x7feb_352d);
-        h ^= h >> 15;
-        h = h.wrapping_mul(0x846c_a68b);
-        h ^ (h >> 16)
-    }
-
     /// A 48x48 picture of 8x8 blocks whose grey levels are drawn from `k`.
     fn picture(k: u32) -> RgbImage {
-        RgbImage::from_fn(48, 48, |x, y| {
-            let h = mix(k * 4096 + (x / 8) * 64 + y / 8);
-            let v = 20 + (h >> 24) as u8 % 200;
-            Rgb([v, v, v])
-        })
+        image::DynamicImage::ImageLuma8(crate::testing::block_picture(k, 0)).to_rgb8()
     }
 
     fn similarity(a: &RgbImage, b: &RgbImage) -> f32 {
