@@ -23,14 +23,19 @@ pub fn copies(data_root: &std::path::Path) -> anyhow::Result<()> {
     use affect_lab::data::{faces, near_copies};
     let ds = faces::load(&data_root.join("faces"), Default::default())?;
     let c = near_copies::across_splits(&ds)?;
-    let class = |l: i64| ds.classes[l as usize].as_str();
     println!("split\tlabel\timage\ttrain label\ttrain image\tr");
     for x in &c.copies {
         let (image, train) = (x.path.display(), x.train_path.display());
-        println!("{}\t{}\t{image}\t{}\t{train}\t{:.3}", x.split, class(x.label), class(x.train_label), x.similarity);
+        println!(
+            "{}\t{}\t{image}\t{}\t{train}\t{:.3}",
+            x.split,
+            c.class(x.label),
+            c.class(x.train_label),
+            x.similarity
+        );
     }
     for split in ["valid", "test"] {
-        let (n, other) = (c.in_split(split).count(), c.in_split(split).filter(|x| !x.same_label()).count());
+        let (n, other) = c.counts(split);
         println!("{split}: {n} copy a training face (r >= {:.2}), {other} under another label", c.threshold);
     }
     Ok(())

@@ -55,6 +55,16 @@ impl NearCopies {
         self.copies.iter().filter(move |c| c.split == split)
     }
 
+    /// How many images of `split` copy a training image, and how many of them under another label.
+    pub fn counts(&self, split: &str) -> (usize, usize) {
+        (self.in_split(split).count(), self.in_split(split).filter(|c| !c.same_label()).count())
+    }
+
+    /// The name of class `label` (its number where the classes do not name it).
+    pub fn class(&self, label: i64) -> String {
+        self.classes.get(label as usize).cloned().unwrap_or_else(|| label.to_string())
+    }
+
     /// Positions in the test split of the test images that copy a training image.
     pub fn test_indices(&self) -> Vec<usize> {
         self.in_split("test").map(|c| c.index).collect()

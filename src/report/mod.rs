@@ -78,14 +78,20 @@ pub fn part1_top_losses(row: &part1::Row) -> Result<Figure> {
     samples_figure(&format!("{}: highest-loss test images", row.model), &row.top_losses, true)
 }
 
+/// A face as the image grids show it: decoded and resized to 144 px.
+pub(crate) fn face_picture(path: &Path) -> Result<image::RgbImage> {
+    let img = crate::data::faces::decode(path)?;
+    Ok(image::imageops::resize(&img, 144, 144, image::imageops::FilterType::Triangle))
+}
+
 /// Test images captioned with their true and predicted class; with `detail`, the second line
 /// also gives the predicted class's probability and the image's loss.
 pub fn samples_figure(title: &str, samples: &[part1::Sample], detail: bool) -> Result<Figure> {
     let mut images = Vec::new();
     for s in samples {
-        let img = crate::data::faces::decode(Path::new(&s.path))?;
-        let img = image::imageops::resize(&img, 144, 144, image::imageops::FilterType::Triangle);
-        images.push((img.into_raw(), 144, 144));
+        let img = face_picture(Path::new(&s.path))?;
+        let (w, h) = img.dimensions();
+        images.push((img.into_raw(), w, h));
     }
     if !detail {
         let truth: Vec<String> = samples.iter().map(|s| s.truth.clone()).collect();

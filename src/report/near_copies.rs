@@ -3,17 +3,15 @@
 use super::html::{pct, table, Html};
 use super::plots::{self, Figure};
 use super::takeaways::sentence;
-use crate::data::faces::{self, FaceDataset};
+use crate::data::faces::FaceDataset;
 use crate::data::near_copies::{NearCopies, NearCopy};
 use crate::error::Result;
 use crate::experiments::part1;
-use image::imageops::{self, FilterType};
 
 /// How many validation and test images copy a training image, and how many under another label.
 pub fn near_copies_takeaway(c: &NearCopies) -> Html {
     let [_, valid, test] = c.sizes;
-    let count = |split| c.in_split(split).count();
-    let relabelled = |split| c.in_split(split).filter(|x| !x.same_label()).count();
+    let ((in_test, test_relabelled), (in_valid, valid_relabelled)) = (c.counts("test"), c.counts("valid"));
     if c.copies.is_empty() {
         return sentence(format!(
             "None of the {valid} validation and {test} test images copies a training image (grey thumbnails \
@@ -24,11 +22,7 @@ pub fn near_copies_takeaway(c: &NearCopies) -> Html {
     sentence(format!(
         "{} of the {test} test and {} of the {valid} validation images copy a training image (the same photo cropped, \
          watermarked or re-encoded: grey thumbnails correlated at r ≥ {:.2}); {} and {} of them under another label.",
-        count("test"),
-        count("valid"),
-        c.threshold,
-        relabelled("test"),
-        relabelled("valid")
+        in_test, in_valid, c.threshold, test_relabelled, valid_relabelled
     ))
 }
 
@@ -39,15 +33,12 @@ pub fn near_copy_pairs(c: &NearCopies) -> Result<Option<Figure>> {
     if shown.is_empty() {
         return Ok(None);
     }
-    let picture = |p: &std::path::Path| -> Result<image::RgbImage> {
-        Ok(imageops::resize(&faces::decode(p)?, 144, 144, FilterType::Triangle))
-    };
     let (mut top, mut bottom) = (Vec::new(), Vec::new());
     for s in &shown {
-        top.push(picture(&s.path)?);
-        bottom.push(picture(&s.train_path)?);
+        top.push(super::face_picture(&s.path)?);
+        bottom.push(super::face_picture(&s.train_path)?);
     }
-    let class = |label: i64| c.classes.get(label as usize).cloned().unwrap_or_else(|| label.to_string());
+    let class = |label| c.class(label);
     let captions: Vec<[String; 2]> = shown
         .iter()
         .map(|s| [format!("{}: {}", s.split, class(s.label)), format!("r = {:.3}", s.similarity)])
