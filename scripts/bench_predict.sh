@@ -16,10 +16,12 @@ trap 'rm -rf "$WORK"' EXIT
 cargo build --quiet --bin affect-lab
 BIN="$ROOT/target/debug/affect-lab"
 
-# A run with quick-profile input sizes (96 px faces, 128 MiniLM tokens) trained for one batch:
-# prediction cost does not depend on how well the weights were trained.
+# A run with quick-profile input sizes (96 px for the transfer rows, 64 px for the EmotionNets,
+# 128 MiniLM tokens) trained for one batch: prediction cost does not depend on how well the
+# weights were trained. The size race is off: on one batch it would pick a size by chance. The
+# sizes the run used are read back from its results into the JSON.
 cat > "$WORK/plan.json" <<'EOF'
-{"part1": {"transfer": {"max_batches_per_epoch": 1, "epochs": 1}, "custom": {"max_batches_per_epoch": 1, "epochs": 1}, "max_valid": 32, "max_test": 32},
+{"part1": {"transfer": {"max_batches_per_epoch": 1, "epochs": 1}, "custom": {"max_batches_per_epoch": 1, "epochs": 1}, "max_valid": 32, "max_test": 32, "custom_sizes": [], "custom_image_size": 64},
  "part2": {"minilm": {"max_batches_per_epoch": 1, "evals_per_epoch": 1}, "bilstm": {"max_batches_per_epoch": 1, "epochs": 1}, "max_valid": 32, "max_test": 32}}
 EOF
 echo "[bench] training one batch per model (quick sizes) into $WORK/run"
@@ -66,9 +68,12 @@ measure() { # model, then the input arguments
 } > "$WORK/raw.txt"
 
 mkdir -p "$(dirname "$OUT")"
-"$ROOT/.venv/bin/python" - "$WORK/raw.txt" "$OUT" "$REPEATS" <<'EOF'
+"$ROOT/.venv/bin/python" - "$WORK/raw.txt" "$OUT" "$REPEATS" "$WORK/run" <<'EOF'
 import json, statistics, sys, platform, os
-raw, out, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+raw, out, repeats, run = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+p1, p2 = (json.load(open(f"{run}/{p}/results.json")) for p in ("part1", "part2"))
+inputs = {x["model"]: f"{x['image_size']} px" for x in p1["rows"]}
+inputs.update({"minilm_drugscom": f"{p2['plan']['max_len']} tokens", "bilstm_drugscom": f"{p2['plan']['max_len']} words"})
 res = {}
 for line in open(raw):
     model, kind, load, n, secs, wall = line.split()
@@ -84,11 +89,11 @@ def mmm(v):
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 doc = {"what": "affect-lab predict, CPU, batch 1, quick-profile input sizes; seconds. load_plus_first: in-process, from opening the run to the first prediction; whole_command: the process end to end (libtorch start-up included)", "cpu": cpu, "cores": os.cpu_count(), "repeats": repeats,
        "targets": {"load_plus_first_s": 3.0, "hundred_at_batch1_s": 5.0},
-       "models": {m: {k: mmm(v) for k, v in r.items()} for m, r in res.items()}}
+       "models": {m: {"input": inputs[m], **{k: mmm(v) for k, v in r.items()}} for m, r in res.items()}}
 json.dump(doc, open(out, "w"), indent=1)
 cols = [("load_plus_first_s", "load+first"), ("whole_command_one_input_s", "whole command, 1 input"), ("hundred_at_batch1_s", "100 inputs at batch 1")]
-print(f"{'seconds, min / median / max':<18}" + "".join(f"{t:>28}" for _, t in cols))
+print(f"{'seconds, min / median / max':<30}" + "".join(f"{t:>28}" for _, t in cols))
 for m, r in doc["models"].items():
-    print(f"{m:<18}" + "".join(f"{r[k]['min']:>10.2f}{r[k]['median']:>9.2f}{r[k]['max']:>9.2f}" for k, _ in cols))
+    print(f"{m + ' (' + r['input'] + ')':<30}" + "".join(f"{r[k]['min']:>10.2f}{r[k]['median']:>9.2f}{r[k]['max']:>9.2f}" for k, _ in cols))
 print("written to", out)
 EOF

@@ -10,14 +10,19 @@ slide and every fragment, and reports, per slide:
   - text rendered smaller than --min-text logical pixels, a figure shrunk below --min-figure-scale
     of its drawn size (its text would be too small), an image that did not decode;
   - a slide without a heading;
-  - an AFFECT_LAB_* environment variable in the slide's text (setup instructions, not content).
+  - an AFFECT_LAB_* environment variable in the slide's text (setup instructions, not content);
+  - a row's code name (`resnet18_random`, `minilm_drugscom`) in the slide's text outside `code` and
+    `pre` (a command's own report, as on the setup slide; a file name such as resnet18-f37072fd.pth is
+    not one either): an audience reads "ResNet18 (random init)";
+  - a takeaway (the bold sentence that leads a slide) of more than --max-takeaway words: its
+    details belong in the regular type below it.
 Writes one PNG per slide (all fragments shown) under --shots/<deck>/ and a contact sheet
 --shots/<deck>.contact.png, so a person can look at a whole deck at once.
 With --pdf DIR, also prints each deck to DIR/<deck>.pdf from reveal.js's print view (one
 1280x720 page per slide, fragments shown).
 Exit 1 when any deck has a problem. Needs chromium, websocket-client and Pillow.
 
-Usage: check_slides.py [--shots DIR] [--pdf DIR] [--min-text PX] [--min-figure-scale S] DECK.html...
+Usage: check_slides.py [--shots DIR] [--pdf DIR] [--min-text PX] [--min-figure-scale S] [--max-takeaway N] DECK.html...
 """
 import argparse, base64, io, json, os, shutil, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
@@ -30,7 +35,7 @@ WIDTH, HEIGHT = 1280, 720
 # Runs in the page at each step. Coordinates are turned into the deck's logical pixels (the
 # slide is WIDTH x HEIGHT whatever reveal's scale), so limits mean the same at any window size.
 MEASURE = r"""
-(function (minText, minFigure) {
+(function (minText, minFigure, maxTakeaway) {
   const R = window.Reveal, slide = R.getCurrentSlide(), scale = R.getScale();
   const frame = document.querySelector('.reveal .slides').getBoundingClientRect();
   const fw = R.getConfig().width * scale, fh = R.getConfig().height * scale;
@@ -86,6 +91,17 @@ MEASURE = r"""
   // an environment variable on a slide is a setup instruction to the presenter, not content
   const setup = (slide.innerText || '').match(/\bAFFECT_LAB_[A-Z_]+/);
   if (setup) add('setup', 'setup instructions on the slide (' + setup[0] + ')');
+  const codeName = /\b(emotionnet_v\d|resnet(18|50)(_random)?|mobilenet_v2(_random)?|(minilm|bilstm)_(drugscom|imdb|druglib))\b(?![-.\w])/;
+  const walk = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const p = n.parentElement, m = n.textContent.match(codeName);
+    if (m && p && !p.closest('code, pre, aside.notes') && !hidden(p)) { add('code-name', 'code name "' + m[0] + '" on the slide'); break; }
+  }
+  for (const p of slide.querySelectorAll('p.takeaway')) {
+    const words = p.innerText.trim().split(/\s+/).length;
+    if (!hidden(p) && words > maxTakeaway)
+      add('long-takeaway', 'a bold takeaway of ' + words + ' words (at most ' + maxTakeaway + ')');
+  }
   const heading = [...slide.querySelectorAll('h1, h2, h3')].find(h => !hidden(h));
   if (!heading) add('no-heading', 'no heading');
   const ix = R.getIndices();
@@ -167,7 +183,7 @@ def open_deck(browser, deck, query=""):
     wait_for(browser, "[...document.images].every(i => i.complete)", "images to load")
 
 
-def check_deck(browser, deck, shots, min_text, min_figure):
+def check_deck(browser, deck, shots, min_text, min_figure, max_takeaway):
     """Visit every slide and fragment; returns (slides, problem lines) and writes the PNGs."""
     open_deck(browser, deck)
     # no transitions: every step is measured and shot in its final state
@@ -180,7 +196,7 @@ def check_deck(browser, deck, shots, min_text, min_figure):
         shutil.rmtree(out)
     out.mkdir(parents=True)
     problems, pngs = {}, []
-    measure = f"{MEASURE}({min_text}, {min_figure})"
+    measure = f"{MEASURE}({min_text}, {min_figure}, {max_takeaway})"
     for _ in range(2000):
         time.sleep(0.05)
         state = json.loads(browser.eval(measure))
@@ -237,6 +253,7 @@ def main():
     ap.add_argument("--min-text", type=float, default=16, help="smallest text, in logical px of a 1280x720 slide")
     ap.add_argument("--min-figure-scale", type=float, default=0.8,
                     help="smallest display scale of a figure (the figures draw their smallest text at 20 px)")
+    ap.add_argument("--max-takeaway", type=int, default=32, help="most words in a slide's bold takeaway")
     args = ap.parse_args()
     browser = Browser()
     failed = False
@@ -249,7 +266,7 @@ def main():
             shots = args.shots or deck.parent / "shots"
             shots.mkdir(parents=True, exist_ok=True)
             try:
-                n, problems = check_deck(browser, deck, shots, args.min_text, args.min_figure_scale)
+                n, problems = check_deck(browser, deck, shots, args.min_text, args.min_figure_scale, args.max_takeaway)
             except RuntimeError as e:
                 print(f"{deck}: {e}", file=sys.stderr)
                 failed = True

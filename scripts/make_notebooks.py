@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Generate the notebooks (clean, no outputs) from the page-by-page outline below.
 Each slide is a markdown heading with one short line, then at most one output (a figure or a table
-sized for a 1280x720 slide); code cells become sub-slides or fragments of it. The seed's spoken
-text for the pages a slide covers becomes its speaker notes (a `notes` cell: reveal.js shows it in
-the speaker view, the notebook as a plain paragraph). Cells tagged `no-deck` keep their output in
+sized for a 1280x720 slide); code cells become sub-slides or fragments of it. The original deck's
+spoken text for the pages a slide covers becomes its speaker notes (a `notes` cell: reveal.js shows
+it in the speaker view, the notebook as a plain paragraph), followed where that page makes a claim
+about results by the claim's verdict on this run (a `notes` code cell), so that a presenter never
+reads out the original's numbers as ours. Cells tagged `no-deck` keep their output in
 the notebook and out of the deck (training logs and run summaries).
 Run: .venv/bin/python scripts/make_notebooks.py [NARRATIVE.md]  (default ../shared/narrative/slides.md)"""
 import json, os, re, sys
@@ -26,7 +28,7 @@ println!("profile {profile}, run dir {}", run.config.out.display());"""
 
 
 def narrative():
-    """The seed's spoken text by page: Part 1's `## Page N` (N an int) and Part 2's untitled
+    """The original deck's spoken text by page: Part 1's `## Page N` (N an int) and Part 2's untitled
     `## Next section`s (p2-1, p2-2, ...)."""
     if not NARRATIVE.is_file():
         sys.exit(f"make_notebooks: the narrative {NARRATIVE} is missing (its spoken text becomes the speaker "
@@ -61,12 +63,13 @@ def code(src, slide="-", deck=True):
 
 
 def notes(*keys, more=""):
-    """Speaker notes: the seed's words for these pages (labelled as the seed's), then ours."""
+    """Speaker notes: the original deck's words for these pages (labelled as the original's, about its
+    own run), then ours."""
     parts = []
     for k in keys:
         label = f"page {k}" if isinstance(k, int) else f"Part 2, section {k[3:]}"
         if SPOKEN.get(k):
-            parts.append(f"*The seed deck ({label}):* {SPOKEN[k]}")
+            parts.append(f"*The original deck ({label}), about its own run:* {SPOKEN[k]}")
     if more:
         parts.append(more)
     return md("\n\n".join(parts), "notes")
@@ -78,6 +81,11 @@ def slide(title, lead, *keys, more="", level="##", kind="slide"):
     if keys or more:
         cells.append(notes(*keys, more=more))
     return cells
+
+
+def said(part, key):
+    """Speaker notes: the original deck's claims on page (or section) `key` with this run's verdicts."""
+    return code(f'nb::{part}_said(&res, "{key}")', "notes")
 
 
 def sub(title, lead=""):
@@ -148,15 +156,17 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
            "fully connected classifier.", 8, 9, 10),
     code('nb::model_summary(&res, "emotionnet_v1")?'),
     *slide("V1 training curves", "", 11),
+    said("part1", "11"),
     code('{ let r = nb::row(&res, "emotionnet_v1")?; nb::curves_takeaway(&r.history, r.best_evaluation, r.stopped_by) }'),
     code('report::part1_curves(nb::row(&res, "emotionnet_v1")?)?'),
     *slide("V1 samples", "", 12),
     code('nb::part1_samples_takeaway(nb::row(&res, "emotionnet_v1")?)'),
     code('report::part1_samples(nb::row(&res, "emotionnet_v1")?)?'),
     *slide("V1 confusion matrix", "", 13),
+    said("part1", "13"),
     code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v1")?)'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v1")?)?'),
-    *slide("What V2 changes", "The seed's remedies for V1, which it read as overfitting (the curves above say how this run's "
+    *slide("What V2 changes", "The original deck's remedies for V1, which it read as overfitting (the curves above say how this run's "
            "V1 ended).\n\n| in V1 | V2's remedy |\n|---|---|\n"
            "| no normalisation, little pooling | batch norm and pooling in every block |\n"
            "| a huge dense layer on a flattened map | pooled features and a linear classifier: far fewer parameters |\n"
@@ -168,37 +178,44 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
                 "attention is phased in."),
     code('nb::model_summary(&res, "emotionnet_v2")?'),
     *slide("V2 training curves", "", 23),
+    said("part1", "23"),
     code('{ let r = nb::row(&res, "emotionnet_v2")?; nb::curves_takeaway(&r.history, r.best_evaluation, r.stopped_by) }'),
     code('report::part1_curves(nb::row(&res, "emotionnet_v2")?)?'),
     *slide("V2 samples", "", 24),
     code('nb::part1_samples_takeaway(nb::row(&res, "emotionnet_v2")?)'),
     code('report::part1_samples(nb::row(&res, "emotionnet_v2")?)?'),
     *slide("V2 confusion matrix", "", 25),
+    said("part1", "25"),
     code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v2")?)'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v2")?)?'),
     *slide("Benchmark so far", "", 26, more="V1 and V2 only; every row and the costs follow on the full benchmark."),
+    said("part1", "26"),
     code('let so_far = nb::only(&res, &["emotionnet_v1", "emotionnet_v2"]);\nnb::part1_benchmark_takeaway(&so_far)'),
     code("nb::part1_table(&so_far, Columns::Accuracy)"),
     *slide("EmotionNet V3", "A shared stem, a small-kernel local block and a large-kernel global block, CBAM channel and spatial "
            "attention, a final conv block and a tiny head.", 27, 28, 29, 30),
     code('nb::model_summary(&res, "emotionnet_v3")?'),
     *slide("V3 training curves", "", 31, more="Smaller and faster than V2: at what cost in accuracy?"),
+    said("part1", "31"),
     code('{ let r = nb::row(&res, "emotionnet_v3")?; nb::curves_takeaway(&r.history, r.best_evaluation, r.stopped_by) }'),
     code('report::part1_curves(nb::row(&res, "emotionnet_v3")?)?'),
     sub("V3 confusion matrix"),
     code('nb::part1_confusion_takeaway(&res, nb::row(&res, "emotionnet_v3")?)'),
     code('report::part1_confusion(&res, nb::row(&res, "emotionnet_v3")?)?'),
     *slide("Less is more?", "Design against parameter count: V3 against V2. Then transfer learning.", 32),
+    said("part1", "32"),
     code("nb::part1_less_is_more(&res)"),
     *slide("Transfer learning in two lines", "Build the torchvision network, load the ImageNet weights strictly (every tensor, the "
            "right shape), swap the head for 7 classes.", 33),
     code("nb::pretrained_status(res.image_size)"),
     *slide("Fine-tuned: training curves", "", 34,
            more="ResNet18 where its ImageNet weights are installed, else MobileNetV2 (the pretrained network this machine has)."),
+    said("part1", "34"),
     code("""let tl = nb::row(&res, "resnet18").or_else(|_| nb::row(&res, "mobilenet_v2"))?.clone();
 nb::curves_takeaway(&tl.history, tl.best_evaluation, tl.stopped_by)"""),
     code("report::part1_curves(&tl)?"),
     *slide("Fine-tuned: samples", "", 35),
+    said("part1", "35"),
     code("nb::part1_samples_takeaway(&tl)"),
     code("report::part1_samples(&tl)?"),
     *slide("The hardest test images", "", 36, more="The highest-loss test images: are the mistakes debatable even to a human? FER-2013 also holds "
@@ -207,9 +224,11 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation, tl.stopped_by)"""),
     code("nb::part1_top_losses_takeaway(&tl)"),
     code("report::part1_top_losses(&tl)?"),
     *slide("Fine-tuned: confusion matrix", "", 37),
+    said("part1", "37"),
     code("nb::part1_confusion_takeaway(&res, &tl)"),
     code("report::part1_confusion(&res, &tl)?"),
     *slide("Full benchmark", "Size, compute and latency (median ms per image at batch 1 and 64).", 38),
+    said("part1", "38"),
     code("nb::part1_table(&res, Columns::Cost)"),
     sub("Full benchmark: figure"),
     code("nb::part1_benchmark_takeaway(&res)"),
@@ -237,17 +256,20 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation, tl.stopped_by)"""),
     code("nb::part1_spread(&res)?"),
     *slide("The ablation, and ResNet50", "What does pretraining itself buy: the same architecture from random init, at the "
            "input size its validation chose. And does a deeper ResNet help, where its weights are installed?", 39, 40, 41),
+    said("part1", "39"),
+    code("nb::part1_ablation_takeaway(&res)"),
     code("nb::resnet_rows(&res)"),
     *slide("Try it", "The trained checkpoints on test faces, one at a time (`affect-lab predict`)."),
     code('nb::try_faces(&run, &["mobilenet_v2", "emotionnet_v2"], &nb::example_faces(6)?)?'),
     *slide("On faces from elsewhere", "The same checkpoints, not retrained, on other labelled faces (`affect-lab evaluate`).",
            more="Set `AFFECT_LAB_EVAL_FACES` to a folder of labelled faces to fill this slide."),
     code("nb::cross_data(&run, nb::Part::Part1)?"),
-    *slide("Conclusions", "Computed from this run's numbers, not copied from the seed.", 42),
+    *slide("Conclusions", "Computed from this run's numbers, not copied from the original deck.", 42),
+    said("part1", "42"),
     code("nb::part1_conclusions(&res)"),
-    *slide("The seed's claims, checked", "Each claim of the seed deck about results, against this run's numbers."),
+    *slide("The original deck's claims, checked", "Each claim the original deck made about its results, against this run's numbers."),
     code("nb::part1_claims(&res, 1)"),
-    sub("The seed's claims, checked (continued)"),
+    sub("The original deck's claims, checked (continued)"),
     code("nb::part1_claims(&res, 2)"),
 ]
 
@@ -271,6 +293,7 @@ p2 = [
     code("let res = nb::part2(&run, false)?;\nprintln!(\"{}\", part2::summary(&res));", deck=False),
     code("nb::part2_table(&res, Columns::Cost)"),
     *slide("Exploratory analysis", "Correlations between the numeric columns of the training split.", "p2-5"),
+    said("part2", "EDA"),
     code("report::part2_correlation(&res)?"),
     sub("Ratings", "Ratings 1-6 are binned negative, 7-10 positive; class weights from the training split."),
     code("report::part2_rating_distribution(&res)?"),
@@ -282,7 +305,7 @@ p2 = [
            "Drugs.com split by date, oldest to train, newest to test.", "p2-6"),
     code("""nb::table(&["source", "loaded", "duplicates", "train", "valid", "split"], &res.sources.iter().map(|s| vec![s.source.name().to_string(), s.loaded.to_string(), s.duplicates_removed.to_string(), s.train.to_string(), s.valid.to_string(), s.split.clone()]).collect::<Vec<_>>())"""),
     *slide("Time and the labels", "",
-           more="Do ratings drift over time, so that a date-sorted split tests on a different mix? The seed suspects drift as one reason its models seemed to overfit, and keeps the date split because a "
+           more="Do ratings drift over time, so that a date-sorted split tests on a different mix? The original deck suspects drift as one reason its models seemed to overfit, and keeps the date split because a "
                 "deployed model always predicts the future. Left: positive share by month per split; right: test accuracy "
                 "by month of the direct runs (months with under 10 reviews left out)."),
     code("nb::part2_drift_takeaway(&res)"),
@@ -291,6 +314,7 @@ p2 = [
     code("nb::part2_split_takeaway(&res)"),
     code("nb::part2_split_table(&res)"),
     *slide("Training curves: MiniLM, direct", "", "p2-7"),
+    said("part2", "curves"),
     code('nb::part2_takeaway(&res, nb::run2(&res, "minilm", "drugscom")?)'),
     code('report::part2_curves(nb::run2(&res, "minilm", "drugscom")?)?'),
     sub("BiLSTM, direct"),
@@ -309,6 +333,7 @@ p2 = [
     code('nb::part2_takeaway(&res, nb::run2(&res, "bilstm", "druglib")?)'),
     code('report::part2_curves(nb::run2(&res, "bilstm", "druglib")?)?'),
     *slide("Model comparison", "", "p2-8", more="Accuracy and F1 (positive class) on the Drugs.com test split."),
+    said("part2", "comparison"),
     code("nb::part2_comparison_takeaway(&res)"),
     code("nb::part2_table(&res, Columns::Accuracy)"),
     sub("Model comparison: figure"),
@@ -318,10 +343,10 @@ p2 = [
         "time ended it."),
     code("nb::part2_training_takeaway(&res)"),
     code("nb::part2_table(&res, Columns::Training)"),
-    *slide("Accuracy against training time", "",
-           more="Each curve is on its own source's validation split (IMDB, Druglib or Drugs.com): read a curve against "
-                "itself, not against another source's. Rings: kept checkpoints.", level="###", kind="subslide"),
-    code("nb::part2_training_takeaway(&res)"),
+    *slide("Accuracy against training time", "Each curve is on its own source's validation split (IMDB, Druglib or "
+           "Drugs.com): read a curve against itself, not across sources.",
+           more="Rings: kept checkpoints; dashed: stopped on a cap. Only the Drugs.com curves share a validation set.",
+           level="###", kind="subslide"),
     code("report::part2_compute(&res)?"),
     sub("Seed spread", "Runs trained again at other seeds: how much of a gap is the seed alone?"),
     code("nb::part2_spread_takeaway(&res)"),
@@ -341,10 +366,11 @@ p2 = [
            more="Set `AFFECT_LAB_EVAL_REVIEWS` to a Drugs.com folder or a CSV with a text and a rating or label column."),
     code("nb::cross_data(&run, nb::Part::Part2)?"),
     *slide("Conclusions", "Computed from this run's numbers."),
+    said("part2", "conclusion"),
     code("nb::part2_conclusions(&res)"),
-    *slide("The seed's claims, checked", "Each claim of the seed deck about results, against this run's numbers."),
+    *slide("The original deck's claims, checked", "Each claim the original deck made about its results, against this run's numbers."),
     code("nb::part2_claims(&res, 1)"),
-    sub("The seed's claims, checked (continued)"),
+    sub("The original deck's claims, checked (continued)"),
     code("nb::part2_claims(&res, 2)"),
 ]
 

@@ -11,15 +11,16 @@ use crate::models::registry;
 use crate::{device, report, Profile};
 use std::path::PathBuf;
 
+pub use crate::report::claims::{part1_said, part2_said};
 pub use crate::report::compute::{part1_compute_headline, part1_compute_takeaway, part1_equal_compute};
 pub use crate::report::html::{table, Html};
 pub use crate::report::near_copies::{near_copies_takeaway, part1_without_near_copies};
 pub use crate::report::seeds::{part1_spread_table, part1_spread_takeaway, part2_spread_table, part2_spread_takeaway};
 pub use crate::report::sizes::{part1_size_table, part1_size_takeaway};
 pub use crate::report::takeaways::{
-    curves_takeaway, part1_benchmark_takeaway, part1_conclusions, part1_confusion_takeaway, part1_less_is_more,
-    part1_samples_takeaway, part1_table, part1_top_losses_takeaway, part2_comparison_takeaway, part2_conclusions,
-    part2_drift_takeaway, part2_split_table, part2_split_takeaway, part2_table, part2_takeaway,
+    curves_takeaway, part1_ablation_takeaway, part1_benchmark_takeaway, part1_conclusions, part1_confusion_takeaway,
+    part1_less_is_more, part1_samples_takeaway, part1_table, part1_top_losses_takeaway, part2_comparison_takeaway,
+    part2_conclusions, part2_drift_takeaway, part2_split_table, part2_split_takeaway, part2_table, part2_takeaway,
     part2_training_takeaway, Columns,
 };
 pub use crate::trained::evaluate::Part;
@@ -190,8 +191,8 @@ pub fn model_summary(r: &part1::Results, model: &str) -> Result<Html> {
     });
     let rows: Vec<Vec<String>> = tops.iter().map(|(k, v)| vec![k.clone(), format!("{v}")]).collect();
     let mut h = format!(
-        "<p><b>{model}</b> ({}) at {image_size} px: <b>{params}</b> parameters ({:.1} MB as float32)</p>",
-        spec.arch.0,
+        "<p><b>{}</b> at {image_size} px: <b>{params}</b> parameters ({:.1} MB as float32)</p>",
+        report::names::shown(model),
         params as f64 * 4.0 / 1e6
     );
     h += &table(&["block", "parameters"], &rows).0;
@@ -257,13 +258,13 @@ pub fn augmentation_examples(size: u32, seed: u64) -> Result<crate::report::plot
     )
 }
 
-/// Slide `page` (from 1) of the seed's Part 1 claims about results, each with this run's verdict
+/// Slide `page` (from 1) of the original deck's Part 1 claims about results, each with this run's verdict
 /// and numbers ([`report::claims::PER_SLIDE`] to a slide).
 pub fn part1_claims(r: &part1::Results, page: usize) -> Html {
     claims_page(&report::claims::part1_claims(r), page)
 }
 
-/// Slide `page` (from 1) of the seed's Part 2 claims about results.
+/// Slide `page` (from 1) of the original deck's Part 2 claims about results.
 pub fn part2_claims(r: &part2::Results, page: usize) -> Html {
     claims_page(&report::claims::part2_claims(r), page)
 }
@@ -282,9 +283,9 @@ pub fn resnet_rows(r: &part1::Results) -> Html {
     for m in part1::backbone_rows() {
         match r.row(&m) {
             Some(x) => rows.push(vec![
-                m.to_string(),
-                format!("{:?}", x.init).to_lowercase(),
+                report::names::shown(&m),
                 format!("{} px", x.image_size),
+                format!("{:e}", x.train_config.lr),
                 crate::report::html::pct(x.test_accuracy),
                 crate::report::html::ci(x.test_accuracy_ci95),
                 format!("{:.2}M", x.params as f64 / 1e6),
@@ -293,12 +294,12 @@ pub fn resnet_rows(r: &part1::Results) -> Html {
             None => {}
         }
     }
-    let mut h = table(&["model", "init", "input", "test acc", "95% CI", "params"], &rows).0;
+    let mut h = table(&["model", "input", "lr", "test acc", "95% CI", "params"], &rows).0;
     if !missing.is_empty() {
         h += &format!(
             "<p class=\"caption\">Not run here: {} (ImageNet weights not installed: no package registry ships them; \
              the README says how to add them).</p>",
-            missing.join(", ")
+            missing.iter().map(|m| report::names::shown(m)).collect::<Vec<_>>().join(", ")
         );
     }
     Html(h)
@@ -385,7 +386,7 @@ mod tests {
         for x in shown {
             assert!(h.contains(&format!("{} px", x.image_size)), "{}: {h}", x.model);
         }
-        assert!(h.contains("Not run here: resnet18, resnet50"), "{h}");
+        assert!(h.contains("Not run here: ResNet18 (ImageNet), ResNet50 (ImageNet)"), "{h}");
         assert!(!h.contains("<code>"), "no setup commands on a slide: {h}");
     }
 
@@ -405,5 +406,8 @@ mod tests {
             assert!(!row.contains(">/") && !row.contains(".safetensors"), "no paths on a slide: {row}");
         }
         assert!(device().0.contains("torch threads"));
+        let v2 = r.row("emotionnet_v2").unwrap();
+        let want = format!("<b>EmotionNetV2</b> at {} px: <b>{}</b> parameters", v2.image_size, v2.params);
+        assert!(model_summary(&r, "emotionnet_v2").unwrap().0.contains(&want));
     }
 }

@@ -2,6 +2,7 @@
 //! training seconds (validation included) or training FLOPs, and what the from-scratch rows
 //! reach within the compute the best pretrained row needed for its best.
 use super::html::{esc, pct, table, Html};
+use super::names::shown;
 use super::plots::{self, Figure};
 use crate::error::Result;
 use crate::experiments::{part1, part2};
@@ -40,10 +41,12 @@ fn trace<'a>(
 /// Part 1: validation accuracy against training seconds and, where every row has a FLOP
 /// count, training FLOPs.
 pub fn part1_compute(r: &part1::Results) -> Result<Figure> {
+    let names: Vec<String> = r.rows.iter().map(|x| shown(&x.model)).collect();
     let seconds = r
         .rows
         .iter()
-        .map(|x| trace(&x.model, cumulative_seconds(&x.history), &x.history, x.best_evaluation, x.stopped_by))
+        .zip(&names)
+        .map(|(x, n)| trace(n, cumulative_seconds(&x.history), &x.history, x.best_evaluation, x.stopped_by))
         .collect();
     let budget = budget(r).map(|b| b.1);
     let mut axes =
@@ -54,7 +57,8 @@ pub fn part1_compute(r: &part1::Results) -> Result<Figure> {
             .rows
             .iter()
             .zip(flops)
-            .map(|(x, f)| trace(&x.model, f, &x.history, x.best_evaluation, x.stopped_by))
+            .zip(&names)
+            .map(|((x, f), n)| trace(n, f, &x.history, x.best_evaluation, x.stopped_by))
             .collect();
         axes.push(plots::ComputePanel { caption: "Work", x_desc: "training FLOPs (log)", traces, budget: None });
     }
@@ -63,8 +67,7 @@ pub fn part1_compute(r: &part1::Results) -> Result<Figure> {
 
 /// Part 2: validation accuracy against training seconds (each row on its own validation set).
 pub fn part2_compute(r: &part2::Results) -> Result<Figure> {
-    let names: Vec<String> =
-        r.rows.iter().map(|x| format!("{} / {}", x.model.label(), x.train_source.label())).collect();
+    let names: Vec<String> = r.rows.iter().map(|x| shown(&x.name())).collect();
     let traces = r
         .rows
         .iter()
@@ -114,7 +117,7 @@ pub fn part1_equal_compute(r: &part1::Results) -> Html {
         .map(|a| {
             let test_within = a.row.equal_compute.as_ref().and_then(|e| e.test_accuracy);
             vec![
-                a.row.model.clone(),
+                shown(&a.row.model),
                 a.within.map_or_else(|| "not yet validated".into(), pct),
                 test_within.map_or_else(|| "-".into(), pct),
                 pct(a.best),
@@ -135,8 +138,8 @@ pub fn part1_equal_compute(r: &part1::Results) -> Html {
     ];
     let mut h = table(&header, &rows).0;
     h += &format!(
-        "<p class=\"caption\">Budget: the {seconds:.0} s {} (ImageNet) trained on this machine to reach its best validation accuracy ({}). Test accuracy is read once for each checkpoint shown (a row's best within the budget, and its kept one), never to choose one.</p>",
-        esc(&p.model),
+        "<p class=\"caption\">Budget: the {seconds:.0} s {} trained on this machine to reach its best validation accuracy ({}). Test accuracy is read once for each checkpoint shown (a row's best within the budget, and its kept one), never to choose one.</p>",
+        esc(&shown(&p.model)),
         pct(acc)
     );
     Html(h)
@@ -144,63 +147,51 @@ pub fn part1_equal_compute(r: &part1::Results) -> Html {
 
 /// Whether transfer still wins at equal compute, and at the from-scratch rows' own end.
 pub fn part1_compute_takeaway(r: &part1::Results) -> Html {
-    Html(format!("<p class=\"takeaway\">{}</p>", compute_sentences(r).join(" ")))
+    match equal_compute_verdict(r) {
+        Ok((headline, detail)) => super::takeaways::lead(headline, detail),
+        Err(why) => super::takeaways::sentence(why.into()),
+    }
 }
 
 /// The verdict at equal compute in one short line, for the slide that shows the figure.
 pub fn part1_compute_headline(r: &part1::Results) -> Html {
-    let Some((p, seconds, acc)) = budget(r) else { return Html(String::new()) };
-    let best = at_budget(r, seconds)
-        .into_iter()
-        .filter_map(|a| a.within.map(|w| (a.row, w)))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    let Some((row, within)) = best else { return Html(String::new()) };
-    let verdict = if within < acc { "transfer still wins" } else { "transfer no longer wins" };
-    Html(format!(
-        "<p class=\"takeaway\">Given the {seconds:.0} s {} needed for its best validation accuracy ({}), the best \
-         from-scratch row reaches {} ({}): {verdict} by {:.1} points.</p>",
-        esc(&p.model),
-        pct(acc),
-        pct(within),
-        esc(&row.model),
-        (acc - within).abs() * 100.0
-    ))
+    equal_compute_verdict(r).map_or(Html(String::new()), |(headline, _)| super::takeaways::sentence(headline))
 }
 
-fn compute_sentences(r: &part1::Results) -> Vec<String> {
-    let Some((p, seconds, acc)) = budget(r) else {
-        return vec!["No pretrained row in this run.".into()];
-    };
+/// The verdict within the best pretrained row's budget (a headline of validation accuracies),
+/// and its details: test accuracies there, and the best from-scratch row at its own kept checkpoint.
+fn equal_compute_verdict(r: &part1::Results) -> std::result::Result<(String, String), &'static str> {
+    let (p, seconds, acc) = budget(r).ok_or("No pretrained row in this run.")?;
     let rows = at_budget(r, seconds);
     let best_within = rows.iter().filter_map(|a| a.within.map(|w| (a, w))).max_by(|a, b| a.1.total_cmp(&b.1));
     let best_end = rows.iter().max_by(|a, b| a.best.total_cmp(&b.best));
     let (Some((w, within)), Some(e)) = (best_within, best_end) else {
-        return vec!["No from-scratch row was validated within that budget.".into()];
+        return Err("No from-scratch row was validated within that budget.");
     };
     let verdict = |ours: f64| if ours < acc { "transfer still wins" } else { "transfer no longer wins" };
-    let ended = e.row.stopped_by.map_or("at its end", super::takeaways::stopped_phrase);
+    let headline = format!(
+        "Within the {seconds:.0} s {} needed for its best, the best from-scratch row, {}, reaches {} validation \
+         accuracy against {}: {} by {:.1} points.",
+        shown(&p.model),
+        shown(&w.row.model),
+        pct(within),
+        pct(acc),
+        verdict(within),
+        (acc - within).abs() * 100.0,
+    );
     let test_there = w.row.equal_compute.as_ref().and_then(|e| e.test_accuracy);
-    let test_there = test_there.map_or_else(String::new, |t| format!(" (test {})", pct(t)));
-    vec![
-        format!(
-            "Within the {seconds:.0} s {} needed for its best (validation {}, test {}), the best from-scratch row, {}, reaches {}{test_there}: {} by {:.1} points.",
-            esc(&p.model),
-            pct(acc),
-            pct(p.test_accuracy),
-            esc(&w.row.model),
-            pct(within),
-            verdict(within),
-            (acc - within).abs() * 100.0,
-        ),
-        format!(
-            "At its kept checkpoint ({} after {:.0} s; training stopped {ended}), {} reaches {}: {}.",
-            esc(&e.row.model),
-            e.best_seconds,
-            esc(&e.row.model),
-            pct(e.best),
-            verdict(e.best),
-        ),
-    ]
+    let test_there = test_there
+        .map_or_else(String::new, |t| format!("Test accuracy there: {} against {}. ", pct(t), pct(p.test_accuracy)));
+    let ended = e.row.stopped_by.map_or("at its end", super::takeaways::stopped_phrase);
+    let detail = format!(
+        "{test_there}At its kept checkpoint (after {:.0} s; training stopped {ended}), {} reaches {} validation \
+         accuracy: {}.",
+        e.best_seconds,
+        shown(&e.row.model),
+        pct(e.best),
+        verdict(e.best),
+    );
+    Ok((headline, detail))
 }
 
 #[cfg(test)]
@@ -267,11 +258,14 @@ mod tests {
         assert!(h.contains("valid acc, kept checkpoint"), "{h}");
         assert!(h.contains("not yet validated"), "V1's first evaluation came after the budget: {h}");
         let s = part1_compute_takeaway(&r).0;
-        assert!(s.contains("emotionnet_v2, reaches 40.0% (test 38.5%): transfer still wins by 15.0 points"), "{s}");
-        assert!(s.contains("emotionnet_v2 reaches 60.0%: transfer no longer wins"), "{s}");
+        let want =
+            "Within the 60 s MobileNetV2 (ImageNet) needed for its best, the best from-scratch row, EmotionNetV2, \
+                    reaches 40.0% validation accuracy against 55.0%: transfer still wins by 15.0 points.";
+        assert!(s.contains(&format!("<p class=\"takeaway\">{want}</p>")), "{s}");
+        assert!(s.contains("Test accuracy there: 38.5% against"), "{s}");
+        assert!(s.contains("EmotionNetV2 reaches 60.0% validation accuracy: transfer no longer wins"), "{s}");
         let headline = part1_compute_headline(&r).0;
-        let want = "Given the 60 s mobilenet_v2 needed for its best validation accuracy (55.0%), the best from-scratch row reaches 40.0% (emotionnet_v2): transfer still wins by 15.0 points";
-        assert!(headline.contains(want), "{headline}");
+        assert_eq!(headline, format!("<p class=\"takeaway\">{want}</p>"));
     }
 
     #[test]
@@ -279,10 +273,10 @@ mod tests {
         let r = fixtures::part1();
         let svg = part1_compute(&r).unwrap().svg().to_string();
         for row in &r.rows {
-            assert!(svg.contains(&row.model), "{}", row.model);
+            assert!(svg.contains(&esc(&shown(&row.model))), "{}", row.model);
         }
         assert!(svg.contains("training FLOPs (log)"));
         let svg2 = part2_compute(&fixtures::part2()).unwrap().svg().to_string();
-        assert!(svg2.contains("MiniLM / Drugs.com"));
+        assert!(svg2.contains("MiniLM (Drugs.com)"));
     }
 }

@@ -4,6 +4,7 @@
 pub mod claims;
 pub mod compute;
 pub mod html;
+pub mod names;
 pub mod near_copies;
 pub mod plots;
 pub mod seeds;
@@ -13,12 +14,9 @@ pub mod takeaways;
 use crate::error::Result;
 use crate::experiments::{part1, part2};
 pub use compute::{part1_compute, part2_compute};
+use names::shown;
 use plots::Figure;
 use std::path::Path;
-
-fn label(init: &str, model: &str) -> String {
-    format!("{model} ({init})")
-}
 
 /// Loss and accuracy curves of a history, the evaluation whose weights were kept marked.
 pub fn curves(title: &str, h: &[crate::train::EpochRecord], kept: Option<usize>) -> Result<Figure> {
@@ -54,7 +52,7 @@ pub fn part1_class_distribution(r: &part1::Results) -> Result<Figure> {
 
 pub fn part1_curves(row: &part1::Row) -> Result<Figure> {
     curves(
-        &format!("{}: loss and accuracy ({} px, seed {})", row.model, row.image_size, row.seed),
+        &format!("{}: loss and accuracy ({} px, seed {})", shown(&row.model), row.image_size, row.seed),
         &row.history,
         row.best_evaluation,
     )
@@ -62,7 +60,7 @@ pub fn part1_curves(row: &part1::Row) -> Result<Figure> {
 
 pub fn part1_confusion(r: &part1::Results, row: &part1::Row) -> Result<Figure> {
     plots::confusion_with_shares(
-        &format!("{}: test confusion (acc {:.1}%)", row.model, row.test_accuracy * 100.0),
+        &format!("{}: test confusion (acc {:.1}%)", shown(&row.model), row.test_accuracy * 100.0),
         &r.classes,
         &row.confusion,
     )
@@ -70,12 +68,12 @@ pub fn part1_confusion(r: &part1::Results, row: &part1::Row) -> Result<Figure> {
 
 /// The 10 sample test images with true and predicted labels.
 pub fn part1_samples(row: &part1::Row) -> Result<Figure> {
-    samples_figure(&format!("{}: 10 test samples", row.model), &row.samples, false)
+    samples_figure(&format!("{}: 10 test samples", shown(&row.model)), &row.samples, false)
 }
 
 /// The highest-loss test images, each with the predicted class's probability and the loss.
 pub fn part1_top_losses(row: &part1::Row) -> Result<Figure> {
-    samples_figure(&format!("{}: highest-loss test images", row.model), &row.top_losses, true)
+    samples_figure(&format!("{}: highest-loss test images", shown(&row.model)), &row.top_losses, true)
 }
 
 /// A face as the image grids show it: decoded and resized to 144 px.
@@ -113,8 +111,7 @@ pub fn samples_figure(title: &str, samples: &[part1::Sample], detail: bool) -> R
 
 pub fn part1_benchmark(r: &part1::Results) -> Result<Figure> {
     let rows = &r.rows;
-    let names: Vec<String> =
-        rows.iter().map(|x| label(&format!("{:?}, {} px", x.init, x.image_size).to_lowercase(), &x.model)).collect();
+    let names: Vec<String> = rows.iter().map(|x| format!("{}, {} px", shown(&x.model), x.image_size)).collect();
     plots::benchmark_chart(
         &names,
         &rows.iter().map(|x| x.init == part1::Init::Imagenet).collect::<Vec<_>>(),
@@ -194,16 +191,16 @@ fn bar_fractions(title: &str, labels: &[String], series: &[(&str, Vec<f64>)]) ->
 }
 
 fn run_name(row: &part2::Row) -> String {
-    format!("{} / {}", row.model.name(), row.train_source.name())
+    shown(&row.name())
 }
 
 pub fn part2_curves(row: &part2::Row) -> Result<Figure> {
     curves(
         &format!(
             "{} trained on {} (validated on {})",
-            row.model.name(),
-            row.train_source.name(),
-            row.valid_source.name()
+            row.model.label(),
+            row.train_source.label(),
+            row.valid_source.label()
         ),
         &row.history,
         row.best_evaluation,

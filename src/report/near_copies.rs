@@ -1,8 +1,9 @@
 //! The held-out faces that copy a training face: how many, what they look like, and each row's
 //! test accuracy without them (a copy in train measures memory, not generalisation).
 use super::html::{pct, table, Html};
+use super::names::shown;
 use super::plots::{self, Figure};
-use super::takeaways::sentence;
+use super::takeaways::{lead, sentence};
 use crate::data::faces::FaceDataset;
 use crate::data::near_copies::{NearCopies, NearCopy};
 use crate::error::Result;
@@ -19,11 +20,14 @@ pub fn near_copies_takeaway(c: &NearCopies) -> Html {
             c.threshold
         ));
     }
-    sentence(format!(
-        "{} of the {test} test and {} of the {valid} validation images copy a training image (the same photo cropped, \
-         watermarked or re-encoded: grey thumbnails correlated at r ≥ {:.2}); {} and {} of them under another label.",
-        in_test, in_valid, c.threshold, test_relabelled, valid_relabelled
-    ))
+    lead(
+        format!("{in_test} of the {test} test and {in_valid} of the {valid} validation images copy a training image."),
+        format!(
+            "The same photo cropped, watermarked or re-encoded (grey thumbnails correlated at r ≥ {:.2}); \
+             {test_relabelled} and {valid_relabelled} of them under another label.",
+            c.threshold
+        ),
+    )
 }
 
 /// Up to five copies (test first, then validation), each above the training image it copies;
@@ -74,7 +78,7 @@ pub fn part1_without_near_copies(r: &part1::Results, ds: &FaceDataset, c: &NearC
     let ranking = |k: fn(&(&part1::Row, f64, f64)) -> f64| {
         let mut v: Vec<_> = rows.iter().collect();
         v.sort_by(|a, b| k(b).total_cmp(&k(a)));
-        v.iter().map(|x| x.0.model.clone()).collect::<Vec<_>>()
+        v.iter().map(|x| x.0.model.as_str()).collect::<Vec<_>>()
     };
     let largest = rows.iter().map(|x| (x.2 - x.1).abs()).fold(0.0, f64::max);
     let order = if ranking(|x| x.1) == ranking(|x| x.2) {
@@ -89,7 +93,7 @@ pub fn part1_without_near_copies(r: &part1::Results, ds: &FaceDataset, c: &NearC
     ));
     let body: Vec<Vec<String>> = rows
         .iter()
-        .map(|(x, all, kept)| vec![x.model.clone(), pct(*all), pct(*kept), format!("{:+.1}", (kept - all) * 100.0)])
+        .map(|(x, all, kept)| vec![shown(&x.model), pct(*all), pct(*kept), format!("{:+.1}", (kept - all) * 100.0)])
         .collect();
     let without = format!("without the {} copies", drop.len());
     let all = format!("all {n} test images");
@@ -158,7 +162,7 @@ mod tests {
         r.rows.truncate(2);
         r.rows[0].test_predictions = vec![0, 1, 0, 0, 1]; // right on 0-2: 60%, 100% without 3 and 4
         r.rows[1].test_predictions = vec![0, 1, 1, 1, 0]; // right on 0, 1, 3, 4: 80%, 66.7% without
-        let (a, b) = (r.rows[0].model.clone(), r.rows[1].model.clone());
+        let (a, b) = (shown(&r.rows[0].model), shown(&r.rows[1].model));
         let two = copies(vec![copy("test", 4, 0, 1), copy("test", 3, 1, 1)]);
         let html = part1_without_near_copies(&r, &dataset(&[0, 1, 0, 1, 0]), &two).0;
         assert!(html.contains(&format!("<td>{a}</td><td>60.0%</td><td>100.0%</td><td>+40.0</td>")), "{html}");

@@ -1,6 +1,7 @@
 //! The spread over seeds: a table, a figure and a sentence per part, computed from the rows the
 //! plan ran at several seeds (`plan.seeds`).
 use super::html::{pct, table, Html};
+use super::names::shown;
 use super::plots::{self, Figure};
 use crate::error::Result;
 use crate::eval::spread::Spread;
@@ -21,7 +22,7 @@ fn spread_table(spreads: &[Spread]) -> Html {
         .iter()
         .map(|s| {
             vec![
-                s.row.clone(),
+                shown(&s.row),
                 seed_list(&s.seeds),
                 s.test_accuracy.iter().map(|&a| pct(a)).collect::<Vec<_>>().join(", "),
                 pct_sd(s.test_mean, s.test_sd),
@@ -42,7 +43,8 @@ fn coverage(spreads: &[Spread], seeds: &SeedPlan, seed: u64, all: &[String]) -> 
         );
     }
     let multi: Vec<&str> = spreads.iter().map(|s| s.row.as_str()).collect();
-    let single: Vec<&str> = all.iter().map(String::as_str).filter(|r| !multi.contains(r)).collect();
+    let single: Vec<String> = all.iter().map(String::as_str).filter(|r| !multi.contains(r)).map(shown).collect();
+    let multi: Vec<String> = multi.into_iter().map(shown).collect();
     let mut s = format!("Seeds {} for {}", seed_list(&spreads[0].seeds), multi.join(", "));
     if !single.is_empty() {
         let why =
@@ -57,8 +59,8 @@ fn widest(spreads: &[Spread]) -> Option<String> {
     let w = spreads.iter().max_by(|a, b| a.test_sd.total_cmp(&b.test_sd))?;
     let (lo, hi) = w.test_accuracy.iter().fold((f64::MAX, f64::MIN), |(l, h), &a| (l.min(a), h.max(a)));
     Some(format!(
-        "The widest spread: {} from {} to {} on test (sd {:.1} points), so a single-seed gap smaller than that says little.",
-        w.row,
+        "The seed alone moves {} from {} to {} on test (sd {:.1} points): a single-seed gap smaller than that says little.",
+        shown(&w.row),
         pct(lo),
         pct(hi),
         w.test_sd * 100.0
@@ -67,8 +69,10 @@ fn widest(spreads: &[Spread]) -> Option<String> {
 
 /// What the seeds show, and that the paired tests pool over them.
 fn takeaway(spreads: &[Spread], seeds: &SeedPlan, seed: u64, all: &[String], pooled: usize) -> Html {
+    let Some(headline) = widest(spreads) else {
+        return super::takeaways::sentence(coverage(spreads, seeds, seed, all));
+    };
     let mut parts = vec![coverage(spreads, seeds, seed, all)];
-    parts.extend(widest(spreads));
     if pooled > 0 {
         let tests = if pooled == 1 {
             "The paired test in the conclusions pools its"
@@ -77,11 +81,11 @@ fn takeaway(spreads: &[Spread], seeds: &SeedPlan, seed: u64, all: &[String], poo
         };
         parts.push(format!("{tests} counts over these seeds."));
     }
-    super::takeaways::sentence(parts.join(" "))
+    super::takeaways::lead(headline, parts.join(" "))
 }
 
 fn spread_figure(title: &str, spreads: &[Spread]) -> Result<Figure> {
-    let names: Vec<String> = spreads.iter().map(|s| s.row.replace('_', "\n")).collect();
+    let names: Vec<String> = spreads.iter().map(|s| shown(&s.row).replace(" (", "\n(")).collect();
     let range = |xs: &[f64]| [xs.iter().copied().fold(f64::MAX, f64::min), xs.iter().copied().fold(f64::MIN, f64::max)];
     let test_iv: Vec<[f64; 2]> = spreads.iter().map(|s| range(&s.test_accuracy)).collect();
     let valid_iv: Vec<[f64; 2]> = spreads.iter().map(|s| range(&s.valid_accuracy)).collect();
@@ -148,7 +152,10 @@ mod tests {
         let all = ["a".to_string(), "b".into(), "c".into()];
         let s = takeaway(&[spread("a", &[0.40, 0.46, 0.52]), spread("b", &[0.5, 0.5, 0.5])], &plan, 42, &all, 1).0;
         assert!(s.contains("Seeds 42, 43, 44 for a, b; seed 42 only for c"), "{s}");
-        assert!(s.contains("a from 40.0% to 52.0% on test (sd 6.0 points)"), "{s}");
+        assert!(
+            s.starts_with("<p class=\"takeaway\">The seed alone moves a from 40.0% to 52.0% on test (sd 6.0 points)"),
+            "{s}"
+        );
         assert!(s.contains("The paired test in the conclusions pools its counts over these seeds."), "{s}");
         let none = takeaway(&[], &SeedPlan::default(), 42, &all, 0).0;
         assert!(none.contains("seed 42 only") && none.contains("--seeds 42,43,44"), "{none}");

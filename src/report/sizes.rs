@@ -1,5 +1,6 @@
 //! The input size each row trained from scratch ran at, and the validation evidence that chose it.
 use super::html::{pct, table, Html};
+use super::names::shown;
 use crate::experiments::part1;
 
 /// One line per candidate size of every row that tried several.
@@ -8,7 +9,7 @@ pub fn part1_size_table(r: &part1::Results) -> Html {
     for x in r.rows.iter().filter(|x| !x.size_trials.is_empty()) {
         for t in &x.size_trials {
             rows.push(vec![
-                x.model.clone(),
+                shown(&x.model),
                 format!("{} px", t.image_size),
                 pct(t.valid_accuracy),
                 format!("{:.3}", t.valid_loss),
@@ -21,42 +22,51 @@ pub fn part1_size_table(r: &part1::Results) -> Html {
     table(&["row", "input", "valid acc.", "valid loss", "epochs (stopped by)", "train s", ""], &rows)
 }
 
-/// Which size validation chose for each row, or that the plan gave one size only.
+/// Which size validation chose for each row (the headline), and how it was chosen and what the
+/// trials not kept cost (the details); or that the plan gave one size only.
 pub fn part1_size_takeaway(r: &part1::Results) -> Html {
     let tried: Vec<&part1::Row> = r.rows.iter().filter(|x| !x.size_trials.is_empty()).collect();
-    let s = if tried.is_empty() {
-        format!(
+    if tried.is_empty() {
+        return super::takeaways::sentence(format!(
             "The EmotionNets trained at {} px only: this plan gives no candidate sizes (part1.custom_sizes).",
             r.plan.custom_image_size
-        )
-    } else {
-        let chosen: Vec<String> = tried
-            .iter()
-            .map(|x| {
-                let of: Vec<String> = x.size_trials.iter().map(|t| t.image_size.to_string()).collect();
-                format!("{} {} px (of {})", x.model, x.image_size, of.join("/"))
-            })
-            .collect();
-        let extra: f64 =
-            tried.iter().flat_map(|x| x.size_trials.iter().filter(|t| !t.chosen).map(|t| t.train_seconds)).sum();
-        let compared = tried.iter().flat_map(|x| &x.size_trials).find_map(|t| t.compared_at_epoch);
-        let how = match compared {
-            Some(e) => format!(
-                "each row trained from scratch ran {e} epochs at every candidate size, validation then chose one, \
-                 and only that one trained on"
-            ),
-            None => "each row trained from scratch ran at every candidate size and kept the one its validation \
-                     score preferred"
-                .to_string(),
-        };
-        format!(
-            "The faces are 48x48; {how} (the monitored metric decides, test was read for the chosen size only): \
-             {}. The trials not kept cost {:.0} s of training beyond the rows' own.",
-            chosen.join(", "),
-            extra
-        )
+        ));
+    }
+    let mut by_size: Vec<(u32, Vec<String>)> = Vec::new();
+    for x in &tried {
+        match by_size.iter_mut().find(|(s, _)| *s == x.image_size) {
+            Some((_, names)) => names.push(shown(&x.model)),
+            None => by_size.push((x.image_size, vec![shown(&x.model)])),
+        }
+    }
+    by_size.sort_by_key(|(s, _)| *s);
+    let chosen: Vec<String> = by_size.iter().map(|(s, names)| format!("{s} px for {}", names.join(", "))).collect();
+    let mut candidates: Vec<u32> = tried.iter().flat_map(|x| x.size_trials.iter().map(|t| t.image_size)).collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let candidates: Vec<String> = candidates.iter().map(u32::to_string).collect();
+    let extra: f64 =
+        tried.iter().flat_map(|x| x.size_trials.iter().filter(|t| !t.chosen).map(|t| t.train_seconds)).sum();
+    let compared = tried.iter().flat_map(|x| &x.size_trials).find_map(|t| t.compared_at_epoch);
+    let how = match compared {
+        Some(e) => format!(
+            "each row trained from scratch ran {e} epochs at every candidate size ({} px), validation then chose one, \
+             and only that one trained on",
+            candidates.join("/")
+        ),
+        None => format!(
+            "each row trained from scratch ran at every candidate size ({} px) and kept the one its validation score \
+             preferred",
+            candidates.join("/")
+        ),
     };
-    super::takeaways::sentence(s)
+    super::takeaways::lead(
+        format!("Validation chose {}.", chosen.join("; ")),
+        format!(
+            "The faces are 48x48; {how} (the monitored metric decides; test was read for the chosen size only). \
+             The trials not kept cost {extra:.0} s of training beyond the rows' own."
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -87,7 +97,8 @@ mod tests {
         r.rows[1].image_size = 48;
         r.rows[1].size_trials = vec![trial(48, 0.5, true), trial(64, 0.45, false)];
         let s = part1_size_takeaway(&r).0;
-        assert!(s.contains(": emotionnet_v2 48 px (of 48/64)."), "{s}");
+        assert!(s.contains("Validation chose 48 px for EmotionNetV2.</p>"), "{s}");
+        assert!(s.contains("candidate size (48/64 px)"), "{s}");
         assert!(s.contains("cost 100 s"), "{s}");
         let t = part1_size_table(&r).0;
         assert_eq!(t.matches("<tr>").count(), 3, "{t}");

@@ -9,8 +9,8 @@ use crate::data::text::tokenize::HfTokenizer;
 use crate::data::text::vocab::{self, Vocab};
 use crate::error::{Error, Result};
 use crate::experiments::{part1, part2};
-use crate::models::weights;
 use crate::models::{bilstm, minilm};
+use crate::models::{registry, weights};
 use crate::numerics::Numerics;
 use crate::train::eval_log_probs;
 use std::path::{Path, PathBuf};
@@ -101,6 +101,14 @@ fn load_checkpoint(vs: &mut nn::VarStore, ckpt: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The network of a Part 1 row (or seed run) with the weights of its checkpoint `ckpt`.
+pub fn face_net(row: &part1::Row, classes: usize, ckpt: &Path, device: Device) -> Result<registry::Built> {
+    // the architecture only: the checkpoint replaces every weight
+    let mut built = row.arch.model()?.build(part1::Init::Random, classes as i64, row.image_size, device)?;
+    load_checkpoint(&mut built.vs, ckpt)?;
+    Ok(built)
+}
+
 /// Either kind of trained model.
 pub enum TrainedModel {
     Faces(FaceModel),
@@ -147,10 +155,7 @@ impl FaceModel {
     pub fn load(run: &RunDir, model: &str, device: Device) -> Result<Self> {
         let (res, row) = run.part1_row(model)?;
         let ckpt = run.checkpoint(part1::PART, model)?;
-        // the architecture only: the checkpoint replaces every weight
-        let net = row.arch.model()?;
-        let mut built = net.build(part1::Init::Random, res.classes.len() as i64, row.image_size, device)?;
-        load_checkpoint(&mut built.vs, &ckpt)?;
+        let built = face_net(row, res.classes.len(), &ckpt, device)?;
         Ok(FaceModel {
             name: row.model.clone(),
             classes: res.classes.clone(),

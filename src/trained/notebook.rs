@@ -6,6 +6,7 @@ use super::{RunDir, TrainedModel};
 use crate::config::run::Run;
 use crate::error::Result;
 use crate::report::html::{esc, table, Html};
+use crate::report::names::shown;
 use std::path::PathBuf;
 
 /// Environment variables naming other labelled data for the cross-data cells.
@@ -49,7 +50,8 @@ fn missing_note(missing: &[String]) -> String {
     if missing.is_empty() {
         String::new()
     } else {
-        format!("<p>Not in this run: {}.</p>", esc(&missing.join(", ")))
+        let names: Vec<String> = missing.iter().map(|m| shown(m)).collect();
+        format!("<p>Not in this run: {}.</p>", esc(&names.join(", ")))
     }
 }
 
@@ -91,7 +93,7 @@ pub fn try_faces(r: &Run, models: &[&str], images: &[(PathBuf, String)]) -> Resu
     images.iter().for_each(|(_, truth)| h += &format!("<td>{}</td>", esc(truth)));
     h += "</tr>";
     for (name, preds) in &cols {
-        h += &format!("<tr><td>{}</td>", esc(name));
+        h += &format!("<tr><td>{}</td>", esc(&shown(name)));
         preds.iter().for_each(|p| h += &format!("<td>{}</td>", esc(&top1(p))));
         h += "</tr>";
     }
@@ -110,7 +112,7 @@ pub fn try_reviews(r: &Run, models: &[&str], texts: &[&str]) -> Result<Html> {
         }
     }
     let mut header = vec!["review".to_string()];
-    header.extend(cols.iter().map(|(n, _)| n.clone()));
+    header.extend(cols.iter().map(|(n, _)| shown(n)));
     let rows: Vec<Vec<String>> = inputs
         .iter()
         .enumerate()
@@ -172,7 +174,7 @@ pub fn cross_data(r: &Run, part: Part) -> Result<Html> {
     for x in &res.rows {
         let [lo, hi] = x.accuracy_ci95;
         h += "<tr>";
-        h += &cell(&x.model);
+        h += &cell(&shown(&x.model));
         h += &cell(&format!("{:.1}%", x.run_test_accuracy * 100.0));
         h += &cell(&format!("{:.1}% ({:.1}-{:.1})", x.accuracy * 100.0, lo * 100.0, hi * 100.0));
         h += &cell(&format!("{:.3}", x.macro_f1));

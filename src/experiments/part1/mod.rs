@@ -2,6 +2,7 @@
 //! ResNet50, MobileNetV2) on face emotions, plus the same ResNet18/MobileNetV2 from random
 //! init as an ablation that separates pretraining from architecture. The networks come from
 //! [`crate::models::registry`]; this part adds their rows, budgets, results and run loop.
+mod latency;
 mod plan;
 mod results;
 mod row;

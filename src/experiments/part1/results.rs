@@ -154,6 +154,10 @@ pub struct Results {
     /// Test and validation accuracy over seeds of every row with runs at several.
     #[serde(default)]
     pub spread: Vec<Spread>,
+    /// Rounds of the latency pass that timed every run's network in turn once training was over
+    /// ([`super::latency`]); None where each row was timed alone right after its training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_rounds: Option<usize>,
 }
 
 impl crate::config::run::PartResults for Results {
@@ -219,7 +223,8 @@ impl Results {
             let (lo, hi) = ms.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &m| (lo.min(m), hi.max(m)));
             (ms.len() > 1 && lo > 0.0).then(|| hi / lo)
         };
-        self.rows.iter().filter_map(|x| spread(&x.model)).reduce(f64::max)
+        // over every row run at several seeds, also one a slide's subset of rows leaves out
+        self.rows.iter().chain(&self.seed_runs).filter_map(|x| spread(&x.model)).reduce(f64::max)
     }
 
     /// The test predictions of row `name` at each seed it ran at, for paired tests pooled over seeds.

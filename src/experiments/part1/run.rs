@@ -53,6 +53,7 @@ fn header(run: &Run, ds: &FaceDataset, plan: &Plan, test_items: &[FaceItem], ref
         comparisons: Vec::new(),
         seed_runs: Vec::new(),
         spread: Vec::new(),
+        latency_rounds: None,
     }
 }
 
@@ -87,6 +88,7 @@ pub fn run(run: &Run) -> Result<Results> {
     let shared = Shared { run, ds, plan, valid_items, test_items, reference: reference.as_ref() };
     first_seed(&shared, previous.as_ref(), &mut results)?;
     other_seeds(&shared, previous.as_ref(), &mut results)?;
+    super::latency::retime(run, plan, &mut results)?;
     run.write_results(PART, &results)?;
     Ok(results)
 }

@@ -1,5 +1,5 @@
-//! The seed deck's claims about its results, checked against a run. Each claim is a page, the
-//! seed's words and a check that reads this run's results and returns a verdict with our numbers,
+//! The original deck's claims about its results, checked against a run. Each claim is a page, the
+//! original's words and a check that reads this run's results and returns a verdict with our numbers,
 //! so another run or profile gets its own verdicts.
 use super::html::{esc, pct, Html};
 use crate::experiments::{part1, part2};
@@ -103,10 +103,10 @@ pub fn part2_claims(r: &part2::Results) -> Vec<Checked> {
 /// How many claims a slide holds.
 pub const PER_SLIDE: usize = 8;
 
-/// The claims as a four-column table: page, the seed's claim, verdict, our evidence.
+/// The claims as a four-column table: the original deck's page and claim, verdict, our evidence.
 pub fn claims_table(claims: &[Checked]) -> Html {
     let mut h = String::from(
-        "<table class=\"claims\"><thead><tr><th>page</th><th>the seed says</th><th>here</th><th>our numbers</th></tr></thead><tbody>",
+        "<table class=\"claims\"><thead><tr><th>page</th><th>the original deck says</th><th>here</th><th>this run's numbers</th></tr></thead><tbody>",
     );
     for c in claims {
         h += &format!(
@@ -119,4 +119,40 @@ pub fn claims_table(claims: &[Checked]) -> Html {
         );
     }
     Html(h + "</tbody></table>")
+}
+
+/// Whether a claim's page ("26", "24-25", "32, 42", "curves") covers `key` (a page number or a
+/// section name).
+fn covers(page: &str, key: &str) -> bool {
+    page.split(", ").any(|part| match (part.split_once('-'), key.parse::<u32>()) {
+        (Some((a, b)), Ok(k)) => a.parse::<u32>().is_ok_and(|a| a <= k) && b.parse::<u32>().is_ok_and(|b| k <= b),
+        _ => part == key,
+    })
+}
+
+/// For the speaker notes of the slide that covers the original deck's page `key`: its claims
+/// there with this run's verdicts, so a presenter reading the original's words sees where this
+/// run disagrees. Empty where the page makes no checked claim.
+pub fn said_on(claims: &[Checked], key: &str) -> Html {
+    let items: String = claims
+        .iter()
+        .filter(|c| covers(c.page, key))
+        .map(|c| {
+            format!("<li>\u{201c}{}\u{201d}: <b>{}</b>. {}.</li>", esc(c.claim), c.verdict.label(), esc(&c.evidence))
+        })
+        .collect();
+    if items.is_empty() {
+        return Html(String::new());
+    }
+    Html(format!("<p><b>Checked against this run:</b></p><ul>{items}</ul>"))
+}
+
+/// [`said_on`] for Part 1's claims.
+pub fn part1_said(r: &part1::Results, key: &str) -> Html {
+    said_on(&part1_claims(r), key)
+}
+
+/// [`said_on`] for Part 2's claims.
+pub fn part2_said(r: &part2::Results, key: &str) -> Html {
+    said_on(&part2_claims(r), key)
 }

@@ -229,7 +229,8 @@ fn indirect_minilm_good(r: &part2::Results) -> (Verdict, String) {
         return (Verdict::NotTested, "no indirect MiniLM run".into());
     }
     let above = runs.iter().filter(|(_, a)| *a >= m + 0.10).count();
-    let list: Vec<String> = runs.iter().map(|(n, a)| format!("{n} {}", pct(*a))).collect();
+    let list: Vec<String> =
+        runs.iter().map(|(n, a)| format!("{} {}", crate::report::names::shown(n), pct(*a))).collect();
     let evidence = format!("{}; majority class {}", list.join(", "), pct(m));
     let verdict = match above {
         n if n == runs.len() => Verdict::Reproduced,

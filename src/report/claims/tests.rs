@@ -25,9 +25,12 @@ fn a_collapsed_v1_is_not_overfitting_and_a_gap_is() {
     let c = part1_claims(&r);
     assert_eq!(verdict(&c, "11", "V1"), Verdict::NotReproduced);
     assert!(c[0].evidence.contains("collapsed"), "{}", c[0].evidence);
+    // collapsed onto class 3, "happy": the original's page 12-13 holds
+    assert_eq!(verdict(&c, "12-13", "V1 (nearly) always"), Verdict::Reproduced);
     // a V1 that spreads its predictions, ends 30 points above validation, loss rising
     let v1 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v1").unwrap();
     v1.confusion = confusion(n, |i, j| if i == j { 5 } else { 1 });
+    assert_eq!(verdict(&part1_claims(&r), "12-13", "V1 (nearly) always"), Verdict::NotReproduced);
     let spread = part1_claims(&r);
     assert!(!spread[0].evidence.contains("collapsed"), "{}", spread[0].evidence);
     let v1 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v1").unwrap();
@@ -222,4 +225,43 @@ fn overfitting_claims_compare_the_gaps() {
 fn the_table_has_a_row_per_claim() {
     let c = part1_claims(&part1());
     assert_eq!(claims_table(&c).0.matches("<tr>").count(), c.len() + 1);
+}
+
+#[test]
+fn a_pages_notes_carry_the_claims_made_there_and_only_those() {
+    for (page, key, want) in [
+        ("26", "26", true),
+        ("26", "2", false),
+        ("24-25", "25", true),
+        ("24-25", "26", false),
+        ("32, 42", "42", true),
+        ("39-41", "40", true),
+        ("curves", "curves", true),
+        ("curves", "comparison", false),
+    ] {
+        assert_eq!(covers(page, key), want, "{page} / {key}");
+    }
+    let r = part1();
+    let claims = part1_claims(&r);
+    let h = said_on(&claims, "42").0;
+    assert_eq!(h.matches("<li>").count(), claims.iter().filter(|c| c.page.contains("42")).count(), "{h}");
+    assert!(h.contains("careful small design") && h.contains("transfer learning is best"), "{h}");
+    assert!(said_on(&claims, "3").0.is_empty());
+    assert!(part2_said(&part2(), "curves").0.contains("overfits"));
+}
+
+#[test]
+fn a_small_design_matching_a_capped_v1_is_only_partly_as_good() {
+    let mut r = part1();
+    let v3 = r.row("emotionnet_v3").unwrap().clone();
+    let v1 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v1").unwrap();
+    (v1.test_accuracy, v1.stopped_by) = (v3.test_accuracy - 0.02, Some(crate::train::StopReason::Plateau));
+    let claim = "A careful small design";
+    assert_eq!(verdict(&part1_claims(&r), "32, 42", claim), Verdict::Reproduced);
+    let v1 = r.rows.iter_mut().find(|x| x.model == "emotionnet_v1").unwrap();
+    v1.stopped_by = Some(crate::train::StopReason::TimeCap);
+    let c = part1_claims(&r);
+    assert_eq!(verdict(&c, "32, 42", claim), Verdict::Partly);
+    let evidence = &c.iter().find(|c| c.claim.starts_with(claim)).unwrap().evidence;
+    assert!(evidence.ends_with("but V1 stopped on its time cap, before a plateau"), "{evidence}");
 }

@@ -1,5 +1,6 @@
 //! What the numbers say, in tables and sentences computed from a run's results.
 use super::html::{ci, esc, p_value, pct, table, Html};
+use super::names::shown;
 use crate::experiments::{part1, part2};
 use crate::train::StopReason;
 use crate::Profile;
@@ -23,7 +24,7 @@ fn paired_sentence(c: &crate::eval::metrics::PairedTest) -> String {
     let mean = if c.pairs > 1 { "mean " } else { "" };
     format!(
         "{} vs {} on the same test samples: {mean}{:.1}% vs {:.1}%, {} vs {} samples right only by one (McNemar exact {}{pooled}): {verdict}.",
-        c.a, c.b, c.a_accuracy * 100.0, c.b_accuracy * 100.0, c.only_a, c.only_b, p_value(c.p_value)
+        shown(&c.a), shown(&c.b), c.a_accuracy * 100.0, c.b_accuracy * 100.0, c.only_a, c.only_b, p_value(c.p_value)
     )
 }
 
@@ -81,6 +82,12 @@ type View<R> = (&'static [&'static str], fn(&R) -> Vec<String>);
 /// A takeaway paragraph: `s` escaped, styled as the sentence that leads a slide.
 pub(crate) fn sentence(s: String) -> Html {
     Html(format!("<p class=\"takeaway\">{}</p>", esc(&s)))
+}
+
+/// A takeaway with its details: the short sentence an audience reads (bold), then the details a
+/// reader checks it by, in regular type, so that no slide leads with a paragraph in bold.
+pub(crate) fn lead(headline: String, detail: String) -> Html {
+    Html(format!("<p class=\"takeaway\">{}</p><p class=\"detail\">{}</p>", esc(&headline), esc(&detail)))
 }
 
 /// How a training curve ends, in one sentence: train and validation accuracy at the last

@@ -5,8 +5,8 @@ pub fn part2_table(r: &part2::Results, columns: Columns) -> Html {
     let (header, cell): View<part2::Row> = match columns {
         Columns::Accuracy => (&["model", "trained on", "accuracy", "95% CI", "F1", "macro-F1"], |x| {
             vec![
-                x.model.name().into(),
-                x.train_source.name().into(),
+                x.model.label().into(),
+                x.train_source.label().into(),
                 pct(x.accuracy),
                 ci(x.accuracy_ci95),
                 format!("{:.3}", x.f1),
@@ -16,8 +16,8 @@ pub fn part2_table(r: &part2::Results, columns: Columns) -> Html {
         Columns::Training => {
             (&["model", "trained on", "epochs (stopped by)", "best epoch", "train n", "train s"], |x| {
                 vec![
-                    x.model.name().into(),
-                    x.train_source.name().into(),
+                    x.model.label().into(),
+                    x.train_source.label().into(),
                     epochs_stopped(x.epochs, x.stopped_by),
                     kept_epoch(&x.history, x.best_evaluation, x.best_epoch),
                     x.train_examples.to_string(),
@@ -27,8 +27,8 @@ pub fn part2_table(r: &part2::Results, columns: Columns) -> Html {
         }
         Columns::Cost => (&["model", "trained on", "precision", "recall", "train n", "train s"], |x| {
             vec![
-                x.model.name().into(),
-                x.train_source.name().into(),
+                x.model.label().into(),
+                x.train_source.label().into(),
                 format!("{:.3}", x.precision),
                 format!("{:.3}", x.recall),
                 x.train_examples.to_string(),
@@ -136,16 +136,16 @@ pub fn part2_split_takeaway(r: &part2::Results) -> Html {
     let apart = |d: &part2::Row, x: &part2::Row| x.accuracy > d.accuracy && split_p(d, x) < 0.05;
     // different test reviews, different label mixes: a higher score on an easier mix is not time
     let easier_mix = |d: &part2::Row, x: &part2::Row| x.accuracy - majority_of(x) <= d.accuracy - majority_of(d);
-    let end = match pairs.iter().filter(|(_, d, x)| apart(d, x)).map(|(_, d, x)| easier_mix(d, x)).reduce(|a, b| a && b)
-    {
-        None => "at this size the date split does not make the models look worse than a random one would",
-        Some(false) => "testing on the newest reviews costs accuracy, as the seed suspected",
-        Some(true) => {
-            "the random split scores higher, but over always the majority class its margin is no larger: the gap is \
-             its easier label mix as much as time"
-        }
-    };
-    sentence(format!("{}; {end}.", parts.join("; ")))
+    let headline =
+        match pairs.iter().filter(|(_, d, x)| apart(d, x)).map(|(_, d, x)| easier_mix(d, x)).reduce(|a, b| a && b) {
+            None => "At this size the date split does not make the models look worse than a random one would.",
+            Some(false) => "Testing on the newest reviews costs accuracy, as the original deck suspected.",
+            Some(true) => {
+                "The random split scores higher, but its margin over always the majority class is no larger: the gap \
+             is its easier label mix as much as time."
+            }
+        };
+    lead(headline.to_string(), format!("{}.", parts.join("; ")))
 }
 
 /// The best Part 2 run against always answering the majority class.
@@ -166,8 +166,8 @@ pub fn part2_takeaway(r: &part2::Results, row: &part2::Row) -> Html {
     });
     sentence(format!(
         "{} trained on {}: {} test accuracy, {:+.1} points against always the majority class ({}).{trained}",
-        row.model.name(),
-        row.train_source.name(),
+        row.model.label(),
+        row.train_source.label(),
         pct(row.accuracy),
         (row.accuracy - majority) * 100.0,
         pct(majority)
@@ -189,7 +189,7 @@ pub fn part2_training_takeaway(r: &part2::Results) -> Html {
             _ => "its runs stopped for different reasons".to_string(),
         };
         let unit = if hi == 1 { "epoch" } else { "epochs" };
-        parts.push(format!("{}: {how}, after {epochs} {unit}", model.name()));
+        parts.push(format!("{}: {how}, after {epochs} {unit}", model.label()));
     }
     if parts.is_empty() {
         return sentence("No runs.".into());
@@ -202,19 +202,21 @@ pub fn part2_conclusions(r: &part2::Results) -> Html {
     if let Some(b) = r.rows.iter().max_by(|a, b| a.accuracy.total_cmp(&b.accuracy)) {
         out.push(format!(
             "Highest accuracy on the Drugs.com test split: {} trained on {} ({:.1}%).",
-            b.model.name(),
-            b.train_source.name(),
+            b.model.label(),
+            b.train_source.label(),
             b.accuracy * 100.0
         ));
     }
     let majority = r.majority_share();
     out.push(format!("Always predicting the majority class would score {:.1}%.", majority * 100.0));
-    for m in ["minilm", "bilstm"] {
+    for model in part2::MODELS {
+        let m = model.name();
         let acc = |s: &str| r.row(&format!("{m}_{s}")).map(|x| x.accuracy * 100.0);
         if let (Some(d), Some(i), Some(n)) = (acc("drugscom"), acc("imdb"), acc("druglib")) {
             let seeds = over_seeds(&r.spread, &format!("{m}_drugscom"));
             out.push(format!(
-                "{m}: direct {d:.1}%{seeds}, near indirect (Druglib) {n:.1}%, far indirect (IMDB) {i:.1}%."
+                "{}: direct {d:.1}%{seeds}, near indirect (Druglib) {n:.1}%, far indirect (IMDB) {i:.1}%.",
+                model.label()
             ));
         }
     }
