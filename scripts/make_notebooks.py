@@ -205,8 +205,8 @@ nb::table(&["class", "train", "valid", "test"], &ds.classes.iter().enumerate().m
     *slide("Less is more?", "Design against parameter count: V3 against V2. Then transfer learning.", 32),
     said("part1", "32"),
     code("nb::part1_less_is_more(&res)"),
-    *slide("Transfer learning in two lines", "Build the torchvision network, load the ImageNet weights strictly (every tensor, the "
-           "right shape), swap the head for 7 classes.", 33),
+    *slide("Transfer learning: the weights", "Build the torchvision network, load the ImageNet weights strictly (every tensor, "
+           "the right shape), swap the head for 7 classes.", 33),
     code("nb::pretrained_status(res.image_size)"),
     *slide("Fine-tuned: training curves", "", 34,
            more="ResNet18 where its ImageNet weights are installed, else MobileNetV2 (the pretrained network this machine has)."),
@@ -254,7 +254,7 @@ nb::curves_takeaway(&tl.history, tl.best_evaluation, tl.stopped_by)"""),
     code("nb::part1_spread_table(&res)"),
     sub("Seed spread: figure"),
     code("nb::part1_spread(&res)?"),
-    *slide("The ablation, and ResNet50", "What does pretraining itself buy: the same architecture from random init, at the "
+    *slide("The ablation: what pretraining buys", "What does pretraining itself buy: the same architecture from random init, at the "
            "input size its validation chose. And does a deeper ResNet help, where its weights are installed?", 39, 40, 41),
     said("part1", "39"),
     code("nb::part1_ablation_takeaway(&res)"),

@@ -138,7 +138,7 @@ pub fn part1_equal_compute(r: &part1::Results) -> Html {
     ];
     let mut h = table(&header, &rows).0;
     h += &format!(
-        "<p class=\"caption\">Budget: the {seconds:.0} s {} trained on this machine to reach its best validation accuracy ({}). Test accuracy is read once for each checkpoint shown (a row's best within the budget, and its kept one), never to choose one.</p>",
+        "<p class=\"caption\">Budget: the {seconds:.0} s {} trained on this machine to reach its best validation accuracy ({}), ImageNet's own training not counted. Within the budget a row's evaluation with the best validation accuracy is shown; its kept checkpoint is the one its monitor chose (validation loss for Part 1). Test accuracy is read once for each checkpoint shown, never to choose one.</p>",
         esc(&shown(&p.model)),
         pct(acc)
     );

@@ -181,6 +181,10 @@ fn minilm_overfits(r: &part2::Results) -> (Verdict, String) {
         e.lowest_loss_at,
         e.evaluations
     );
+    // overfitting shows as epochs go by: one epoch cannot show it either way
+    if d.epochs <= 1 {
+        return (Verdict::NotTested, format!("trained one epoch here, {evidence}"));
+    }
     let verdict = match (e.gap >= OVERFIT_GAP, e.lowest_loss_at < e.evaluations) {
         (true, true) => Verdict::Reproduced,
         (false, false) => Verdict::NotReproduced,
@@ -198,18 +202,29 @@ fn bilstm_overfits_more(r: &part2::Results) -> (Verdict, String) {
     let (Some(b), Some(m)) = (gap(r, "bilstm_drugscom"), gap(r, "minilm_drugscom")) else {
         return (Verdict::NotTested, "needs both direct runs".into());
     };
-    let evidence = format!("train-valid gap at the end: BiLSTM {:+.1} points, MiniLM {:+.1}", b * 100.0, m * 100.0);
-    (if b > m { Verdict::Reproduced } else { Verdict::NotReproduced }, evidence)
+    let one_epoch = r.row("minilm_drugscom").is_some_and(|x| x.epochs <= 1);
+    let mut evidence = format!("train-valid gap at the end: BiLSTM {:+.1} points, MiniLM {:+.1}", b * 100.0, m * 100.0);
+    if one_epoch {
+        evidence += " (MiniLM after one epoch, the BiLSTM after several)";
+    }
+    let verdict = match (b > m, one_epoch) {
+        (false, _) => Verdict::NotReproduced,
+        (true, false) => Verdict::Reproduced,
+        (true, true) => Verdict::Partly,
+    };
+    (verdict, evidence)
 }
 
 fn imdb_bilstm_overfits_least(r: &part2::Results) -> (Verdict, String) {
-    let gaps: Vec<(String, f64)> = r.rows.iter().filter_map(|x| Some((x.name(), ending(&x.history)?.gap))).collect();
+    // a run of one epoch has had no time to overfit: only runs of several epochs are compared
+    let gaps: Vec<(String, f64)> =
+        r.rows.iter().filter(|x| x.epochs > 1).filter_map(|x| Some((x.name(), ending(&x.history)?.gap))).collect();
     let Some(imdb) = gaps.iter().find(|(n, _)| n == "bilstm_imdb").map(|(_, g)| *g) else {
         return (Verdict::NotTested, "no BiLSTM run on IMDB".into());
     };
     let smaller = gaps.iter().filter(|(n, g)| n != "bilstm_imdb" && *g < imdb).count();
     let evidence = format!(
-        "BiLSTM on IMDB gap {:+.1} points; {smaller} of {} other runs have a smaller one",
+        "BiLSTM on IMDB gap {:+.1} points; {smaller} of the {} other runs of several epochs have a smaller one",
         imdb * 100.0,
         gaps.len() - 1
     );

@@ -12,11 +12,11 @@ pub fn part1_table(r: &part1::Results, columns: Columns) -> Html {
                 format!("{} of {}", x.best_epoch, x.epochs),
             ]
         }),
-        Columns::Cost => (&["model", "params", "MB", "GFLOPs/img", "ms/img b1", "ms/img b64"], |x| {
+        Columns::Cost => (&["model", "input px", "params", "GFLOPs/img", "ms/img b1", "ms/img b64"], |x| {
             vec![
                 shown(&x.model),
+                x.image_size.to_string(),
                 format!("{:.2}M", x.params as f64 / 1e6),
-                format!("{:.1}", x.size_bytes as f64 / 1e6),
                 or_dash(x.flops.map(|f| format!("{:.2}", f / 1e9))),
                 format!("{:.2}", x.latency_ms_b1),
                 format!("{:.2}", x.latency_ms_b64),
@@ -197,7 +197,7 @@ pub fn part1_conclusions(r: &part1::Results) -> Html {
     if let (Some(a), Some(b)) = (r.row("resnet18"), r.row("resnet50")) {
         out.push(format!("ResNet50 vs ResNet18: {:.1}% vs {:.1}%.", b.test_accuracy * 100.0, a.test_accuracy * 100.0));
     }
-    out.extend(r.comparisons.iter().map(paired_sentence));
+    out.extend(r.comparisons.iter().map(|c| paired_sentence(c, &r.spread)));
     if r.profile == Profile::Smoke {
         out.push(
             "Smoke profile: these numbers only prove the pipeline runs; they say nothing about the models.".into(),
@@ -255,7 +255,7 @@ pub fn part1_less_is_more(r: &part1::Results) -> Html {
     };
     let gap = (t.b_accuracy - t.a_accuracy).abs() * 100.0;
     let verdict = match t.p_value < 0.05 {
-        true if t.a_accuracy < t.b_accuracy => format!("the fewer parameters cost {gap:.1} points of test accuracy"),
+        true if t.a_accuracy < t.b_accuracy => format!("it scores {gap:.1} points lower on test"),
         true => format!("less is more here: V3 is ahead by {gap:.1} points"),
         false => format!("the {gap:.1}-point gap is within noise: here less costs nothing measurable"),
     };

@@ -141,8 +141,8 @@ pub fn part2_split_takeaway(r: &part2::Results) -> Html {
             None => "At this size the date split does not make the models look worse than a random one would.",
             Some(false) => "Testing on the newest reviews costs accuracy, as the original deck suspected.",
             Some(true) => {
-                "The random split scores higher, but its margin over always the majority class is no larger: the gap \
-             is its easier label mix as much as time."
+                "The random split scores higher, but its margin over always the majority class is no larger: its \
+             easier label mix may explain the gap as well as time does."
             }
         };
     lead(headline.to_string(), format!("{}.", parts.join("; ")))
@@ -220,7 +220,7 @@ pub fn part2_conclusions(r: &part2::Results) -> Html {
             ));
         }
     }
-    out.extend(r.comparisons.iter().map(paired_sentence));
+    out.extend(r.comparisons.iter().map(|c| paired_sentence(c, &r.spread)));
     if r.profile == Profile::Smoke {
         out.push("Smoke profile: these numbers only prove the pipeline runs.".into());
     }

@@ -1,4 +1,5 @@
 use super::faces::ablation_sentence;
+use super::paired_sentence;
 use super::*;
 
 use crate::report::fixtures::{part1, part2};
@@ -311,4 +312,36 @@ fn less_is_more_shows_both_networks_at_the_runs_seed_and_over_seeds() {
         );
         assert!(h.contains(&cells), "{cells}: {h}");
     }
+}
+
+#[test]
+fn a_gap_at_one_seed_is_read_against_the_other_sides_spread_over_seeds() {
+    use crate::eval::spread::{SeedResult, Spread};
+    let test = |p_value| crate::eval::metrics::PairedTest {
+        a: "bilstm_drugscom".into(),
+        b: "bilstm_druglib".into(),
+        a_accuracy: 0.730,
+        b_accuracy: 0.674,
+        only_a: 93,
+        only_b: 64,
+        p_value,
+        pairs: 1,
+    };
+    let spread = |tests: &[f64]| {
+        let runs: Vec<SeedResult> =
+            tests.iter().enumerate().map(|(i, &t)| SeedResult { seed: 42 + i as u64, test: t, valid: t }).collect();
+        vec![Spread::of("bilstm_drugscom", &runs)]
+    };
+    // seeds 73.0, 70.7, 67.8: mean 70.5, sd 2.6; 3.1 points above Druglib's one run, within 2 sd
+    let wide = paired_sentence(&test(0.025), &spread(&[0.730, 0.707, 0.678]));
+    assert!(wide.contains("(McNemar exact p = 0.025): beyond test-set noise at this seed, but not beyond"), "{wide}");
+    assert!(
+        wide.ends_with("Over its seeds BiLSTM (Drugs.com) scores 70.5% ± 2.6, 3.1 points from the other's 67.4%."),
+        "{wide}"
+    );
+    let narrow = paired_sentence(&test(0.025), &spread(&[0.730, 0.725, 0.735]));
+    assert!(narrow.contains("): a real difference at the 5% level."), "{narrow}");
+    let alone = paired_sentence(&test(0.025), &[]);
+    assert!(alone.ends_with("a real difference at the 5% level."), "{alone}");
+    assert!(paired_sentence(&test(0.3), &[]).ends_with("not distinguishable from noise at the 5% level."));
 }
