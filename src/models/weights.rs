@@ -101,6 +101,19 @@ pub fn read_safetensors(path: &Path) -> Result<HashMap<String, Tensor>> {
     Ok(named.into_iter().collect())
 }
 
+/// Load a run's checkpoint `ckpt` into `vs` strictly, then freeze it; a mismatch means the
+/// checkpoint is not the model its run recorded (another run's file, or an edited results.json).
+pub fn load_trained(vs: &mut nn::VarStore, ckpt: &Path) -> Result<()> {
+    load_strict(vs, ckpt, &[]).map_err(|e| match e {
+        Error::Weights { path, msg } => {
+            Error::weights(path, format!("does not match the configuration recorded in results.json: {msg}"))
+        }
+        other => other,
+    })?;
+    vs.freeze();
+    Ok(())
+}
+
 /// Copy tensors from `path` into `vs`, strictly: every variable of `vs` must be in the file with
 /// the same shape, except those whose name starts with one of `skip_prefixes` (a replaced head).
 /// File tensors that match no variable are an error too, except torchvision's BN counters.

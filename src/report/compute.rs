@@ -169,14 +169,14 @@ fn equal_compute_verdict(r: &part1::Results) -> std::result::Result<(String, Str
         return Err("No from-scratch row was validated within that budget.");
     };
     let verdict = |ours: f64| if ours < acc { "transfer still wins" } else { "transfer no longer wins" };
+    let by = if within < acc { "transfer still wins by" } else { "the from-scratch row leads by" };
     let headline = format!(
-        "Within the {seconds:.0} s {} needed for its best, the best from-scratch row, {}, reaches {} validation \
-         accuracy against {}: {} by {:.1} points.",
-        shown(&p.model),
+        "The best from-scratch row, {}, reaches {} validation accuracy in the {seconds:.0} s {} took to its best \
+         ({}): {by} {:.1} points.",
         shown(&w.row.model),
         pct(within),
+        shown(&p.model),
         pct(acc),
-        verdict(within),
         (acc - within).abs() * 100.0,
     );
     let test_there = w.row.equal_compute.as_ref().and_then(|e| e.test_accuracy);
@@ -258,9 +258,8 @@ mod tests {
         assert!(h.contains("valid acc, kept checkpoint"), "{h}");
         assert!(h.contains("not yet validated"), "V1's first evaluation came after the budget: {h}");
         let s = part1_compute_takeaway(&r).0;
-        let want =
-            "Within the 60 s MobileNetV2 (ImageNet) needed for its best, the best from-scratch row, EmotionNetV2, \
-                    reaches 40.0% validation accuracy against 55.0%: transfer still wins by 15.0 points.";
+        let want = "The best from-scratch row, EmotionNetV2, reaches 40.0% validation accuracy in the 60 s \
+                    MobileNetV2 (ImageNet) took to its best (55.0%): transfer still wins by 15.0 points.";
         assert!(s.contains(&format!("<p class=\"takeaway\">{want}</p>")), "{s}");
         assert!(s.contains("Test accuracy there: 38.5% against"), "{s}");
         assert!(s.contains("EmotionNetV2 reaches 60.0% validation accuracy: transfer no longer wins"), "{s}");

@@ -9,8 +9,8 @@ use crate::data::text::tokenize::HfTokenizer;
 use crate::data::text::vocab::{self, Vocab};
 use crate::error::{Error, Result};
 use crate::experiments::{part1, part2};
+use crate::models::weights;
 use crate::models::{bilstm, minilm};
-use crate::models::{registry, weights};
 use crate::numerics::Numerics;
 use crate::train::eval_log_probs;
 use std::path::{Path, PathBuf};
@@ -88,27 +88,6 @@ impl RunDir {
     }
 }
 
-/// Load `ckpt` into `vs` strictly; a mismatch means the checkpoint is not the model its run
-/// recorded (another run's file, or an edited results.json).
-fn load_checkpoint(vs: &mut nn::VarStore, ckpt: &Path) -> Result<()> {
-    weights::load_strict(vs, ckpt, &[]).map_err(|e| match e {
-        Error::Weights { path, msg } => {
-            Error::weights(path, format!("does not match the configuration recorded in results.json: {msg}"))
-        }
-        other => other,
-    })?;
-    vs.freeze();
-    Ok(())
-}
-
-/// The network of a Part 1 row (or seed run) with the weights of its checkpoint `ckpt`.
-pub fn face_net(row: &part1::Row, classes: usize, ckpt: &Path, device: Device) -> Result<registry::Built> {
-    // the architecture only: the checkpoint replaces every weight
-    let mut built = row.arch.model()?.build(part1::Init::Random, classes as i64, row.image_size, device)?;
-    load_checkpoint(&mut built.vs, ckpt)?;
-    Ok(built)
-}
-
 /// Either kind of trained model.
 pub enum TrainedModel {
     Faces(FaceModel),
@@ -155,7 +134,7 @@ impl FaceModel {
     pub fn load(run: &RunDir, model: &str, device: Device) -> Result<Self> {
         let (res, row) = run.part1_row(model)?;
         let ckpt = run.checkpoint(part1::PART, model)?;
-        let built = face_net(row, res.classes.len(), &ckpt, device)?;
+        let built = part1::trained_net(row, res.classes.len(), &ckpt, device)?;
         Ok(FaceModel {
             name: row.model.clone(),
             classes: res.classes.clone(),
@@ -253,7 +232,7 @@ impl TextModel {
                 (Box::new(net), Encoder::BiLstm { vocab, max_len: row.max_len })
             }
         };
-        load_checkpoint(&mut vs, &ckpt)?;
+        weights::load_trained(&mut vs, &ckpt)?;
         Ok(TextModel { name: model.to_string(), classes, device, encoder, net, _vs: vs })
     }
 

@@ -8,7 +8,11 @@ use crate::config::run::Run;
 use crate::error::Result;
 use crate::eval::bench::{self, median};
 use crate::experiments::seeds::run_key;
+use crate::models::registry::Built;
+use crate::models::weights;
 use crate::numerics::Numerics;
+use std::path::Path;
+use tch::Device;
 
 /// Rounds of the pass; each times every network once at each batch size.
 pub const ROUNDS: usize = 3;
@@ -27,6 +31,14 @@ pub fn in_turns(n: usize, rounds: usize, mut time: impl FnMut(usize) -> (f64, f6
     seen.into_iter().map(|(mut a, mut b)| (median(&mut a), median(&mut b))).collect()
 }
 
+/// The network of a Part 1 row (or seed run) with the weights of its checkpoint `ckpt`.
+pub fn trained_net(row: &Row, classes: usize, ckpt: &Path, device: Device) -> Result<Built> {
+    // the architecture only: the checkpoint replaces every weight
+    let mut built = row.arch.model()?.build(super::Init::Random, classes as i64, row.image_size, device)?;
+    weights::load_trained(&mut built.vs, ckpt)?;
+    Ok(built)
+}
+
 /// Time every row and seed run of `results` whose checkpoint is in the run directory, in turns,
 /// and keep the medians. Inputs and weights are channels-last fp32, as `predict` runs them.
 pub fn retime(run: &Run, plan: &Plan, results: &mut Results) -> Result<()> {
@@ -42,7 +54,7 @@ pub fn retime(run: &Run, plan: &Plan, results: &mut Results) -> Result<()> {
             continue;
         }
         crate::interrupt::check()?;
-        let built = crate::trained::loaded::face_net(row, classes, &ckpt, run.device)?;
+        let built = trained_net(row, classes, &ckpt, run.device)?;
         let numerics = Numerics { channels_last: true, bf16: false };
         numerics.prepare_for_inference(&built.vs);
         let input = |b| numerics.input(&bench::image_input(b, row.image_size as i64, run.device));

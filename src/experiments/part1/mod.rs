@@ -3,6 +3,7 @@
 //! init as an ablation that separates pretraining from architecture. The networks come from
 //! [`crate::models::registry`]; this part adds their rows, budgets, results and run loop.
 mod latency;
+pub use latency::trained_net;
 mod plan;
 mod results;
 mod row;

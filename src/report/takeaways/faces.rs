@@ -43,8 +43,13 @@ pub fn part1_table(r: &part1::Results, columns: Columns) -> Html {
         header.pop();
         rows.iter_mut().for_each(|x| drop(x.pop()));
     }
-    let mut h = table(&header, &rows).0;
-    h += &format!(
+    Html(table(&header, &rows).0 + &table_captions(r, columns, elsewhere))
+}
+
+/// What a Part 1 table's numbers are: test set, profile, seed and device; how latency was timed;
+/// why a PyTorch column is missing; which rows did not run.
+fn table_captions(r: &part1::Results, columns: Columns, elsewhere: bool) -> String {
+    let mut h = format!(
         "<p class=\"caption\">{} test images; profile {}, seed {}, {}</p>",
         r.split_sizes[2],
         r.profile,
@@ -66,7 +71,7 @@ pub fn part1_table(r: &part1::Results, columns: Columns) -> Html {
         let names: Vec<String> = r.skipped_models.iter().map(|(m, _)| shown(m)).collect();
         h += &format!("<p class=\"caption\">not run here: {}</p>", esc(&names.join(", ")));
     }
-    Html(h)
+    h
 }
 
 /// What a Part 1 row's test predictions say: a collapse to one class, or its most confused pair.
