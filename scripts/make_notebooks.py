@@ -298,6 +298,10 @@ p2 = [
     sub("Ratings", "Ratings 1-6 are binned negative, 7-10 positive; class weights from the training split."),
     code("report::part2_rating_distribution(&res)?"),
     sub("The rating cut", "Real reviews on both sides of the threshold: do 1-6 dwell on harm, 7-10 on benefit?"),
+    md("The cut (1-6 negative, 7-10 positive) is the original deck's. Reviews near it (5, 7) often read mixed: the "
+       "label is the reviewer's rating, not the tone of the text, which is part of what the models cannot learn. "
+       "Reviews with explicit sexual wording are left out of this slide (`data::eda::fit_for_a_screen`), not out "
+       "of the data.", "notes"),
     code("nb::rating_examples(&res)?"),
     sub("Labels"),
     code("report::part2_label_distribution(&res)?"),

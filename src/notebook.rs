@@ -349,12 +349,14 @@ pub fn part2_drift(r: &Run, res: &part2::Results) -> Result<crate::report::plots
 }
 
 /// Two real Drugs.com training reviews for each band of ratings on both sides of the cut
-/// (1-3, 4 to the cut, the cut to 8, 9-10), so the threshold can be judged by reading.
+/// (1-3, 4 to the cut, the cut to 8, 9-10), so the threshold can be judged by reading; none with
+/// wording unfit for a projected slide.
 pub fn rating_examples(r: &part2::Results) -> Result<Html> {
     use crate::data::text::{drugs_com, LoadOptions};
     let cut = r.plan.threshold;
     let opts = LoadOptions { skip_bad_rows: false, threshold: cut };
-    let reviews = drugs_com::load(&data_root().join(paths::DRUGS_COM.dir), &opts)?.train;
+    let mut reviews = drugs_com::load(&data_root().join(paths::DRUGS_COM.dir), &opts)?.train;
+    reviews.retain(|x| crate::data::eda::fit_for_a_screen(&x.text));
     let bands = [(1.0, 3.0), (4.0, cut - 1.0), (cut, 8.0), (9.0, 10.0)];
     let rows: Vec<Vec<String>> = crate::data::eda::examples_by_band(&reviews, &bands, 2, (60, 170))
         .into_iter()

@@ -146,6 +146,34 @@ pub fn accuracy_by_month(
     Ok(share_by_month(reviews, |i| predictions[i] == i64::from(reviews[i].label), months, min_n))
 }
 
+/// Words that keep a review off a projected slide: explicit sexual wording, common in reviews of
+/// contraceptives and erectile drugs, reads badly in front of an audience however real it is.
+const NOT_FOR_A_SCREEN: &[&str] = &[
+    "cum",
+    "cummed",
+    "ejaculate",
+    "ejaculation",
+    "erection",
+    "erections",
+    "intercourse",
+    "masturbate",
+    "masturbation",
+    "orgasm",
+    "orgasms",
+    "penis",
+    "semen",
+    "sex",
+    "sexual",
+    "vagina",
+    "vaginal",
+];
+
+/// Whether a review can be read out on a slide (none of [`NOT_FOR_A_SCREEN`] among its words).
+pub fn fit_for_a_screen(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    !lower.split(|c: char| !c.is_alphabetic()).any(|w| NOT_FOR_A_SCREEN.contains(&w))
+}
+
 /// Real reviews to read beside a rating cut: for each band of ratings (inclusive), up to
 /// `per_band` reviews of `min_chars..=max_chars` characters, spread evenly over the band's
 /// candidates in id order (the same picks on every run, not the shortest or the first).
@@ -175,6 +203,14 @@ pub fn examples_by_band<'a>(
 mod tests {
     use super::*;
     use crate::data::text::{LoadOptions, Source};
+
+    #[test]
+    fn reviews_with_explicit_wording_stay_off_a_slide_and_others_pass() {
+        assert!(!fit_for_a_screen("He pulled out, but he CUMMED a bit in me."));
+        assert!(!fit_for_a_screen("no sex drive at all"));
+        assert!(fit_for_a_screen("Works great. No side effects; cumulative relief over a month."));
+        assert!(fit_for_a_screen("It sexed up nothing")); // whole words only: "sexed" is not in the list
+    }
 
     #[test]
     fn correlation_known_answers() {
