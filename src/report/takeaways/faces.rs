@@ -202,13 +202,13 @@ pub fn part1_conclusions(r: &part1::Results) -> Html {
     if let (Some(a), Some(b)) = (r.row("resnet18"), r.row("resnet50")) {
         out.push(format!("ResNet50 vs ResNet18: {:.1}% vs {:.1}%.", b.test_accuracy * 100.0, a.test_accuracy * 100.0));
     }
-    out.extend(r.comparisons.iter().map(|c| paired_sentence(c, &r.spread)));
     if r.profile == Profile::Smoke {
         out.push(
             "Smoke profile: these numbers only prove the pipeline runs; they say nothing about the models.".into(),
         );
     }
-    Html(format!("<ul>{}</ul>", out.iter().map(|s| format!("<li>{}</li>", esc(s))).collect::<String>()))
+    let list: String = out.iter().map(|s| format!("<li>{}</li>", esc(s))).collect();
+    Html(format!("<ul>{list}</ul>{}", paired_table(&r.comparisons, &r.spread)))
 }
 
 /// Pretrained row `a` against its architecture from random init `b`: the caps are the same; the

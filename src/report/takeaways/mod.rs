@@ -13,11 +13,14 @@ mod tests;
 pub use faces::*;
 pub use reviews::*;
 
-/// A paired test in words: whether the gap between two rows is more than test-set noise. Where
-/// the test paired one run of each (one side ran at one seed only) and the other side ran at
-/// several, the gap is also read against that side's spread over its seeds, which the test cannot
-/// see: within twice its standard deviation, a gap at one seed says little.
-fn paired_sentence(c: &crate::eval::metrics::PairedTest, spread: &[crate::eval::spread::Spread]) -> String {
+/// How a paired test reads: its verdict, and the seed notes behind it. Where the test paired one
+/// run of each (one side ran at one seed only) and the other side ran at several, the gap is also
+/// read against that side's spread over its seeds, which the test cannot see: within twice its
+/// standard deviation, a gap at one seed says little.
+fn paired_reading(
+    c: &crate::eval::metrics::PairedTest,
+    spread: &[crate::eval::spread::Spread],
+) -> (&'static str, Vec<String>) {
     let seeds = |name: &str| spread.iter().find(|s| s.row == name && s.seeds.len() > 1).filter(|_| c.pairs == 1);
     let (sa, sb) = (seeds(&c.a), seeds(&c.b));
     let (mean_a, mean_b) = (sa.map_or(c.a_accuracy, |s| s.test_mean), sb.map_or(c.b_accuracy, |s| s.test_mean));
@@ -25,27 +28,54 @@ fn paired_sentence(c: &crate::eval::metrics::PairedTest, spread: &[crate::eval::
     let within_seeds = (sa.is_some() || sb.is_some()) && (mean_a - mean_b).abs() < 2.0 * sd;
     let verdict = match (c.p_value < 0.05, within_seeds) {
         (true, false) => "a real difference at the 5% level",
-        (true, true) => "beyond test-set noise at this seed, but not beyond the spread over seeds",
-        (false, _) => "not distinguishable from noise at the 5% level",
+        (true, true) => "beyond test-set noise at this seed, not beyond the spread over seeds",
+        (false, _) => "within noise at the 5% level",
     };
-    let pooled = if c.pairs > 1 { format!(", pooled over {} seed pairs", c.pairs) } else { String::new() };
-    let mean = if c.pairs > 1 { "mean " } else { "" };
-    let mut out = format!(
-        "{} vs {} on the same test samples: {mean}{:.1}% vs {:.1}%, {} vs {} samples right only by one (McNemar exact {}{pooled}): {verdict}.",
-        shown(&c.a), shown(&c.b), c.a_accuracy * 100.0, c.b_accuracy * 100.0, c.only_a, c.only_b, p_value(c.p_value)
-    );
-    for (s, other) in [(sa, mean_b), (sb, mean_a)] {
-        if let Some(s) = s {
-            out += &format!(
-                " Over its seeds {} scores {}, {:.1} points from the other's {:.1}%.",
+    let notes = [(sa, mean_b), (sb, mean_a)]
+        .into_iter()
+        .filter_map(|(s, other)| {
+            let s = s?;
+            Some(format!(
+                "Over its seeds {} scores {}, {:.1} points from the other's {:.1}%.",
                 shown(&s.row),
                 super::seeds::pct_sd(s.test_mean, s.test_sd),
                 ((s.test_mean - other) * 100.0).abs(),
                 other * 100.0
-            );
-        }
+            ))
+        })
+        .collect();
+    (verdict, notes)
+}
+
+/// The paired tests of a part as a table (one row per pair: accuracies, the samples only one of
+/// them got right, McNemar's exact p, the reading), with the seed notes below it.
+fn paired_table(tests: &[crate::eval::metrics::PairedTest], spread: &[crate::eval::spread::Spread]) -> String {
+    if tests.is_empty() {
+        return String::new();
     }
-    out
+    let mut notes = Vec::new();
+    let rows: Vec<Vec<String>> = tests
+        .iter()
+        .map(|c| {
+            let (verdict, seed_notes) = paired_reading(c, spread);
+            notes.extend(seed_notes);
+            let mean = if c.pairs > 1 { format!("mean of {} seeds: ", c.pairs) } else { String::new() };
+            let pooled = if c.pairs > 1 { format!(" ({} seed pairs)", c.pairs) } else { String::new() };
+            vec![
+                format!("{} vs {}", shown(&c.a), shown(&c.b)),
+                format!("{mean}{} vs {}", pct(c.a_accuracy), pct(c.b_accuracy)),
+                format!("{} vs {}", c.only_a, c.only_b),
+                format!("{}{pooled}", p_value(c.p_value)),
+                verdict.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["on the same test images", "test accuracy", "right only by one", "McNemar exact", "reading"];
+    let mut h = table(&header, &rows).0;
+    for n in notes {
+        h += &format!("<p class=\"caption\">{}</p>", esc(&n));
+    }
+    h
 }
 
 /// The device a run trained on, as a reader names it ("CPU", "CUDA 0", "MPS"), with the machine

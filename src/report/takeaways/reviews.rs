@@ -220,9 +220,9 @@ pub fn part2_conclusions(r: &part2::Results) -> Html {
             ));
         }
     }
-    out.extend(r.comparisons.iter().map(|c| paired_sentence(c, &r.spread)));
     if r.profile == Profile::Smoke {
         out.push("Smoke profile: these numbers only prove the pipeline runs.".into());
     }
-    Html(format!("<ul>{}</ul>", out.iter().map(|s| format!("<li>{}</li>", esc(s))).collect::<String>()))
+    let list: String = out.iter().map(|s| format!("<li>{}</li>", esc(s))).collect();
+    Html(format!("<ul>{list}</ul>{}", paired_table(&r.comparisons, &r.spread)))
 }

@@ -1,6 +1,6 @@
 use super::faces::ablation_sentence;
-use super::paired_sentence;
 use super::*;
+use super::{paired_reading, paired_table};
 
 use crate::report::fixtures::{part1, part2};
 
@@ -333,15 +333,20 @@ fn a_gap_at_one_seed_is_read_against_the_other_sides_spread_over_seeds() {
         vec![Spread::of("bilstm_drugscom", &runs)]
     };
     // seeds 73.0, 70.7, 67.8: mean 70.5, sd 2.6; 3.1 points above Druglib's one run, within 2 sd
-    let wide = paired_sentence(&test(0.025), &spread(&[0.730, 0.707, 0.678]));
-    assert!(wide.contains("(McNemar exact p = 0.025): beyond test-set noise at this seed, but not beyond"), "{wide}");
-    assert!(
-        wide.ends_with("Over its seeds BiLSTM (Drugs.com) scores 70.5% ± 2.6, 3.1 points from the other's 67.4%."),
-        "{wide}"
-    );
-    let narrow = paired_sentence(&test(0.025), &spread(&[0.730, 0.725, 0.735]));
-    assert!(narrow.contains("): a real difference at the 5% level."), "{narrow}");
-    let alone = paired_sentence(&test(0.025), &[]);
-    assert!(alone.ends_with("a real difference at the 5% level."), "{alone}");
-    assert!(paired_sentence(&test(0.3), &[]).ends_with("not distinguishable from noise at the 5% level."));
+    let (verdict, notes) = paired_reading(&test(0.025), &spread(&[0.730, 0.707, 0.678]));
+    assert_eq!(verdict, "beyond test-set noise at this seed, not beyond the spread over seeds");
+    assert_eq!(notes, ["Over its seeds BiLSTM (Drugs.com) scores 70.5% ± 2.6, 3.1 points from the other's 67.4%."]);
+    assert_eq!(paired_reading(&test(0.025), &spread(&[0.730, 0.725, 0.735])).0, "a real difference at the 5% level");
+    assert_eq!(paired_reading(&test(0.025), &[]), ("a real difference at the 5% level", vec![]));
+    assert_eq!(paired_reading(&test(0.3), &[]).0, "within noise at the 5% level");
+    let t = paired_table(&[test(0.025)], &spread(&[0.730, 0.707, 0.678]));
+    let row =
+        "<td>BiLSTM (Drugs.com) vs BiLSTM (Druglib)</td><td>73.0% vs 67.4%</td><td>93 vs 64</td><td>p = 0.025</td>";
+    assert!(t.contains(row) && t.contains("<p class=\"caption\">Over its seeds BiLSTM (Drugs.com)"), "{t}");
+    let mut pooled = test(0.0001);
+    pooled.pairs = 3;
+    let t = paired_table(&[pooled], &spread(&[0.730, 0.707, 0.678]));
+    assert!(t.contains("<td>mean of 3 seeds: 73.0% vs 67.4%</td>") && t.contains("p &lt; 0.001 (3 seed pairs)"), "{t}");
+    assert!(!t.contains("caption"), "a pooled test needs no seed note: {t}");
+    assert!(paired_table(&[], &[]).is_empty());
 }
