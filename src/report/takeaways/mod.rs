@@ -27,12 +27,14 @@ fn paired_reading(
     let sd = sa.iter().chain(sb.iter()).map(|s| s.test_sd).fold(0.0, f64::max);
     let within_seeds = (sa.is_some() || sb.is_some()) && (mean_a - mean_b).abs() < 2.0 * sd;
     let verdict = match (c.p_value < 0.05, within_seeds) {
-        (true, false) => "a real difference at the 5% level",
-        (true, true) => "beyond test-set noise at this seed, not beyond the spread over seeds",
-        (false, _) => "within noise at the 5% level",
+        (true, false) => "a real difference (5% level)",
+        (true, true) => "real at this seed only: within the seed spread",
+        (false, _) => "within noise (5% level)",
     };
+    // a note where the spread over seeds changes the reading
     let notes = [(sa, mean_b), (sb, mean_a)]
         .into_iter()
+        .filter(|_| within_seeds && c.p_value < 0.05)
         .filter_map(|(s, other)| {
             let s = s?;
             Some(format!(
