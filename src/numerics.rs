@@ -28,6 +28,9 @@ pub struct Numerics {
 
 impl Numerics {
     pub const FP32: Numerics = Numerics { channels_last: false, bf16: false };
+    /// How a face network scores one image at a time: `predict`, and Part 1's latency pass, which
+    /// times what `predict` runs.
+    pub const SINGLE_IMAGES: Numerics = Numerics { channels_last: true, bf16: false };
     /// fp32, channels-last, bf16 and both.
     pub const ALL: [Numerics; 4] = [
         Numerics::FP32,

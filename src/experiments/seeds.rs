@@ -42,6 +42,16 @@ pub fn run_key(row: &str, seed: u64) -> String {
     format!("{row}_seed{seed}")
 }
 
+/// The name a row's run at `seed` is stored under when the run's own seed is `run_seed`: the
+/// row's own name at the run's seed, else [`run_key`].
+pub fn key_at(row: &str, seed: u64, run_seed: u64) -> String {
+    if seed == run_seed {
+        row.to_string()
+    } else {
+        run_key(row, seed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +66,8 @@ mod tests {
         assert!(some.extra_for(&["resnet18"], 42).is_empty());
         assert!(SeedPlan::default().extra_for(&["x"], 42).is_empty());
         assert_eq!(run_key("emotionnet_v2", 43), "emotionnet_v2_seed43");
+        assert_eq!(key_at("emotionnet_v2", 43, 42), "emotionnet_v2_seed43");
+        assert_eq!(key_at("emotionnet_v2", 42, 42), "emotionnet_v2");
     }
 
     #[test]

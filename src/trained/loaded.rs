@@ -151,7 +151,7 @@ impl FaceModel {
     /// 96 px 7.9 against 12.1 ms/image, docs/speed.md). Its probabilities agree with the NCHW
     /// pass to float rounding; `evaluate` keeps NCHW, which reproduces a run's metrics bit for bit.
     pub fn for_single_images(mut self) -> Self {
-        self.numerics = Numerics { channels_last: true, bf16: false };
+        self.numerics = Numerics::SINGLE_IMAGES;
         self.numerics.prepare_for_inference(&self.vs);
         self
     }

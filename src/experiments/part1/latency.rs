@@ -7,7 +7,7 @@ use super::{Plan, Results, Row, PART};
 use crate::config::run::Run;
 use crate::error::Result;
 use crate::eval::bench::{self, median};
-use crate::experiments::seeds::run_key;
+use crate::experiments::seeds::key_at;
 use crate::models::registry::Built;
 use crate::models::weights;
 use crate::numerics::Numerics;
@@ -44,18 +44,17 @@ pub fn trained_net(row: &Row, classes: usize, ckpt: &Path, device: Device) -> Re
 pub fn retime(run: &Run, plan: &Plan, results: &mut Results) -> Result<()> {
     let seed = results.seed;
     let classes = results.classes.len();
-    let key = |x: &Row| if x.seed == seed { x.model.clone() } else { run_key(&x.model, x.seed) };
     let rows: Vec<&mut Row> = results.rows.iter_mut().chain(results.seed_runs.iter_mut()).collect();
     let mut nets = Vec::new();
     let mut timed = Vec::new();
     for row in rows {
-        let ckpt = run.checkpoint(PART, &key(row));
+        let ckpt = run.checkpoint(PART, &key_at(&row.model, row.seed, seed));
         if !ckpt.is_file() {
             continue;
         }
         crate::interrupt::check()?;
         let built = trained_net(row, classes, &ckpt, run.device)?;
-        let numerics = Numerics { channels_last: true, bf16: false };
+        let numerics = Numerics::SINGLE_IMAGES;
         numerics.prepare_for_inference(&built.vs);
         let input = |b| numerics.input(&bench::image_input(b, row.image_size as i64, run.device));
         nets.push((built, input(1), input(64)));

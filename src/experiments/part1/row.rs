@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::eval::bench;
 use crate::eval::bench_file::Bench;
 use crate::eval::metrics;
-use crate::experiments::seeds::run_key;
+use crate::experiments::seeds::key_at;
 use crate::models::registry;
 use crate::numerics::Numerics;
 use crate::train::staged::Staged;
@@ -169,7 +169,7 @@ pub(super) fn run_model(
     budget: Option<(&str, f64)>,
 ) -> Result<Row> {
     let Shared { run, ds, plan, test_items, reference, .. } = *part;
-    let key = if seed == run.config.seed { spec.name.clone() } else { run_key(&spec.name, seed) };
+    let key = key_at(&spec.name, seed, run.config.seed);
     let (trained, size_trials) = train_choosing_size(part, spec, &key, (sizes, seed), budget.map(|b| b.1))?;
     let Trained { mut built, outcome, cfg, ckpt, image_size, test } = trained;
     let params = train::param_count(&built.vs);

@@ -9,7 +9,7 @@ use crate::data::text::{self, Review, Source};
 use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::experiments::reuse::{self, Earlier};
-use crate::experiments::seeds::run_key;
+use crate::experiments::seeds::{key_at, run_key};
 use crate::train::staged::Staged;
 use crate::train::{self, TrainConfig, Trainee};
 use tch::nn;
@@ -27,7 +27,7 @@ fn run_one(run: &Run, plan: &Plan, model: Model, src: &Prepared, test: &[Review]
     tch::manual_seed(seed as i64);
     let mut vs = nn::VarStore::new(run.device);
     let name = run_name(model, src.info.source) + if random_split { super::RANDOM_SUFFIX } else { "" };
-    let label = if seed == run.config.seed { name } else { run_key(&name, seed) };
+    let label = key_at(&name, seed, run.config.seed);
     let vocab_file = run.part_dir(PART).join("checkpoints").join(format!("{label}.vocab.json"));
     let r: Recipe = recipe(model, &mut vs, plan, src, test, seed, &vocab_file)?;
     let cfg = TrainConfig { class_weights: Some(src.info.class_weights.to_vec()), seed, ..r.cfg };

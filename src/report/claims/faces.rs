@@ -216,52 +216,70 @@ fn v2_validation_above_training(r: &part1::Results) -> (Verdict, String) {
     (if e.valid > e.train { Verdict::Reproduced } else { Verdict::NotReproduced }, evidence)
 }
 
-/// The share of a row's test images it predicts "happy", and the share that are.
-fn happy_shares(r: &part1::Results, row: &part1::Row) -> Option<(f64, f64)> {
-    let happy = r.classes.iter().position(|c| c == "happy")?;
+/// How far a row leans on "happy" in its test predictions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Happy {
+    /// It predicts "happy" for nearly every image ([`COLLAPSED`]).
+    Always,
+    /// More often than the test split holds happy faces (by over 5 points).
+    Favours,
+    /// No more often than that.
+    NotFavoured,
+}
+
+/// Row `name` (shown as `who`) and how it leans on "happy", with the evidence: the share of its test
+/// predictions that are "happy" against the share of happy faces. Err: why it cannot be read.
+fn happy_lean<'a>(
+    r: &'a part1::Results,
+    name: &str,
+    who: &str,
+) -> Result<(&'a part1::Row, Happy, String), (Verdict, String)> {
+    let row = r.row(name).ok_or_else(|| (Verdict::NotTested, format!("no {who} row")))?;
+    let no_class = || (Verdict::NotTested, "no class named happy".to_string());
+    let happy = r.classes.iter().position(|c| c == "happy").ok_or_else(no_class)?;
     let total = row.confusion.iter().flatten().sum::<u64>().max(1) as f64;
     let predicted = row.confusion.iter().map(|x| x.get(happy).copied().unwrap_or(0)).sum::<u64>() as f64 / total;
     let truth = row.confusion.get(happy).map_or(0, |x| x.iter().sum::<u64>()) as f64 / total;
-    Some((predicted, truth))
+    let lean = match predicted {
+        p if p >= COLLAPSED => Happy::Always,
+        p if p > truth + 0.05 => Happy::Favours,
+        _ => Happy::NotFavoured,
+    };
+    let evidence = format!("{who} predicts \"happy\" for {} of test images ({} are)", pct(predicted), pct(truth));
+    Ok((row, lean, evidence))
 }
 
 fn v1_always_happy(r: &part1::Results) -> (Verdict, String) {
-    let Some(v1) = r.row("emotionnet_v1") else { return (Verdict::NotTested, "no V1 row".into()) };
-    let Some((predicted, truth)) = happy_shares(r, v1) else {
-        return (Verdict::NotTested, "no class named happy".into());
+    let (_, lean, evidence) = match happy_lean(r, "emotionnet_v1", "V1") {
+        Ok(x) => x,
+        Err(why) => return why,
     };
-    let evidence = format!("V1 predicts \"happy\" for {} of test images ({} are)", pct(predicted), pct(truth));
-    let verdict = if predicted >= COLLAPSED {
-        Verdict::Reproduced
-    } else if predicted > truth + 0.05 {
-        Verdict::Partly
-    } else {
-        Verdict::NotReproduced
+    let verdict = match lean {
+        Happy::Always => Verdict::Reproduced,
+        Happy::Favours => Verdict::Partly,
+        Happy::NotFavoured => Verdict::NotReproduced,
     };
     (verdict, evidence)
 }
 
 fn v2_still_favours_happy(r: &part1::Results) -> (Verdict, String) {
-    let Some(v2) = r.row("emotionnet_v2") else { return (Verdict::NotTested, "no V2 row".into()) };
-    let Some((predicted, truth)) = happy_shares(r, v2) else {
-        return (Verdict::NotTested, "no class named happy".into());
+    let (v2, lean, mut evidence) = match happy_lean(r, "emotionnet_v2", "V2") {
+        Ok(x) => x,
+        Err(why) => return why,
     };
-    let (top, top_share) = most_predicted(&v2.confusion);
-    let top_name = r.classes.get(top).map(String::as_str).unwrap_or("?");
-    let mut evidence = format!("V2 predicts \"happy\" for {} of test images ({} are)", pct(predicted), pct(truth));
-    if predicted <= truth + 0.05 {
+    if lean == Happy::NotFavoured {
         evidence += "; it no longer favours it";
     }
+    let (top, top_share) = most_predicted(&v2.confusion);
+    let top_name = r.classes.get(top).map(String::as_str).unwrap_or("?");
     if top_name != "happy" {
         evidence += &format!("; it favours \"{top_name}\" ({})", pct(top_share));
     }
     // two halves: "no longer always" holds once V2 spreads its answers; "still favours" needs more
-    let verdict = if predicted >= COLLAPSED {
-        Verdict::NotReproduced
-    } else if predicted > truth + 0.05 {
-        Verdict::Reproduced
-    } else {
-        Verdict::Partly
+    let verdict = match lean {
+        Happy::Always => Verdict::NotReproduced,
+        Happy::Favours => Verdict::Reproduced,
+        Happy::NotFavoured => Verdict::Partly,
     };
     (verdict, evidence)
 }
